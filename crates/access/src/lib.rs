@@ -1,0 +1,32 @@
+//! The access core of sitegpt: everything that decides *who may do what*, with no
+//! I/O, no async and no HTTP.
+//!
+//! - [`token`]: the plaintext token format (`sgpt_…`), its checksum, and hashing.
+//! - [`scope`]: the scope catalog, scope sets and access levels.
+//! - [`role`]: account roles and their scope ceilings.
+//! - [`expiry`]: the token lifetime rules.
+//! - [`policy`]: the authorization decision, step by step, as pure functions.
+//! - [`issuance`]: the never-escalating rule for minting tokens.
+//! - [`id`]: random public identifiers for stored records.
+//! - [`model`]: small domain enums (subscription status, token origin).
+
+pub mod base62;
+pub mod expiry;
+pub mod id;
+pub mod issuance;
+pub mod model;
+pub mod policy;
+pub mod role;
+pub mod scope;
+pub mod token;
+
+pub use expiry::{ExpiryError, resolve_expiry};
+pub use issuance::{IssuanceDenied, Issuer, check_issuance};
+pub use model::{CreatedVia, SubscriptionStatus};
+pub use policy::{
+    ChatbotRestriction, Credential, Denial, RouteRule, Subscription, Target, TokenFacts,
+    UnauthenticatedReason,
+};
+pub use role::Role;
+pub use scope::{AccessLevel, Scope, ScopeResource, ScopeSet, UnknownScope};
+pub use token::{PlainToken, TokenHash, TokenParseError};

@@ -1,0 +1,202 @@
+//! The plaintext token format and its hash.
+//!
+//! `sgpt_` + 43 base62 characters (32 bytes from the OS CSPRNG) + 6 base62
+//! characters of CRC32 over those 43 characters. The checksum lets secret
+//! scanners and this server reject noise without touching the database.
+//!
+//! NEVER CHANGE THE PREFIX OR THE LAYOUT: issued tokens and secret scanners
+//! depend on both.
+
+use std::fmt;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::base62;
+
+/// Prefix of every plaintext token.
+pub const PREFIX: &str = "sgpt_";
+const RANDOM_BYTES: usize = 32;
+const RANDOM_LEN: usize = base62::width_for_bytes(RANDOM_BYTES);
+const CHECKSUM_LEN: usize = 6;
+/// Total length of a plaintext token.
+pub const TOKEN_LEN: usize = PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
+
+/// A plaintext token. Its `Debug` redacts; the secret leaves the process only
+/// through [`PlainToken::expose`], which consumes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainToken(String);
+
+/// Why a string is not a well-formed token. Callers answer every variant the
+/// same way (unauthenticated); the variants exist for tests and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenParseError {
+    #[error("the token does not have the sitegpt prefix")]
+    Prefix,
+    #[error("the token has the wrong length")]
+    Length,
+    #[error("the token contains characters outside base62")]
+    Alphabet,
+    #[error("the token checksum does not match")]
+    Checksum,
+}
+
+impl PlainToken {
+    /// A new random token.
+    pub fn generate() -> PlainToken {
+        let mut bytes = [0u8; RANDOM_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let random = base62::encode_fixed(&bytes, RANDOM_LEN);
+        let checksum = checksum(&random);
+        PlainToken(format!("{PREFIX}{random}{checksum}"))
+    }
+
+    /// Checks the shape and checksum. Does no I/O.
+    pub fn parse(s: &str) -> Result<PlainToken, TokenParseError> {
+        let rest = s.strip_prefix(PREFIX).ok_or(TokenParseError::Prefix)?;
+        if rest.len() != RANDOM_LEN + CHECKSUM_LEN {
+            return Err(TokenParseError::Length);
+        }
+        if !base62::is_base62(rest) {
+            return Err(TokenParseError::Alphabet);
+        }
+        let (random, check) = rest.split_at(RANDOM_LEN);
+        if checksum(random) != check {
+            return Err(TokenParseError::Checksum);
+        }
+        Ok(PlainToken(s.to_owned()))
+    }
+
+    /// The SHA-256 of the whole plaintext: what the store keeps.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// The last four characters, shown to people to tell tokens apart.
+    pub fn hint(&self) -> String {
+        self.0[self.0.len() - 4..].to_owned()
+    }
+
+    /// Hands out the secret. Consumes the token so that the plaintext has one
+    /// way out of the program.
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for PlainToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainToken(<redacted>)")
+    }
+}
+
+fn checksum(random: &str) -> String {
+    base62::encode_u32(crc32fast::hash(random.as_bytes()), CHECKSUM_LEN)
+}
+
+/// SHA-256 of a plaintext token. Not a secret by itself, but never shown.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn from_slice(bytes: &[u8]) -> Option<TokenHash> {
+        bytes.try_into().ok().map(TokenHash)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({:02x}{:02x}…)", self.0[0], self.0[1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn generated_tokens_have_the_documented_shape() {
+        let token = PlainToken::generate();
+        let hint = token.hint();
+        let hash = token.hash();
+        let s = token.expose();
+        assert!(s.starts_with("sgpt_"));
+        assert_eq!(s.len(), TOKEN_LEN);
+        assert_eq!(TOKEN_LEN, 54);
+        assert_eq!(&s[50..], hint);
+        let reparsed = PlainToken::parse(&s).expect("generated tokens parse");
+        assert_eq!(reparsed.hash(), hash);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let token = PlainToken::generate();
+        let debug = format!("{token:?}");
+        let secret = token.expose();
+        assert!(!debug.contains(&secret[5..]));
+        assert!(debug.contains("redacted"));
+    }
+
+    #[test]
+    fn malformed_tokens_are_rejected_with_a_reason() {
+        let good = PlainToken::generate().expose();
+        assert_eq!(PlainToken::parse(""), Err(TokenParseError::Prefix));
+        assert_eq!(PlainToken::parse(&good[1..]), Err(TokenParseError::Prefix));
+        assert_eq!(PlainToken::parse(&good[..53]), Err(TokenParseError::Length));
+        assert_eq!(
+            PlainToken::parse(&format!("{good}0")),
+            Err(TokenParseError::Length)
+        );
+        let mut bad = good.clone().into_bytes();
+        bad[10] = b'-';
+        assert_eq!(
+            PlainToken::parse(&String::from_utf8(bad).expect("ascii")),
+            Err(TokenParseError::Alphabet)
+        );
+    }
+
+    #[test]
+    fn distinct_tokens_hash_differently() {
+        let a = PlainToken::generate();
+        let b = PlainToken::generate();
+        assert_ne!(a, b);
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    fn flip(s: &str, index: usize, to: u8) -> String {
+        let mut bytes = s.as_bytes().to_vec();
+        bytes[index] = to;
+        String::from_utf8(bytes).expect("ascii")
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_round_trips(bytes in proptest::array::uniform32(any::<u8>())) {
+            let random = base62::encode_fixed(&bytes, RANDOM_LEN);
+            let s = format!("{PREFIX}{random}{}", checksum(&random));
+            let token = PlainToken::parse(&s).expect("well-formed");
+            prop_assert_eq!(token.expose(), s);
+        }
+
+        #[test]
+        fn any_single_character_change_fails_the_checksum(
+            index in 5usize..TOKEN_LEN,
+            replacement in proptest::sample::select(base62::ALPHABET.to_vec()),
+        ) {
+            let good = PlainToken::generate().expose();
+            prop_assume!(good.as_bytes()[index] != replacement);
+            let bad = flip(&good, index, replacement);
+            prop_assert_eq!(PlainToken::parse(&bad), Err(TokenParseError::Checksum));
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic(s in ".{0,80}") {
+            let _ = PlainToken::parse(&s);
+        }
+    }
+}

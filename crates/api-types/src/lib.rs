@@ -1,0 +1,230 @@
+//! The JSON shapes of the sitegpt API v2, shared by the server (which
+//! produces them) and the client (which consumes them). Field names are the
+//! wire names, in camelCase.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use sitegpt_access::{CreatedVia, Role, Scope, SubscriptionStatus};
+
+/// `meta` of every response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    pub request_id: String,
+}
+
+/// A successful response: `{"ok": true, "data": …, "meta": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Success<T> {
+    pub ok: bool,
+    pub data: T,
+    pub meta: Meta,
+}
+
+/// A failed response: `{"ok": false, "error": {…}, "meta": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub ok: bool,
+    pub error: ErrorBody,
+    pub meta: Meta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-matchable code such as `INSUFFICIENT_SCOPE`.
+    pub code: String,
+    pub message: String,
+    pub details: Option<Vec<serde_json::Value>>,
+}
+
+/// One entry of `details` for `VALIDATION_FAILED`: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Path into the request body: keys and array indices.
+    pub path: Vec<PathSegment>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for PathSegment {
+    fn from(key: &str) -> Self {
+        PathSegment::Key(key.to_owned())
+    }
+}
+
+impl From<usize> for PathSegment {
+    fn from(index: usize) -> Self {
+        PathSegment::Index(index)
+    }
+}
+
+/// A page of a list: `data.items` and `data.nextCursor` (null on the last page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An API token as the API shows it. Never carries the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Token {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// Empty: every chatbot the user can reach.
+    pub chatbot_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The last four characters of the plaintext.
+    pub hint: String,
+    pub created_via: CreatedVia,
+}
+
+/// `data` of get and revoke.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenData {
+    pub token: Token,
+}
+
+/// `data` of create and rotate: the token and, this one time, its plaintext.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    pub token: Token,
+    pub plaintext_token: String,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &self.token)
+            .field("plaintext_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Body of `POST /api/v2/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// 1–120 characters.
+    pub name: String,
+    /// At least one, from the catalog.
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chatbot_ids: Option<Vec<String>>,
+    /// 1–365; default 90. Not with `expiresAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<i64>,
+    /// In the future and at most 365 days away. Not with `expiresInDays`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `data` of `GET /api/v2/account`: who is calling, with which token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub user: UserInfo,
+    pub account: AccountSummary,
+    pub role: Role,
+    pub token: CallerToken,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub id: String,
+    pub name: String,
+    pub subscription_status: SubscriptionStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallerToken {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub chatbot_ids: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_request_uses_wire_names_and_rejects_unknown_fields() {
+        let body =
+            r#"{"name":"n","scopes":["account:read"],"expiresInDays":30,"chatbotIds":["cb_1"]}"#;
+        let req: CreateTokenRequest = serde_json::from_str(body).expect("valid");
+        assert_eq!(req.expires_in_days, Some(30));
+        assert_eq!(req.chatbot_ids, Some(vec!["cb_1".into()]));
+        assert!(
+            serde_json::from_str::<CreateTokenRequest>(r#"{"name":"n","scopes":[],"admin":true}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn issued_token_debug_redacts_the_plaintext() {
+        let issued = IssuedToken {
+            token: Token {
+                id: "tok_1".into(),
+                user_id: "usr_1".into(),
+                name: "n".into(),
+                scopes: vec![Scope::AccountRead],
+                chatbot_ids: vec![],
+                created_at: Utc::now(),
+                expires_at: Utc::now(),
+                last_used_at: None,
+                revoked_at: None,
+                hint: "abcd".into(),
+                created_via: CreatedVia::Api,
+            },
+            plaintext_token: "sgpt_secretsecret".into(),
+        };
+        assert!(!format!("{issued:?}").contains("secretsecret"));
+        let json = serde_json::to_value(&issued).expect("serializes");
+        assert_eq!(json["token"]["createdVia"], "api");
+        assert_eq!(json["plaintextToken"], "sgpt_secretsecret");
+    }
+
+    #[test]
+    fn path_segments_serialize_as_strings_and_numbers() {
+        let e = FieldError {
+            path: vec!["scopes".into(), 2.into()],
+            message: "m".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&e).expect("ser"),
+            r#"{"path":["scopes",2],"message":"m"}"#
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! Storage for sitegpt: the [`Store`] trait the server talks to, and its
+//! engines. Today: [`sqlite::SqliteStore`], an embedded SQLite file in WAL mode.
+//!
+//! The trait is narrow on purpose: one method per question the server asks,
+//! each its own transaction. Engines keep times as UTC milliseconds and hand
+//! out `chrono` values.
+//!
+//! Every write that can change an authorization decision (revoking, rotating,
+//! a role change, removing a member, a subscription change, verifying an
+//! e-mail) advances the *auth epoch* in the same transaction, so that caches
+//! of verified tokens know to drop what they hold.
+
+pub mod password;
+pub mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
+
+pub use records::*;
+
+/// What can go wrong in the store. Callers map `NotFound` and `Conflict` to
+/// client errors; `Backend` is an internal error whose text is logged, never
+/// shown.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage interface. Implemented by each engine; the server holds an
+/// `Arc<dyn Store>` and never sees SQL.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// A short name of the engine, for logs and `/healthz`.
+    fn engine(&self) -> &'static str;
+
+    /// A number that changes whenever a committed write may have changed an
+    /// authorization decision. Must be cheap: it is called on every request.
+    fn auth_epoch(&self) -> StoreResult<u64>;
+
+    /// Checks that the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- accounts, users, memberships -------------------------------------
+
+    /// Creates a user, and either a new account they own or a membership in an
+    /// existing one. `Conflict` when the e-mail is taken, `NotFound` when the
+    /// existing account does not exist.
+    async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
+    /// The accounts a user belongs to, with their role in each.
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>>;
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    /// Removes the membership and revokes the user's tokens in that account.
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn set_subscription(
+        &self,
+        account_id: &str,
+        status: SubscriptionStatus,
+    ) -> StoreResult<()>;
+    async fn verify_email(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- chatbots ----------------------------------------------------------
+
+    async fn create_chatbot(
+        &self,
+        account_id: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Chatbot>;
+    /// Which of `ids` are chatbots of the account.
+    async fn existing_chatbots(&self, account_id: &str, ids: &[String])
+    -> StoreResult<Vec<String>>;
+
+    // --- tokens ------------------------------------------------------------
+
+    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord>;
+    /// Everything needed to authenticate a request carrying this token.
+    async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>>;
+    async fn token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn list_tokens(&self, query: TokenQuery) -> StoreResult<Vec<TokenRecord>>;
+    /// Gives a live token a new secret and expiry. `Conflict` if it is revoked.
+    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord>;
+    /// Revokes; revoking again keeps the first revocation time.
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord>;
+    /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
+    /// than a minute before `now`.
+    async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+}

@@ -1,0 +1,598 @@
+//! The embedded engine: one SQLite file in WAL mode.
+
+mod migrations;
+mod pool;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_access::{
+    ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash,
+};
+
+use self::pool::{Pool, backend, open_connection};
+use crate::{
+    Account, Chatbot, NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult,
+    TokenAuth, TokenQuery, TokenRecord, User,
+};
+
+/// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+    epoch: Mutex<EpochWatch>,
+}
+
+/// A connection that notices commits by any connection, in this process or
+/// another, through `PRAGMA data_version`, and re-reads the epoch only then.
+#[derive(Debug)]
+struct EpochWatch {
+    conn: Connection,
+    data_version: Option<i64>,
+    epoch: u64,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs migrations.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let pool = Pool::open(path)?;
+        pool.with_writer(|conn| migrations::run(conn).map(drop))?;
+        let watch = EpochWatch {
+            conn: open_connection(path)?,
+            data_version: None,
+            epoch: 0,
+        };
+        Ok(SqliteStore {
+            pool: Arc::new(pool),
+            epoch: Mutex::new(watch),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.pool.path()
+    }
+}
+
+const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
+     t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.map(from_ms)
+}
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} `{value}` is not valid").into(),
+    )
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let scopes: String = row.get(5)?;
+    let chatbots: String = row.get(6)?;
+    let via: String = row.get(7)?;
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        user_id: row.get(2)?,
+        name: row.get(3)?,
+        hint: row.get(4)?,
+        scopes: ScopeSet::parse_space_separated(&scopes).map_err(|_| corrupt("scopes", &scopes))?,
+        chatbots: ChatbotRestriction::from_ids(
+            chatbots
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        ),
+        created_via: CreatedVia::parse(&via).ok_or_else(|| corrupt("created_via", &via))?,
+        created_at: from_ms(row.get(8)?),
+        secret_issued_at: from_ms(row.get(9)?),
+        expires_at: from_ms(row.get(10)?),
+        last_used_at: opt_from_ms(row.get(11)?),
+        revoked_at: opt_from_ms(row.get(12)?),
+    })
+}
+
+fn parse_role(s: &str) -> rusqlite::Result<Role> {
+    s.parse().map_err(|_| corrupt("role", s))
+}
+
+fn parse_subscription(s: &str) -> rusqlite::Result<SubscriptionStatus> {
+    SubscriptionStatus::parse(s).ok_or_else(|| corrupt("subscription_status", s))
+}
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    let status: String = row.get(2)?;
+    Ok(Account {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        subscription: parse_subscription(&status)?,
+        created_at: from_ms(row.get(3)?),
+    })
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        password_hash: row.get(2)?,
+        email_verified_at: opt_from_ms(row.get(3)?),
+        created_at: from_ms(row.get(4)?),
+    })
+}
+
+fn bump_epoch(tx: &Connection) -> StoreResult<()> {
+    tx.execute("UPDATE auth_epoch SET value = value + 1 WHERE id = 1", [])
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"
+    ))
+    .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
+    .map_err(backend)
+}
+
+fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Account>> {
+    conn.prepare_cached(
+        "SELECT id, name, subscription_status, created_at FROM accounts WHERE id = ?1",
+    )
+    .and_then(|mut stmt| stmt.query_row([account_id], account_from_row).optional())
+    .map_err(backend)
+}
+
+/// Fails with `NotFound` unless exactly one row changed.
+fn expect_one(changed: usize) -> StoreResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(err, _)
+            if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn auth_epoch(&self) -> StoreResult<u64> {
+        let mut watch = self.epoch.lock().unwrap_or_else(|p| p.into_inner());
+        let version: i64 = watch
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(backend)?;
+        if watch.data_version != Some(version) {
+            let epoch: i64 = watch
+                .conn
+                .prepare_cached("SELECT value FROM auth_epoch WHERE id = 1")
+                .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+                .map_err(backend)?;
+            watch.epoch = u64::try_from(epoch).unwrap_or_default();
+            watch.data_version = Some(version);
+        }
+        Ok(watch.epoch)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.pool
+            .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)> {
+        self.pool
+            .write(move |tx| {
+                let now = ms(new.now);
+                let (account, role) = match new.membership {
+                    NewMembership::NewAccount { name, subscription } => {
+                        let id = new_id(IdKind::Account);
+                        tx.execute(
+                            "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES (?1, ?2, ?3, ?4)",
+                            params![id, name, subscription.as_str(), now],
+                        )
+                        .map_err(backend)?;
+                        let account = Account { id, name, subscription, created_at: new.now };
+                        (account, Role::Owner)
+                    }
+                    NewMembership::Existing { account_id, role } => {
+                        (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, role)
+                    }
+                };
+                let user = User {
+                    id: new_id(IdKind::User),
+                    email: new.email,
+                    password_hash: new.password_hash,
+                    email_verified_at: new.email_verified.then_some(new.now),
+                    created_at: new.now,
+                };
+                tx.execute(
+                    "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![user.id, user.email, user.password_hash, user.email_verified_at.map(ms), now],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!("a user with e-mail {} already exists", user.email))
+                    } else {
+                        backend(e)
+                    }
+                })?;
+                tx.execute(
+                    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![account.id, user.id, role.as_str(), now],
+                )
+                .map_err(backend)?;
+                Ok((user, account))
+            })
+            .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT id, email, password_hash, email_verified_at, created_at FROM users WHERE email = ?1",
+                )
+                .and_then(|mut stmt| stmt.query_row([email], user_from_row).optional())
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| load_account(conn, &account_id))
+            .await
+    }
+
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>> {
+        let user_id = user_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT a.id, a.name, a.subscription_status, a.created_at, m.role \
+                         FROM memberships m JOIN accounts a ON a.id = m.account_id \
+                         WHERE m.user_id = ?1 ORDER BY m.created_at, a.id",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map([user_id], |row| {
+                        let role: String = row.get(4)?;
+                        Ok((account_from_row(row)?, parse_role(&role)?))
+                    })
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE memberships SET role = ?3 WHERE account_id = ?1 AND user_id = ?2",
+                        params![account_id, user_id, role.as_str()],
+                    )
+                    .map_err(backend)?,
+                )?;
+                bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "DELETE FROM memberships WHERE account_id = ?1 AND user_id = ?2",
+                        params![account_id, user_id],
+                    )
+                    .map_err(backend)?,
+                )?;
+                tx.execute(
+                    "UPDATE api_tokens SET revoked_at = ?3 \
+                     WHERE account_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                    params![account_id, user_id, ms(now)],
+                )
+                .map_err(backend)?;
+                bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn set_subscription(
+        &self,
+        account_id: &str,
+        status: SubscriptionStatus,
+    ) -> StoreResult<()> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE accounts SET subscription_status = ?2 WHERE id = ?1",
+                        params![account_id, status.as_str()],
+                    )
+                    .map_err(backend)?,
+                )?;
+                bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn verify_email(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute("UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2) WHERE id = ?1", params![
+                        user_id,
+                        ms(now)
+                    ])
+                    .map_err(backend)?,
+                )?;
+                bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn create_chatbot(
+        &self,
+        account_id: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Chatbot> {
+        let chatbot = Chatbot {
+            id: new_id(IdKind::Chatbot),
+            account_id: account_id.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        };
+        self.pool
+            .write(move |tx| {
+                load_account(tx, &chatbot.account_id)?.ok_or(StoreError::NotFound)?;
+                tx.execute(
+                    "INSERT INTO chatbots (id, account_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![chatbot.id, chatbot.account_id, chatbot.name, ms(chatbot.created_at)],
+                )
+                .map_err(backend)?;
+                Ok(chatbot)
+            })
+            .await
+    }
+
+    async fn existing_chatbots(
+        &self,
+        account_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let account_id = account_id.to_owned();
+        let ids = ids.to_vec();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT 1 FROM chatbots WHERE account_id = ?1 AND id = ?2")
+                    .map_err(backend)?;
+                let mut found = Vec::new();
+                for id in ids {
+                    if stmt.exists(params![account_id, id]).map_err(backend)? {
+                        found.push(id);
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
+                     created_via, created_at, secret_issued_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+                    params![
+                        new.id,
+                        new.account_id,
+                        new.user_id,
+                        new.name,
+                        &new.hash.as_bytes()[..],
+                        new.hint,
+                        new.scopes.to_space_separated(),
+                        new.chatbots.ids().join(" "),
+                        new.created_via.as_str(),
+                        ms(new.now),
+                        ms(new.expires_at),
+                    ],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict("token id or secret already exists".into())
+                    } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
+                        if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+                    {
+                        StoreError::NotFound
+                    } else {
+                        backend(e)
+                    }
+                })?;
+                load_token(tx, &new.id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
+        self.pool
+            .read(move |conn| {
+                let sql = format!(
+                    "SELECT {TOKEN_COLUMNS}, u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
+                     FROM api_tokens t \
+                     JOIN users u ON u.id = t.user_id \
+                     JOIN accounts a ON a.id = t.account_id \
+                     LEFT JOIN memberships m ON m.account_id = t.account_id AND m.user_id = t.user_id \
+                     WHERE t.secret_hash = ?1"
+                );
+                conn.prepare_cached(&sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_row([&hash.as_bytes()[..]], |row| {
+                            let role: Option<String> = row.get(15)?;
+                            let status: String = row.get(17)?;
+                            Ok(TokenAuth {
+                                token: token_from_row(row)?,
+                                user_email: row.get(13)?,
+                                email_verified: row.get::<_, Option<i64>>(14)?.is_some(),
+                                role: role.as_deref().map(parse_role).transpose()?,
+                                account_name: row.get(16)?,
+                                subscription: parse_subscription(&status)?,
+                            })
+                        })
+                        .optional()
+                    })
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+        let token_id = token_id.to_owned();
+        self.pool
+            .read(move |conn| load_token(conn, &token_id))
+            .await
+    }
+
+    async fn list_tokens(&self, query: TokenQuery) -> StoreResult<Vec<TokenRecord>> {
+        self.pool
+            .read(move |conn| {
+                let sql = format!(
+                    "SELECT {TOKEN_COLUMNS} FROM api_tokens t \
+                     WHERE t.account_id = ?1 \
+                       AND (?2 IS NULL OR t.user_id = ?2) \
+                       AND (?3 OR t.revoked_at IS NULL) \
+                       AND (?4 IS NULL OR t.created_at < ?4 OR (t.created_at = ?4 AND t.id < ?5)) \
+                     ORDER BY t.created_at DESC, t.id DESC LIMIT ?6"
+                );
+                let (after_at, after_id) = match &query.after {
+                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+                    None => (None, None),
+                };
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            query.account_id,
+                            query.user_id,
+                            query.include_revoked,
+                            after_at,
+                            after_id,
+                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                        ],
+                        token_from_row,
+                    )
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord> {
+        self.pool
+            .write(move |tx| {
+                let current = load_token(tx, &rotation.token_id)?.ok_or(StoreError::NotFound)?;
+                if current.revoked_at.is_some() {
+                    return Err(StoreError::Conflict("a revoked token cannot be rotated".into()));
+                }
+                tx.execute(
+                    "UPDATE api_tokens SET secret_hash = ?2, hint = ?3, secret_issued_at = ?4, expires_at = ?5 \
+                     WHERE id = ?1",
+                    params![
+                        rotation.token_id,
+                        &rotation.hash.as_bytes()[..],
+                        rotation.hint,
+                        ms(rotation.now),
+                        ms(rotation.expires_at)
+                    ],
+                )
+                .map_err(backend)?;
+                bump_epoch(tx)?;
+                load_token(tx, &rotation.token_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
+        let token_id = token_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                let changed = tx
+                    .execute(
+                        "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                        params![token_id, ms(now)],
+                    )
+                    .map_err(backend)?;
+                if changed > 0 {
+                    bump_epoch(tx)?;
+                }
+                load_token(tx, &token_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let token_id = token_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE api_tokens SET last_used_at = ?2 \
+                     WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
+                    params![token_id, ms(now)],
+                )
+                .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+}
