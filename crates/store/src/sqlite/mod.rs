@@ -216,6 +216,7 @@ impl Store for SqliteStore {
         self.pool
             .write(move |tx| {
                 let now = ms(new.now);
+                let created_at = from_ms(now);
                 let (account, role) = match new.membership {
                     NewMembership::NewAccount { name, subscription } => {
                         let id = new_id(IdKind::Account);
@@ -224,7 +225,7 @@ impl Store for SqliteStore {
                             params![id, name, subscription.as_str(), now],
                         )
                         .map_err(backend)?;
-                        let account = Account { id, name, subscription, created_at: new.now };
+                        let account = Account { id, name, subscription, created_at };
                         (account, Role::Owner)
                     }
                     NewMembership::Existing { account_id, role } => {
@@ -235,8 +236,8 @@ impl Store for SqliteStore {
                     id: new_id(IdKind::User),
                     email: new.email,
                     password_hash: new.password_hash,
-                    email_verified_at: new.email_verified.then_some(new.now),
-                    created_at: new.now,
+                    email_verified_at: new.email_verified.then_some(created_at),
+                    created_at,
                 };
                 tx.execute(
                     "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

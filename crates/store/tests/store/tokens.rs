@@ -1,0 +1,269 @@
+use chrono::{Duration, Utc};
+use sitegpt_access::{PlainToken, Role, Scope, ScopeSet};
+use sitegpt_store::{Rotation, StoreError, TokenQuery};
+
+use crate::engines;
+
+#[tokio::test]
+async fn tokens_are_found_by_hash_with_their_auth_facts() {
+    for t in engines() {
+        let (user, account) = t.owner("t@example.com").await;
+        let scopes: ScopeSet = [Scope::AccountRead, Scope::TokensRead]
+            .into_iter()
+            .collect();
+        let (record, plain) = t.token(&user, &account, scopes).await;
+        assert_eq!(record.scopes, scopes);
+        assert_eq!(record.hint, plain.hint());
+        let auth = t
+            .store
+            .token_for_auth(plain.hash())
+            .await
+            .expect("q")
+            .expect("found");
+        assert_eq!(auth.token, record);
+        assert_eq!(auth.role, Some(Role::Owner));
+        assert!(auth.email_verified);
+        assert_eq!(auth.user_email, "t@example.com");
+        assert_eq!(auth.account_name, account.name);
+        let other = PlainToken::generate();
+        assert!(
+            t.store
+                .token_for_auth(other.hash())
+                .await
+                .expect("q")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotation_replaces_the_secret_and_keeps_the_id() {
+    for t in engines() {
+        let (user, account) = t.owner("r@example.com").await;
+        let (record, old) = t.token(&user, &account, ScopeSet::all()).await;
+        let new = PlainToken::generate();
+        let now = Utc::now();
+        let rotated = t
+            .store
+            .rotate_token(Rotation {
+                token_id: record.id.clone(),
+                hash: new.hash(),
+                hint: new.hint(),
+                now,
+                expires_at: now + Duration::days(90),
+            })
+            .await
+            .expect("rotate");
+        assert_eq!(rotated.id, record.id);
+        assert_eq!(rotated.created_at, record.created_at);
+        assert_eq!(rotated.hint, new.hint());
+        assert!(
+            t.store
+                .token_for_auth(old.hash())
+                .await
+                .expect("q")
+                .is_none()
+        );
+        assert_eq!(
+            t.store
+                .token_for_auth(new.hash())
+                .await
+                .expect("q")
+                .expect("found")
+                .token
+                .id,
+            record.id
+        );
+
+        t.store
+            .revoke_token(&record.id, Utc::now())
+            .await
+            .expect("revoke");
+        let again = t
+            .store
+            .rotate_token(Rotation {
+                token_id: record.id.clone(),
+                hash: old.hash(),
+                hint: old.hint(),
+                now,
+                expires_at: now,
+            })
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let missing = t
+            .store
+            .rotate_token(Rotation {
+                token_id: "tok_missing".into(),
+                hash: old.hash(),
+                hint: old.hint(),
+                now,
+                expires_at: now,
+            })
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound)));
+    }
+}
+
+#[tokio::test]
+async fn revocation_is_idempotent_and_keeps_the_first_time() {
+    for t in engines() {
+        let (user, account) = t.owner("v@example.com").await;
+        let (record, _) = t.token(&user, &account, ScopeSet::all()).await;
+        let first = t
+            .store
+            .revoke_token(&record.id, Utc::now())
+            .await
+            .expect("revoke");
+        let at = first.revoked_at.expect("revoked");
+        let second = t
+            .store
+            .revoke_token(&record.id, Utc::now() + Duration::seconds(5))
+            .await
+            .expect("again");
+        assert_eq!(second.revoked_at, Some(at));
+        assert!(matches!(
+            t.store.revoke_token("tok_missing", Utc::now()).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn removing_a_member_revokes_their_tokens_there() {
+    for t in engines() {
+        let (owner, account) = t.owner("o@example.com").await;
+        let (token, plain) = t.token(&owner, &account, ScopeSet::all()).await;
+        t.store
+            .remove_member(&account.id, &owner.id, Utc::now())
+            .await
+            .expect("remove");
+        let auth = t
+            .store
+            .token_for_auth(plain.hash())
+            .await
+            .expect("q")
+            .expect("still stored");
+        assert_eq!(auth.role, None);
+        assert!(auth.token.revoked_at.is_some());
+        assert_eq!(auth.token.id, token.id);
+        assert!(matches!(
+            t.store
+                .remove_member(&account.id, &owner.id, Utc::now())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn last_use_is_written_at_most_once_a_minute() {
+    for t in engines() {
+        let (user, account) = t.owner("u@example.com").await;
+        let (record, _) = t.token(&user, &account, ScopeSet::all()).await;
+        let t0 = Utc::now();
+        t.store.touch_token(&record.id, t0).await.expect("touch");
+        let stamp = |r: Option<sitegpt_store::TokenRecord>| {
+            r.expect("token")
+                .last_used_at
+                .expect("used")
+                .timestamp_millis()
+        };
+        assert_eq!(
+            stamp(t.store.token(&record.id).await.expect("q")),
+            t0.timestamp_millis()
+        );
+        t.store
+            .touch_token(&record.id, t0 + Duration::seconds(30))
+            .await
+            .expect("touch");
+        assert_eq!(
+            stamp(t.store.token(&record.id).await.expect("q")),
+            t0.timestamp_millis()
+        );
+        let t1 = t0 + Duration::seconds(61);
+        t.store.touch_token(&record.id, t1).await.expect("touch");
+        assert_eq!(
+            stamp(t.store.token(&record.id).await.expect("q")),
+            t1.timestamp_millis()
+        );
+    }
+}
+
+#[tokio::test]
+async fn lists_page_newest_first_and_hide_revoked_by_default() {
+    for t in engines() {
+        let (user, account) = t.owner("l@example.com").await;
+        let (other, _) = t
+            .store
+            .create_user(sitegpt_store::NewUser {
+                email: "m@example.com".into(),
+                password_hash: "h".into(),
+                email_verified: true,
+                membership: sitegpt_store::NewMembership::Existing {
+                    account_id: account.id.clone(),
+                    role: Role::Member,
+                },
+                now: Utc::now(),
+            })
+            .await
+            .expect("member");
+        let base = Utc::now();
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            let plain = PlainToken::generate();
+            // Two tokens share each timestamp, so the id breaks ties.
+            let new = crate::new_token(
+                &user,
+                &account,
+                &plain,
+                ScopeSet::all(),
+                base + Duration::seconds(i / 2),
+            );
+            ids.push(t.store.insert_token(new).await.expect("insert").id);
+        }
+        t.token(&other, &account, ScopeSet::all()).await;
+        t.store
+            .revoke_token(&ids[0], Utc::now())
+            .await
+            .expect("revoke");
+
+        let mut query = TokenQuery {
+            account_id: account.id.clone(),
+            user_id: Some(user.id.clone()),
+            include_revoked: false,
+            limit: 3,
+            after: None,
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = t.store.list_tokens(query.clone()).await.expect("list");
+            seen.extend(page.iter().map(|r| r.id.clone()));
+            if page.len() < query.limit {
+                break;
+            }
+            let last = page.last().expect("non-empty");
+            query.after = Some((last.created_at, last.id.clone()));
+        }
+        assert_eq!(seen.len(), 6, "revoked hidden, other user's hidden");
+        let mut sorted = seen.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 6, "no duplicates across pages");
+        assert!(!seen.contains(&ids[0]));
+        let all = t
+            .store
+            .list_tokens(TokenQuery {
+                user_id: None,
+                include_revoked: true,
+                limit: 100,
+                after: None,
+                ..query
+            })
+            .await
+            .expect("list");
+        assert_eq!(all.len(), 8);
+        assert!(
+            all.windows(2)
+                .all(|w| (w[0].created_at, &w[0].id) >= (w[1].created_at, &w[1].id))
+        );
+    }
+}
