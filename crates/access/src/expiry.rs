@@ -45,20 +45,14 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .expect("fixed")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("fixed").with_timezone(&Utc)
     }
 
     #[test]
     fn rules_table() {
         let n = now();
         let d = Duration::days;
-        let cases: &[(
-            Option<i64>,
-            Option<DateTime<Utc>>,
-            Result<DateTime<Utc>, ExpiryError>,
-        )] = &[
+        let cases: &[(Option<i64>, Option<DateTime<Utc>>, Result<DateTime<Utc>, ExpiryError>)] = &[
             (None, None, Ok(n + d(90))),
             (Some(1), None, Ok(n + d(1))),
             (Some(365), None, Ok(n + d(365))),
@@ -67,21 +61,13 @@ mod tests {
             (Some(-5), None, Err(ExpiryError::DaysOutOfRange)),
             (None, Some(n + d(10)), Ok(n + d(10))),
             (None, Some(n + d(365)), Ok(n + d(365))),
-            (
-                None,
-                Some(n + d(365) + Duration::seconds(1)),
-                Err(ExpiryError::TooFar),
-            ),
+            (None, Some(n + d(365) + Duration::seconds(1)), Err(ExpiryError::TooFar)),
             (None, Some(n), Err(ExpiryError::InThePast)),
             (None, Some(n - d(1)), Err(ExpiryError::InThePast)),
             (Some(30), Some(n + d(10)), Err(ExpiryError::Both)),
         ];
         for (days, at, expected) in cases {
-            assert_eq!(
-                resolve_expiry(*days, *at, n),
-                *expected,
-                "days={days:?} at={at:?}"
-            );
+            assert_eq!(resolve_expiry(*days, *at, n), *expected, "days={days:?} at={at:?}");
         }
     }
 

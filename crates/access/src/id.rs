@@ -36,10 +36,7 @@ pub fn new_id(kind: IdKind) -> String {
 /// Loose shape check applied to ids taken from URLs and bodies before they reach
 /// the store: bounded length and a conservative alphabet.
 pub fn is_plausible_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

@@ -30,16 +30,10 @@ impl IssuanceDenied {
             parts.push(format!("you may not grant {}", names.join(", ")));
         }
         if self.unrestricted_from_restricted {
-            parts.push(
-                "a chatbot-restricted token can only create tokens restricted to its own chatbots"
-                    .into(),
-            );
+            parts.push("a chatbot-restricted token can only create tokens restricted to its own chatbots".into());
         }
         if !self.chatbots.is_empty() {
-            parts.push(format!(
-                "you may not grant access to chatbots {}",
-                self.chatbots.join(", ")
-            ));
+            parts.push(format!("you may not grant access to chatbots {}", self.chatbots.join(", ")));
         }
         let mut message = parts.join("; ");
         if let Some(first) = message.get_mut(0..1) {
@@ -65,29 +59,17 @@ pub fn check_issuance(
     scopes: ScopeSet,
     chatbots: &ChatbotRestriction,
 ) -> Result<(), IssuanceDenied> {
-    let mut denied = IssuanceDenied {
-        scopes: scopes.difference(grantable(issuer)).to_vec(),
-        ..Default::default()
-    };
+    let mut denied = IssuanceDenied { scopes: scopes.difference(grantable(issuer)).to_vec(), ..Default::default() };
     if let Some((_, own)) = issuer.via_token {
         if own.is_restricted() {
             if chatbots.is_restricted() {
-                denied.chatbots = chatbots
-                    .ids()
-                    .iter()
-                    .filter(|id| !own.allows(id))
-                    .cloned()
-                    .collect();
+                denied.chatbots = chatbots.ids().iter().filter(|id| !own.allows(id)).cloned().collect();
             } else {
                 denied.unrestricted_from_restricted = true;
             }
         }
     }
-    if denied == IssuanceDenied::default() {
-        Ok(())
-    } else {
-        Err(denied)
-    }
+    if denied == IssuanceDenied::default() { Ok(()) } else { Err(denied) }
 }
 
 #[cfg(test)]
@@ -102,38 +84,21 @@ mod tests {
     #[test]
     fn sessions_are_bounded_by_the_role_ceiling() {
         let none = ChatbotRestriction::unrestricted();
-        let viewer = Issuer {
-            role: Role::Viewer,
-            via_token: None,
-        };
+        let viewer = Issuer { role: Role::Viewer, via_token: None };
         assert_eq!(check_issuance(&viewer, set(&[ChatbotsRead]), &none), Ok(()));
-        let denied = check_issuance(&viewer, set(&[ChatbotsRead, ChatbotsDelete]), &none)
-            .expect_err("escalation");
+        let denied = check_issuance(&viewer, set(&[ChatbotsRead, ChatbotsDelete]), &none).expect_err("escalation");
         assert_eq!(denied.scopes, vec![ChatbotsDelete]);
-        let owner = Issuer {
-            role: Role::Owner,
-            via_token: None,
-        };
+        let owner = Issuer { role: Role::Owner, via_token: None };
         assert_eq!(check_issuance(&owner, ScopeSet::all(), &none), Ok(()));
     }
 
     #[test]
     fn tokens_are_bounded_by_their_own_scopes() {
         let none = ChatbotRestriction::unrestricted();
-        let issuer = Issuer {
-            role: Role::Owner,
-            via_token: Some((set(&[TokensWrite, KnowledgeRead]), &none)),
-        };
-        assert_eq!(
-            check_issuance(&issuer, set(&[KnowledgeRead]), &none),
-            Ok(())
-        );
-        let denied = check_issuance(
-            &issuer,
-            set(&[KnowledgeRead, KnowledgeWrite, BillingWrite]),
-            &none,
-        )
-        .expect_err("escalation");
+        let issuer = Issuer { role: Role::Owner, via_token: Some((set(&[TokensWrite, KnowledgeRead]), &none)) };
+        assert_eq!(check_issuance(&issuer, set(&[KnowledgeRead]), &none), Ok(()));
+        let denied = check_issuance(&issuer, set(&[KnowledgeRead, KnowledgeWrite, BillingWrite]), &none)
+            .expect_err("escalation");
         assert_eq!(denied.scopes, vec![BillingWrite, KnowledgeWrite]);
         assert!(denied.message().contains("knowledge:write"));
     }
@@ -141,38 +106,20 @@ mod tests {
     #[test]
     fn restricted_tokens_only_mint_within_their_chatbots() {
         let own = ChatbotRestriction::from_ids(vec!["cb_a".into(), "cb_b".into()]);
-        let issuer = Issuer {
-            role: Role::Owner,
-            via_token: Some((set(&[TokensWrite, ChatbotsRead]), &own)),
-        };
+        let issuer = Issuer { role: Role::Owner, via_token: Some((set(&[TokensWrite, ChatbotsRead]), &own)) };
         let scopes = set(&[ChatbotsRead]);
-        assert_eq!(
-            check_issuance(
-                &issuer,
-                scopes,
-                &ChatbotRestriction::from_ids(vec!["cb_a".into()])
-            ),
-            Ok(())
-        );
-        let denied = check_issuance(&issuer, scopes, &ChatbotRestriction::unrestricted())
-            .expect_err("widening");
+        assert_eq!(check_issuance(&issuer, scopes, &ChatbotRestriction::from_ids(vec!["cb_a".into()])), Ok(()));
+        let denied = check_issuance(&issuer, scopes, &ChatbotRestriction::unrestricted()).expect_err("widening");
         assert!(denied.unrestricted_from_restricted);
-        let denied = check_issuance(
-            &issuer,
-            scopes,
-            &ChatbotRestriction::from_ids(vec!["cb_a".into(), "cb_c".into()]),
-        )
-        .expect_err("other chatbot");
+        let denied = check_issuance(&issuer, scopes, &ChatbotRestriction::from_ids(vec!["cb_a".into(), "cb_c".into()]))
+            .expect_err("other chatbot");
         assert_eq!(denied.chatbots, vec!["cb_c".to_string()]);
     }
 
     #[test]
     fn demoted_token_cannot_mint_beyond_the_new_ceiling() {
         let none = ChatbotRestriction::unrestricted();
-        let issuer = Issuer {
-            role: Role::Viewer,
-            via_token: Some((ScopeSet::all(), &none)),
-        };
+        let issuer = Issuer { role: Role::Viewer, via_token: Some((ScopeSet::all(), &none)) };
         assert_eq!(grantable(&issuer), Role::Viewer.ceiling());
         assert!(check_issuance(&issuer, set(&[MembersWrite]), &none).is_err());
     }

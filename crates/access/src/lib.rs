@@ -24,8 +24,7 @@ pub use expiry::{ExpiryError, resolve_expiry};
 pub use issuance::{IssuanceDenied, Issuer, check_issuance};
 pub use model::{CreatedVia, SubscriptionStatus};
 pub use policy::{
-    ChatbotRestriction, Credential, Denial, RouteRule, Subscription, Target, TokenFacts,
-    UnauthenticatedReason,
+    ChatbotRestriction, Credential, Denial, RouteRule, Subscription, Target, TokenFacts, UnauthenticatedReason,
 };
 pub use role::Role;
 pub use scope::{AccessLevel, Scope, ScopeResource, ScopeSet, UnknownScope};

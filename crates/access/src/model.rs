@@ -23,14 +23,9 @@ impl CreatedVia {
     }
 
     pub fn parse(s: &str) -> Option<CreatedVia> {
-        [
-            CreatedVia::Dashboard,
-            CreatedVia::Api,
-            CreatedVia::CliDevice,
-            CreatedVia::Admin,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        [CreatedVia::Dashboard, CreatedVia::Api, CreatedVia::CliDevice, CreatedVia::Admin]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

@@ -105,17 +105,11 @@ pub struct RouteRule {
 
 impl RouteRule {
     pub const fn new(scope: Scope) -> RouteRule {
-        RouteRule {
-            scope,
-            subscription: Subscription::Required,
-        }
+        RouteRule { scope, subscription: Subscription::Required }
     }
 
     pub const fn exempt(scope: Scope) -> RouteRule {
-        RouteRule {
-            scope,
-            subscription: Subscription::Exempt,
-        }
+        RouteRule { scope, subscription: Subscription::Exempt }
     }
 }
 
@@ -126,10 +120,7 @@ pub enum Target<'a> {
     Account,
     /// A record that exists; `same_account` says whether it is the token's
     /// account's, `chatbot` names the chatbot it lives under, if any.
-    Record {
-        same_account: bool,
-        chatbot: Option<&'a str>,
-    },
+    Record { same_account: bool, chatbot: Option<&'a str> },
     /// No record with that id exists anywhere.
     Missing,
 }
@@ -196,10 +187,7 @@ impl Denial {
 }
 
 /// Step 1.
-pub fn authenticate<'a>(
-    credential: Credential<'a>,
-    now: DateTime<Utc>,
-) -> Result<&'a TokenFacts, Denial> {
+pub fn authenticate<'a>(credential: Credential<'a>, now: DateTime<Utc>) -> Result<&'a TokenFacts, Denial> {
     use UnauthenticatedReason as R;
     let facts = match credential {
         Credential::Missing => return Err(Denial::Unauthenticated(R::Missing)),
@@ -221,38 +209,21 @@ pub fn authenticate<'a>(
 
 /// Step 2.
 pub fn check_email(facts: &TokenFacts) -> Result<(), Denial> {
-    if facts.email_verified {
-        Ok(())
-    } else {
-        Err(Denial::EmailNotVerified)
-    }
+    if facts.email_verified { Ok(()) } else { Err(Denial::EmailNotVerified) }
 }
 
 /// Step 3.
 pub fn check_scope(facts: &TokenFacts, rule: RouteRule) -> Result<(), Denial> {
-    if facts.scopes.contains(rule.scope) {
-        Ok(())
-    } else {
-        Err(Denial::InsufficientScope(rule.scope))
-    }
+    if facts.scopes.contains(rule.scope) { Ok(()) } else { Err(Denial::InsufficientScope(rule.scope)) }
 }
 
 /// Step 4.
 pub fn check_target(facts: &TokenFacts, target: Target<'_>) -> Result<(), Denial> {
     match target {
         Target::Account => Ok(()),
-        Target::Missing
-        | Target::Record {
-            same_account: false,
-            ..
-        } => Err(Denial::NotFound),
-        Target::Record {
-            same_account: true,
-            chatbot: Some(id),
-        } if !facts.chatbots.allows(id) => Err(Denial::NotFound),
-        Target::Record {
-            same_account: true, ..
-        } => Ok(()),
+        Target::Missing | Target::Record { same_account: false, .. } => Err(Denial::NotFound),
+        Target::Record { same_account: true, chatbot: Some(id) } if !facts.chatbots.allows(id) => Err(Denial::NotFound),
+        Target::Record { same_account: true, .. } => Ok(()),
     }
 }
 
@@ -268,20 +239,13 @@ pub fn check_subscription(facts: &TokenFacts, rule: RouteRule) -> Result<(), Den
 pub fn check_role(facts: &TokenFacts, rule: RouteRule) -> Result<(), Denial> {
     match facts.role {
         Some(role) if role.ceiling().contains(rule.scope) => Ok(()),
-        Some(role) => Err(Denial::Forbidden(format!(
-            "Your role ({role}) does not permit `{}`.",
-            rule.scope
-        ))),
+        Some(role) => Err(Denial::Forbidden(format!("Your role ({role}) does not permit `{}`.", rule.scope))),
         None => Err(Denial::Unauthenticated(UnauthenticatedReason::NotAMember)),
     }
 }
 
 /// Steps 1–3: what can be decided from the credential and the route alone.
-pub fn admit<'a>(
-    credential: Credential<'a>,
-    rule: RouteRule,
-    now: DateTime<Utc>,
-) -> Result<&'a TokenFacts, Denial> {
+pub fn admit<'a>(credential: Credential<'a>, rule: RouteRule, now: DateTime<Utc>) -> Result<&'a TokenFacts, Denial> {
     let facts = authenticate(credential, now)?;
     check_email(facts)?;
     check_scope(facts, rule)?;
@@ -289,11 +253,7 @@ pub fn admit<'a>(
 }
 
 /// Steps 4–6, for an admitted token and the resource the handler loaded.
-pub fn authorize_target(
-    facts: &TokenFacts,
-    rule: RouteRule,
-    target: Target<'_>,
-) -> Result<(), Denial> {
+pub fn authorize_target(facts: &TokenFacts, rule: RouteRule, target: Target<'_>) -> Result<(), Denial> {
     check_target(facts, target)?;
     check_subscription(facts, rule)?;
     check_role(facts, rule)
@@ -316,9 +276,7 @@ mod tests {
     use chrono::Duration;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-            .expect("fixed")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").expect("fixed").with_timezone(&Utc)
     }
 
     fn good() -> TokenFacts {
@@ -334,10 +292,7 @@ mod tests {
     }
 
     const KNOWLEDGE_WRITE: RouteRule = RouteRule::new(Scope::KnowledgeWrite);
-    const IN_CB1: Target<'static> = Target::Record {
-        same_account: true,
-        chatbot: Some("cb_1"),
-    };
+    const IN_CB1: Target<'static> = Target::Record { same_account: true, chatbot: Some("cb_1") };
 
     fn code(result: Result<(), Denial>) -> &'static str {
         match result {
@@ -353,34 +308,10 @@ mod tests {
         type Mutate = fn(&mut TokenFacts);
         let rows: Vec<(&str, Mutate, Target<'_>, RouteRule, &str)> = vec![
             ("valid", |_| {}, IN_CB1, KNOWLEDGE_WRITE, "OK"),
-            (
-                "expired",
-                |f| f.expires_at = now(),
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "TOKEN_EXPIRED",
-            ),
-            (
-                "revoked",
-                |f| f.revoked_at = Some(now()),
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "TOKEN_REVOKED",
-            ),
-            (
-                "removed member",
-                |f| f.role = None,
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "UNAUTHENTICATED",
-            ),
-            (
-                "unverified",
-                |f| f.email_verified = false,
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "EMAIL_NOT_VERIFIED",
-            ),
+            ("expired", |f| f.expires_at = now(), IN_CB1, KNOWLEDGE_WRITE, "TOKEN_EXPIRED"),
+            ("revoked", |f| f.revoked_at = Some(now()), IN_CB1, KNOWLEDGE_WRITE, "TOKEN_REVOKED"),
+            ("removed member", |f| f.role = None, IN_CB1, KNOWLEDGE_WRITE, "UNAUTHENTICATED"),
+            ("unverified", |f| f.email_verified = false, IN_CB1, KNOWLEDGE_WRITE, "EMAIL_NOT_VERIFIED"),
             (
                 "lacks scope",
                 |f| f.scopes = f.scopes.without(Scope::KnowledgeWrite),
@@ -391,20 +322,11 @@ mod tests {
             (
                 "other account",
                 |_| {},
-                Target::Record {
-                    same_account: false,
-                    chatbot: Some("cb_1"),
-                },
+                Target::Record { same_account: false, chatbot: Some("cb_1") },
                 KNOWLEDGE_WRITE,
                 "NOT_FOUND",
             ),
-            (
-                "missing record",
-                |_| {},
-                Target::Missing,
-                KNOWLEDGE_WRITE,
-                "NOT_FOUND",
-            ),
+            ("missing record", |_| {}, Target::Missing, KNOWLEDGE_WRITE, "NOT_FOUND"),
             (
                 "outside chatbot restriction",
                 |f| f.chatbots = ChatbotRestriction::from_ids(vec!["cb_2".into()]),
@@ -433,20 +355,8 @@ mod tests {
                 RouteRule::exempt(Scope::TokensWrite),
                 "OK",
             ),
-            (
-                "viewer writing knowledge",
-                |f| f.role = Some(Role::Viewer),
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "FORBIDDEN",
-            ),
-            (
-                "member writing knowledge",
-                |f| f.role = Some(Role::Member),
-                IN_CB1,
-                KNOWLEDGE_WRITE,
-                "OK",
-            ),
+            ("viewer writing knowledge", |f| f.role = Some(Role::Viewer), IN_CB1, KNOWLEDGE_WRITE, "FORBIDDEN"),
+            ("member writing knowledge", |f| f.role = Some(Role::Member), IN_CB1, KNOWLEDGE_WRITE, "OK"),
             (
                 "admin writing billing",
                 |f| f.role = Some(Role::Admin),
@@ -458,21 +368,10 @@ mod tests {
         for (name, mutate, target, rule, expected) in rows {
             let mut facts = good();
             mutate(&mut facts);
-            assert_eq!(
-                code(decide(Credential::Found(&facts), rule, target, n)),
-                expected,
-                "{name}"
-            );
+            assert_eq!(code(decide(Credential::Found(&facts), rule, target, n)), expected, "{name}");
         }
-        for credential in [
-            Credential::Missing,
-            Credential::Malformed,
-            Credential::Unknown,
-        ] {
-            assert_eq!(
-                code(decide(credential, KNOWLEDGE_WRITE, IN_CB1, n)),
-                "UNAUTHENTICATED"
-            );
+        for credential in [Credential::Missing, Credential::Malformed, Credential::Unknown] {
+            assert_eq!(code(decide(credential, KNOWLEDGE_WRITE, IN_CB1, n)), "UNAUTHENTICATED");
         }
     }
 
@@ -529,10 +428,7 @@ mod tests {
         let n = now();
         let facts = good();
         let admitted = admit(Credential::Found(&facts), KNOWLEDGE_WRITE, n).expect("admitted");
-        assert_eq!(
-            authorize_target(admitted, KNOWLEDGE_WRITE, Target::Missing),
-            Err(Denial::NotFound)
-        );
+        assert_eq!(authorize_target(admitted, KNOWLEDGE_WRITE, Target::Missing), Err(Denial::NotFound));
         assert_eq!(authorize_target(admitted, KNOWLEDGE_WRITE, IN_CB1), Ok(()));
     }
 
@@ -548,9 +444,6 @@ mod tests {
 
     #[test]
     fn subscription_message_is_the_documented_one() {
-        assert_eq!(
-            Denial::SubscriptionRequired.message(),
-            "An active team subscription is required."
-        );
+        assert_eq!(Denial::SubscriptionRequired.message(), "An active team subscription is required.");
     }
 }

@@ -36,17 +36,14 @@ impl Role {
                 .copied()
                 .filter(|s| match s.action() {
                     Action::Read => s.resource() != ScopeResource::Billing,
-                    Action::Write | Action::Delete => {
-                        *s == Scope::TokensWrite || is_chatbot_content_below_chatbot(*s)
-                    }
+                    Action::Write | Action::Delete => *s == Scope::TokensWrite || is_chatbot_content_below_chatbot(*s),
                 })
                 .collect(),
             Role::Viewer => Scope::ALL
                 .iter()
                 .copied()
                 .filter(|s| {
-                    (s.action() == Action::Read && s.resource() != ScopeResource::Billing)
-                        || *s == Scope::TokensWrite
+                    (s.action() == Action::Read && s.resource() != ScopeResource::Billing) || *s == Scope::TokensWrite
                 })
                 .collect(),
         }
@@ -89,10 +86,7 @@ pub struct UnknownRole(pub String);
 impl FromStr for Role {
     type Err = UnknownRole;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.chars().take(32).collect()))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.chars().take(32).collect()))
     }
 }
 

@@ -303,10 +303,7 @@ impl ScopeSet {
 
     /// The scopes in catalog order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL
-            .iter()
-            .copied()
-            .filter(move |s| self.contains(*s))
+        Scope::ALL.iter().copied().filter(move |s| self.contains(*s))
     }
 
     pub fn to_vec(self) -> Vec<Scope> {
@@ -320,9 +317,7 @@ impl ScopeSet {
 
     /// Parses space-separated scope names; duplicates collapse.
     pub fn parse_space_separated(s: &str) -> Result<ScopeSet, UnknownScope> {
-        s.split_ascii_whitespace()
-            .map(str::parse::<Scope>)
-            .collect::<Result<ScopeSet, _>>()
+        s.split_ascii_whitespace().map(str::parse::<Scope>).collect::<Result<ScopeSet, _>>()
     }
 }
 
@@ -338,9 +333,7 @@ impl FromIterator<Scope> for ScopeSet {
 
 impl fmt::Debug for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.iter().map(Scope::as_str))
-            .finish()
+        f.debug_set().entries(self.iter().map(Scope::as_str)).finish()
     }
 }
 
@@ -397,15 +390,7 @@ mod tests {
 
     #[test]
     fn unknown_and_near_miss_names_are_rejected() {
-        for bad in [
-            "",
-            "account",
-            "account:",
-            "Account:read",
-            "account:read ",
-            "admin",
-            "*",
-        ] {
+        for bad in ["", "account", "account:", "Account:read", "account:read ", "admin", "*"] {
             assert!(bad.parse::<Scope>().is_err(), "{bad:?} accepted");
         }
     }
@@ -414,11 +399,7 @@ mod tests {
     fn standard_is_full_minus_three_writes() {
         let standard = AccessLevel::Standard.scopes();
         assert_eq!(standard.len(), 34);
-        for s in [
-            Scope::TokensWrite,
-            Scope::BillingWrite,
-            Scope::IntegrationsWrite,
-        ] {
+        for s in [Scope::TokensWrite, Scope::BillingWrite, Scope::IntegrationsWrite] {
             assert!(!standard.contains(s));
         }
         assert!(standard.is_subset(AccessLevel::Full.scopes()));
@@ -426,9 +407,7 @@ mod tests {
 
     #[test]
     fn set_algebra() {
-        let a: ScopeSet = [Scope::AccountRead, Scope::TokensRead]
-            .into_iter()
-            .collect();
+        let a: ScopeSet = [Scope::AccountRead, Scope::TokensRead].into_iter().collect();
         let b: ScopeSet = [Scope::TokensRead, Scope::LeadsWrite].into_iter().collect();
         assert_eq!(a.intersection(b).to_vec(), vec![Scope::TokensRead]);
         assert_eq!(a.difference(b).to_vec(), vec![Scope::AccountRead]);

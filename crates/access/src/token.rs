@@ -148,16 +148,10 @@ mod tests {
         assert_eq!(PlainToken::parse(""), Err(TokenParseError::Prefix));
         assert_eq!(PlainToken::parse(&good[1..]), Err(TokenParseError::Prefix));
         assert_eq!(PlainToken::parse(&good[..53]), Err(TokenParseError::Length));
-        assert_eq!(
-            PlainToken::parse(&format!("{good}0")),
-            Err(TokenParseError::Length)
-        );
+        assert_eq!(PlainToken::parse(&format!("{good}0")), Err(TokenParseError::Length));
         let mut bad = good.clone().into_bytes();
         bad[10] = b'-';
-        assert_eq!(
-            PlainToken::parse(&String::from_utf8(bad).expect("ascii")),
-            Err(TokenParseError::Alphabet)
-        );
+        assert_eq!(PlainToken::parse(&String::from_utf8(bad).expect("ascii")), Err(TokenParseError::Alphabet));
     }
 
     #[test]

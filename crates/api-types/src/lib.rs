@@ -108,10 +108,7 @@ pub struct IssuedToken {
 
 impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("token", &self.token)
-            .field("plaintext_token", &"<redacted>")
-            .finish()
+        f.debug_struct("IssuedToken").field("token", &self.token).field("plaintext_token", &"<redacted>").finish()
     }
 }
 
@@ -181,15 +178,11 @@ mod tests {
 
     #[test]
     fn create_request_uses_wire_names_and_rejects_unknown_fields() {
-        let body =
-            r#"{"name":"n","scopes":["account:read"],"expiresInDays":30,"chatbotIds":["cb_1"]}"#;
+        let body = r#"{"name":"n","scopes":["account:read"],"expiresInDays":30,"chatbotIds":["cb_1"]}"#;
         let req: CreateTokenRequest = serde_json::from_str(body).expect("valid");
         assert_eq!(req.expires_in_days, Some(30));
         assert_eq!(req.chatbot_ids, Some(vec!["cb_1".into()]));
-        assert!(
-            serde_json::from_str::<CreateTokenRequest>(r#"{"name":"n","scopes":[],"admin":true}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<CreateTokenRequest>(r#"{"name":"n","scopes":[],"admin":true}"#).is_err());
     }
 
     #[test]
@@ -218,13 +211,7 @@ mod tests {
 
     #[test]
     fn path_segments_serialize_as_strings_and_numbers() {
-        let e = FieldError {
-            path: vec!["scopes".into(), 2.into()],
-            message: "m".into(),
-        };
-        assert_eq!(
-            serde_json::to_string(&e).expect("ser"),
-            r#"{"path":["scopes",2],"message":"m"}"#
-        );
+        let e = FieldError { path: vec!["scopes".into(), 2.into()], message: "m".into() };
+        assert_eq!(serde_json::to_string(&e).expect("ser"), r#"{"path":["scopes",2],"message":"m"}"#);
     }
 }

@@ -1,1 +1,23 @@
-//! placeholder
+//! The sitegpt server: the HTTP edge (API v2), the verification cache, the
+//! admin commands, and start-up. Only this crate knows HTTP.
+//!
+//! - [`config`]: settings from flags and `SITEGPT_*` variables.
+//! - [`app`]: building and running the server as a value ([`app::Application`]).
+//! - [`router`]: the one route table; every API route declares its scope there.
+//! - [`auth`]: the bearer-token extractor and the verification cache.
+//! - [`error`]: the one error type of the API and its JSON envelope.
+//! - [`request`]: request ids, the access log, and deferred body parsing.
+//! - [`routes`]: handlers, one module per resource.
+//! - [`admin`]: the `sitegpt-server admin …` commands.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod issue;
+pub mod logging;
+pub mod request;
+pub mod router;
+pub mod routes;
+pub mod state;

@@ -56,35 +56,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// existing account does not exist.
     async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn count_users(&self) -> StoreResult<u64>;
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
     /// The accounts a user belongs to, with their role in each.
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>>;
+    /// Changes a member's role. `Conflict` if the account would be left
+    /// without an owner, `NotFound` if the user is not a member.
     async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
     /// Removes the membership and revokes the user's tokens in that account.
-    async fn remove_member(
-        &self,
-        account_id: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn set_subscription(
-        &self,
-        account_id: &str,
-        status: SubscriptionStatus,
-    ) -> StoreResult<()>;
+    /// `Conflict` if the account would be left without an owner.
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()>;
     async fn verify_email(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- chatbots ----------------------------------------------------------
 
-    async fn create_chatbot(
-        &self,
-        account_id: &str,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Chatbot>;
+    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot>;
     /// Which of `ids` are chatbots of the account.
-    async fn existing_chatbots(&self, account_id: &str, ids: &[String])
-    -> StoreResult<Vec<String>>;
+    async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>>;
 
     // --- tokens ------------------------------------------------------------
 

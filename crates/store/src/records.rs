@@ -1,9 +1,7 @@
 //! The records the store reads and writes.
 
 use chrono::{DateTime, Utc};
-use sitegpt_access::{
-    ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash,
-};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -37,10 +35,7 @@ impl std::fmt::Debug for User {
 #[derive(Debug, Clone)]
 pub enum NewMembership {
     /// A new account, owned by the user.
-    NewAccount {
-        name: String,
-        subscription: SubscriptionStatus,
-    },
+    NewAccount { name: String, subscription: SubscriptionStatus },
     /// An existing account, with a role.
     Existing { account_id: String, role: Role },
 }
@@ -57,9 +52,7 @@ pub struct NewUser {
 
 impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewUser")
-            .field("email", &self.email)
-            .finish_non_exhaustive()
+        f.debug_struct("NewUser").field("email", &self.email).finish_non_exhaustive()
     }
 }
 

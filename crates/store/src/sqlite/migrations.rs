@@ -13,16 +13,11 @@ const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = u32::try_from(index + 1).expect("few migrations");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let current: u32 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(backend)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+        let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
         if current < version {
             tx.execute_batch(sql).map_err(backend)?;
-            tx.pragma_update(None, "user_version", version)
-                .map_err(backend)?;
+            tx.pragma_update(None, "user_version", version).map_err(backend)?;
             tracing::info!(version, "applied store migration");
         }
         tx.commit().map_err(backend)?;

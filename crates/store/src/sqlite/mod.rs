@@ -10,14 +10,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sitegpt_access::id::{IdKind, new_id};
-use sitegpt_access::{
-    ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash,
-};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash};
 
 use self::pool::{Pool, backend, open_connection};
 use crate::{
-    Account, Chatbot, NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult,
-    TokenAuth, TokenQuery, TokenRecord, User,
+    Account, Chatbot, NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult, TokenAuth,
+    TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -40,21 +38,13 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Backend(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", parent.display())))?;
         }
         let pool = Pool::open(path)?;
         pool.with_writer(|conn| migrations::run(conn).map(drop))?;
-        let watch = EpochWatch {
-            conn: open_connection(path)?,
-            data_version: None,
-            epoch: 0,
-        };
-        Ok(SqliteStore {
-            pool: Arc::new(pool),
-            epoch: Mutex::new(watch),
-        })
+        let watch = EpochWatch { conn: open_connection(path)?, data_version: None, epoch: 0 };
+        Ok(SqliteStore { pool: Arc::new(pool), epoch: Mutex::new(watch) })
     }
 
     pub fn path(&self) -> &Path {
@@ -70,9 +60,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
@@ -98,12 +86,7 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         name: row.get(3)?,
         hint: row.get(4)?,
         scopes: ScopeSet::parse_space_separated(&scopes).map_err(|_| corrupt("scopes", &scopes))?,
-        chatbots: ChatbotRestriction::from_ids(
-            chatbots
-                .split_ascii_whitespace()
-                .map(str::to_owned)
-                .collect(),
-        ),
+        chatbots: ChatbotRestriction::from_ids(chatbots.split_ascii_whitespace().map(str::to_owned).collect()),
         created_via: CreatedVia::parse(&via).ok_or_else(|| corrupt("created_via", &via))?,
         created_at: from_ms(row.get(8)?),
         secret_issued_at: from_ms(row.get(9)?),
@@ -142,34 +125,38 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 fn bump_epoch(tx: &Connection) -> StoreResult<()> {
-    tx.execute("UPDATE auth_epoch SET value = value + 1 WHERE id = 1", [])
+    tx.execute("UPDATE auth_epoch SET value = value + 1 WHERE id = 1", []).map_err(backend)?;
+    Ok(())
+}
+
+/// Refuses (rolling the transaction back) when the account has no owner left.
+fn keep_an_owner(tx: &Connection, account_id: &str) -> StoreResult<()> {
+    let owners: i64 = tx
+        .query_row("SELECT count(*) FROM memberships WHERE account_id = ?1 AND role = 'owner'", [account_id], |r| {
+            r.get(0)
+        })
         .map_err(backend)?;
+    if owners == 0 {
+        return Err(StoreError::Conflict("an account must keep at least one owner".into()));
+    }
     Ok(())
 }
 
 fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
-    .map_err(backend)
+    conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
+        .map_err(backend)
 }
 
 fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Account>> {
-    conn.prepare_cached(
-        "SELECT id, name, subscription_status, created_at FROM accounts WHERE id = ?1",
-    )
-    .and_then(|mut stmt| stmt.query_row([account_id], account_from_row).optional())
-    .map_err(backend)
+    conn.prepare_cached("SELECT id, name, subscription_status, created_at FROM accounts WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([account_id], account_from_row).optional())
+        .map_err(backend)
 }
 
 /// Fails with `NotFound` unless exactly one row changed.
 fn expect_one(changed: usize) -> StoreResult<()> {
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
+    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -207,9 +194,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.pool
-            .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-            .await
+        self.pool.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
 
     async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)> {
@@ -273,11 +258,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.pool
+            .read(|conn| {
+                let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).map_err(backend)?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            })
+            .await
+    }
+
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
         let account_id = account_id.to_owned();
-        self.pool
-            .read(move |conn| load_account(conn, &account_id))
-            .await
+        self.pool.read(move |conn| load_account(conn, &account_id)).await
     }
 
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>> {
@@ -313,17 +305,13 @@ impl Store for SqliteStore {
                     )
                     .map_err(backend)?,
                 )?;
+                keep_an_owner(tx, &account_id)?;
                 bump_epoch(tx)
             })
             .await
     }
 
-    async fn remove_member(
-        &self,
-        account_id: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
         self.pool
             .write(move |tx| {
@@ -334,6 +322,7 @@ impl Store for SqliteStore {
                     )
                     .map_err(backend)?,
                 )?;
+                keep_an_owner(tx, &account_id)?;
                 tx.execute(
                     "UPDATE api_tokens SET revoked_at = ?3 \
                      WHERE account_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
@@ -345,11 +334,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn set_subscription(
-        &self,
-        account_id: &str,
-        status: SubscriptionStatus,
-    ) -> StoreResult<()> {
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()> {
         let account_id = account_id.to_owned();
         self.pool
             .write(move |tx| {
@@ -370,10 +355,10 @@ impl Store for SqliteStore {
         self.pool
             .write(move |tx| {
                 expect_one(
-                    tx.execute("UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2) WHERE id = ?1", params![
-                        user_id,
-                        ms(now)
-                    ])
+                    tx.execute(
+                        "UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2) WHERE id = ?1",
+                        params![user_id, ms(now)],
+                    )
                     .map_err(backend)?,
                 )?;
                 bump_epoch(tx)
@@ -381,12 +366,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_chatbot(
-        &self,
-        account_id: &str,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Chatbot> {
+    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot> {
         let chatbot = Chatbot {
             id: new_id(IdKind::Chatbot),
             account_id: account_id.to_owned(),
@@ -406,18 +386,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn existing_chatbots(
-        &self,
-        account_id: &str,
-        ids: &[String],
-    ) -> StoreResult<Vec<String>> {
+    async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
         let account_id = account_id.to_owned();
         let ids = ids.to_vec();
         self.pool
             .read(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached("SELECT 1 FROM chatbots WHERE account_id = ?1 AND id = ?2")
-                    .map_err(backend)?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT 1 FROM chatbots WHERE account_id = ?1 AND id = ?2").map_err(backend)?;
                 let mut found = Vec::new();
                 for id in ids {
                     if stmt.exists(params![account_id, id]).map_err(backend)? {
@@ -500,9 +475,7 @@ impl Store for SqliteStore {
 
     async fn token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>> {
         let token_id = token_id.to_owned();
-        self.pool
-            .read(move |conn| load_token(conn, &token_id))
-            .await
+        self.pool.read(move |conn| load_token(conn, &token_id)).await
     }
 
     async fn list_tokens(&self, query: TokenQuery) -> StoreResult<Vec<TokenRecord>> {

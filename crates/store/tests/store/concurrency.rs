@@ -16,23 +16,11 @@ async fn concurrent_writers_on_one_file_lose_nothing() {
     let second: Arc<dyn Store> = Arc::new(SqliteStore::open(&t.path()).expect("second handle"));
     let mut tasks = Vec::new();
     for i in 0..60 {
-        let store = if i % 2 == 0 {
-            Arc::clone(&t.store)
-        } else {
-            Arc::clone(&second)
-        };
+        let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
         let (user, account) = (user.clone(), account.clone());
         tasks.push(tokio::spawn(async move {
             let plain = PlainToken::generate();
-            store
-                .insert_token(new_token(
-                    &user,
-                    &account,
-                    &plain,
-                    ScopeSet::all(),
-                    Utc::now(),
-                ))
-                .await
+            store.insert_token(new_token(&user, &account, &plain, ScopeSet::all(), Utc::now())).await
         }));
     }
     for task in tasks {
@@ -58,11 +46,7 @@ async fn racing_sign_ups_for_one_address_make_one_user() {
     let second: Arc<dyn Store> = Arc::new(SqliteStore::open(&t.path()).expect("second handle"));
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let store = if i % 2 == 0 {
-            Arc::clone(&t.store)
-        } else {
-            Arc::clone(&second)
-        };
+        let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
         tasks.push(tokio::spawn(async move {
             store
                 .create_user(NewUser {
@@ -94,8 +78,5 @@ async fn the_file_is_in_wal_mode() {
     let t = sqlite();
     t.owner("w@example.com").await;
     // The `-wal` file exists while connections are open in WAL mode.
-    assert!(
-        t.path().with_file_name("sitegpt.db-wal").exists(),
-        "no WAL file beside the database"
-    );
+    assert!(t.path().with_file_name("sitegpt.db-wal").exists(), "no WAL file beside the database");
 }

@@ -41,29 +41,15 @@ impl TestStore {
             .expect("create owner")
     }
 
-    pub async fn token(
-        &self,
-        user: &User,
-        account: &Account,
-        scopes: ScopeSet,
-    ) -> (TokenRecord, PlainToken) {
+    pub async fn token(&self, user: &User, account: &Account, scopes: ScopeSet) -> (TokenRecord, PlainToken) {
         let plain = PlainToken::generate();
-        let record = self
-            .store
-            .insert_token(new_token(user, account, &plain, scopes, Utc::now()))
-            .await
-            .expect("insert");
+        let record =
+            self.store.insert_token(new_token(user, account, &plain, scopes, Utc::now())).await.expect("insert");
         (record, plain)
     }
 }
 
-pub fn new_token(
-    user: &User,
-    account: &Account,
-    plain: &PlainToken,
-    scopes: ScopeSet,
-    now: DateTime<Utc>,
-) -> NewToken {
+pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: ScopeSet, now: DateTime<Utc>) -> NewToken {
     NewToken {
         id: new_id(IdKind::Token),
         account_id: account.id.clone(),
@@ -82,10 +68,7 @@ pub fn new_token(
 pub fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("sitegpt.db")).expect("open store");
-    TestStore {
-        store: Arc::new(store),
-        dir,
-    }
+    TestStore { store: Arc::new(store), dir }
 }
 
 /// Every engine under test. PostgreSQL joins when it exists.

@@ -1,0 +1,234 @@
+//! Bearer-token authentication for API v2.
+//!
+//! [`Caller`] is the extractor: it parses `Authorization`, verifies the token
+//! (from the [`Verifier`]'s cache when it can), and runs steps 1–3 of the
+//! decision (authenticated, e-mail verified, route scope present). Handlers
+//! then call [`Caller::authorize`] with the resource they loaded for steps
+//! 4–6. The route's scope comes from the [`RouteRule`] the route table
+//! attached to the route, so a handler cannot forget it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use sitegpt_access::policy::{admit, authorize_target};
+use sitegpt_access::{Credential, PlainToken, Role, RouteRule, Target, TokenFacts, TokenHash};
+use sitegpt_store::{Store, StoreResult, TokenAuth};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Entries kept before the cache starts over; bounds memory at a few MiB.
+const CACHE_CAPACITY: usize = 100_000;
+
+/// A verified token as the cache holds it.
+#[derive(Debug)]
+pub struct Verified {
+    pub auth: TokenAuth,
+    pub facts: TokenFacts,
+}
+
+impl Verified {
+    fn new(auth: TokenAuth) -> Verified {
+        let facts = TokenFacts {
+            expires_at: auth.token.expires_at,
+            revoked_at: auth.token.revoked_at,
+            scopes: auth.token.scopes,
+            chatbots: auth.token.chatbots.clone(),
+            role: auth.role,
+            email_verified: auth.email_verified,
+            subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
+        };
+        Verified { auth, facts }
+    }
+}
+
+/// The per-node cache of verified tokens, keyed by token hash.
+///
+/// Correctness rests on the store's auth epoch: every write that can change
+/// a decision advances it in the same transaction. Before each lookup the
+/// cache compares the current epoch with the one its entries were read
+/// under and starts over when it moved; an entry read under an older epoch
+/// is never inserted. Expiry is not cached: it is checked on every request.
+#[derive(Debug)]
+pub struct Verifier {
+    store: Arc<dyn Store>,
+    epoch: AtomicU64,
+    entries: RwLock<HashMap<TokenHash, Arc<Verified>>>,
+}
+
+impl Verifier {
+    pub fn new(store: Arc<dyn Store>) -> Verifier {
+        Verifier { store, epoch: AtomicU64::new(u64::MAX), entries: RwLock::new(HashMap::new()) }
+    }
+
+    /// The token with this hash and its facts, or `None` if none is stored.
+    pub async fn verify(&self, hash: TokenHash) -> StoreResult<Option<Arc<Verified>>> {
+        let epoch = self.store.auth_epoch()?;
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+            if self.epoch.load(Ordering::Acquire) != epoch {
+                entries.clear();
+                self.epoch.store(epoch, Ordering::Release);
+            }
+        }
+        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
+            return Ok(Some(Arc::clone(hit)));
+        }
+        let Some(auth) = self.store.token_for_auth(hash).await? else {
+            return Ok(None);
+        };
+        let verified = Arc::new(Verified::new(auth));
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(hash, Arc::clone(&verified));
+        }
+        Ok(Some(verified))
+    }
+
+    /// Forgets everything (after writes this node makes, the epoch does the
+    /// same; this is for tests and operators).
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Records `lastUsedAt` at most once a minute per token, in the background.
+#[derive(Debug)]
+pub struct UsageRecorder {
+    store: Arc<dyn Store>,
+    last: Mutex<HashMap<String, Instant>>,
+}
+
+const USAGE_INTERVAL: Duration = Duration::from_secs(60);
+
+impl UsageRecorder {
+    pub fn new(store: Arc<dyn Store>) -> UsageRecorder {
+        UsageRecorder { store, last: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn record(&self, token_id: &str, now: DateTime<Utc>) {
+        let due = {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let fresh = last.get(token_id).is_some_and(|at| at.elapsed() < USAGE_INTERVAL);
+            if !fresh {
+                if last.len() >= CACHE_CAPACITY {
+                    last.retain(|_, at| at.elapsed() < USAGE_INTERVAL);
+                }
+                last.insert(token_id.to_owned(), Instant::now());
+            }
+            !fresh
+        };
+        if due {
+            let store = Arc::clone(&self.store);
+            let token_id = token_id.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_token(&token_id, now).await {
+                    tracing::warn!(token_id, error = %e, "could not record token use");
+                }
+            });
+        }
+    }
+}
+
+/// An API caller whose token passed steps 1–3 for this route.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    verified: Arc<Verified>,
+    rule: RouteRule,
+}
+
+impl Caller {
+    /// Steps 4–6 for the resource the handler acts on.
+    pub fn authorize(&self, target: Target<'_>) -> Result<(), ApiError> {
+        authorize_target(&self.verified.facts, self.rule, target).map_err(ApiError::from)
+    }
+
+    pub fn auth(&self) -> &TokenAuth {
+        &self.verified.auth
+    }
+
+    pub fn facts(&self) -> &TokenFacts {
+        &self.verified.facts
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.verified.auth.token.account_id
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.verified.auth.token.user_id
+    }
+
+    pub fn token_id(&self) -> &str {
+        &self.verified.auth.token.id
+    }
+
+    /// The current role; admission guarantees there is one.
+    pub fn role(&self) -> Role {
+        self.verified.facts.role.unwrap_or(Role::Viewer)
+    }
+}
+
+/// Reads `Authorization: Bearer <token>`. Anything else is malformed.
+fn bearer(parts: &Parts) -> Result<Option<PlainToken>, ()> {
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(());
+    }
+    let value = value.to_str().map_err(drop)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(())?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(());
+    }
+    PlainToken::parse(token.trim()).map(Some).map_err(drop)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    #[tracing::instrument(name = "authenticate", skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let rule = *parts
+            .extensions
+            .get::<RouteRule>()
+            .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
+        let now = Utc::now();
+        let found = match bearer(parts) {
+            Ok(None) => return Err(refuse(Credential::Missing, rule, now)),
+            Err(()) => return Err(refuse(Credential::Malformed, rule, now)),
+            Ok(Some(token)) => state.verifier.verify(token.hash()).await?,
+        };
+        let Some(verified) = found else {
+            return Err(refuse(Credential::Unknown, rule, now));
+        };
+        admit(Credential::Found(&verified.facts), rule, now)?;
+        state.usage.record(&verified.auth.token.id, now);
+        Ok(Caller { verified, rule })
+    }
+}
+
+/// The denial for a credential that cannot pass step 1.
+fn refuse(credential: Credential<'_>, rule: RouteRule, now: DateTime<Utc>) -> ApiError {
+    match admit(credential, rule, now) {
+        Err(denial) => denial.into(),
+        Ok(_) => ApiError::Internal("a request without a known token was admitted".into()),
+    }
+}

@@ -1,0 +1,128 @@
+//! Settings shared by `serve` and the admin commands, so both reach the same
+//! database. Each comes from a flag or its `SITEGPT_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use sitegpt_access::SubscriptionStatus;
+use sitegpt_store::Store;
+use sitegpt_store::sqlite::SqliteStore;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "SITEGPT_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// Folder for the SQLite file and other local state.
+    #[arg(long, env = "SITEGPT_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// `sqlite://PATH` (default: `DATA_DIR/sitegpt.db`) or `postgres://…`.
+    #[arg(long, env = "SITEGPT_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// The URL clients reach this server at (default: `http://LISTEN`).
+    #[arg(long, env = "SITEGPT_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Subscription status of new accounts: `active` (self-hosted default) or
+    /// `inactive` (where an operator gates on billing).
+    #[arg(long, env = "SITEGPT_DEFAULT_SUBSCRIPTION", default_value = "active", value_parser = parse_subscription, global = true)]
+    pub default_subscription: SubscriptionStatus,
+}
+
+fn parse_subscription(s: &str) -> Result<SubscriptionStatus, String> {
+    SubscriptionStatus::parse(s).ok_or_else(|| format!("`{s}` is not `active` or `inactive`"))
+}
+
+/// Where the data lives, resolved from the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Settings {
+    /// Settings for tests and embedding: SQLite in `data_dir`, port 0.
+    pub fn for_data_dir(data_dir: PathBuf) -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            public_url: None,
+            default_subscription: SubscriptionStatus::Active,
+        }
+    }
+
+    pub fn database(&self) -> anyhow::Result<Database> {
+        match self.database_url.as_deref() {
+            None | Some("") => Ok(Database::Sqlite(self.data_dir.join("sitegpt.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres(url.to_owned()))
+            }
+            Some(url) => {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .context("SITEGPT_DATABASE_URL must start with sqlite:// or postgres://")?;
+                if path.is_empty() {
+                    bail!("SITEGPT_DATABASE_URL names no file");
+                }
+                Ok(Database::Sqlite(PathBuf::from(path)))
+            }
+        }
+    }
+
+    /// The public URL without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => format!("http://{bound}"),
+        }
+    }
+
+    /// Opens the store and runs its migrations.
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match self.database()? {
+            Database::Sqlite(path) => {
+                let store = SqliteStore::open(&path)
+                    .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+                Ok(Arc::new(store))
+            }
+            Database::Postgres(_) => {
+                bail!("this build has no PostgreSQL engine yet; use the SQLite default (unset SITEGPT_DATABASE_URL)")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        let mut s = Settings::for_data_dir(PathBuf::from("/var/lib/sitegpt"));
+        assert_eq!(s.database().expect("default"), Database::Sqlite(PathBuf::from("/var/lib/sitegpt/sitegpt.db")));
+        s.database_url = Some("sqlite:///tmp/x.db".into());
+        assert_eq!(s.database().expect("abs"), Database::Sqlite(PathBuf::from("/tmp/x.db")));
+        s.database_url = Some("sqlite:rel.db".into());
+        assert_eq!(s.database().expect("rel"), Database::Sqlite(PathBuf::from("rel.db")));
+        s.database_url = Some("postgres://u@h/db".into());
+        assert!(matches!(s.database().expect("pg"), Database::Postgres(_)));
+        s.database_url = Some("mysql://h".into());
+        assert!(s.database().is_err());
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_bound_address() {
+        let mut s = Settings::for_data_dir(PathBuf::from("d"));
+        let addr: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        assert_eq!(s.public_url(addr), "http://127.0.0.1:8080");
+        s.public_url = Some("https://api.example.com/".into());
+        assert_eq!(s.public_url(addr), "https://api.example.com");
+    }
+}

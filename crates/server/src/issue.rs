@@ -1,0 +1,224 @@
+//! Minting tokens, shared by the API, the admin commands and (later) the
+//! dashboard and device flow: request validation, issuance, and the wire
+//! shape of a stored token.
+
+use chrono::{DateTime, Utc};
+use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope, ScopeSet, resolve_expiry};
+use sitegpt_api_types::{CreateTokenRequest, FieldError, PathSegment, Token};
+use sitegpt_store::{NewToken, Store, TokenRecord};
+
+use crate::error::ApiError;
+
+pub const NAME_MAX: usize = 120;
+/// More chatbots than any account has; bounds the work one request can ask for.
+pub const CHATBOTS_MAX: usize = 100;
+
+/// A validated request for a token.
+#[derive(Debug, Clone)]
+pub struct TokenSpec {
+    pub name: String,
+    pub scopes: ScopeSet,
+    pub chatbots: ChatbotRestriction,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn err(path: Vec<PathSegment>, message: impl Into<String>) -> FieldError {
+    FieldError { path, message: message.into() }
+}
+
+/// Checks a token name: 1–120 characters, not blank, no control characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if chars == 0 || name.trim().is_empty() {
+        Err("name must not be empty".into())
+    } else if chars > NAME_MAX {
+        Err(format!("name must be at most {NAME_MAX} characters (it has {chars})"))
+    } else if name.chars().any(char::is_control) {
+        Err("name must not contain control characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn catalog_list() -> String {
+    Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Validates every field and reports every problem at once.
+pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<TokenSpec, ApiError> {
+    let mut errors = Vec::new();
+    if let Err(message) = check_name(&request.name) {
+        errors.push(err(vec!["name".into()], message));
+    }
+    if request.scopes.is_empty() {
+        errors.push(err(vec!["scopes".into()], "scopes must name at least one scope"));
+    }
+    let mut scopes = ScopeSet::EMPTY;
+    for (index, name) in request.scopes.iter().enumerate() {
+        match name.parse::<Scope>() {
+            Ok(scope) => scopes.insert(scope),
+            Err(unknown) => errors.push(err(
+                vec!["scopes".into(), index.into()],
+                format!("{unknown}; valid scopes are: {}", catalog_list()),
+            )),
+        }
+    }
+    let chatbot_ids = request.chatbot_ids.unwrap_or_default();
+    if chatbot_ids.len() > CHATBOTS_MAX {
+        errors.push(err(vec!["chatbotIds".into()], format!("at most {CHATBOTS_MAX} chatbots")));
+    }
+    for (index, id) in chatbot_ids.iter().enumerate() {
+        if !is_plausible_id(id) {
+            errors.push(err(vec!["chatbotIds".into(), index.into()], "not a chatbot id"));
+        }
+    }
+    let expires_at = match resolve_expiry(request.expires_in_days, request.expires_at, now) {
+        Ok(at) => Some(at),
+        Err(e) => {
+            let field = match e {
+                sitegpt_access::ExpiryError::DaysOutOfRange => "expiresInDays",
+                _ => "expiresAt",
+            };
+            errors.push(err(vec![field.into()], e.to_string()));
+            None
+        }
+    };
+    match expires_at {
+        Some(expires_at) if errors.is_empty() => Ok(TokenSpec {
+            name: request.name,
+            scopes,
+            chatbots: ChatbotRestriction::from_ids(chatbot_ids),
+            expires_at,
+        }),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+/// Fails with 400 naming each chatbot id that is not the account's.
+pub async fn check_chatbots_exist(store: &dyn Store, account_id: &str, chatbots: &ChatbotRestriction) -> Result<(), ApiError> {
+    if !chatbots.is_restricted() {
+        return Ok(());
+    }
+    let found = store.existing_chatbots(account_id, chatbots.ids()).await?;
+    let errors: Vec<FieldError> = chatbots
+        .ids()
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(id))
+        .map(|(index, id)| err(vec!["chatbotIds".into(), index.into()], format!("no chatbot `{id}` in this account")))
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// Stores a new token and returns it with its plaintext (the only copy).
+pub async fn issue(
+    store: &dyn Store,
+    account_id: &str,
+    user_id: &str,
+    spec: TokenSpec,
+    via: CreatedVia,
+    now: DateTime<Utc>,
+) -> Result<(TokenRecord, PlainToken), ApiError> {
+    let plain = PlainToken::generate();
+    let record = store
+        .insert_token(NewToken {
+            id: new_id(IdKind::Token),
+            account_id: account_id.to_owned(),
+            user_id: user_id.to_owned(),
+            name: spec.name,
+            hash: plain.hash(),
+            hint: plain.hint(),
+            scopes: spec.scopes,
+            chatbots: spec.chatbots,
+            created_via: via,
+            now,
+            expires_at: spec.expires_at,
+        })
+        .await?;
+    tracing::info!(token_id = %record.id, account_id, user_id, via = via.as_str(), "token issued");
+    Ok((record, plain))
+}
+
+/// The API's view of a stored token.
+pub fn to_wire(record: &TokenRecord) -> Token {
+    Token {
+        id: record.id.clone(),
+        user_id: record.user_id.clone(),
+        name: record.name.clone(),
+        scopes: record.scopes.to_vec(),
+        chatbot_ids: record.chatbots.ids().to_vec(),
+        created_at: record.created_at,
+        expires_at: record.expires_at,
+        last_used_at: record.last_used_at,
+        revoked_at: record.revoked_at,
+        hint: record.hint.clone(),
+        created_via: record.created_via,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn request(body: serde_json::Value) -> CreateTokenRequest {
+        serde_json::from_value(body).expect("shape")
+    }
+
+    fn paths(e: ApiError) -> Vec<serde_json::Value> {
+        match e {
+            ApiError::Validation(errors) => errors.into_iter().map(|e| serde_json::json!(e.path)).collect(),
+            other => panic!("expected validation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_requests_default_to_90_days() {
+        let now = Utc::now();
+        let spec = validate(request(serde_json::json!({"name": "n", "scopes": ["account:read", "account:read"]})), now)
+            .expect("valid");
+        assert_eq!(spec.expires_at, now + Duration::days(90));
+        assert_eq!(spec.scopes.len(), 1);
+        assert!(!spec.chatbots.is_restricted());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let now = Utc::now();
+        let e = validate(
+            request(serde_json::json!({
+                "name": "x".repeat(121),
+                "scopes": ["account:read", "admin:all"],
+                "chatbotIds": ["cb_1", "../x"],
+                "expiresInDays": 0
+            })),
+            now,
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            paths(e),
+            vec![
+                serde_json::json!(["name"]),
+                serde_json::json!(["scopes", 1]),
+                serde_json::json!(["chatbotIds", 1]),
+                serde_json::json!(["expiresInDays"]),
+            ]
+        );
+        let e = validate(request(serde_json::json!({"name": " ", "scopes": []})), now).expect_err("invalid");
+        assert_eq!(paths(e), vec![serde_json::json!(["name"]), serde_json::json!(["scopes"])]);
+        let both = request(serde_json::json!({
+            "name": "n", "scopes": ["account:read"], "expiresInDays": 5,
+            "expiresAt": (now + Duration::days(5)).to_rfc3339()
+        }));
+        assert_eq!(paths(validate(both, now).expect_err("both")), vec![serde_json::json!(["expiresAt"])]);
+    }
+
+    #[test]
+    fn names_are_counted_in_characters() {
+        assert!(check_name(&"é".repeat(120)).is_ok());
+        assert!(check_name(&"é".repeat(121)).is_err());
+        assert!(check_name("tab\there").is_err());
+        assert!(check_name("").is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Per-request plumbing: the request id (echoed when the client sent a sane
+//! one), the access log, and bodies and queries parsed only when the handler
+//! asks, so that authorization answers before validation does.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use sitegpt_access::base62;
+use sitegpt_api_types::{FieldError, PathSegment};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What error responses need to know about the request they answer.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: Arc<str>,
+    pub resource_metadata: Arc<str>,
+}
+
+tokio::task_local! {
+    static CONTEXT: RequestContext;
+}
+
+impl RequestContext {
+    /// The context of the request being served (a placeholder outside one).
+    pub fn current() -> RequestContext {
+        CONTEXT.try_with(Clone::clone).unwrap_or_else(|_| RequestContext {
+            request_id: "unknown".into(),
+            resource_metadata: "".into(),
+        })
+    }
+}
+
+/// The request id of the request being served.
+pub fn request_id() -> Arc<str> {
+    RequestContext::current().request_id
+}
+
+fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
+    let s = value.to_str().ok()?;
+    let ok = (1..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then_some(s)
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("req_{}", base62::encode_fixed(&bytes, 17))
+}
+
+/// Middleware: assigns the request id, makes it and the resource metadata
+/// URL available to error rendering, sets `X-Request-Id`, and writes one
+/// access-log line. Logs name the route template, never the raw path or
+/// headers, so no credential can reach them.
+pub async fn context(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id: Arc<str> = match request.headers().get(REQUEST_ID_HEADER).and_then(acceptable_request_id) {
+        Some(id) => id.into(),
+        None => new_request_id().into(),
+    };
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let context = RequestContext { request_id: Arc::clone(&request_id), resource_metadata: Arc::clone(&state.resource_metadata) };
+    let mut response = CONTEXT.scope(context, next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    tracing::info!(
+        target: "sitegpt::access",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+/// A JSON body, read and parsed by the extractor but reported only when the
+/// handler calls [`JsonBody::parse`] — after authorization.
+#[derive(Debug)]
+pub struct JsonBody<T>(Result<T, ApiError>);
+
+impl<T> JsonBody<T> {
+    pub fn parse(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+fn is_json(parts_ct: Option<&HeaderValue>) -> bool {
+    let Some(ct) = parts_ct.and_then(|v| v.to_str().ok()) else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Ok(JsonBody(Err(ApiError::UnsupportedMediaType)));
+        }
+        let bytes = match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
+            }
+            Err(rejection) => {
+                return Ok(JsonBody(Err(ApiError::validation(vec![], format!("could not read the body: {rejection}")))));
+            }
+        };
+        Ok(JsonBody(parse_json(&bytes)))
+    }
+}
+
+/// Parses JSON, naming the path of the first problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = parsed.map_err(|e| {
+        let path = serde_path(e.path());
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("the body is not valid JSON ({inner})")
+        } else {
+            strip_position(&inner.to_string())
+        };
+        ApiError::Validation(vec![FieldError { path, message }])
+    })?;
+    de.end().map_err(|e| ApiError::validation(vec![], format!("unexpected data after the JSON value ({e})")))?;
+    Ok(value)
+}
+
+fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(PathSegment::Index(*index)),
+            Segment::Map { key } => Some(PathSegment::Key(key.clone())),
+            Segment::Enum { variant } => Some(PathSegment::Key(variant.clone())),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// serde_json appends " at line L column C"; the path says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string, parsed when the handler asks (after authorization).
+#[derive(Debug)]
+pub struct QueryParams<T>(Result<T, ApiError>);
+
+impl<T> QueryParams<T> {
+    pub fn parse(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let parsed = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = serde_path(e.path());
+            ApiError::Validation(vec![FieldError { path, message: format!("query parameter: {}", e.into_inner()) }])
+        });
+        Ok(QueryParams(parsed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_clients_are_checked() {
+        assert_eq!(acceptable_request_id(&HeaderValue::from_static("abc-123_x.y:z")), Some("abc-123_x.y:z"));
+        assert_eq!(acceptable_request_id(&HeaderValue::from_static("has space")), None);
+        assert_eq!(acceptable_request_id(&HeaderValue::from_static("")), None);
+        let long = "a".repeat(129);
+        assert_eq!(acceptable_request_id(&HeaderValue::from_str(&long).expect("ascii")), None);
+        assert!(new_request_id().starts_with("req_"));
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json(Some(&HeaderValue::from_static("application/json"))));
+        assert!(is_json(Some(&HeaderValue::from_static("Application/JSON; charset=utf-8"))));
+        assert!(is_json(Some(&HeaderValue::from_static("application/merge-patch+json"))));
+        assert!(!is_json(Some(&HeaderValue::from_static("text/plain"))));
+        assert!(!is_json(None));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        items: Vec<u8>,
+    }
+
+    #[test]
+    fn json_errors_name_their_path() {
+        let Err(ApiError::Validation(errors)) = parse_json::<Sample>(br#"{"name":"x","items":[1,"two"]}"#) else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(errors[0].path, vec![PathSegment::Key("items".into()), PathSegment::Index(1)]);
+        assert!(!errors[0].message.contains("line"));
+        assert!(matches!(parse_json::<Sample>(b"{nope"), Err(ApiError::Validation(_))));
+        assert!(matches!(parse_json::<Sample>(br#"{"name":"x","items":[],"extra":1}"#), Err(ApiError::Validation(_))));
+        assert!(matches!(parse_json::<Sample>(br#"{"name":"x","items":[]} {}"#), Err(ApiError::Validation(_))));
+    }
+}

@@ -1,0 +1,81 @@
+//! The route table. Every API v2 route is declared here with the one scope it
+//! requires (and whether it needs an active subscription); the [`Caller`]
+//! extractor refuses to serve a route that has no rule.
+//!
+//! [`Caller`]: crate::auth::Caller
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::handler::Handler;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
+use axum::{Extension, Router};
+use sitegpt_access::{RouteRule, Scope};
+
+use crate::error::ApiError;
+use crate::request::{self, BODY_LIMIT};
+use crate::routes::{account, health, tokens};
+use crate::state::AppState;
+
+/// A handler for one method, with the rule it is guarded by.
+fn guarded<H, T>(method: MethodFilter, rule: RouteRule, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    on(method, handler).route_layer(Extension(rule))
+}
+
+use MethodFilter as M;
+use RouteRule as R;
+
+/// `/api/v2`. Account and token routes are exempt from the subscription check
+/// so that a team with a lapsed subscription can still see who it is and
+/// manage its credentials.
+fn api_v2() -> Router<AppState> {
+    Router::new()
+        .route("/account", guarded(M::GET, R::exempt(Scope::AccountRead), account::show))
+        .route(
+            "/tokens",
+            guarded(M::GET, R::exempt(Scope::TokensRead), tokens::list).merge(guarded(
+                M::POST,
+                R::exempt(Scope::TokensWrite),
+                tokens::create,
+            )),
+        )
+        .route("/tokens/{id}", guarded(M::GET, R::exempt(Scope::TokensRead), tokens::show))
+        .route("/tokens/{id}/rotate", guarded(M::POST, R::exempt(Scope::TokensWrite), tokens::rotate))
+        .route("/tokens/{id}/revoke", guarded(M::POST, R::exempt(Scope::TokensWrite), tokens::revoke))
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v2", api_v2())
+        .route_layer(middleware::from_fn(remember_route))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), request::context))
+        .with_state(state)
+}
+
+/// Passes the matched route template out to the access log.
+async fn remember_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
+
+async fn no_route() -> ApiError {
+    ApiError::NoRoute
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
+}

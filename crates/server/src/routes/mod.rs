@@ -1,0 +1,29 @@
+//! Handlers, one module per resource. Each returns the API envelope through
+//! [`ok`] or [`created`], or an [`ApiError`](crate::error::ApiError).
+
+pub mod account;
+pub mod health;
+pub mod tokens;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sitegpt_api_types::{Meta, Success};
+
+use crate::request::request_id;
+
+/// `200 {"ok": true, "data": …, "meta": {"requestId": …}}`.
+pub fn ok<T: Serialize>(data: T) -> Response {
+    envelope(StatusCode::OK, data)
+}
+
+/// The same with `201 Created`.
+pub fn created<T: Serialize>(data: T) -> Response {
+    envelope(StatusCode::CREATED, data)
+}
+
+fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
+    let body = Success { ok: true, data, meta: Meta { request_id: request_id().to_string() } };
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,256 @@
+//! `/api/v2/tokens`: list, create, get, rotate, revoke.
+//!
+//! A caller sees and acts on its own user's tokens; owners and admins may
+//! also list (`?owner=all`), get and revoke every token of their account.
+//! Tokens of other accounts, and other users' tokens for everyone else, are
+//! 404. Minting and rotating never hand out more than the caller holds.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sitegpt_access::id::is_plausible_id;
+use sitegpt_access::issuance::{Issuer, check_issuance};
+use sitegpt_access::{CreatedVia, IssuanceDenied, PlainToken, Target};
+use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
+use sitegpt_store::{Rotation, TokenQuery, TokenRecord};
+
+use super::{created, ok};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::issue::{self, check_chatbots_exist, to_wire};
+use crate::request::{JsonBody, QueryParams};
+use crate::state::AppState;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    include_revoked: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(_) => Err(ApiError::validation(vec![name.into()], format!("{name} must be true or false"))),
+    }
+}
+
+/// Parses `?limit=`: 1–200, default 50.
+pub fn parse_limit(value: Option<&str>) -> Result<usize, ApiError> {
+    let Some(value) = value else { return Ok(DEFAULT_LIMIT) };
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::validation(vec!["limit".into()], format!("limit must be an integer from 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// Cursors are opaque to clients: the position of the last item served.
+pub fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{id}", at.timestamp_millis()))
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> {
+    let invalid = || ApiError::validation(vec!["cursor".into()], "cursor is not valid; start again without it");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (ms, id) = text.split_once('.').ok_or_else(invalid)?;
+    let at = ms.parse::<i64>().ok().and_then(|ms| Utc.timestamp_millis_opt(ms).single()).ok_or_else(invalid)?;
+    if !is_plausible_id(id) {
+        return Err(invalid());
+    }
+    Ok((at, id.to_owned()))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let params = params.parse()?;
+    let include_revoked = parse_bool("includeRevoked", params.include_revoked.as_deref())?;
+    let limit = parse_limit(params.limit.as_deref())?;
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let user_id = match params.owner.as_deref() {
+        None | Some("me") => Some(caller.user_id().to_owned()),
+        Some("all") if caller.role().manages_account() => None,
+        Some("all") => return Err(ApiError::forbidden("Only owners and admins can list every token of the account.")),
+        Some(_) => return Err(ApiError::validation(vec!["owner".into()], "owner must be `me` or `all`")),
+    };
+    let mut records = state
+        .store
+        .list_tokens(TokenQuery { account_id: caller.account_id().to_owned(), user_id, include_revoked, limit: limit + 1, after })
+        .await?;
+    let next_cursor = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(|last| encode_cursor(last.created_at, &last.id))
+    } else {
+        None
+    };
+    Ok(ok(Page { items: records.iter().map(to_wire).collect(), next_cursor }))
+}
+
+fn issuance_error(denied: IssuanceDenied, requested_scopes: &[sitegpt_access::Scope], chatbot_ids: &[String]) -> ApiError {
+    let mut details = Vec::new();
+    for scope in &denied.scopes {
+        let index = requested_scopes.iter().position(|s| s == scope);
+        details.push(json!({
+            "path": ["scopes"].into_iter().map(serde_json::Value::from).chain(index.map(serde_json::Value::from)).collect::<Vec<_>>(),
+            "scope": scope.as_str(),
+            "message": format!("you may not grant `{scope}`"),
+        }));
+    }
+    for id in &denied.chatbots {
+        let index = chatbot_ids.iter().position(|c| c == id);
+        details.push(json!({
+            "path": ["chatbotIds"].into_iter().map(serde_json::Value::from).chain(index.map(serde_json::Value::from)).collect::<Vec<_>>(),
+            "chatbotId": id,
+            "message": format!("you may not grant access to chatbot `{id}`"),
+        }));
+    }
+    if denied.unrestricted_from_restricted {
+        details.push(json!({
+            "path": ["chatbotIds"],
+            "message": "a chatbot-restricted token can only create tokens restricted to its own chatbots",
+        }));
+    }
+    ApiError::Forbidden { message: denied.message(), details }
+}
+
+fn issuer(caller: &Caller) -> Issuer<'_> {
+    Issuer { role: caller.role(), via_token: Some((caller.facts().scopes, &caller.facts().chatbots)) }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<CreateTokenRequest>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let now = Utc::now();
+    let request = body.parse()?;
+    let requested_order: Vec<sitegpt_access::Scope> = request.scopes.iter().filter_map(|s| s.parse().ok()).collect();
+    let spec = issue::validate(request, now)?;
+    check_issuance(&issuer(&caller), spec.scopes, &spec.chatbots)
+        .map_err(|denied| issuance_error(denied, &requested_order, spec.chatbots.ids()))?;
+    check_chatbots_exist(state.store.as_ref(), caller.account_id(), &spec.chatbots).await?;
+    let (record, plain) =
+        issue::issue(state.store.as_ref(), caller.account_id(), caller.user_id(), spec, CreatedVia::Api, now).await?;
+    let mut response = created(issued(&record, plain));
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v2/tokens/{}", record.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn issued(record: &TokenRecord, plain: PlainToken) -> IssuedToken {
+    IssuedToken { token: to_wire(record), plaintext_token: plain.expose() }
+}
+
+/// Who may see a token: its own user, or an owner or admin of its account.
+enum Access {
+    Own,
+    AsManager,
+}
+
+/// Loads a token and runs steps 4–6 for it; other users' tokens are 404 for
+/// callers who do not manage the account.
+async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<(TokenRecord, Access), ApiError> {
+    let record = if is_plausible_id(id) { state.store.token(id).await? } else { None };
+    let access = record.as_ref().and_then(|r| {
+        if r.account_id != caller.account_id() {
+            None
+        } else if r.user_id == caller.user_id() {
+            Some(Access::Own)
+        } else if caller.role().manages_account() {
+            Some(Access::AsManager)
+        } else {
+            None
+        }
+    });
+    let target = match (&record, &access) {
+        (None, _) => Target::Missing,
+        (Some(_), access) => Target::Record { same_account: access.is_some(), chatbot: None },
+    };
+    caller.authorize(target)?;
+    match (record, access) {
+        (Some(record), Some(access)) => Ok((record, access)),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (record, _) = load(&state, &caller, &id).await?;
+    Ok(ok(TokenData { token: to_wire(&record) }))
+}
+
+pub async fn rotate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (record, access) = load(&state, &caller, &id).await?;
+    if matches!(access, Access::AsManager) {
+        return Err(ApiError::forbidden(
+            "Only the token's own user can rotate it; owners and admins can revoke it instead.",
+        ));
+    }
+    if record.revoked_at.is_some() {
+        return Err(ApiError::Conflict("A revoked token cannot be rotated. Create a new token instead.".into()));
+    }
+    // Rotation hands out a working secret, so it must not exceed the caller either.
+    let requested = record.scopes.to_vec();
+    check_issuance(&issuer(&caller), record.scopes, &record.chatbots)
+        .map_err(|denied| issuance_error(denied, &requested, record.chatbots.ids()))?;
+    let now = Utc::now();
+    let lifetime = record.expires_at - record.secret_issued_at;
+    let plain = PlainToken::generate();
+    let rotated = state
+        .store
+        .rotate_token(Rotation { token_id: record.id.clone(), hash: plain.hash(), hint: plain.hint(), now, expires_at: now + lifetime })
+        .await?;
+    tracing::info!(token_id = %rotated.id, "token rotated");
+    Ok(ok(issued(&rotated, plain)))
+}
+
+pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (record, _) = load(&state, &caller, &id).await?;
+    let revoked = state.store.revoke_token(&record.id, Utc::now()).await?;
+    tracing::info!(token_id = %revoked.id, by_user = caller.user_id(), "token revoked");
+    Ok(ok(TokenData { token: to_wire(&revoked) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let at = Utc.timestamp_millis_opt(1_700_000_000_123).single().expect("time");
+        let cursor = encode_cursor(at, "tok_abc");
+        assert_eq!(decode_cursor(&cursor).expect("valid"), (at, "tok_abc".to_owned()));
+        for bad in ["", "!!!", "bm9wZQ", &URL_SAFE_NO_PAD.encode("12.../x")] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit(None).expect("default"), 50);
+        assert_eq!(parse_limit(Some("200")).expect("max"), 200);
+        for bad in ["0", "201", "-1", "ten", ""] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The state every handler can reach.
+
+use std::sync::Arc;
+
+use sitegpt_store::Store;
+
+use crate::auth::{UsageRecorder, Verifier};
+
+/// Shared by all requests; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database, behind the engine-neutral trait.
+    pub store: Arc<dyn Store>,
+    /// Verified tokens, cached per node and dropped when the auth epoch moves.
+    pub verifier: Arc<Verifier>,
+    /// Writes `lastUsedAt` at most once a minute per token, off the request path.
+    pub usage: Arc<UsageRecorder>,
+    /// The public base URL, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// `WWW-Authenticate`'s `resource_metadata`: the RFC 9728 document of `/api/v2`.
+    pub resource_metadata: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
+        AppState {
+            verifier: Arc::new(Verifier::new(Arc::clone(&store))),
+            usage: Arc::new(UsageRecorder::new(Arc::clone(&store))),
+            store,
+            public_url: public_url.into(),
+            resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
+        }
+    }
+}
