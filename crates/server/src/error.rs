@@ -26,16 +26,16 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// 404 for a path no route serves.
-    #[error("no such route")]
+    #[error("No route matches this path.")]
     NoRoute,
     /// 405 for a known path with another method.
-    #[error("method not allowed")]
+    #[error("This path does not accept that method; see the Allow header.")]
     MethodNotAllowed,
     /// 413: bodies are limited to 64 KiB.
-    #[error("the request body is larger than 64 KiB")]
+    #[error("The request body is larger than 64 KiB.")]
     PayloadTooLarge,
     /// 415: JSON bodies need `Content-Type: application/json`.
-    #[error("send the body as JSON with `Content-Type: application/json`")]
+    #[error("Send the body as JSON with `Content-Type: application/json`.")]
     UnsupportedMediaType,
     /// 500. The cause is logged, never sent.
     #[error("internal error: {0}")]
@@ -156,8 +156,8 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::Denied(denial) = &self {
-            if let Some(value) = www_authenticate(denial, &context.resource_metadata)
-                .and_then(|v| HeaderValue::from_str(&v).ok())
+            if let Some(value) =
+                www_authenticate(denial, &context.resource_metadata).and_then(|v| HeaderValue::from_str(&v).ok())
             {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
             }

@@ -96,7 +96,11 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
 }
 
 /// Fails with 400 naming each chatbot id that is not the account's.
-pub async fn check_chatbots_exist(store: &dyn Store, account_id: &str, chatbots: &ChatbotRestriction) -> Result<(), ApiError> {
+pub async fn check_chatbots_exist(
+    store: &dyn Store,
+    account_id: &str,
+    chatbots: &ChatbotRestriction,
+) -> Result<(), ApiError> {
     if !chatbots.is_restricted() {
         return Ok(());
     }

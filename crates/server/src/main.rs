@@ -1,1 +1,87 @@
-fn main() {}
+//! `sitegpt-server`: `serve`, and the `admin` commands.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sitegpt_server::admin::{self, AdminCommand};
+use sitegpt_server::app::{Application, shutdown_signal};
+use sitegpt_server::config::Settings;
+use sitegpt_server::logging;
+
+/// The sitegpt API server: scoped API tokens for API v2, on an embedded SQLite file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sitegpt-server",
+    version,
+    after_help = "Examples:\n  sitegpt-server serve\n  SITEGPT_LISTEN=0.0.0.0:8080 SITEGPT_PUBLIC_URL=https://api.example.com sitegpt-server serve\n  \
+        sitegpt-server admin create-user --email ada@example.com --password 'long secret' --verified\n  \
+        sitegpt-server admin create-token --email ada@example.com --name laptop --scope account:read"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrations run first).
+    Serve,
+    /// Operator commands; each prints one JSON object.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve => {
+            logging::init();
+            match serve(&cli.settings).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "the server stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Admin(command) => match admin::run(&cli.settings, command).await {
+            Ok(output) => {
+                println!("{output}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    tracing::info!(
+        listen = %addr,
+        public_url = %state.public_url,
+        store = state.store.engine(),
+        version = env!("CARGO_PKG_VERSION"),
+        "sitegpt-server is listening"
+    );
+    if state.store.count_users().await? == 0 {
+        let hint = "No users yet. Get a first token with:\n  \
+            sitegpt-server admin create-user --email you@example.com --password '<password>' --verified\n  \
+            sitegpt-server admin create-token --email you@example.com --name first --scope account:read --scope tokens:read --scope tokens:write\n\
+            then: curl -H 'Authorization: Bearer <plaintextToken>' ";
+        if std::io::stderr().is_terminal() {
+            eprintln!("{hint}{}/api/v2/account", state.public_url);
+        } else {
+            tracing::info!(hint = format!("{hint}{}/api/v2/account", state.public_url), "no users yet");
+        }
+    }
+    app.run(shutdown_signal()).await
+}

@@ -36,10 +36,9 @@ tokio::task_local! {
 impl RequestContext {
     /// The context of the request being served (a placeholder outside one).
     pub fn current() -> RequestContext {
-        CONTEXT.try_with(Clone::clone).unwrap_or_else(|_| RequestContext {
-            request_id: "unknown".into(),
-            resource_metadata: "".into(),
-        })
+        CONTEXT
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| RequestContext { request_id: "unknown".into(), resource_metadata: "".into() })
     }
 }
 
@@ -72,11 +71,10 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         None => new_request_id().into(),
     };
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let context = RequestContext { request_id: Arc::clone(&request_id), resource_metadata: Arc::clone(&state.resource_metadata) };
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let context =
+        RequestContext { request_id: Arc::clone(&request_id), resource_metadata: Arc::clone(&state.resource_metadata) };
     let mut response = CONTEXT.scope(context, next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
@@ -127,7 +125,10 @@ where
                 return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
             }
             Err(rejection) => {
-                return Ok(JsonBody(Err(ApiError::validation(vec![], format!("could not read the body: {rejection}")))));
+                return Ok(JsonBody(Err(ApiError::validation(
+                    vec![],
+                    format!("could not read the body: {rejection}"),
+                ))));
             }
         };
         Ok(JsonBody(parse_json(&bytes)))

@@ -14,7 +14,11 @@ pub async fn show(caller: Caller) -> Result<Response, ApiError> {
     let auth = caller.auth();
     let token = &auth.token;
     Ok(ok(AccountInfo {
-        user: UserInfo { id: token.user_id.clone(), email: auth.user_email.clone(), email_verified: auth.email_verified },
+        user: UserInfo {
+            id: token.user_id.clone(),
+            email: auth.user_email.clone(),
+            email_verified: auth.email_verified,
+        },
         account: AccountSummary {
             id: token.account_id.clone(),
             name: auth.account_name.clone(),

@@ -94,7 +94,13 @@ pub async fn list(
     };
     let mut records = state
         .store
-        .list_tokens(TokenQuery { account_id: caller.account_id().to_owned(), user_id, include_revoked, limit: limit + 1, after })
+        .list_tokens(TokenQuery {
+            account_id: caller.account_id().to_owned(),
+            user_id,
+            include_revoked,
+            limit: limit + 1,
+            after,
+        })
         .await?;
     let next_cursor = if records.len() > limit {
         records.truncate(limit);
@@ -105,12 +111,23 @@ pub async fn list(
     Ok(ok(Page { items: records.iter().map(to_wire).collect(), next_cursor }))
 }
 
-fn issuance_error(denied: IssuanceDenied, requested_scopes: &[sitegpt_access::Scope], chatbot_ids: &[String]) -> ApiError {
+fn field_path(field: &str, index: Option<usize>) -> serde_json::Value {
+    match index {
+        Some(index) => json!([field, index]),
+        None => json!([field]),
+    }
+}
+
+fn issuance_error(
+    denied: IssuanceDenied,
+    requested_scopes: &[sitegpt_access::Scope],
+    chatbot_ids: &[String],
+) -> ApiError {
     let mut details = Vec::new();
     for scope in &denied.scopes {
         let index = requested_scopes.iter().position(|s| s == scope);
         details.push(json!({
-            "path": ["scopes"].into_iter().map(serde_json::Value::from).chain(index.map(serde_json::Value::from)).collect::<Vec<_>>(),
+            "path": field_path("scopes", index),
             "scope": scope.as_str(),
             "message": format!("you may not grant `{scope}`"),
         }));
@@ -118,7 +135,7 @@ fn issuance_error(denied: IssuanceDenied, requested_scopes: &[sitegpt_access::Sc
     for id in &denied.chatbots {
         let index = chatbot_ids.iter().position(|c| c == id);
         details.push(json!({
-            "path": ["chatbotIds"].into_iter().map(serde_json::Value::from).chain(index.map(serde_json::Value::from)).collect::<Vec<_>>(),
+            "path": field_path("chatbotIds", index),
             "chatbotId": id,
             "message": format!("you may not grant access to chatbot `{id}`"),
         }));
@@ -199,7 +216,11 @@ pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(ok(TokenData { token: to_wire(&record) }))
 }
 
-pub async fn rotate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let (record, access) = load(&state, &caller, &id).await?;
     if matches!(access, Access::AsManager) {
         return Err(ApiError::forbidden(
@@ -218,13 +239,23 @@ pub async fn rotate(State(state): State<AppState>, caller: Caller, Path(id): Pat
     let plain = PlainToken::generate();
     let rotated = state
         .store
-        .rotate_token(Rotation { token_id: record.id.clone(), hash: plain.hash(), hint: plain.hint(), now, expires_at: now + lifetime })
+        .rotate_token(Rotation {
+            token_id: record.id.clone(),
+            hash: plain.hash(),
+            hint: plain.hint(),
+            now,
+            expires_at: now + lifetime,
+        })
         .await?;
     tracing::info!(token_id = %rotated.id, "token rotated");
     Ok(ok(issued(&rotated, plain)))
 }
 
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let (record, _) = load(&state, &caller, &id).await?;
     let revoked = state.store.revoke_token(&record.id, Utc::now()).await?;
     tracing::info!(token_id = %revoked.id, by_user = caller.user_id(), "token revoked");

@@ -1,0 +1,253 @@
+//! `sitegpt-server admin …`: operator commands. They read the same settings
+//! as `serve`, so they reach the same database (while a server runs, too),
+//! and print one JSON object on stdout.
+
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::Utc;
+use clap::Subcommand;
+use serde_json::{Value, json};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, Scope, ScopeSet, SubscriptionStatus, resolve_expiry};
+use sitegpt_store::password::hash_password;
+use sitegpt_store::{Account, NewMembership, NewUser, Store, User};
+
+use crate::config::Settings;
+use crate::issue::{self, TokenSpec, check_name};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user, with a new account they own or in an existing account.
+    #[command(
+        after_help = "Examples:\n  sitegpt-server admin create-user --email ada@example.com --password 'long secret' --verified\n  \
+        sitegpt-server admin create-user --email bob@example.com --password 'pw' --account-id acc_… --role viewer"
+    )]
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Mark the e-mail address as verified.
+        #[arg(long)]
+        verified: bool,
+        /// Name of the new account (default: "<email>'s team").
+        #[arg(long, conflicts_with = "account_id")]
+        account: Option<String>,
+        /// Join this existing account instead of creating one.
+        #[arg(long)]
+        account_id: Option<String>,
+        /// Role in the account (a new account's creator is always its owner).
+        #[arg(long)]
+        role: Option<Role>,
+    },
+    /// Create a chatbot in an account.
+    CreateChatbot {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create an API token for a user and print its plaintext (once).
+    #[command(
+        after_help = "Example:\n  sitegpt-server admin create-token --email ada@example.com --name 'Docs agent' \\\n    \
+        --scope account:read --scope chatbots:read --expires-in-days 30"
+    )]
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        /// The account (needed when the user belongs to several).
+        #[arg(long)]
+        account_id: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// A scope to grant; repeat for more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Restrict the token to this chatbot; repeat for more.
+        #[arg(long = "chatbot")]
+        chatbots: Vec<String>,
+        /// Lifetime in days, 1–365.
+        #[arg(long, default_value_t = 90)]
+        expires_in_days: i64,
+    },
+    /// Set an account's subscription status.
+    SetSubscription {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long, value_parser = ["active", "inactive"])]
+        status: String,
+    },
+    /// Change a member's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// Remove a member from an account; their tokens there stop working.
+    RemoveMember {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        account_id: String,
+    },
+    /// Mark a user's e-mail address as verified.
+    VerifyEmail {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Trims and lower-cases an address, and checks its rough shape.
+pub fn normalize_email(email: &str) -> anyhow::Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if !valid {
+        bail!("`{email}` is not an e-mail address");
+    }
+    Ok(email)
+}
+
+async fn user(store: &dyn Store, email: &str) -> anyhow::Result<User> {
+    let email = normalize_email(email)?;
+    store.user_by_email(&email).await?.ok_or_else(|| anyhow!("no user with e-mail {email}"))
+}
+
+/// The user's account and role: the named one, or their only one.
+async fn membership(store: &dyn Store, user: &User, account_id: Option<&str>) -> anyhow::Result<(Account, Role)> {
+    let memberships = store.memberships(&user.id).await?;
+    match account_id {
+        Some(id) => memberships
+            .into_iter()
+            .find(|(account, _)| account.id == id)
+            .ok_or_else(|| anyhow!("{} is not a member of account {id}", user.email)),
+        None if memberships.len() == 1 => Ok(memberships.into_iter().next().expect("one")),
+        None if memberships.is_empty() => bail!("{} is not a member of any account", user.email),
+        None => bail!("{} belongs to several accounts; choose one with --account-id", user.email),
+    }
+}
+
+pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<Value> {
+    let store: Arc<dyn Store> = settings.open_store()?;
+    let store = store.as_ref();
+    let now = Utc::now();
+    match command {
+        AdminCommand::CreateUser { email, password, verified, account, account_id, role } => {
+            let email = normalize_email(&email)?;
+            if password.is_empty() {
+                bail!("--password must not be empty");
+            }
+            let membership = match account_id {
+                Some(account_id) => NewMembership::Existing { account_id, role: role.unwrap_or(Role::Member) },
+                None => {
+                    if role.is_some_and(|r| r != Role::Owner) {
+                        bail!(
+                            "a new account's first user is its owner; use --account-id to join an existing account with another role"
+                        );
+                    }
+                    let name = account.unwrap_or_else(|| format!("{email}'s team"));
+                    if name.trim().is_empty() || name.chars().count() > 120 {
+                        bail!("--account must be 1–120 characters");
+                    }
+                    NewMembership::NewAccount { name, subscription: settings.default_subscription }
+                }
+            };
+            let password_hash =
+                tokio::task::spawn_blocking(move || hash_password(&password)).await.context("hashing the password")?;
+            let (user, account) = store
+                .create_user(NewUser { email, password_hash, email_verified: verified, membership, now })
+                .await
+                .map_err(|e| match e {
+                    sitegpt_store::StoreError::NotFound => anyhow!("no such account"),
+                    other => other.into(),
+                })?;
+            Ok(json!({"userId": user.id, "accountId": account.id}))
+        }
+        AdminCommand::CreateChatbot { account_id, name } => {
+            if name.trim().is_empty() || name.chars().count() > 120 {
+                bail!("--name must be 1–120 characters");
+            }
+            let chatbot = store.create_chatbot(&account_id, &name, now).await.map_err(|e| match e {
+                sitegpt_store::StoreError::NotFound => anyhow!("no account {account_id}"),
+                other => other.into(),
+            })?;
+            Ok(json!({"chatbotId": chatbot.id}))
+        }
+        AdminCommand::CreateToken { email, account_id, name, scopes, chatbots, expires_in_days } => {
+            let user = user(store, &email).await?;
+            let (account, role) = membership(store, &user, account_id.as_deref()).await?;
+            check_name(&name).map_err(|e| anyhow!("--{e}"))?;
+            let scopes = scopes
+                .iter()
+                .flat_map(|s| s.split([',', ' ']).filter(|s| !s.is_empty()))
+                .map(|s| {
+                    s.parse::<Scope>().map_err(|e| {
+                        let valid: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                        anyhow!("{e}; valid scopes are: {}", valid.join(", "))
+                    })
+                })
+                .collect::<anyhow::Result<ScopeSet>>()?;
+            let expires_at = resolve_expiry(Some(expires_in_days), None, now).map_err(|e| anyhow!("--{e}"))?;
+            let chatbots = ChatbotRestriction::from_ids(chatbots);
+            issue::check_chatbots_exist(store, &account.id, &chatbots)
+                .await
+                .map_err(|_| anyhow!("some --chatbot ids are not chatbots of account {}", account.id))?;
+            let beyond = scopes.difference(role.ceiling());
+            if !beyond.is_empty() {
+                eprintln!(
+                    "warning: the {role} role does not permit {}; the token keeps these scopes but cannot use them unless the role changes",
+                    beyond.to_space_separated()
+                );
+            }
+            let spec = TokenSpec { name, scopes, chatbots, expires_at };
+            let (record, plain) = issue::issue(store, &account.id, &user.id, spec, CreatedVia::Admin, now)
+                .await
+                .map_err(|e| anyhow!("could not create the token: {e}"))?;
+            Ok(json!({"id": record.id, "plaintextToken": plain.expose()}))
+        }
+        AdminCommand::SetSubscription { account_id, status } => {
+            let status = SubscriptionStatus::parse(&status).context("status must be active or inactive")?;
+            store.set_subscription(&account_id, status).await.map_err(|e| match e {
+                sitegpt_store::StoreError::NotFound => anyhow!("no account {account_id}"),
+                other => other.into(),
+            })?;
+            Ok(json!({"accountId": account_id, "subscriptionStatus": status}))
+        }
+        AdminCommand::SetRole { email, account_id, role } => {
+            let user = user(store, &email).await?;
+            membership(store, &user, Some(&account_id)).await?;
+            store.set_role(&account_id, &user.id, role).await?;
+            Ok(json!({"userId": user.id, "accountId": account_id, "role": role}))
+        }
+        AdminCommand::RemoveMember { email, account_id } => {
+            let user = user(store, &email).await?;
+            membership(store, &user, Some(&account_id)).await?;
+            store.remove_member(&account_id, &user.id, now).await?;
+            Ok(json!({"userId": user.id, "accountId": account_id, "removed": true}))
+        }
+        AdminCommand::VerifyEmail { email } => {
+            let user = user(store, &email).await?;
+            store.verify_email(&user.id, now).await?;
+            Ok(json!({"userId": user.id, "emailVerified": true}))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_mail_addresses_are_normalized_and_checked() {
+        assert_eq!(normalize_email("  Ada@Example.COM ").expect("valid"), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@", "a b@example.com", "a@b@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}
