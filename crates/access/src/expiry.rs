@@ -52,7 +52,8 @@ mod tests {
     fn rules_table() {
         let n = now();
         let d = Duration::days;
-        let cases: &[(Option<i64>, Option<DateTime<Utc>>, Result<DateTime<Utc>, ExpiryError>)] = &[
+        type Case = (Option<i64>, Option<DateTime<Utc>>, Result<DateTime<Utc>, ExpiryError>);
+        let cases: &[Case] = &[
             (None, None, Ok(n + d(90))),
             (Some(1), None, Ok(n + d(1))),
             (Some(365), None, Ok(n + d(365))),

@@ -1,0 +1,236 @@
+//! The real `sitegpt-server` binary: `serve` on the SQLite default, the admin
+//! commands against the same data directory while it runs, and its logs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sitegpt-server");
+
+struct Server {
+    child: Child,
+    data_dir: PathBuf,
+    log: PathBuf,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let data_dir = dir.join("data");
+        let log = dir.join("server.log");
+        let child = Command::new(BIN)
+            .arg("serve")
+            .env("SITEGPT_DATA_DIR", &data_dir)
+            .env("SITEGPT_LISTEN", "127.0.0.1:0")
+            .env("SITEGPT_LOG", "debug")
+            .env_remove("SITEGPT_DATABASE_URL")
+            .env_remove("SITEGPT_PUBLIC_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start sitegpt-server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let base = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let listen = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .find(|v| v["message"] == "sitegpt-server is listening")
+                .and_then(|v| v["listen"].as_str().map(str::to_owned));
+            if let Some(listen) = listen {
+                break format!("http://{listen}");
+            }
+            assert!(Instant::now() < deadline, "server did not start:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Server { child, data_dir, log, base }
+    }
+
+    fn admin(&self, args: &[&str]) -> Result<Value, String> {
+        let output = Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .env("SITEGPT_DATA_DIR", &self.data_dir)
+            .env_remove("SITEGPT_DATABASE_URL")
+            .output()
+            .expect("run admin command");
+        if output.status.success() {
+            Ok(serde_json::from_slice(&output.stdout).expect("admin prints one JSON object"))
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
+    fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let result = ureq::get(&format!("{}{path}", self.base)).set("Authorization", &format!("Bearer {token}")).call();
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        (response.status(), response.into_json().expect("JSON body"))
+    }
+
+    fn stop(mut self) -> String {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "server exited with {exit}");
+        std::fs::read_to_string(&self.log).expect("log")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_and_admin_commands_work_together() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+
+    let health: Value =
+        ureq::get(&format!("{}/healthz", server.base)).call().expect("healthz").into_json().expect("json");
+    assert_eq!(health["status"], "ok");
+
+    let owner = server
+        .admin(&[
+            "create-user",
+            "--email",
+            "Ada@Example.com",
+            "--password",
+            "a long secret",
+            "--verified",
+            "--account",
+            "Acme",
+        ])
+        .expect("create-user");
+    let account_id = owner["accountId"].as_str().expect("accountId").to_owned();
+    assert!(owner["userId"].as_str().expect("userId").starts_with("usr_"));
+    let viewer = server
+        .admin(&[
+            "create-user",
+            "--email",
+            "bob@example.com",
+            "--password",
+            "pw",
+            "--account-id",
+            &account_id,
+            "--role",
+            "viewer",
+        ])
+        .expect("create-user in account");
+    assert_eq!(viewer["accountId"], account_id.as_str());
+    let chatbot =
+        server.admin(&["create-chatbot", "--account-id", &account_id, "--name", "Support"]).expect("create-chatbot");
+    let chatbot_id = chatbot["chatbotId"].as_str().expect("chatbotId").to_owned();
+
+    let token = server
+        .admin(&[
+            "create-token",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "first",
+            "--scope",
+            "account:read",
+            "--scope",
+            "tokens:read",
+            "--chatbot",
+            &chatbot_id,
+            "--expires-in-days",
+            "7",
+        ])
+        .expect("create-token");
+    let plaintext = token["plaintextToken"].as_str().expect("plaintextToken").to_owned();
+    assert!(token["id"].as_str().expect("id").starts_with("tok_"));
+
+    let (status, me) = server.get("/api/v2/account", &plaintext);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["data"]["account"]["name"], "Acme");
+    assert_eq!(me["data"]["user"]["email"], "ada@example.com");
+    assert_eq!(me["data"]["token"]["chatbotIds"], serde_json::json!([chatbot_id]));
+    let (_, listed) = server.get("/api/v2/tokens", &plaintext);
+    assert_eq!(listed["data"]["items"][0]["createdVia"], "admin");
+
+    // Changes made by admin commands while the server runs apply at once.
+    let bob_token = server
+        .admin(&["create-token", "--email", "bob@example.com", "--name", "bob", "--scope", "account:read"])
+        .expect("token");
+    let bob_plain = bob_token["plaintextToken"].as_str().expect("plaintext").to_owned();
+    assert_eq!(server.get("/api/v2/account", &bob_plain).0, 403, "bob's e-mail is not verified");
+    server.admin(&["verify-email", "--email", "bob@example.com"]).expect("verify-email");
+    assert_eq!(server.get("/api/v2/account", &bob_plain).0, 200);
+    server
+        .admin(&["set-role", "--email", "bob@example.com", "--account-id", &account_id, "--role", "member"])
+        .expect("set-role");
+    assert_eq!(server.get("/api/v2/account", &bob_plain).1["data"]["role"], "member");
+    server.admin(&["set-subscription", "--account-id", &account_id, "--status", "inactive"]).expect("set-subscription");
+    assert_eq!(server.get("/api/v2/account", &bob_plain).1["data"]["account"]["subscriptionStatus"], "inactive");
+    server.admin(&["remove-member", "--email", "bob@example.com", "--account-id", &account_id]).expect("remove-member");
+    assert_eq!(server.get("/api/v2/account", &bob_plain).0, 401);
+
+    // Mistakes get messages that say what is wrong.
+    let unknown_scope = server
+        .admin(&["create-token", "--email", "ada@example.com", "--name", "x", "--scope", "everything"])
+        .expect_err("bad scope");
+    assert!(unknown_scope.contains("valid scopes are") && unknown_scope.contains("knowledge:write"), "{unknown_scope}");
+    let no_user = server.admin(&["verify-email", "--email", "nobody@example.com"]).expect_err("no user");
+    assert!(no_user.contains("no user"), "{no_user}");
+    let last_owner = server
+        .admin(&["set-role", "--email", "ada@example.com", "--account-id", &account_id, "--role", "admin"])
+        .expect_err("last owner");
+    assert!(last_owner.contains("owner"), "{last_owner}");
+    let duplicate =
+        server.admin(&["create-user", "--email", "ada@example.com", "--password", "x"]).expect_err("duplicate");
+    assert!(duplicate.contains("already exists"), "{duplicate}");
+
+    let logs = server.stop();
+    assert!(logs.contains("\"route\":\"/api/v2/account\""), "access log is structured JSON");
+    for secret in [&plaintext, &bob_plain] {
+        assert!(!logs.contains(&secret[5..40]), "plaintext token in the server log");
+    }
+    assert!(!logs.contains("a long secret"));
+    let mut database = Vec::new();
+    for suffix in ["sitegpt.db", "sitegpt.db-wal"] {
+        database.extend(std::fs::read(server_path(dir.path(), suffix)).unwrap_or_default());
+    }
+    assert!(!database.is_empty());
+    for secret in [&plaintext, &bob_plain] {
+        assert!(!database.windows(secret.len()).any(|w| w == secret.as_bytes()), "plaintext token in the database");
+    }
+    assert!(!database.windows(13).any(|w| w == b"a long secret"), "password in the database");
+}
+
+fn server_path(dir: &Path, file: &str) -> PathBuf {
+    dir.join("data").join(file)
+}
+
+#[test]
+fn help_lists_commands_with_examples() {
+    let output = Command::new(BIN).arg("--help").output().expect("help");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(text.contains("serve") && text.contains("admin") && text.contains("Examples"), "{text}");
+    let output = Command::new(BIN).args(["admin", "create-token", "--help"]).output().expect("help");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("--scope") && text.contains("Example"), "{text}");
+}
+
+#[test]
+fn a_postgres_url_fails_clearly_until_that_engine_exists() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(BIN)
+        .args(["admin", "verify-email", "--email", "a@example.com"])
+        .env("SITEGPT_DATA_DIR", dir.path())
+        .env("SITEGPT_DATABASE_URL", "postgres://localhost/sitegpt")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("PostgreSQL"));
+}

@@ -1,0 +1,272 @@
+//! `TestApp`: the real router on a fresh SQLite file, with typed helpers.
+//! Logs from every test go to one in-memory buffer so tests can check that
+//! no secret reached them (set `TEST_LOG=1` to also see them).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Role, Scope, ScopeSet, SubscriptionStatus};
+use sitegpt_server::config::Settings;
+use sitegpt_server::router::router;
+use sitegpt_server::state::AppState;
+use sitegpt_store::{NewMembership, NewToken, NewUser, Store};
+use tower::ServiceExt;
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    Arc::clone(LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = BufferWriter(Arc::clone(&buffer));
+        tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .json()
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("one subscriber per test binary");
+        buffer
+    }))
+}
+
+/// Everything logged so far by any test in this binary.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&init_logs().lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub account_id: String,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts a status and error code, with the body in the failure message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!((self.status.as_u16(), self.code()), (status, code), "body: {}", self.body);
+        assert_eq!(self.body["ok"], false);
+        assert!(self.body["meta"]["requestId"].is_string());
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["ok"], true, "body: {}", self.body);
+        &self.body["data"]
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    router: Router,
+    pub dir: tempfile::TempDir,
+    counter: std::sync::atomic::AtomicUsize,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        init_logs();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings::for_data_dir(dir.path().to_owned());
+        let store = settings.open_store().expect("store");
+        let state = AppState::new(store, "http://api.test");
+        TestApp { router: router(state.clone()), state, dir, counter: Default::default() }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.state.store.as_ref()
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("sitegpt.db")
+    }
+
+    fn next_email(&self, prefix: &str) -> String {
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{prefix}{n}@example.com")
+    }
+
+    /// A verified owner of a new, active account.
+    pub async fn owner(&self) -> TestUser {
+        self.new_user(None, true).await
+    }
+
+    /// A verified user with `role` in `account_id`.
+    pub async fn member(&self, account_id: &str, role: Role) -> TestUser {
+        self.new_user(Some((account_id, role)), true).await
+    }
+
+    pub async fn new_user(&self, membership: Option<(&str, Role)>, verified: bool) -> TestUser {
+        let email = self.next_email("user");
+        let membership = match membership {
+            Some((account_id, role)) => NewMembership::Existing { account_id: account_id.into(), role },
+            None => NewMembership::NewAccount { name: "Test team".into(), subscription: SubscriptionStatus::Active },
+        };
+        let (user, account) = self
+            .store()
+            .create_user(NewUser {
+                email: email.clone(),
+                password_hash: "$argon2id$not-a-real-hash".into(),
+                email_verified: verified,
+                membership,
+                now: Utc::now(),
+            })
+            .await
+            .expect("create user");
+        TestUser { id: user.id, email, account_id: account.id }
+    }
+
+    pub async fn chatbot(&self, account_id: &str) -> String {
+        self.store().create_chatbot(account_id, "Support bot", Utc::now()).await.expect("chatbot").id
+    }
+
+    /// A token for `user` stored directly (no issuance rules), so tests can
+    /// set up any state, including ones the API would refuse to create.
+    pub async fn raw_token(
+        &self,
+        user: &TestUser,
+        scopes: ScopeSet,
+        chatbots: &[&str],
+        expires_at: DateTime<Utc>,
+    ) -> (String, String) {
+        let plain = PlainToken::generate();
+        let record = self
+            .store()
+            .insert_token(NewToken {
+                id: new_id(IdKind::Token),
+                account_id: user.account_id.clone(),
+                user_id: user.id.clone(),
+                name: "fixture".into(),
+                hash: plain.hash(),
+                hint: plain.hint(),
+                scopes,
+                chatbots: ChatbotRestriction::from_ids(chatbots.iter().map(|s| s.to_string()).collect()),
+                created_via: CreatedVia::Admin,
+                now: Utc::now(),
+                expires_at,
+            })
+            .await
+            .expect("insert token");
+        (record.id, plain.expose())
+    }
+
+    /// A live token for `user` with `scopes`: `(id, plaintext)`.
+    pub async fn token(&self, user: &TestUser, scopes: &[Scope]) -> (String, String) {
+        self.raw_token(user, scopes.iter().copied().collect(), &[], Utc::now() + Duration::days(30)).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
+        };
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// A POST without a body (rotate, revoke).
+    pub async fn post_empty(&self, path: &str, token: &str) -> TestResponse {
+        self.request(Method::POST, path, Some(token), None).await
+    }
+
+    /// Every byte of the database, WAL included.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let path = format!("{}{suffix}", self.db_path().display());
+            if let Ok(content) = std::fs::read(path) {
+                bytes.extend(content);
+            }
+        }
+        bytes
+    }
+
+    pub async fn count_tokens(&self, account_id: &str) -> usize {
+        self.store()
+            .list_tokens(sitegpt_store::TokenQuery {
+                account_id: account_id.into(),
+                user_id: None,
+                include_revoked: true,
+                limit: 10_000,
+                after: None,
+            })
+            .await
+            .expect("list")
+            .len()
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+pub fn full() -> ScopeSet {
+    ScopeSet::all()
+}

@@ -1,0 +1,8 @@
+//! API tests against the real router on a temporary SQLite file, and (in
+//! `binary`) against the real `sitegpt-server` binary.
+
+mod account;
+mod bad_input;
+mod binary;
+mod helpers;
+mod tokens;
