@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use sitegpt_access::policy::{admit, authorize_target};
 use sitegpt_access::{Credential, PlainToken, Role, RouteRule, Target, TokenFacts, TokenHash};
 use sitegpt_store::{Store, StoreResult, TokenAuth};
@@ -31,6 +32,9 @@ const CACHE_CAPACITY: usize = 100_000;
 pub struct Verified {
     pub auth: TokenAuth,
     pub facts: TokenFacts,
+    /// `data` of `GET /api/v2/account` for this token, serialized on first use:
+    /// it depends only on what is cached here.
+    pub account_data: OnceLock<Box<RawValue>>,
 }
 
 impl Verified {
@@ -44,7 +48,7 @@ impl Verified {
             email_verified: auth.email_verified,
             subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
         };
-        Verified { auth, facts }
+        Verified { auth, facts, account_data: OnceLock::new() }
     }
 }
 
@@ -158,6 +162,10 @@ impl Caller {
     /// Steps 4–6 for the resource the handler acts on.
     pub fn authorize(&self, target: Target<'_>) -> Result<(), ApiError> {
         authorize_target(&self.verified.facts, self.rule, target).map_err(ApiError::from)
+    }
+
+    pub fn verified(&self) -> &Verified {
+        &self.verified
     }
 
     pub fn auth(&self) -> &TokenAuth {

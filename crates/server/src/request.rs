@@ -10,9 +10,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::RngCore;
+use rand::Rng;
 use serde::de::DeserializeOwned;
-use sitegpt_access::base62;
 use sitegpt_api_types::{FieldError, PathSegment};
 
 use crate::error::ApiError;
@@ -54,10 +53,11 @@ fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// A fresh id: 96 random bits from the thread's CSPRNG, in hex. Request ids
+/// are not secrets; they only need to be unique.
 fn new_request_id() -> String {
-    let mut bytes = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("req_{}", base62::encode_fixed(&bytes, 17))
+    let value: u128 = rand::thread_rng().r#gen::<u128>() >> 32;
+    format!("req_{value:024x}")
 }
 
 /// Middleware: assigns the request id, makes it and the resource metadata

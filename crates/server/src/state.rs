@@ -1,20 +1,25 @@
 //! The state every handler can reach.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use sitegpt_store::Store;
 
 use crate::auth::{UsageRecorder, Verifier};
 
-/// Shared by all requests; cheap to clone.
+/// Shared by all requests. One `Arc`, so cloning it per request is one
+/// atomic increment.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
     /// The database, behind the engine-neutral trait.
     pub store: Arc<dyn Store>,
     /// Verified tokens, cached per node and dropped when the auth epoch moves.
-    pub verifier: Arc<Verifier>,
+    pub verifier: Verifier,
     /// Writes `lastUsedAt` at most once a minute per token, off the request path.
-    pub usage: Arc<UsageRecorder>,
+    pub usage: UsageRecorder,
     /// The public base URL, without a trailing slash.
     pub public_url: Arc<str>,
     /// `WWW-Authenticate`'s `resource_metadata`: the RFC 9728 document of `/api/v2`.
@@ -23,12 +28,20 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
-        AppState {
-            verifier: Arc::new(Verifier::new(Arc::clone(&store))),
-            usage: Arc::new(UsageRecorder::new(Arc::clone(&store))),
+        AppState(Arc::new(Shared {
+            verifier: Verifier::new(Arc::clone(&store)),
+            usage: UsageRecorder::new(Arc::clone(&store)),
             store,
             public_url: public_url.into(),
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
-        }
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }

@@ -1,7 +1,9 @@
 //! `GET /api/v2/account`: who is calling, in which account, with which token.
-//! Served from the verified token alone: no database read.
+//! Served from the verified token alone: no database read, and the `data`
+//! object is serialized once per cached token.
 
 use axum::response::Response;
+use serde_json::value::{RawValue, to_raw_value};
 use sitegpt_access::Target;
 use sitegpt_api_types::{AccountInfo, AccountSummary, CallerToken, UserInfo};
 
@@ -11,9 +13,20 @@ use crate::error::ApiError;
 
 pub async fn show(caller: Caller) -> Result<Response, ApiError> {
     caller.authorize(Target::Account)?;
+    let data = match caller.verified().account_data.get() {
+        Some(data) => data,
+        None => {
+            let data = to_raw_value(&account_info(&caller)).map_err(|e| ApiError::Internal(e.to_string()))?;
+            caller.verified().account_data.get_or_init(|| data)
+        }
+    };
+    Ok(ok::<&RawValue>(data))
+}
+
+fn account_info(caller: &Caller) -> AccountInfo {
     let auth = caller.auth();
     let token = &auth.token;
-    Ok(ok(AccountInfo {
+    AccountInfo {
         user: UserInfo {
             id: token.user_id.clone(),
             email: auth.user_email.clone(),
@@ -32,5 +45,5 @@ pub async fn show(caller: Caller) -> Result<Response, ApiError> {
             chatbot_ids: token.chatbots.ids().to_vec(),
             expires_at: token.expires_at,
         },
-    }))
+    }
 }

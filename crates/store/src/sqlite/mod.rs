@@ -1,10 +1,11 @@
 //! The embedded engine: one SQLite file in WAL mode.
 
+mod epoch;
 mod migrations;
 mod pool;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -12,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash};
 
-use self::pool::{Pool, backend, open_connection};
+use self::epoch::EpochWatch;
+use self::pool::{Pool, backend};
 use crate::{
     Account, Chatbot, NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult, TokenAuth,
     TokenQuery, TokenRecord, User,
@@ -22,16 +24,7 @@ use crate::{
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
-    epoch: Mutex<EpochWatch>,
-}
-
-/// A connection that notices commits by any connection, in this process or
-/// another, through `PRAGMA data_version`, and re-reads the epoch only then.
-#[derive(Debug)]
-struct EpochWatch {
-    conn: Connection,
-    data_version: Option<i64>,
-    epoch: u64,
+    epoch: EpochWatch,
 }
 
 impl SqliteStore {
@@ -43,8 +36,8 @@ impl SqliteStore {
         }
         let pool = Pool::open(path)?;
         pool.with_writer(|conn| migrations::run(conn).map(drop))?;
-        let watch = EpochWatch { conn: open_connection(path)?, data_version: None, epoch: 0 };
-        Ok(SqliteStore { pool: Arc::new(pool), epoch: Mutex::new(watch) })
+        let epoch = EpochWatch::open(path)?;
+        Ok(SqliteStore { pool: Arc::new(pool), epoch })
     }
 
     pub fn path(&self) -> &Path {
@@ -175,22 +168,7 @@ impl Store for SqliteStore {
     }
 
     fn auth_epoch(&self) -> StoreResult<u64> {
-        let mut watch = self.epoch.lock().unwrap_or_else(|p| p.into_inner());
-        let version: i64 = watch
-            .conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-            .map_err(backend)?;
-        if watch.data_version != Some(version) {
-            let epoch: i64 = watch
-                .conn
-                .prepare_cached("SELECT value FROM auth_epoch WHERE id = 1")
-                .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
-                .map_err(backend)?;
-            watch.epoch = u64::try_from(epoch).unwrap_or_default();
-            watch.data_version = Some(version);
-        }
-        Ok(watch.epoch)
+        self.epoch.current()
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -80,3 +80,21 @@ async fn the_file_is_in_wal_mode() {
     // The `-wal` file exists while connections are open in WAL mode.
     assert!(t.path().with_file_name("sitegpt.db-wal").exists(), "no WAL file beside the database");
 }
+
+/// The epoch shortcut (the `-shm` header) must never hide a commit made
+/// through another handle, however quickly the question follows.
+#[tokio::test]
+async fn epoch_sees_every_commit_of_another_handle_at_once() {
+    let t = sqlite();
+    let (_, account) = t.owner("epoch@example.com").await;
+    let second = SqliteStore::open(&t.path()).expect("second handle");
+    let mut last = t.store.auth_epoch().expect("epoch");
+    for i in 0..50 {
+        let status = if i % 2 == 0 { SubscriptionStatus::Inactive } else { SubscriptionStatus::Active };
+        second.set_subscription(&account.id, status).await.expect("write");
+        let now = t.store.auth_epoch().expect("epoch");
+        assert!(now > last, "commit {i} not seen");
+        last = now;
+        assert_eq!(t.store.auth_epoch().expect("epoch"), last, "stable without writes");
+    }
+}

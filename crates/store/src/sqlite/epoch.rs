@@ -1,0 +1,108 @@
+//! The auth epoch of a SQLite file, read cheaply enough for every request.
+//!
+//! The exact check is `PRAGMA data_version` (changes when any *other*
+//! connection, in any process, commits) followed, when it moved, by reading
+//! the `auth_epoch` row. That check opens a read transaction, which in WAL
+//! mode costs several `fcntl` lock calls, too much for the hot path.
+//!
+//! So a cheaper test comes first: every commit in WAL mode rewrites the
+//! WAL-index header at the start of the `-shm` file (its `iChange` counter
+//! moves; see "WAL-index format" in SQLite's file-format documentation).
+//! Reading those 96 bytes with one `pread` and finding them unchanged proves
+//! that nothing was committed since the last exact check. Any difference,
+//! a missing `-shm`, or a second passing since the last exact check leads to
+//! the exact check; so a misread can cost time but never correctness, and
+//! the one-second fallback bounds staleness should the file be replaced.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::pool::{backend, open_connection};
+use crate::StoreResult;
+
+/// Both copies of the WAL-index header.
+const HEADER_LEN: usize = 96;
+/// The longest an answer rests on the `-shm` shortcut alone.
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    header: Option<[u8; HEADER_LEN]>,
+    checked_at: Instant,
+    epoch: u64,
+}
+
+#[derive(Debug)]
+struct Exact {
+    conn: Connection,
+    data_version: Option<i64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EpochWatch {
+    /// Opened once; `pread` needs no lock.
+    shm: Option<File>,
+    seen: RwLock<Option<Seen>>,
+    exact: Mutex<Exact>,
+}
+
+impl EpochWatch {
+    pub(crate) fn open(path: &Path) -> StoreResult<EpochWatch> {
+        let conn = open_connection(path)?;
+        // Make sure the connection has joined the WAL (creating `-shm`).
+        conn.query_row("SELECT value FROM auth_epoch WHERE id = 1", [], |_| Ok(())).map_err(backend)?;
+        let mut shm_path = path.as_os_str().to_owned();
+        shm_path.push("-shm");
+        let shm = File::open(shm_path).ok();
+        Ok(EpochWatch { shm, seen: RwLock::new(None), exact: Mutex::new(Exact { conn, data_version: None }) })
+    }
+
+    fn header(&self) -> Option<[u8; HEADER_LEN]> {
+        let mut buf = [0u8; HEADER_LEN];
+        self.shm.as_ref()?.read_exact_at(&mut buf, 0).ok()?;
+        Some(buf)
+    }
+
+    pub(crate) fn current(&self) -> StoreResult<u64> {
+        if let Some(seen) = *self.seen.read().unwrap_or_else(|p| p.into_inner()) {
+            let header = self.header();
+            if header.is_some() && header == seen.header && seen.checked_at.elapsed() < RECHECK_AFTER {
+                return Ok(seen.epoch);
+            }
+        }
+        self.exact_check()
+    }
+
+    fn exact_check(&self) -> StoreResult<u64> {
+        let mut exact = self.exact.lock().unwrap_or_else(|p| p.into_inner());
+        // Read the header before the database: a commit landing between the
+        // two makes the next call see a new header and check again.
+        let header = self.header();
+        let checked_at = Instant::now();
+        let version: i64 = exact
+            .conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(backend)?;
+        let previous = *self.seen.read().unwrap_or_else(|p| p.into_inner());
+        let epoch = match previous {
+            Some(seen) if exact.data_version == Some(version) => seen.epoch,
+            _ => {
+                let value: i64 = exact
+                    .conn
+                    .prepare_cached("SELECT value FROM auth_epoch WHERE id = 1")
+                    .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+                    .map_err(backend)?;
+                exact.data_version = Some(version);
+                u64::try_from(value).unwrap_or_default()
+            }
+        };
+        *self.seen.write().unwrap_or_else(|p| p.into_inner()) = Some(Seen { header, checked_at, epoch });
+        Ok(epoch)
+    }
+}
