@@ -115,17 +115,7 @@ async fn auth_epoch_moves_on_authorization_changes_only() {
         t.store.set_subscription(&account.id, SubscriptionStatus::Inactive).await.expect("sub");
         let e1 = t.store.auth_epoch().expect("epoch");
         assert!(e1 > e0);
-        let (member, _) = t
-            .store
-            .create_user(NewUser {
-                email: "m2@example.com".into(),
-                password_hash: "h".into(),
-                email_verified: true,
-                membership: NewMembership::Existing { account_id: account.id.clone(), role: Role::Member },
-                now: Utc::now(),
-            })
-            .await
-            .expect("member");
+        let member = t.member(&account, "m2@example.com", Role::Member).await;
         let e_member = t.store.auth_epoch().expect("epoch");
         t.store.set_role(&account.id, &member.id, Role::Admin).await.expect("role");
         let e2 = t.store.auth_epoch().expect("epoch");

@@ -41,6 +41,19 @@ impl TestStore {
             .expect("create owner")
     }
 
+    /// A verified user joining `account` with `role`.
+    pub async fn member(&self, account: &Account, email: &str, role: sitegpt_access::Role) -> User {
+        let membership = NewMembership::Existing { account_id: account.id.clone(), role };
+        let new = NewUser {
+            email: email.into(),
+            password_hash: "h".into(),
+            email_verified: true,
+            membership,
+            now: Utc::now(),
+        };
+        self.store.create_user(new).await.expect("create member").0
+    }
+
     pub async fn token(&self, user: &User, account: &Account, scopes: ScopeSet) -> (TokenRecord, PlainToken) {
         let plain = PlainToken::generate();
         let record =

@@ -90,20 +90,7 @@ async fn revocation_is_idempotent_and_keeps_the_first_time() {
 async fn removing_a_member_revokes_their_tokens_there() {
     for t in engines() {
         let (_, account) = t.owner("o@example.com").await;
-        let (member, _) = t
-            .store
-            .create_user(sitegpt_store::NewUser {
-                email: "gone@example.com".into(),
-                password_hash: "h".into(),
-                email_verified: true,
-                membership: sitegpt_store::NewMembership::Existing {
-                    account_id: account.id.clone(),
-                    role: Role::Admin,
-                },
-                now: Utc::now(),
-            })
-            .await
-            .expect("member");
+        let member = t.member(&account, "gone@example.com", Role::Admin).await;
         let (token, plain) = t.token(&member, &account, ScopeSet::all()).await;
         t.store.remove_member(&account.id, &member.id, Utc::now()).await.expect("remove");
         let auth = t.store.token_for_auth(plain.hash()).await.expect("q").expect("still stored");
@@ -151,20 +138,7 @@ async fn last_use_is_written_at_most_once_a_minute() {
 async fn lists_page_newest_first_and_hide_revoked_by_default() {
     for t in engines() {
         let (user, account) = t.owner("l@example.com").await;
-        let (other, _) = t
-            .store
-            .create_user(sitegpt_store::NewUser {
-                email: "m@example.com".into(),
-                password_hash: "h".into(),
-                email_verified: true,
-                membership: sitegpt_store::NewMembership::Existing {
-                    account_id: account.id.clone(),
-                    role: Role::Member,
-                },
-                now: Utc::now(),
-            })
-            .await
-            .expect("member");
+        let other = t.member(&account, "m@example.com", Role::Member).await;
         let base = Utc::now();
         let mut ids = Vec::new();
         for i in 0..7 {
