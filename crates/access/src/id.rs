@@ -13,6 +13,7 @@ pub enum IdKind {
     User,
     Token,
     Chatbot,
+    Device,
 }
 
 impl IdKind {
@@ -22,6 +23,7 @@ impl IdKind {
             IdKind::User => "usr_",
             IdKind::Token => "tok_",
             IdKind::Chatbot => "cb_",
+            IdKind::Device => "dev_",
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`model`]: small domain enums (subscription status, token origin).
 
 pub mod base62;
+pub mod device;
 pub mod expiry;
 pub mod id;
 pub mod issuance;

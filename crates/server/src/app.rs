@@ -25,7 +25,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        let state = AppState::new(store, &settings.public_url(addr));
+        let state = AppState::new(store, &settings.public_url(addr), settings.introspection_clients.clone());
         Ok(Application { listener, state })
     }
 

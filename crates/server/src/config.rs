@@ -32,6 +32,48 @@ pub struct Settings {
     /// `inactive` (where an operator gates on billing).
     #[arg(long, env = "SITEGPT_DEFAULT_SUBSCRIPTION", default_value = "active", value_parser = parse_subscription, global = true)]
     pub default_subscription: SubscriptionStatus,
+
+    /// Confidential clients allowed to introspect any token, as
+    /// `id:secret[,id:secret…]` (HTTP Basic at `/oauth/introspect`).
+    #[arg(long, env = "SITEGPT_INTROSPECTION_CLIENTS", default_value = "", value_parser = IntrospectionClients::parse, global = true, hide_env_values = true)]
+    pub introspection_clients: IntrospectionClients,
+}
+
+/// Registered confidential clients for introspection. Keeps only SHA-256
+/// digests of the secrets and compares them in constant time.
+#[derive(Clone, Default)]
+pub struct IntrospectionClients(Vec<(String, [u8; 32])>);
+
+impl std::fmt::Debug for IntrospectionClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(id, _)| id)).finish()
+    }
+}
+
+impl IntrospectionClients {
+    pub fn parse(s: &str) -> Result<IntrospectionClients, String> {
+        let mut clients = Vec::new();
+        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, secret) = entry.split_once(':').ok_or("each client is `id:secret`")?;
+            if id.is_empty() || secret.len() < 16 {
+                return Err("client ids must be non-empty and secrets at least 16 characters".into());
+            }
+            clients.push((id.to_owned(), digest(secret)));
+        }
+        Ok(IntrospectionClients(clients))
+    }
+
+    pub fn verify(&self, id: &str, secret: &str) -> bool {
+        let presented = digest(secret);
+        self.0.iter().any(|(known_id, known)| {
+            known_id == id && known.iter().zip(presented.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        })
+    }
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).into()
 }
 
 fn parse_subscription(s: &str) -> Result<SubscriptionStatus, String> {
@@ -54,6 +96,7 @@ impl Settings {
             database_url: None,
             public_url: None,
             default_subscription: SubscriptionStatus::Active,
+            introspection_clients: IntrospectionClients::default(),
         }
     }
 
@@ -115,6 +158,18 @@ mod tests {
         assert!(matches!(s.database().expect("pg"), Database::Postgres(_)));
         s.database_url = Some("mysql://h".into());
         assert!(s.database().is_err());
+    }
+
+    #[test]
+    fn introspection_clients_verify_in_constant_time_and_hide_secrets() {
+        let clients = IntrospectionClients::parse("billing:0123456789abcdef, search:fedcba9876543210").expect("valid");
+        assert!(clients.verify("billing", "0123456789abcdef"));
+        assert!(!clients.verify("billing", "fedcba9876543210"));
+        assert!(!clients.verify("other", "0123456789abcdef"));
+        assert!(!format!("{clients:?}").contains("0123"));
+        assert!(IntrospectionClients::parse("nosecret").is_err());
+        assert!(IntrospectionClients::parse("a:short").is_err());
+        assert!(IntrospectionClients::parse("").expect("empty").0.is_empty());
     }
 
     #[test]

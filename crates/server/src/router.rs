@@ -8,13 +8,13 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, get, on};
+use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use axum::{Extension, Router};
 use sitegpt_access::{RouteRule, Scope};
 
 use crate::error::ApiError;
 use crate::request::{self, BODY_LIMIT};
-use crate::routes::{account, health, tokens};
+use crate::routes::{account, health, oauth, tokens};
 use crate::state::AppState;
 
 /// A handler for one method, with the rule it is guarded by.
@@ -51,7 +51,16 @@ fn api_v2(router: Router<AppState>) -> Router<AppState> {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new().route("/healthz", get(health::healthz)).route("/readyz", get(health::readyz));
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/.well-known/oauth-authorization-server", get(oauth::metadata::authorization_server))
+        .route("/.well-known/oauth-protected-resource", get(oauth::metadata::protected_resource_root))
+        .route("/.well-known/oauth-protected-resource/api/v2", get(oauth::metadata::protected_resource_api_v2))
+        .route("/oauth/device_authorization", post(oauth::device::device_authorization))
+        .route("/oauth/token", post(oauth::token::token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route("/oauth/introspect", post(oauth::introspect::introspect));
     api_v2(routes)
         .route_layer(middleware::from_fn(remember_route))
         .fallback(no_route)

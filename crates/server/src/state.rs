@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sitegpt_store::Store;
 
 use crate::auth::{UsageRecorder, Verifier};
+use crate::config::IntrospectionClients;
 
 /// Shared by all requests. One `Arc`, so cloning it per request is one
 /// atomic increment.
@@ -24,16 +25,19 @@ pub struct Shared {
     pub public_url: Arc<str>,
     /// `WWW-Authenticate`'s `resource_metadata`: the RFC 9728 document of `/api/v2`.
     pub resource_metadata: Arc<str>,
+    /// Confidential clients that may introspect any token.
+    pub introspection_clients: IntrospectionClients,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, public_url: &str) -> AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: &str, introspection_clients: IntrospectionClients) -> AppState {
         AppState(Arc::new(Shared {
             verifier: Verifier::new(Arc::clone(&store)),
             usage: UsageRecorder::new(Arc::clone(&store)),
             store,
             public_url: public_url.into(),
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
+            introspection_clients,
         }))
     }
 }

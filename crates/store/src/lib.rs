@@ -86,6 +86,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord>;
     /// Revokes; revoking again keeps the first revocation time.
     async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord>;
+    // --- OAuth device authorizations ---------------------------------------
+
+    /// `Conflict` when the user code is already used by a pending authorization.
+    async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization>;
+    /// The newest authorization with this (normalized) user code, in any state.
+    async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Approves or denies a pending, unexpired authorization; `Conflict` otherwise.
+    async fn decide_device(
+        &self,
+        id: &str,
+        decision: DeviceDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeviceAuthorization>;
+    /// One poll of the token endpoint, in one transaction: an approved
+    /// authorization is redeemed (and its token stored) exactly once.
+    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome>;
+
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.
     async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()>;

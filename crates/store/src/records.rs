@@ -131,3 +131,105 @@ pub struct Rotation {
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Redeemed,
+}
+
+impl DeviceStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Redeemed => "redeemed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        [DeviceStatus::Pending, DeviceStatus::Approved, DeviceStatus::Denied, DeviceStatus::Redeemed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// An OAuth device authorization (RFC 8628). The device code itself is
+/// never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    pub id: String,
+    /// Normalized: 8 characters, no dash.
+    pub user_code: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub chatbots: ChatbotRestriction,
+    pub token_name: Option<String>,
+    pub status: DeviceStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub interval_secs: i64,
+    pub user_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDeviceAuthorization {
+    pub id: String,
+    pub device_code_hash: [u8; 32],
+    pub user_code: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub chatbots: ChatbotRestriction,
+    pub token_name: Option<String>,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub interval_secs: i64,
+}
+
+/// A person's answer on the approval page.
+#[derive(Debug, Clone)]
+pub enum DeviceDecision {
+    /// Approve for this user in this account.
+    Approve {
+        user_id: String,
+        account_id: String,
+    },
+    Deny,
+}
+
+/// One poll of the token endpoint.
+#[derive(Debug, Clone)]
+pub struct DevicePoll {
+    pub device_code_hash: [u8; 32],
+    pub client_id: String,
+    pub now: DateTime<Utc>,
+    /// The token to store if the authorization is approved and not yet redeemed.
+    pub token_id: String,
+    pub token_hash: TokenHash,
+    pub token_hint: String,
+    /// Name when the request gave none.
+    pub default_name: String,
+    pub token_expires_at: DateTime<Utc>,
+}
+
+/// What a poll found (and, for `Issued`, did).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevicePollOutcome {
+    Unknown,
+    WrongClient,
+    Expired,
+    Denied,
+    AlreadyRedeemed,
+    Pending,
+    /// Polled sooner than the interval; the interval is now this long.
+    SlowDown {
+        interval_secs: i64,
+    },
+    /// Approved: the token was stored and the authorization is redeemed.
+    Issued(Box<TokenRecord>),
+}

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod health;
+pub mod oauth;
 pub mod tokens;
 
 use axum::Json;

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Role, Scope, ScopeSet, SubscriptionStatus};
-use sitegpt_server::config::Settings;
+use sitegpt_server::config::{IntrospectionClients, Settings};
 use sitegpt_server::router::router;
 use sitegpt_server::state::AppState;
 use sitegpt_store::{NewMembership, NewToken, NewUser, Store};
@@ -108,7 +108,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings::for_data_dir(dir.path().to_owned());
         let store = settings.open_store().expect("store");
-        let state = AppState::new(store, "http://api.test");
+        let clients = IntrospectionClients::parse("resource-server:introspection-secret-1").expect("clients");
+        let state = AppState::new(store, "http://api.test", clients);
         TestApp { router: router(state.clone()), state, dir, counter: Default::default() }
     }
 
@@ -221,6 +222,16 @@ impl TestApp {
                 .unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
         };
         TestResponse { status, headers, body }
+    }
+
+    /// A form-encoded POST, with an optional `Authorization` header value.
+    pub async fn form(&self, path: &str, pairs: &[(&str, &str)], authorization: Option<&str>) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let mut builder = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        if let Some(value) = authorization {
+            builder = builder.header("authorization", value);
+        }
+        self.send(builder.body(Body::from(body)).expect("request")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> TestResponse {

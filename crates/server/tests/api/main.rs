@@ -5,4 +5,5 @@ mod account;
 mod bad_input;
 mod binary;
 mod helpers;
+mod oauth;
 mod tokens;

@@ -8,7 +8,7 @@ use super::pool::backend;
 use crate::StoreResult;
 
 /// Migrations in order; the version after applying entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_device_sessions.sql")];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {
     for (index, sql) in MIGRATIONS.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! The embedded engine: one SQLite file in WAL mode.
 
+mod device;
 mod epoch;
 mod migrations;
 mod pool;
@@ -16,8 +17,9 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
-    Account, Chatbot, NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult, TokenAuth,
-    TokenQuery, TokenRecord, User,
+    Account, Chatbot, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, NewDeviceAuthorization,
+    NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord,
+    User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -48,19 +50,19 @@ impl SqliteStore {
 const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
      t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn from_ms(v: i64) -> DateTime<Utc> {
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
+pub(crate) fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
     v.map(from_ms)
 }
 
-fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+pub(crate) fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
         rusqlite::types::Type::Text,
@@ -135,7 +137,40 @@ fn keep_an_owner(tx: &Connection, account_id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+pub(crate) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
+         created_via, created_at, secret_issued_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+        params![
+            new.id,
+            new.account_id,
+            new.user_id,
+            new.name,
+            &new.hash.as_bytes()[..],
+            new.hint,
+            new.scopes.to_space_separated(),
+            new.chatbots.ids().join(" "),
+            new.created_via.as_str(),
+            ms(new.now),
+            ms(new.expires_at),
+        ],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("token id or secret already exists".into())
+        } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
+            if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+        {
+            StoreError::NotFound
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
+pub(crate) fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
     conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"))
         .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
         .map_err(backend)
@@ -152,7 +187,7 @@ fn expect_one(changed: usize) -> StoreResult<()> {
     if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e,
         rusqlite::Error::SqliteFailure(err, _)
@@ -385,38 +420,33 @@ impl Store for SqliteStore {
     async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord> {
         self.pool
             .write(move |tx| {
-                tx.execute(
-                    "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
-                     created_via, created_at, secret_issued_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
-                    params![
-                        new.id,
-                        new.account_id,
-                        new.user_id,
-                        new.name,
-                        &new.hash.as_bytes()[..],
-                        new.hint,
-                        new.scopes.to_space_separated(),
-                        new.chatbots.ids().join(" "),
-                        new.created_via.as_str(),
-                        ms(new.now),
-                        ms(new.expires_at),
-                    ],
-                )
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::Conflict("token id or secret already exists".into())
-                    } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
-                        if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
-                    {
-                        StoreError::NotFound
-                    } else {
-                        backend(e)
-                    }
-                })?;
+                insert_token_row(tx, &new)?;
                 load_token(tx, &new.id)?.ok_or(StoreError::NotFound)
             })
             .await
+    }
+
+    async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
+        self.pool.write(move |tx| device::create(tx, new)).await
+    }
+
+    async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
+        let user_code = user_code.to_owned();
+        self.pool.read(move |conn| device::by_user_code(conn, &user_code)).await
+    }
+
+    async fn decide_device(
+        &self,
+        id: &str,
+        decision: DeviceDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeviceAuthorization> {
+        let id = id.to_owned();
+        self.pool.write(move |tx| device::decide(tx, &id, decision, now)).await
+    }
+
+    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+        self.pool.write(move |tx| device::poll(tx, poll)).await
     }
 
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {

@@ -1,0 +1,140 @@
+//! OAuth 2.0 device authorization (RFC 8628) rules: user codes, device codes,
+//! and the timing constants.
+
+use std::fmt;
+
+use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::base62;
+
+/// Seconds a device authorization stays valid.
+pub const EXPIRES_IN_SECS: i64 = 600;
+/// Seconds a client waits between polls; grows by [`SLOW_DOWN_STEP_SECS`] on `slow_down`.
+pub const INTERVAL_SECS: i64 = 5;
+pub const SLOW_DOWN_STEP_SECS: i64 = 5;
+
+/// Consonants only (no vowels, so no words; no look-alikes such as 0/O, 1/I).
+pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+const USER_CODE_LEN: usize = 8;
+
+/// The code a person types: 8 characters shown as `XXXX-XXXX`. Entry is
+/// case-insensitive and ignores dashes and spaces.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserCode(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a code is 8 letters like BCDF-GHJK")]
+pub struct BadUserCode;
+
+impl UserCode {
+    pub fn generate() -> UserCode {
+        let mut rng = rand::rngs::OsRng;
+        let code = (0..USER_CODE_LEN)
+            .map(|_| char::from(USER_CODE_ALPHABET[rng.gen_range(0..USER_CODE_ALPHABET.len())]))
+            .collect();
+        UserCode(code)
+    }
+
+    pub fn parse(input: &str) -> Result<UserCode, BadUserCode> {
+        let code: String =
+            input.chars().filter(|c| *c != '-' && !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
+        let valid = code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+        if valid { Ok(UserCode(code)) } else { Err(BadUserCode) }
+    }
+
+    /// The stored form: 8 characters, no dash.
+    pub fn normalized(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", &self.0[..4], &self.0[4..])
+    }
+}
+
+impl fmt::Debug for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserCode({self})")
+    }
+}
+
+/// The secret a device polls with. Stored only as its SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceCode(String);
+
+impl DeviceCode {
+    pub fn generate() -> DeviceCode {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        DeviceCode(base62::encode_fixed(&bytes, 43))
+    }
+
+    /// Any string a client sends back; its hash is what gets looked up.
+    pub fn from_client(s: &str) -> DeviceCode {
+        DeviceCode(s.to_owned())
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceCode(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn user_codes_have_the_documented_shape() {
+        for _ in 0..100 {
+            let code = UserCode::generate();
+            let shown = code.to_string();
+            assert_eq!(shown.len(), 9);
+            assert_eq!(&shown[4..5], "-");
+            assert!(code.normalized().bytes().all(|b| USER_CODE_ALPHABET.contains(&b)));
+        }
+    }
+
+    #[test]
+    fn entry_ignores_case_dashes_and_spaces() {
+        let code = UserCode::parse("BCDF-GHJK").expect("valid");
+        for entry in ["bcdfghjk", "bcdf-ghjk", " BcDf GhJk ", "B-C-D-F-G-H-J-K"] {
+            assert_eq!(UserCode::parse(entry), Ok(code.clone()), "{entry}");
+        }
+        for bad in ["", "BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "BCDF-GHJ1", "ＢCDF-GHJK"] {
+            assert_eq!(UserCode::parse(bad), Err(BadUserCode), "{bad}");
+        }
+    }
+
+    #[test]
+    fn device_codes_are_random_and_redacted() {
+        let a = DeviceCode::generate();
+        let b = DeviceCode::generate();
+        assert_ne!(a.hash(), b.hash());
+        assert!(format!("{a:?}").contains("redacted"));
+        let text = a.clone().expose();
+        assert_eq!(DeviceCode::from_client(&text).hash(), a.hash());
+    }
+
+    proptest! {
+        #[test]
+        fn generated_codes_reparse_in_any_case(lower in any::<bool>()) {
+            let code = UserCode::generate();
+            let shown = if lower { code.to_string().to_lowercase() } else { code.to_string() };
+            prop_assert_eq!(UserCode::parse(&shown), Ok(code));
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `POST /oauth/token` with the device-code grant (RFC 8628 §3.4–3.5).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use sitegpt_access::PlainToken;
+use sitegpt_access::device::DeviceCode;
+use sitegpt_access::expiry::DEFAULT_DAYS;
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_store::{DevicePoll, DevicePollOutcome};
+
+use super::metadata::DEVICE_GRANT;
+use super::{Form, OAuthError, json_no_store, require_client, truncate};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+fn error(error: &'static str, description: &str) -> OAuthError {
+    OAuthError::new(StatusCode::BAD_REQUEST, error, description)
+}
+
+pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response, OAuthError> {
+    let grant_type = form.required("grant_type")?;
+    if grant_type != DEVICE_GRANT {
+        return Err(error(
+            "unsupported_grant_type",
+            &format!("`{}` is not supported; use {DEVICE_GRANT}", truncate(grant_type, 80)),
+        ));
+    }
+    let client = require_client(&form)?;
+    let device_code = DeviceCode::from_client(form.required("device_code")?);
+    let now = Utc::now();
+    let plain = PlainToken::generate();
+    let outcome = state
+        .store
+        .poll_device(DevicePoll {
+            device_code_hash: device_code.hash(),
+            client_id: client.id.to_owned(),
+            now,
+            token_id: new_id(IdKind::Token),
+            token_hash: plain.hash(),
+            token_hint: plain.hint(),
+            default_name: format!("{} on {}", client.name, now.format("%Y-%m-%d")),
+            token_expires_at: now + Duration::days(DEFAULT_DAYS),
+        })
+        .await?;
+    match outcome {
+        DevicePollOutcome::Issued(record) => {
+            tracing::info!(token_id = %record.id, client_id = client.id, "device authorization redeemed");
+            Ok(json_no_store(TokenResponse {
+                access_token: plain.expose(),
+                token_type: "Bearer",
+                expires_in: (record.expires_at - now).num_seconds(),
+                scope: record.scopes.to_space_separated(),
+            }))
+        }
+        DevicePollOutcome::Pending => {
+            Err(error("authorization_pending", "The request has not been approved yet; keep polling."))
+        }
+        DevicePollOutcome::SlowDown { interval_secs } => Err(OAuthError {
+            interval: Some(interval_secs),
+            ..error("slow_down", &format!("Polling too fast; wait {interval_secs} seconds between polls."))
+        }),
+        DevicePollOutcome::Denied => Err(error("access_denied", "The request was denied.")),
+        DevicePollOutcome::Expired => Err(error("expired_token", "The device code has expired; start again.")),
+        DevicePollOutcome::AlreadyRedeemed => Err(error("invalid_grant", "The device code was already used.")),
+        DevicePollOutcome::WrongClient => Err(error("invalid_grant", "The device code was issued to another client.")),
+        DevicePollOutcome::Unknown => Err(error("invalid_grant", "The device code is not valid.")),
+    }
+}
