@@ -133,7 +133,8 @@ async fn device_authorization_answers_as_rfc_8628_says() {
 async fn device_authorization_refuses_bad_requests() {
     let app = TestApp::new().await;
     let long_name = "x".repeat(121);
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec![], 401, "invalid_client"),
         (vec![("client_id", "someone-else")], 401, "invalid_client"),
         (vec![("client_id", "sitegpt-cli"), ("client_id", "sitegpt-cli")], 400, "invalid_request"),
