@@ -90,7 +90,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// `Conflict` when the user code is already used by a pending authorization.
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization>;
-    /// The newest authorization with this (normalized) user code, in any state.
+    /// The authorization with this (normalized) user code: the pending one if
+    /// there is one, else the newest, in any state.
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>>;
     /// Approves or denies a pending, unexpired authorization; `Conflict` otherwise.
     async fn decide_device(
@@ -102,6 +103,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// One poll of the token endpoint, in one transaction: an approved
     /// authorization is redeemed (and its token stored) exactly once.
     async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome>;
+
+    // --- browser sessions and e-mail verification ----------------------------
+
+    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+    /// The session with this id hash, if it exists and has not expired.
+    async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()>;
+    async fn create_email_verification(
+        &self,
+        token_hash: [u8; 32],
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Uses a verification link: marks the user verified. `NotFound` for an
+    /// unknown link, `Conflict` for a used or expired one.
+    async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User>;
 
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.

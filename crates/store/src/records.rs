@@ -233,3 +233,37 @@ pub enum DevicePollOutcome {
     /// Approved: the token was stored and the authorization is redeemed.
     Issued(Box<TokenRecord>),
 }
+
+/// A new browser session. The id itself is never stored, only its hash.
+#[derive(Clone)]
+pub struct NewSession {
+    pub id_hash: [u8; 32],
+    pub user_id: String,
+    pub csrf_token: String,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+/// A live session with its user.
+#[derive(Clone)]
+pub struct Session {
+    pub user: User,
+    /// Every form of the session carries it.
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -74,7 +74,7 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
 
 pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM device_authorizations WHERE user_code = ?1 ORDER BY created_at DESC, id DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM device_authorizations WHERE user_code = ?1 ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
     ))
     .and_then(|mut stmt| stmt.query_row([user_code], from_row).optional())
     .map(|found| found.map(|(device, _)| device))

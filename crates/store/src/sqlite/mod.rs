@@ -18,8 +18,8 @@ use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
     Account, Chatbot, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, NewDeviceAuthorization,
-    NewMembership, NewToken, NewUser, Rotation, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord,
-    User,
+    NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth,
+    TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -559,6 +559,107 @@ impl Store for SqliteStore {
                     bump_epoch(tx)?;
                 }
                 load_token(tx, &token_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                // Sign-ins are rare: drop expired sessions while at it.
+                tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(new.now)]).map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![&new.id_hash[..], new.user_id, new.csrf_token, ms(new.now), ms(new.expires_at)],
+                )
+                .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, s.csrf_token, s.expires_at \
+                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![&id_hash[..], ms(now)], |row| {
+                        Ok(Session { user: user_from_row(row)?, csrf_token: row.get(5)?, expires_at: from_ms(row.get(6)?) })
+                    })
+                    .optional()
+                })
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]]).map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_email_verification(
+        &self,
+        token_hash: [u8; 32],
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&token_hash[..], user_id, ms(now), ms(expires_at)],
+                )
+                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("duplicate link".into()) } else { backend(e) })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User> {
+        self.pool
+            .write(move |tx| {
+                let found: Option<(String, i64, Option<i64>)> = tx
+                    .query_row(
+                        "SELECT user_id, expires_at, used_at FROM email_verifications WHERE token_hash = ?1",
+                        [&token_hash[..]],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
+                if used_at.is_some() {
+                    return Err(StoreError::Conflict("this link was already used".into()));
+                }
+                if ms(now) >= expires_at {
+                    return Err(StoreError::Conflict("this link has expired".into()));
+                }
+                tx.execute(
+                    "UPDATE email_verifications SET used_at = ?2 WHERE token_hash = ?1",
+                    params![&token_hash[..], ms(now)],
+                )
+                .map_err(backend)?;
+                tx.execute(
+                    "UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2) WHERE id = ?1",
+                    params![user_id, ms(now)],
+                )
+                .map_err(backend)?;
+                bump_epoch(tx)?;
+                tx.query_row(
+                    "SELECT id, email, password_hash, email_verified_at, created_at FROM users WHERE id = ?1",
+                    [&user_id],
+                    user_from_row,
+                )
+                .map_err(backend)
             })
             .await
     }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;
