@@ -25,7 +25,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        let state = AppState::new(store, &settings.public_url(addr), settings.introspection_clients.clone());
+        let state = AppState::new(store, settings.server_config(addr)?);
         Ok(Application { listener, state })
     }
 
@@ -39,7 +39,7 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let app = router(self.state);
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
     }
 }

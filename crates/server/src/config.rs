@@ -10,6 +10,9 @@ use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
 use sitegpt_store::sqlite::SqliteStore;
 
+use crate::mail::Mailer;
+use crate::state::ServerConfig;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Address to listen on.
@@ -37,6 +40,15 @@ pub struct Settings {
     /// `id:secret[,id:secret…]` (HTTP Basic at `/oauth/introspect`).
     #[arg(long, env = "SITEGPT_INTROSPECTION_CLIENTS", default_value = "", value_parser = IntrospectionClients::parse, global = true, hide_env_values = true)]
     pub introspection_clients: IntrospectionClients,
+
+    /// SMTP server for verification mail (`smtp://user:pass@host:587?tls=required`
+    /// or `smtps://…`); without it, mail goes to `DATA_DIR/outbox/` and the log.
+    #[arg(long, env = "SITEGPT_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail (default: `SiteGPT <no-reply@HOST>` from the public URL).
+    #[arg(long, env = "SITEGPT_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
 }
 
 /// Registered confidential clients for introspection. Keeps only SHA-256
@@ -97,6 +109,8 @@ impl Settings {
             public_url: None,
             default_subscription: SubscriptionStatus::Active,
             introspection_clients: IntrospectionClients::default(),
+            smtp_url: None,
+            mail_from: None,
         }
     }
 
@@ -125,6 +139,28 @@ impl Settings {
             Some(url) if !url.is_empty() => url.trim_end_matches('/').to_owned(),
             _ => format!("http://{bound}"),
         }
+    }
+
+    /// The mailer: SMTP when configured, else the outbox folder.
+    pub fn mailer(&self, public_url: &str) -> anyhow::Result<Mailer> {
+        let host = public_url.split("://").nth(1).and_then(|rest| rest.split([':', '/']).next()).unwrap_or("localhost");
+        let host = if host.parse::<std::net::IpAddr>().is_ok() || host.is_empty() { "localhost" } else { host };
+        let from = self.mail_from.clone().unwrap_or_else(|| format!("SiteGPT <no-reply@{host}>"));
+        match self.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Mailer::smtp(url, &from),
+            None => Mailer::outbox(self.data_dir.join("outbox"), &from),
+        }
+    }
+
+    /// Everything the server state needs besides the store.
+    pub fn server_config(&self, bound: SocketAddr) -> anyhow::Result<ServerConfig> {
+        let public_url = self.public_url(bound);
+        Ok(ServerConfig {
+            mailer: self.mailer(&public_url)?,
+            public_url,
+            introspection_clients: self.introspection_clients.clone(),
+            default_subscription: self.default_subscription,
+        })
     }
 
     /// Opens the store and runs its migrations.

@@ -8,6 +8,8 @@
 //! - [`error`]: the one error type of the API and its JSON envelope.
 //! - [`request`]: request ids, the access log, and deferred body parsing.
 //! - [`routes`]: handlers, one module per resource.
+//! - [`web`]: server-rendered pages (sign-up, sign-in, device approval).
+//! - [`mail`]: verification mail over SMTP or to the outbox folder.
 //! - [`admin`]: the `sitegpt-server admin …` commands.
 
 pub mod admin;
@@ -17,7 +19,10 @@ pub mod config;
 pub mod error;
 pub mod issue;
 pub mod logging;
+pub mod mail;
+pub mod ratelimit;
 pub mod request;
 pub mod router;
 pub mod routes;
 pub mod state;
+pub mod web;

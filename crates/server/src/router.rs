@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::{account, health, oauth, tokens};
 use crate::state::AppState;
+use crate::web;
 
 /// A handler for one method, with the rule it is guarded by.
 fn guarded<H, T>(method: MethodFilter, rule: RouteRule, handler: H) -> MethodRouter<AppState>
@@ -60,7 +61,17 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/device_authorization", post(oauth::device::device_authorization))
         .route("/oauth/token", post(oauth::token::token))
         .route("/oauth/revoke", post(oauth::revoke::revoke))
-        .route("/oauth/introspect", post(oauth::introspect::introspect));
+        .route("/oauth/introspect", post(oauth::introspect::introspect))
+        .route("/", get(web::home::home))
+        .route("/docs", get(web::home::docs))
+        .route("/assets/app.css", get(web::assets::css))
+        .route("/assets/favicon.svg", get(web::assets::favicon))
+        .route("/signup", get(web::auth::signup_form).post(web::auth::signup))
+        .route("/login", get(web::auth::login_form).post(web::auth::login))
+        .route("/logout", post(web::auth::logout))
+        .route("/verify-email", get(web::auth::verify_email))
+        .route("/verify-email/resend", post(web::auth::resend_verification))
+        .route("/device", get(web::device::show).post(web::device::decide));
     api_v2(routes)
         .route_layer(middleware::from_fn(remember_route))
         .fallback(no_route)
@@ -80,8 +91,17 @@ async fn remember_route(request: Request, next: Next) -> Response {
     response
 }
 
-async fn no_route() -> ApiError {
-    ApiError::NoRoute
+/// Browsers get a page; API clients (and every `/api/` path) the envelope.
+async fn no_route(headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        web::WebError::NotFound.into_response()
+    } else {
+        ApiError::NoRoute.into_response()
+    }
 }
 
 async fn method_not_allowed() -> Response {

@@ -2,16 +2,30 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
+use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
 
 use crate::auth::{UsageRecorder, Verifier};
 use crate::config::IntrospectionClients;
+use crate::mail::Mailer;
+use crate::ratelimit::RateLimiter;
 
 /// Shared by all requests. One `Arc`, so cloning it per request is one
 /// atomic increment.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
+
+/// What the server is told at start (the rest of `Shared` it builds itself).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL, without a trailing slash.
+    pub public_url: String,
+    pub introspection_clients: IntrospectionClients,
+    pub mailer: Mailer,
+    pub default_subscription: SubscriptionStatus,
+}
 
 #[derive(Debug)]
 pub struct Shared {
@@ -27,17 +41,30 @@ pub struct Shared {
     pub resource_metadata: Arc<str>,
     /// Confidential clients that may introspect any token.
     pub introspection_clients: IntrospectionClients,
+    /// Verification mail: SMTP, or the outbox folder.
+    pub mailer: Mailer,
+    /// Subscription status of accounts created by sign-up.
+    pub default_subscription: SubscriptionStatus,
+    /// Failed sign-ins, per address and per e-mail: 10 a minute.
+    pub login_limiter: RateLimiter,
+    /// Wrong device codes, per session and per address: 5 a minute.
+    pub code_limiter: RateLimiter,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, public_url: &str, introspection_clients: IntrospectionClients) -> AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
+        let public_url = config.public_url;
         AppState(Arc::new(Shared {
             verifier: Verifier::new(Arc::clone(&store)),
             usage: UsageRecorder::new(Arc::clone(&store)),
             store,
-            public_url: public_url.into(),
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
-            introspection_clients,
+            public_url: public_url.into(),
+            introspection_clients: config.introspection_clients,
+            mailer: config.mailer,
+            default_subscription: config.default_subscription,
+            login_limiter: RateLimiter::new(10, Duration::from_secs(60)),
+            code_limiter: RateLimiter::new(5, Duration::from_secs(60)),
         }))
     }
 }

@@ -95,7 +95,13 @@ async fn wrong_content_type_is_415_and_oversized_bodies_413() {
 async fn unknown_paths_and_methods_answer_in_the_envelope() {
     let (app, _, token) = setup().await;
     app.get("/api/v2/nothing-here", &token).await.assert_error(404, "NOT_FOUND");
-    app.request(Method::GET, "/", None, None).await.assert_error(404, "NOT_FOUND");
+    app.request(Method::GET, "/nothing-here", None, None).await.assert_error(404, "NOT_FOUND");
+    let page = Request::get("/nothing-here").header("accept", "text/html").body(Body::empty()).expect("req");
+    let (status, _, body) = app.send_text(page).await;
+    assert_eq!(status.as_u16(), 404);
+    assert!(body.contains("Page not found"));
+    let api = Request::get("/api/v2/nothing").header("accept", "text/html").body(Body::empty()).expect("req");
+    assert_eq!(app.send(api).await.code(), "NOT_FOUND");
     let wrong = app.request(Method::DELETE, "/api/v2/tokens", Some(&token), None).await;
     wrong.assert_error(405, "METHOD_NOT_ALLOWED");
     assert!(wrong.header("allow").contains("POST"));

@@ -14,8 +14,9 @@ use serde_json::Value;
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Role, Scope, ScopeSet, SubscriptionStatus};
 use sitegpt_server::config::{IntrospectionClients, Settings};
+use sitegpt_server::mail::Mailer;
 use sitegpt_server::router::router;
-use sitegpt_server::state::AppState;
+use sitegpt_server::state::{AppState, ServerConfig};
 use sitegpt_store::{NewMembership, NewToken, NewUser, Store};
 use tower::ServiceExt;
 
@@ -104,12 +105,22 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_public_url("http://api.test").await
+    }
+
+    pub async fn with_public_url(public_url: &str) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings::for_data_dir(dir.path().to_owned());
         let store = settings.open_store().expect("store");
-        let clients = IntrospectionClients::parse("resource-server:introspection-secret-1").expect("clients");
-        let state = AppState::new(store, "http://api.test", clients);
+        let config = ServerConfig {
+            public_url: public_url.into(),
+            introspection_clients: IntrospectionClients::parse("resource-server:introspection-secret-1")
+                .expect("clients"),
+            mailer: Mailer::outbox(dir.path().join("outbox"), "SiteGPT <no-reply@api.test>").expect("mailer"),
+            default_subscription: SubscriptionStatus::Active,
+        };
+        let state = AppState::new(store, config);
         TestApp { router: router(state.clone()), state, dir, counter: Default::default() }
     }
 
@@ -210,6 +221,23 @@ impl TestApp {
         self.send(builder.body(body).expect("request")).await
     }
 
+    /// Sends a request and returns the raw response parts with the body as text.
+    pub async fn send_text(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Every message in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("outbox")) else { return Vec::new() };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        paths.iter().map(|p| std::fs::read_to_string(p).expect("mail")).collect()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
@@ -280,4 +308,113 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 
 pub fn full() -> ScopeSet {
     ScopeSet::all()
+}
+
+/// A page as a browser gets it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` input.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body)) + marker.len();
+        self.body[start..].split('"').next().expect("value").to_owned()
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, text: &str) {
+        assert!(self.body.contains(text), "{text:?} not in page ({}):\n{}", self.status, self.body);
+    }
+}
+
+/// A cookie-keeping client for the pages, from one client address.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub address: std::net::SocketAddr,
+    pub set_cookie_headers: Vec<String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Browser<'a> {
+        Browser::from_address(app, "127.0.0.1:40000")
+    }
+
+    pub fn from_address(app: &'a TestApp, address: &str) -> Browser<'a> {
+        Browser {
+            app,
+            cookies: Default::default(),
+            address: address.parse().expect("address"),
+            set_cookie_headers: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, mut request: Request<Body>) -> Page {
+        if !self.cookies.is_empty() {
+            let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            request.headers_mut().insert("cookie", header.parse().expect("cookie header"));
+        }
+        request.extensions_mut().insert(axum::extract::ConnectInfo(self.address));
+        let (status, headers, body) = self.app.send_text(request).await;
+        for value in headers.get_all("set-cookie") {
+            let value = value.to_str().expect("ascii").to_owned();
+            let pair = value.split(';').next().expect("pair");
+            let (name, cookie) = pair.split_once('=').expect("name=value");
+            if value.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), cookie.to_owned());
+            }
+            self.set_cookie_headers.push(value);
+        }
+        Page { status, headers, body }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send(Request::get(path).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Signs up through the pages and returns the verification link from the outbox.
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> String {
+        let form = self.get("/signup").await;
+        let csrf = form.csrf();
+        let done =
+            self.post("/signup", &[("csrf", &csrf), ("email", email), ("password", password), ("team", "")]).await;
+        assert_eq!(done.status.as_u16(), 303, "{}", done.body);
+        let mail = self
+            .app
+            .outbox()
+            .into_iter()
+            .rev()
+            .find(|m| m.contains(&email.to_lowercase()))
+            .expect("a verification mail");
+        let path = mail.find("/verify-email?token=").expect("link");
+        let start = mail[..path].rfind(char::is_whitespace).expect("link start") + 1;
+        let link: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+        link
+    }
+
+    /// Opens a verification link (only its path and query).
+    pub async fn open_link(&mut self, link: &str) -> Page {
+        let path = &link[link.find("/verify-email").expect("path")..];
+        self.get(path).await
+    }
 }

@@ -7,3 +7,4 @@ mod binary;
 mod helpers;
 mod oauth;
 mod tokens;
+mod web;

@@ -1,0 +1,392 @@
+//! Sign-up, sign-in, sign-out and e-mail verification.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+use sitegpt_store::password::{hash_password, verify_password};
+use sitegpt_store::{NewMembership, NewSession, NewUser, StoreError, User};
+
+use super::layout::{Viewer, alert, field, message_page, page};
+use super::{
+    CSRF_COOKIE, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
+    constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
+};
+use crate::admin::normalize_email;
+use crate::mail::Mail;
+use crate::state::AppState;
+
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 1024;
+const VERIFICATION_HOURS: i64 = 24;
+
+#[derive(Debug, Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+/// The anonymous CSRF token: the cookie's value, or a new one to set.
+fn anonymous_csrf(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
+        Some(existing) => (existing, false),
+        None => (random_secret(), true),
+    }
+}
+
+fn check_anonymous_csrf(headers: &HeaderMap, state: &AppState, presented: &str) -> Result<(), WebError> {
+    check_origin(headers, state)?;
+    match cookie(headers, CSRF_COOKIE) {
+        Some(expected) if constant_time_eq(&expected, presented) => Ok(()),
+        _ => Err(WebError::Csrf),
+    }
+}
+
+fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, is_new: bool) -> Response {
+    if is_new {
+        response.headers_mut().append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, csrf, 60 * 60 * 24));
+    }
+    response
+}
+
+struct SignupValues<'a> {
+    email: &'a str,
+    team: &'a str,
+    next: &'a str,
+    email_error: Option<&'a str>,
+    password_error: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+fn signup_page(csrf: &str, v: SignupValues<'_>) -> Markup {
+    page(
+        "Create your account",
+        None,
+        html! {
+            section.card {
+                h1 { "Create your account" }
+                p.lead { "Manage your chatbots and give tools and agents scoped access." }
+                (alert(v.error))
+                form method="post" action="/signup" novalidate {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="next" value=(v.next);
+                    (field("Email", "email", "email", v.email, v.email_error, html! {}))
+                    (field("Password", "password", "password", "", v.password_error, html! {}))
+                    p.hint { "At least " (PASSWORD_MIN) " characters." }
+                    (field("Team name", "team", "text", v.team, None, html! {}))
+                    p.hint { "Optional. You can change it later." }
+                    div.actions.single { button.primary type="submit" { "Create account" } }
+                }
+                p.switch { "Already have an account? " a href={ "/login?next=" (urlencode(v.next)) } { "Sign in" } }
+            }
+        },
+    )
+}
+
+fn login_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup {
+    page(
+        "Sign in",
+        None,
+        html! {
+            section.card {
+                h1 { "Sign in" }
+                p.lead { "Welcome back to SiteGPT." }
+                (alert(error))
+                form method="post" action="/login" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="next" value=(next);
+                    (field("Email", "email", "email", email, None, html! { }))
+                    (field("Password", "password", "password", "", None, html! {}))
+                    div.actions.single { button.primary type="submit" { "Sign in" } }
+                }
+                p.switch { "New here? " a href={ "/signup?next=" (urlencode(next)) } { "Create an account" } }
+            }
+        },
+    )
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
+    let (csrf, is_new) = anonymous_csrf(&headers);
+    let next = safe_next(q.next.as_deref());
+    let values =
+        SignupValues { email: "", team: "", next: &next, email_error: None, password_error: None, error: None };
+    with_csrf_cookie(&state, html(StatusCode::OK, signup_page(&csrf, values)), &csrf, is_new)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignupForm {
+    csrf: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<SignupForm>,
+) -> Result<Response, WebError> {
+    check_anonymous_csrf(&headers, &state, &form.csrf)?;
+    let next = safe_next(form.next.as_deref());
+    let email = normalize_email(&form.email);
+    let password_len = form.password.chars().count();
+    let password_error = if password_len < PASSWORD_MIN {
+        Some(format!("Use at least {PASSWORD_MIN} characters."))
+    } else if password_len > PASSWORD_MAX {
+        Some(format!("Use at most {PASSWORD_MAX} characters."))
+    } else {
+        None
+    };
+    let team = form.team.trim();
+    let rerender = |email_error: Option<&str>, password_error: Option<&str>, error: Option<&str>| {
+        let values = SignupValues { email: form.email.trim(), team, next: &next, email_error, password_error, error };
+        html(StatusCode::BAD_REQUEST, signup_page(&form.csrf, values))
+    };
+    let email = match (email, &password_error) {
+        (Ok(email), None) if team.chars().count() <= 120 => email,
+        (email, _) => {
+            let email_error = email.err().map(|_| "Enter an e-mail address like you@example.com.".to_owned());
+            let error = (team.chars().count() > 120).then_some("The team name can have at most 120 characters.");
+            return Ok(rerender(email_error.as_deref(), password_error.as_deref(), error));
+        }
+    };
+    let password = form.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let team = if team.is_empty() { format!("{email}'s team") } else { team.to_owned() };
+    let now = Utc::now();
+    let created = state
+        .store
+        .create_user(NewUser {
+            email: email.clone(),
+            password_hash,
+            email_verified: false,
+            membership: NewMembership::NewAccount { name: team, subscription: state.default_subscription },
+            now,
+        })
+        .await;
+    let user = match created {
+        Ok((user, _)) => user,
+        Err(StoreError::Conflict(_)) => {
+            return Ok(rerender(Some("An account with this e-mail already exists. Sign in instead."), None, None));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user_id = %user.id, "signed up");
+    send_verification(&state, &user).await?;
+    start_session(&state, &user, &next).await
+}
+
+/// Creates a verification link for `user` and sends it.
+pub async fn send_verification(state: &AppState, user: &User) -> Result<(), WebError> {
+    let secret = random_secret();
+    let now = Utc::now();
+    state
+        .store
+        .create_email_verification(hash_secret(&secret), &user.id, now, now + Duration::hours(VERIFICATION_HOURS))
+        .await?;
+    let link = format!("{}/verify-email?token={secret}", state.public_url);
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Verify your e-mail address for SiteGPT".into(),
+        body: format!(
+            "Hello,\n\nconfirm that {} is your e-mail address by opening this link within {VERIFICATION_HOURS} hours:\n\n{link}\n\n\
+             If you did not create a SiteGPT account, ignore this message.\n",
+            user.email
+        ),
+    };
+    state.mailer.send(mail, &link).await.map_err(|e| WebError::Internal(format!("{e:#}")))
+}
+
+async fn start_session(state: &AppState, user: &User, next: &str) -> Result<Response, WebError> {
+    let id = random_secret();
+    let now = Utc::now();
+    state
+        .store
+        .create_session(NewSession {
+            id_hash: hash_secret(&id),
+            user_id: user.id.clone(),
+            csrf_token: random_secret(),
+            now,
+            expires_at: now + Duration::days(SESSION_DAYS),
+        })
+        .await?;
+    let mut response = redirect(next);
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, &id, SESSION_DAYS * 86_400));
+    Ok(response)
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<NextParam>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    if session.is_some() {
+        return redirect(&next);
+    }
+    let (csrf, is_new) = anonymous_csrf(&headers);
+    with_csrf_cookie(&state, html(StatusCode::OK, login_page(&csrf, "", &next, None)), &csrf, is_new)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let address = client_addr(request.extensions());
+    let WebForm(form) =
+        <WebForm<LoginForm> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
+    check_anonymous_csrf(&headers, &state, &form.csrf)?;
+    let next = safe_next(form.next.as_deref());
+    let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
+    let keys = [format!("login-addr:{address}"), format!("login-email:{email}")];
+    if let Some(wait) = keys.iter().filter_map(|k| state.login_limiter.blocked(k)).max() {
+        return Err(WebError::RateLimited(wait));
+    }
+    let user = state.store.user_by_email(&email).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let password = form.password.clone();
+    // Unknown users are checked against a dummy hash: the same work either way.
+    let valid = tokio::task::spawn_blocking(move || verify_password(stored.as_deref(), &password))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    match user.filter(|_| valid) {
+        Some(user) => {
+            tracing::info!(user_id = %user.id, "signed in");
+            start_session(&state, &user, &next).await
+        }
+        None => {
+            for key in &keys {
+                state.login_limiter.fail(key);
+            }
+            tracing::info!("failed sign-in");
+            let page = login_page(&form.csrf, form.email.trim(), &next, Some("Incorrect e-mail or password."));
+            Ok(html(StatusCode::UNAUTHORIZED, page))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, WebError> {
+    check_origin(&headers, &state)?;
+    if let Some(signed_in) = session {
+        signed_in.check_csrf(&form.csrf)?;
+        state.store.delete_session(signed_in.id_hash).await?;
+    }
+    let mut response = redirect("/login");
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VerifyParams {
+    token: Option<String>,
+}
+
+pub async fn verify_email(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(params): Query<VerifyParams>,
+) -> Result<Response, WebError> {
+    let viewer = session.as_ref().map(|s| Viewer { user: &s.session.user, csrf: s.csrf() });
+    let Some(token) = params.token.filter(|t| !t.is_empty() && t.len() <= 128) else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            message_page("This link is incomplete", "Open the whole link from the e-mail.", viewer),
+        ));
+    };
+    match state.store.use_email_verification(hash_secret(&token), Utc::now()).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, "e-mail verified");
+            let body = html! {
+                section.card {
+                    h1 { "Your e-mail is verified" }
+                    p { (user.email) " is confirmed. Your API tokens can now be used." }
+                    div.actions.single { a.button.primary href="/" { "Continue" } }
+                }
+            };
+            Ok(html(StatusCode::OK, page("E-mail verified", viewer, body)))
+        }
+        Err(StoreError::NotFound) => Ok(html(
+            StatusCode::NOT_FOUND,
+            message_page(
+                "This link is not valid",
+                "Check that you opened the whole link, or ask for a new one from the start page.",
+                viewer,
+            ),
+        )),
+        Err(StoreError::Conflict(why)) => Ok(html(
+            StatusCode::GONE,
+            message_page(
+                "This link can no longer be used",
+                &format!("{} Ask for a new one from the start page.", capitalize(&why)),
+                viewer,
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>() + ".").unwrap_or_default()
+}
+
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, WebError> {
+    check_origin(&headers, &state)?;
+    let Some(signed_in) = session else { return Ok(redirect("/login")) };
+    signed_in.check_csrf(&form.csrf)?;
+    let user = &signed_in.session.user;
+    let viewer = Some(Viewer { user, csrf: signed_in.csrf() });
+    if user.email_verified_at.is_some() {
+        return Ok(html(
+            StatusCode::OK,
+            message_page("Already verified", "Your e-mail address is already verified.", viewer),
+        ));
+    }
+    let key = format!("resend:{}", user.id);
+    if let Some(wait) = state.login_limiter.blocked(&key) {
+        return Err(WebError::RateLimited(wait));
+    }
+    state.login_limiter.fail(&key);
+    send_verification(&state, user).await?;
+    Ok(html(
+        StatusCode::OK,
+        message_page("Check your inbox", &format!("We sent a new verification link to {}.", user.email), viewer),
+    )
+    .into_response())
+}

@@ -1,0 +1,320 @@
+//! The device approval page: a signed-in person enters (or confirms) the
+//! code their CLI or agent shows, sees what is asked for, and approves or
+//! denies it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+use sitegpt_access::device::UserCode;
+use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
+use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
+
+use super::auth::urlencode;
+use super::layout::{Viewer, alert, message_page, page};
+use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect};
+use crate::routes::oauth::public_client;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CodeParams {
+    user_code: Option<String>,
+}
+
+fn viewer(signed_in: &SignedIn) -> Viewer<'_> {
+    Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() }
+}
+
+fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup {
+    page(
+        "Connect a device",
+        Some(viewer(signed_in)),
+        html! {
+            section.card {
+                h1 { "Connect a device" }
+                p.lead { "Enter the code shown by the CLI or agent that wants access." }
+                (alert(error))
+                form method="get" action="/device" {
+                    div.field {
+                        label for="user_code" { "Code" }
+                        input.code id="user_code" name="user_code" type="text" value=(value) autocomplete="off"
+                            autocapitalize="characters" spellcheck="false" placeholder="BCDF-GHJK" maxlength="16" required
+                            aria-describedby="code-hint";
+                        p.hint id="code-hint" { "8 letters. Dashes and case do not matter." }
+                    }
+                    div.actions.single { button.primary type="submit" { "Continue" } }
+                }
+            }
+        },
+    )
+}
+
+/// Scopes grouped by resource, in catalog order.
+fn grouped(scopes: ScopeSet) -> BTreeMap<ScopeResource, Vec<Scope>> {
+    let mut groups: BTreeMap<ScopeResource, Vec<Scope>> = BTreeMap::new();
+    for scope in scopes.iter() {
+        groups.entry(scope.resource()).or_default().push(scope);
+    }
+    groups
+}
+
+struct Review<'a> {
+    device: &'a DeviceAuthorization,
+    code: &'a UserCode,
+    accounts: &'a [(Account, Role)],
+    selected: &'a Account,
+    role: Role,
+    error: Option<&'a str>,
+}
+
+fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
+    let client_name = public_client(&r.device.client_id).map_or(r.device.client_id.as_str(), |c| c.name);
+    let refused = r.device.scopes.difference(r.role.ceiling());
+    let name =
+        r.device.token_name.clone().unwrap_or_else(|| format!("{client_name} on {}", Utc::now().format("%Y-%m-%d")));
+    page(
+        "Approve access",
+        Some(viewer(signed_in)),
+        html! {
+            section.card.wide {
+                h1 { "Allow " (client_name) " to access SiteGPT?" }
+                p.lead { "Check that this code matches the one on your device: " span.code-shown { (r.code) } }
+                (alert(r.error))
+                dl.facts {
+                    dt { "Application" } dd { (client_name) " (" code { (r.device.client_id) } ")" }
+                    dt { "Token name" } dd { (name) }
+                    dt { "Chatbots" } dd {
+                        @if r.device.chatbots.is_restricted() {
+                            "Only " @for (i, id) in r.device.chatbots.ids().iter().enumerate() { @if i > 0 { ", " } code { (id) } }
+                        } @else { "All chatbots you can access" }
+                    }
+                    dt { "Signed in as" } dd { (signed_in.session.user.email) }
+                }
+                h2 id="scopes-heading" { "It will be able to" }
+                ul.scopes aria-labelledby="scopes-heading" {
+                    @for (resource, scopes) in grouped(r.device.scopes) {
+                        li {
+                            span.resource { (resource.label()) }
+                            ul {
+                                @for scope in scopes {
+                                    @if refused.contains(scope) {
+                                        li.refused { (scope.description()) " (" code { (scope) } ") — your role (" (r.role) ") cannot grant this" }
+                                    } @else {
+                                        li { (scope.description()) " (" code { (scope) } ")" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !refused.is_empty() {
+                    div.alert role="alert" {
+                        "You cannot approve this request: your role (" (r.role) ") in " (r.selected.name) " does not permit "
+                        (refused.to_space_separated()) ". Ask an owner, or start the login again with fewer scopes."
+                    }
+                }
+                form method="post" action="/device" {
+                    input type="hidden" name="csrf" value=(signed_in.csrf());
+                    input type="hidden" name="user_code" value=(r.code.normalized());
+                    @if r.accounts.len() > 1 {
+                        div.field {
+                            label for="account_id" { "Account" }
+                            select id="account_id" name="account_id" {
+                                @for (account, role) in r.accounts {
+                                    option value=(account.id) selected[account.id == r.selected.id] { (account.name) " (" (role) ")" }
+                                }
+                            }
+                        }
+                    } @else {
+                        input type="hidden" name="account_id" value=(r.selected.id);
+                    }
+                    div.actions {
+                        button.danger type="submit" name="decision" value="deny" { "Deny" }
+                        button.primary type="submit" name="decision" value="approve" disabled[!refused.is_empty()] { "Approve" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Counts a wrong code against the session and the address; refuses once
+/// either has used up its tries.
+fn wrong_code(state: &AppState, keys: &[String]) {
+    for key in keys {
+        state.code_limiter.fail(key);
+    }
+}
+
+fn limiter_keys(signed_in: &SignedIn, address: &str) -> [String; 2] {
+    [format!("code-session:{}", hex(&signed_in.id_hash)), format!("code-addr:{address}")]
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page to show instead when the user's e-mail is not verified.
+fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
+    if signed_in.session.user.email_verified_at.is_some() {
+        return None;
+    }
+    let body = html! {
+        section.card {
+            h1 { "Verify your e-mail first" }
+            p { "Tokens only work for verified e-mail addresses. Open the link we sent to " (signed_in.session.user.email) ", then come back to this page." }
+            form method="post" action="/verify-email/resend" {
+                input type="hidden" name="csrf" value=(signed_in.csrf());
+                div.actions.single { button.secondary type="submit" { "Send a new link" } }
+            }
+        }
+    };
+    Some(html(StatusCode::FORBIDDEN, page("Verify your e-mail", Some(viewer(signed_in)), body)))
+}
+
+/// A looked-up code: pending, or the page that answers it.
+enum Lookup {
+    Pending(DeviceAuthorization, UserCode),
+    Page(Response),
+}
+
+/// Looks the code up and answers every state but "pending" with its page.
+async fn pending(state: &AppState, signed_in: &SignedIn, keys: &[String], raw: &str) -> Result<Lookup, WebError> {
+    if let Some(wait) = keys.iter().filter_map(|k| state.code_limiter.blocked(k)).max() {
+        return Err(WebError::RateLimited(wait));
+    }
+    let not_valid = "That code is not valid. Check it against the one on your device.";
+    let Ok(code) = UserCode::parse(raw) else {
+        wrong_code(state, keys);
+        return Ok(Lookup::Page(html(StatusCode::BAD_REQUEST, entry_page(signed_in, raw, Some(not_valid)))));
+    };
+    let Some(device) = state.store.device_by_user_code(code.normalized()).await? else {
+        wrong_code(state, keys);
+        return Ok(Lookup::Page(html(StatusCode::NOT_FOUND, entry_page(signed_in, raw, Some(not_valid)))));
+    };
+    let v = Some(viewer(signed_in));
+    if device.status != DeviceStatus::Pending {
+        let msg = "This code was already used. Start the login again on your device to get a new one.";
+        return Ok(Lookup::Page(html(StatusCode::GONE, message_page("This code was already used", msg, v))));
+    }
+    if Utc::now() >= device.expires_at {
+        let msg = "Codes are valid for 10 minutes. Start the login again on your device to get a new one.";
+        return Ok(Lookup::Page(html(StatusCode::GONE, message_page("This code has expired", msg, v))));
+    }
+    Ok(Lookup::Pending(device, code))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(params): Query<CodeParams>,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let Some(signed_in) = session else {
+        let here = request.uri().path_and_query().map_or("/device".to_owned(), |p| p.to_string());
+        return Ok(redirect(&format!("/login?next={}", urlencode(&here))));
+    };
+    if let Some(page) = unverified_page(&signed_in) {
+        return Ok(page);
+    }
+    let Some(raw) = params.user_code.filter(|c| !c.trim().is_empty()) else {
+        return Ok(html(StatusCode::OK, entry_page(&signed_in, "", None)));
+    };
+    let keys = limiter_keys(&signed_in, &client_addr(request.extensions()));
+    let (device, code) = match pending(&state, &signed_in, &keys, &raw).await? {
+        Lookup::Pending(device, code) => (device, code),
+        Lookup::Page(page) => return Ok(page),
+    };
+    let accounts = state.store.memberships(&signed_in.session.user.id).await?;
+    let Some((selected, role)) = accounts.first().cloned() else {
+        return Ok(html(
+            StatusCode::FORBIDDEN,
+            message_page("No team", "You are not a member of any team.", Some(viewer(&signed_in))),
+        ));
+    };
+    let review = Review { device: &device, code: &code, accounts: &accounts, selected: &selected, role, error: None };
+    Ok(html(StatusCode::OK, review_page(&signed_in, review)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    csrf: String,
+    user_code: String,
+    account_id: String,
+    decision: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    request: axum::extract::Request,
+) -> Result<Response, WebError> {
+    let address = client_addr(request.extensions());
+    let WebForm(form) =
+        <WebForm<DecisionForm> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
+    check_origin(&headers, &state)?;
+    let Some(signed_in) = session else { return Ok(redirect("/login?next=/device")) };
+    signed_in.check_csrf(&form.csrf)?;
+    if let Some(page) = unverified_page(&signed_in) {
+        return Ok(page);
+    }
+    let keys = limiter_keys(&signed_in, &address);
+    let (device, code) = match pending(&state, &signed_in, &keys, &form.user_code).await? {
+        Lookup::Pending(device, code) => (device, code),
+        Lookup::Page(page) => return Ok(page),
+    };
+    let user = &signed_in.session.user;
+    let v = Some(viewer(&signed_in));
+    let decision = match form.decision.as_str() {
+        "deny" => DeviceDecision::Deny,
+        "approve" => {
+            let accounts = state.store.memberships(&user.id).await?;
+            let Some((account, role)) = accounts.iter().find(|(a, _)| a.id == form.account_id).cloned() else {
+                return Err(WebError::BadRequest("Choose one of your teams.".into()));
+            };
+            let refused = device.scopes.difference(role.ceiling());
+            let missing: Vec<String> = {
+                let found = state.store.existing_chatbots(&account.id, device.chatbots.ids()).await?;
+                device.chatbots.ids().iter().filter(|id| !found.contains(id)).cloned().collect()
+            };
+            if !refused.is_empty() || !missing.is_empty() {
+                let error = if refused.is_empty() {
+                    format!("These chatbots are not in {}: {}.", account.name, missing.join(", "))
+                } else {
+                    format!("Your role ({role}) in {} does not permit {}.", account.name, refused.to_space_separated())
+                };
+                let review = Review {
+                    device: &device,
+                    code: &code,
+                    accounts: &accounts,
+                    selected: &account,
+                    role,
+                    error: Some(&error),
+                };
+                return Ok(html(StatusCode::FORBIDDEN, review_page(&signed_in, review)));
+            }
+            DeviceDecision::Approve { user_id: user.id.clone(), account_id: account.id }
+        }
+        _ => return Err(WebError::BadRequest("Choose Approve or Deny.".into())),
+    };
+    let approving = matches!(decision, DeviceDecision::Approve { .. });
+    match state.store.decide_device(&device.id, decision, Utc::now()).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict(why)) => {
+            return Ok(html(StatusCode::GONE, message_page("This code can no longer be used", &why, v)));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(device_id = %device.id, user_id = %user.id, approved = approving, "device authorization decided");
+    let (title, message) = if approving {
+        ("Access approved", "You can close this page and return to your device; it will finish signing in by itself.")
+    } else {
+        ("Access denied", "The device was not given access. You can close this page.")
+    };
+    Ok(html(StatusCode::OK, message_page(title, message, v)))
+}

@@ -1,0 +1,84 @@
+//! The start page and the API documentation page.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+
+use super::layout::{Viewer, page};
+use super::{MaybeSession, WebError, html};
+use crate::state::AppState;
+
+pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, WebError> {
+    let Some(signed_in) = session else {
+        let body = html! {
+            section.card {
+                h1 { "SiteGPT" }
+                p.lead { "Scoped API access for your team, your scripts and your AI agents." }
+                div.actions {
+                    a.button.primary href="/signup" { "Create account" }
+                    a.button.secondary href="/login" style="border:1px solid var(--line);color:var(--text)" { "Sign in" }
+                }
+            }
+        };
+        return Ok(html(StatusCode::OK, page("Welcome", None, body)));
+    };
+    let user = &signed_in.session.user;
+    let memberships = state.store.memberships(&user.id).await?;
+    let body = html! {
+        section.card.wide {
+            h1 { "Your account" }
+            @if user.email_verified_at.is_none() {
+                div.alert role="status" {
+                    "Verify your e-mail address: we sent a link to " (user.email) ". API tokens work once it is verified."
+                    form method="post" action="/verify-email/resend" style="margin-top:.5rem" {
+                        input type="hidden" name="csrf" value=(signed_in.csrf());
+                        button.link type="submit" { "Send a new link" }
+                    }
+                }
+            }
+            dl.facts {
+                dt { "Email" } dd { (user.email) @if user.email_verified_at.is_some() { " · verified" } }
+                @for (account, role) in &memberships {
+                    dt { "Team" } dd { (account.name) " · " (role.as_str()) " · subscription " (account.subscription.as_str()) }
+                }
+            }
+            h2 { "Connect a tool or agent" }
+            p { "Run " code { "sitegpt login" } " in a terminal, then enter the code it shows on the "
+                a href="/device" { "device approval page" } "." }
+        }
+    };
+    Ok(html(StatusCode::OK, page("Your account", Some(Viewer { user, csrf: signed_in.csrf() }), body)))
+}
+
+pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Response {
+    let base = &*state.public_url;
+    let viewer = session.as_ref().map(|s| Viewer { user: &s.session.user, csrf: s.csrf() });
+    let rows: &[(&str, &str, &str)] = &[
+        ("GET", "/api/v2/account", "account:read — who is calling, with which token"),
+        ("GET", "/api/v2/tokens", "tokens:read — your tokens (?includeRevoked=true, ?owner=all)"),
+        ("POST", "/api/v2/tokens", "tokens:write — create a token; the plaintext is shown once"),
+        ("GET", "/api/v2/tokens/{id}", "tokens:read"),
+        ("POST", "/api/v2/tokens/{id}/rotate", "tokens:write — new secret, same id"),
+        ("POST", "/api/v2/tokens/{id}/revoke", "tokens:write"),
+        ("POST", "/oauth/device_authorization", "RFC 8628: start a device login (client_id=sitegpt-cli)"),
+        ("POST", "/oauth/token", "RFC 8628: poll for the token"),
+        ("POST", "/oauth/revoke", "RFC 7009: revoke a token"),
+        ("POST", "/oauth/introspect", "RFC 7662: inspect a token (registered clients, or tokens:read)"),
+        ("GET", "/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
+        ("GET", "/.well-known/oauth-protected-resource/api/v2", "RFC 9728 metadata"),
+    ];
+    let body = html! {
+        section.card.wide {
+            h1 { "API documentation" }
+            p.lead { "Send " code { "Authorization: Bearer sgpt_…" } " to " code { (base) "/api/v2" } ". Responses are "
+                code { "{\"ok\", \"data\", \"meta\"}" } " envelopes; errors carry a stable " code { "error.code" } "." }
+            ul.scopes {
+                @for (method, path, what) in rows {
+                    li { span.resource { code { (method) " " (path) } } ul { li { (what) } } }
+                }
+            }
+        }
+    };
+    html(StatusCode::OK, page("API documentation", viewer, body))
+}

@@ -1,0 +1,100 @@
+//! The page frame and shared pieces, in maud.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sitegpt_store::User;
+
+/// What the header needs to show a signed-in user.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub user: &'a User,
+    pub csrf: &'a str,
+}
+
+pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · SiteGPT" }
+                link rel="stylesheet" href="/assets/app.css";
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" {
+                        span.logo aria-hidden="true" { "S" }
+                        span { "SiteGPT" }
+                    }
+                    @if let Some(viewer) = viewer {
+                        nav.account aria-label="Account" {
+                            span.who { (viewer.user.email) }
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main #main {
+                    (body)
+                }
+                footer.bottom {
+                    a href="/docs" { "API documentation" }
+                }
+            }
+        }
+    }
+}
+
+/// A page with a heading and one paragraph.
+pub fn message_page(title: &str, message: &str, viewer: Option<Viewer<'_>>) -> maud::Markup {
+    page(
+        title,
+        viewer,
+        html! {
+            section.card {
+                h1 { (title) }
+                p { (message) }
+                p { a href="/" { "Go to the start page" } }
+            }
+        },
+    )
+}
+
+/// A form field with its visible label and, when there is one, its error.
+pub fn field(label: &str, name: &str, kind: &str, value: &str, error: Option<&str>, attrs: Markup) -> Markup {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            @if let Some(error) = error {
+                input id=(id) name=(name) type=(kind) value=(value) aria-invalid="true" aria-describedby=(error_id) { (attrs) }
+                p.error id=(error_id) role="alert" { (error) }
+            } @else {
+                input id=(id) name=(name) type=(kind) value=(value) { (attrs) }
+            }
+        }
+    }
+}
+
+/// A banner for a form-level error.
+pub fn alert(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            div.alert role="alert" { (message) }
+        }
+    }
+}
+
+/// Inline SVG favicon, so the site needs no binary assets.
+pub const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#4f46e5"/><text x="16" y="22" font-family="system-ui,sans-serif" font-size="18" font-weight="700" text-anchor="middle" fill="#fff">S</text></svg>"##;
+
+/// Marks text as already-escaped HTML (used only for constant snippets).
+pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
+    PreEscaped(s)
+}

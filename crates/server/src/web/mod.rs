@@ -1,0 +1,254 @@
+//! Server-rendered pages: sign-up, sign-in, sign-out, e-mail verification,
+//! the device approval page, and the home page. Sessions live in an
+//! HttpOnly, SameSite=Lax cookie (Secure when the public URL is https) whose
+//! value is stored only as a hash; every form carries a CSRF token (the
+//! session's, or a double-submit cookie before sign-in) and cross-origin
+//! posts are refused.
+
+pub mod assets;
+pub mod auth;
+pub mod device;
+pub mod home;
+pub mod layout;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use sitegpt_access::base62;
+use sitegpt_store::Session;
+
+use crate::request::request_id;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "sitegpt_session";
+pub const CSRF_COOKIE: &str = "sitegpt_csrf";
+pub const SESSION_DAYS: i64 = 14;
+
+/// A fresh 256-bit secret in base62 (session ids, CSRF tokens, link tokens).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base62::encode_fixed(&bytes, 43)
+}
+
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of one cookie.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+        .expect("cookie values are base62")
+}
+
+/// `303 See Other` to a path of this site.
+pub fn redirect(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A `next` target is followed only when it is a path on this site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// The peer address, for rate limits (`unknown` when not served over TCP).
+pub fn client_addr(parts_extensions: &axum::http::Extensions) -> String {
+    parts_extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// Why a page could not be served; rendered as a page, never as JSON.
+#[derive(Debug)]
+pub enum WebError {
+    Csrf,
+    NotFound,
+    RateLimited(Duration),
+    BadRequest(String),
+    Internal(String),
+}
+
+impl From<sitegpt_store::StoreError> for WebError {
+    fn from(e: sitegpt_store::StoreError) -> Self {
+        WebError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "Reload the page and try again. (The form's security token did not match.)".to_owned(),
+            ),
+            WebError::NotFound => {
+                (StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.".to_owned())
+            }
+            WebError::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!("Wait {} seconds, then try again.", wait.as_secs().max(1)),
+            ),
+            WebError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, "Something is wrong with this request", message.clone())
+            }
+            WebError::Internal(cause) => {
+                tracing::error!(%cause, "internal error on a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    format!("Try again in a moment. If it keeps happening, report request {}.", request_id()),
+                )
+            }
+        };
+        let body = layout::message_page(title, &message, None);
+        let mut response = html(status, body);
+        if let WebError::RateLimited(wait) = self {
+            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// The signed-in user and their session, or none.
+#[derive(Debug, Clone)]
+pub struct MaybeSession(pub Option<SignedIn>);
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id_hash: [u8; 32],
+    pub session: Session,
+}
+
+impl SignedIn {
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf_token
+    }
+
+    /// Checks a form's CSRF token against the session's.
+    pub fn check_csrf(&self, presented: &str) -> Result<(), WebError> {
+        if constant_time_eq(presented, &self.session.csrf_token) { Ok(()) } else { Err(WebError::Csrf) }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = WebError;
+
+    #[tracing::instrument(name = "session", skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(MaybeSession(None)) };
+        let id_hash = hash_secret(&id);
+        let session = state.store.session(id_hash, Utc::now()).await?;
+        Ok(MaybeSession(session.map(|session| SignedIn { id_hash, session })))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`) parsed into `T`.
+#[derive(Debug)]
+pub struct WebForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(WebError::BadRequest("Send this form from its page.".into()));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(WebForm)
+            .map_err(|e| WebError::BadRequest(format!("The form is incomplete: {e}")))
+    }
+}
+
+/// Refuses posts whose `Origin` is another site (a second line of defence
+/// behind CSRF tokens and SameSite cookies).
+pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), WebError> {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => Ok(()),
+        Some(origin) if origin == origin_of(&state.public_url) => Ok(()),
+        Some(_) => Err(WebError::Csrf),
+    }
+}
+
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// An HTML page with `status`.
+pub fn html(status: StatusCode, markup: maud::Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/device?user_code=BCDF-GHJK")), "/device?user_code=BCDF-GHJK");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil", "javascript:alert(1)", ""] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; sitegpt_session=abc; b=2"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("https://api.example.com"), "https://api.example.com");
+        assert_eq!(origin_of("http://127.0.0.1:8080/base"), "http://127.0.0.1:8080");
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}

@@ -1,0 +1,374 @@
+//! The pages over HTTP: sign-up, e-mail verification, sign-in, sign-out,
+//! CSRF, rate limits, and the device approval page.
+
+use chrono::Utc;
+use serde_json::Value;
+use sitegpt_access::Role;
+
+use crate::helpers::{Browser, TestApp, captured_logs, contains};
+
+const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const PASSWORD: &str = "correct horse battery";
+
+async fn start_device(app: &TestApp, scope: Option<&str>) -> Value {
+    let mut pairs = vec![("client_id", "sitegpt-cli")];
+    if let Some(scope) = scope {
+        pairs.push(("scope", scope));
+    }
+    app.form("/oauth/device_authorization", &pairs, None).await.body
+}
+
+async fn poll(app: &TestApp, device_code: &str) -> crate::helpers::TestResponse {
+    app.form("/oauth/token", &[("grant_type", GRANT), ("client_id", "sitegpt-cli"), ("device_code", device_code)], None)
+        .await
+}
+
+/// A signed-in browser of a verified new owner.
+async fn verified_owner<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    let link = browser.sign_up(email, PASSWORD).await;
+    browser.open_link(&link).await.assert_contains("Your e-mail is verified");
+    browser
+}
+
+#[tokio::test]
+async fn sign_up_verify_and_sign_out() {
+    let app = TestApp::new().await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/signup").await;
+    assert_eq!(form.status.as_u16(), 200);
+    for label in
+        ["<label for=\"field-email\">Email</label>", "<label for=\"field-password\">Password</label>", "Create account"]
+    {
+        form.assert_contains(label);
+    }
+    let link = browser.sign_up("New.Person@Example.com", PASSWORD).await;
+    let session_cookie =
+        browser.set_cookie_headers.iter().find(|c| c.starts_with("sitegpt_session=")).expect("session").clone();
+    assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"), "{session_cookie}");
+    assert!(!session_cookie.contains("Secure"), "plain http public URL");
+    let session_id = browser.cookies["sitegpt_session"].clone();
+
+    let home = browser.get("/").await;
+    home.assert_contains("new.person@example.com");
+    home.assert_contains("Verify your e-mail address");
+    let user = app.store().user_by_email("new.person@example.com").await.expect("q").expect("user");
+    assert!(user.email_verified_at.is_none());
+    assert!(user.password_hash.starts_with("$argon2id$"));
+
+    let verified = browser.open_link(&link).await;
+    assert_eq!(verified.status.as_u16(), 200);
+    verified.assert_contains("Your e-mail is verified");
+    assert!(!browser.get("/").await.body.contains("Verify your e-mail address"));
+    let again = browser.open_link(&link).await;
+    assert_eq!(again.status.as_u16(), 410);
+    again.assert_contains("already used");
+    assert_eq!(browser.get("/verify-email?token=nonsense").await.status.as_u16(), 404);
+
+    // Sign out needs the session's CSRF token.
+    let home = browser.get("/").await;
+    assert_eq!(browser.post("/logout", &[("csrf", "wrong")]).await.status.as_u16(), 403);
+    let out = browser.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!((out.status.as_u16(), out.location()), (303, "/login"));
+    assert!(!browser.cookies.contains_key("sitegpt_session"));
+    // The old session id is dead on the server too.
+    browser.cookies.insert("sitegpt_session".into(), session_id.clone());
+    browser.get("/").await.assert_contains("Create account");
+
+    // Neither the password nor the session id is stored or logged.
+    let database = app.database_bytes();
+    assert!(!contains(&database, PASSWORD) && !contains(&database, &session_id));
+    let logs = captured_logs();
+    assert!(!logs.contains(PASSWORD) && !logs.contains(&session_id));
+}
+
+#[tokio::test]
+async fn sign_up_validates_and_refuses_duplicates() {
+    let app = TestApp::new().await;
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/signup").await.csrf();
+    let bad = browser
+        .post("/signup", &[("csrf", &csrf), ("email", "not-an-email"), ("password", "short"), ("team", "")])
+        .await;
+    assert_eq!(bad.status.as_u16(), 400);
+    bad.assert_contains("Enter an e-mail address");
+    bad.assert_contains("at least 8 characters");
+    bad.assert_contains("aria-invalid=\"true\"");
+    assert_eq!(app.store().count_users().await.expect("count"), 0);
+
+    browser.sign_up("taken@example.com", PASSWORD).await;
+    let mut other = Browser::new(&app);
+    let csrf = other.get("/signup").await.csrf();
+    let dup = other
+        .post("/signup", &[("csrf", &csrf), ("email", "taken@example.com"), ("password", PASSWORD), ("team", "")])
+        .await;
+    assert_eq!(dup.status.as_u16(), 400);
+    dup.assert_contains("already exists");
+}
+
+#[tokio::test]
+async fn forms_without_a_matching_csrf_token_are_refused() {
+    let app = TestApp::new().await;
+    let mut browser = Browser::new(&app);
+    let no_cookie = browser.post("/signup", &[("csrf", "x"), ("email", "a@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(no_cookie.status.as_u16(), 403);
+    no_cookie.assert_contains("This form has expired");
+    browser.get("/login").await;
+    let mismatch =
+        browser.post("/login", &[("csrf", "not-the-cookie"), ("email", "a@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(mismatch.status.as_u16(), 403);
+    // A matching token from another site's page is still refused by Origin.
+    let csrf = browser.get("/login").await.csrf();
+    let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("csrf", csrf.as_str()), ("email", "a@example.com"), ("password", PASSWORD)])
+        .finish();
+    let request = axum::http::Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("cookie", cookie)
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    assert_eq!(app.send_text(request).await.0.as_u16(), 403);
+    assert_eq!(app.store().count_users().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn sign_in_checks_passwords_and_is_rate_limited() {
+    let app = TestApp::new().await;
+    Browser::new(&app).sign_up("member@example.com", PASSWORD).await;
+    let mut browser = Browser::from_address(&app, "10.1.2.3:5000");
+    let csrf = browser.get("/login?next=/device").await.csrf();
+    let wrong =
+        browser.post("/login", &[("csrf", &csrf), ("email", "member@example.com"), ("password", "nope nope")]).await;
+    assert_eq!(wrong.status.as_u16(), 401);
+    wrong.assert_contains("Incorrect e-mail or password.");
+    let unknown =
+        browser.post("/login", &[("csrf", &csrf), ("email", "ghost@example.com"), ("password", "nope nope")]).await;
+    assert_eq!(unknown.status.as_u16(), 401);
+    unknown.assert_contains("Incorrect e-mail or password.");
+    let ok = browser
+        .post(
+            "/login",
+            &[("csrf", &csrf), ("email", "MEMBER@example.com"), ("password", PASSWORD), ("next", "/device")],
+        )
+        .await;
+    assert_eq!((ok.status.as_u16(), ok.location()), (303, "/device"));
+    let offsite = Browser::new(&app)
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "member@example.com"),
+                ("password", PASSWORD),
+                ("next", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_ne!(offsite.location(), "https://evil.example");
+
+    let mut attacker = Browser::from_address(&app, "10.9.9.9:5000");
+    let csrf = attacker.get("/login").await.csrf();
+    for i in 0..10 {
+        let email = format!("guess{i}@example.com");
+        let page = attacker.post("/login", &[("csrf", &csrf), ("email", &email), ("password", "guess guess")]).await;
+        assert_eq!(page.status.as_u16(), 401);
+    }
+    let limited =
+        attacker.post("/login", &[("csrf", &csrf), ("email", "member@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(limited.status.as_u16(), 429);
+    assert!(limited.headers.get("retry-after").is_some());
+    limited.assert_contains("Too many attempts");
+
+    // Ten failures against one address lock that address out of it too.
+    let mut spray = Browser::from_address(&app, "10.7.7.7:5000");
+    let csrf = spray.get("/login").await.csrf();
+    for _ in 0..10 {
+        spray.post("/login", &[("csrf", &csrf), ("email", "target@example.com"), ("password", "guess guess")]).await;
+    }
+    let mut elsewhere = Browser::from_address(&app, "10.8.8.8:5000");
+    let csrf = elsewhere.get("/login").await.csrf();
+    let page =
+        elsewhere.post("/login", &[("csrf", &csrf), ("email", "target@example.com"), ("password", "x y z w v")]).await;
+    assert_eq!(page.status.as_u16(), 429, "the per-e-mail limit holds across addresses");
+}
+
+#[tokio::test]
+async fn approval_page_requires_a_verified_sign_in() {
+    let app = TestApp::new().await;
+    let started = start_device(&app, None).await;
+    let code = started["user_code"].as_str().expect("code");
+    let mut anonymous = Browser::new(&app);
+    let page = anonymous.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(page.status.as_u16(), 303);
+    assert!(page.location().starts_with("/login?next=%2Fdevice%3Fuser_code%3D"), "{}", page.location());
+
+    let mut unverified = Browser::new(&app);
+    unverified.sign_up("later@example.com", PASSWORD).await;
+    let page = unverified.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(page.status.as_u16(), 403);
+    page.assert_contains("Verify your e-mail first");
+}
+
+#[tokio::test]
+async fn a_person_approves_a_device_and_the_device_gets_its_token() {
+    let app = TestApp::new().await;
+    let mut browser = verified_owner(&app, "owner@example.com").await;
+    let started = start_device(&app, Some("account:read chatbots:read knowledge:write")).await;
+    let code = started["user_code"].as_str().expect("code");
+    let device_code = started["device_code"].as_str().expect("device code");
+
+    let entry = browser.get("/device").await;
+    assert_eq!(entry.status.as_u16(), 200);
+    entry.assert_contains("<label for=\"user_code\">Code</label>");
+    // Entry ignores case and dashes.
+    let typed = code.replace('-', "").to_lowercase();
+    let review = browser.get(&format!("/device?user_code={typed}")).await;
+    assert_eq!(review.status.as_u16(), 200, "{}", review.body);
+    review.assert_contains("Allow SiteGPT CLI to access SiteGPT?");
+    review.assert_contains(code);
+    review.assert_contains("Knowledge");
+    review.assert_contains("Create and change chatbot knowledge sources");
+    review.assert_contains("All chatbots you can access");
+    review.assert_contains("SiteGPT CLI on ");
+    assert!(!review.body.contains("disabled"), "nothing refused for an owner");
+
+    assert_eq!(poll(&app, device_code).await.body["error"], "authorization_pending");
+    let csrf = review.csrf();
+    let account_id = app
+        .store()
+        .memberships(&app.store().user_by_email("owner@example.com").await.expect("q").expect("u").id)
+        .await
+        .expect("m")[0]
+        .0
+        .id
+        .clone();
+    let done = browser
+        .post(
+            "/device",
+            &[("csrf", &csrf), ("user_code", &typed), ("account_id", &account_id), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    done.assert_contains("Access approved");
+
+    let issued = poll(&app, device_code).await;
+    assert_eq!(issued.status.as_u16(), 200, "{}", issued.body);
+    let token = issued.body["access_token"].as_str().expect("token");
+    let me = app.get("/api/v2/account", token).await;
+    assert_eq!(me.assert_ok(200)["user"]["email"], "owner@example.com");
+    assert_eq!(
+        me.body["data"]["token"]["scopes"],
+        serde_json::json!(["account:read", "chatbots:read", "knowledge:write"])
+    );
+
+    // The code is spent.
+    let reused = browser.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(reused.status.as_u16(), 410);
+    reused.assert_contains("already used");
+}
+
+#[tokio::test]
+async fn denying_gives_the_device_access_denied() {
+    let app = TestApp::new().await;
+    let mut browser = verified_owner(&app, "denier@example.com").await;
+    let started = start_device(&app, None).await;
+    let code = started["user_code"].as_str().expect("code");
+    let review = browser.get(&format!("/device?user_code={code}")).await;
+    let account_id = review
+        .body
+        .split("name=\"account_id\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("account")
+        .to_owned();
+    let done = browser
+        .post(
+            "/device",
+            &[("csrf", &review.csrf()), ("user_code", code), ("account_id", &account_id), ("decision", "deny")],
+        )
+        .await;
+    done.assert_contains("Access denied");
+    assert_eq!(poll(&app, started["device_code"].as_str().expect("dc")).await.body["error"], "access_denied");
+}
+
+#[tokio::test]
+async fn scopes_beyond_the_role_cannot_be_approved() {
+    let app = TestApp::new().await;
+    let mut owner = verified_owner(&app, "boss@example.com").await;
+    drop(owner.get("/").await);
+    let boss = app.store().user_by_email("boss@example.com").await.expect("q").expect("u");
+    let account_id = app.store().memberships(&boss.id).await.expect("m")[0].0.id.clone();
+    let viewer = app.member(&account_id, Role::Viewer).await;
+    // Give the viewer a password by signing them in through a fresh sign-up is not possible
+    // (the e-mail exists); sign in with a session made in the store instead.
+    let mut browser = Browser::new(&app);
+    let session_id = "viewer-session-id-for-tests-only-000000000000";
+    app.store()
+        .create_session(sitegpt_store::NewSession {
+            id_hash: sitegpt_server::web::hash_secret(session_id),
+            user_id: viewer.id.clone(),
+            csrf_token: "viewer-csrf".into(),
+            now: Utc::now(),
+            expires_at: Utc::now() + chrono::Duration::hours(1),
+        })
+        .await
+        .expect("session");
+    browser.cookies.insert("sitegpt_session".into(), session_id.into());
+
+    let started = start_device(&app, Some("account:read knowledge:write")).await;
+    let code = started["user_code"].as_str().expect("code");
+    let review = browser.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(review.status.as_u16(), 200);
+    review.assert_contains("your role (viewer) cannot grant this");
+    review.assert_contains("does not permit knowledge:write");
+    assert!(review.body.contains("value=\"approve\" disabled"), "{}", review.body);
+    let forced = browser
+        .post(
+            "/device",
+            &[("csrf", "viewer-csrf"), ("user_code", code), ("account_id", &account_id), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(forced.status.as_u16(), 403);
+    forced.assert_contains("does not permit knowledge:write");
+    assert_eq!(poll(&app, started["device_code"].as_str().expect("dc")).await.body["error"], "authorization_pending");
+}
+
+#[tokio::test]
+async fn wrong_codes_are_rate_limited_per_session() {
+    let app = TestApp::new().await;
+    let mut browser = verified_owner(&app, "typo@example.com").await;
+    for wrong in ["BCDF-GHJK", "XXXX-XXXX", "nonsense", "BBBB-BBBB", "CCCC-CCCC"] {
+        let page = browser.get(&format!("/device?user_code={wrong}")).await;
+        assert!(matches!(page.status.as_u16(), 400 | 404), "{}", page.status);
+        page.assert_contains("That code is not valid");
+    }
+    let started = start_device(&app, None).await;
+    let limited = browser.get(&format!("/device?user_code={}", started["user_code"].as_str().expect("code"))).await;
+    assert_eq!(limited.status.as_u16(), 429);
+    assert!(limited.headers.get("retry-after").is_some());
+    // Another person, from another address, is not affected.
+    let mut other = Browser::from_address(&app, "10.0.0.2:1000");
+    let link = other.sign_up("other@example.com", PASSWORD).await;
+    other.open_link(&link).await;
+    let page = other.get(&format!("/device?user_code={}", started["user_code"].as_str().expect("code"))).await;
+    assert_eq!(page.status.as_u16(), 200);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https_and_assets_are_served() {
+    let app = TestApp::with_public_url("https://sitegpt.example").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_up("secure@example.com", PASSWORD).await;
+    assert!(browser.set_cookie_headers.iter().all(|c| c.contains("; Secure")), "{:?}", browser.set_cookie_headers);
+    let css = browser.get("/assets/app.css").await;
+    assert_eq!(css.status.as_u16(), 200);
+    assert!(css.headers["content-type"].to_str().expect("ct").starts_with("text/css"));
+    let docs = browser.get("/docs").await;
+    docs.assert_contains("/oauth/device_authorization");
+    for path in ["/", "/login", "/signup", "/docs"] {
+        let page = Browser::new(&app).get(path).await;
+        page.assert_contains("<meta name=\"viewport\"");
+        assert!(!page.body.contains("http://") || path == "/docs", "no external assets on {path}");
+    }
+}
