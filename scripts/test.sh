@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project on a fresh machine:
-# formatting, lints, and the whole test suite (unit, property, store, API and
-# binary tests). Installs what it needs when it is missing.
+# Runs every check and test of the project on a fresh machine: formatting,
+# lints, the Rust test suite (unit, property, store, API, OAuth and binary
+# tests), and the browser tests in headless Chromium. Installs what it needs
+# (a C compiler, Chromium, Node.js and the npm test tools) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,9 +12,14 @@ if ! need cargo; then
     echo "cargo is required: install Rust from your distribution or rustup" >&2
     exit 1
 fi
-if ! need cc; then
-    echo "installing a C compiler (for the bundled SQLite)" >&2
-    apt-get update -qq && apt-get install -y -qq build-essential >/dev/null
+packages=()
+need cc || packages+=(build-essential)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+need node || packages+=(nodejs)
+need npm || packages+=(npm)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "installing ${packages[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
@@ -23,3 +29,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== browser tests (headless Chromium)"
+cargo build --locked --bin sitegpt-server
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

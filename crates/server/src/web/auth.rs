@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sitegpt_store::password::{hash_password, verify_password};
 use sitegpt_store::{NewMembership, NewSession, NewUser, StoreError, User};
 
-use super::layout::{Viewer, alert, field, message_page, page};
+use super::layout::{Field, Viewer, alert, field, message_page, page};
 use super::{
     CSRF_COOKIE, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
     constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
@@ -60,6 +60,7 @@ struct SignupValues<'a> {
 }
 
 fn signup_page(csrf: &str, v: SignupValues<'_>) -> Markup {
+    let password_hint = format!("At least {PASSWORD_MIN} characters.");
     page(
         "Create your account",
         None,
@@ -71,11 +72,12 @@ fn signup_page(csrf: &str, v: SignupValues<'_>) -> Markup {
                 form method="post" action="/signup" novalidate {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="next" value=(v.next);
-                    (field("Email", "email", "email", v.email, v.email_error, html! {}))
-                    (field("Password", "password", "password", "", v.password_error, html! {}))
-                    p.hint { "At least " (PASSWORD_MIN) " characters." }
-                    (field("Team name", "team", "text", v.team, None, html! {}))
-                    p.hint { "Optional. You can change it later." }
+                    (field(Field { label: "Email", name: "email", kind: "email", value: v.email, autocomplete: "email",
+                        hint: None, error: v.email_error }))
+                    (field(Field { label: "Password", name: "password", kind: "password", value: "",
+                        autocomplete: "new-password", hint: Some(&password_hint), error: v.password_error }))
+                    (field(Field { label: "Team name", name: "team", kind: "text", value: v.team,
+                        autocomplete: "organization", hint: Some("Optional. You can change it later."), error: None }))
                     div.actions.single { button.primary type="submit" { "Create account" } }
                 }
                 p.switch { "Already have an account? " a href={ "/login?next=" (urlencode(v.next)) } { "Sign in" } }
@@ -96,8 +98,10 @@ fn login_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Marku
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="next" value=(next);
-                    (field("Email", "email", "email", email, None, html! { }))
-                    (field("Password", "password", "password", "", None, html! {}))
+                    (field(Field { label: "Email", name: "email", kind: "email", value: email, autocomplete: "username",
+                        hint: None, error: None }))
+                    (field(Field { label: "Password", name: "password", kind: "password", value: "",
+                        autocomplete: "current-password", hint: None, error: None }))
                     div.actions.single { button.primary type="submit" { "Sign in" } }
                 }
                 p.switch { "New here? " a href={ "/signup?next=" (urlencode(next)) } { "Create an account" } }

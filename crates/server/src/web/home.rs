@@ -17,7 +17,7 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 p.lead { "Scoped API access for your team, your scripts and your AI agents." }
                 div.actions {
                     a.button.primary href="/signup" { "Create account" }
-                    a.button.secondary href="/login" style="border:1px solid var(--line);color:var(--text)" { "Sign in" }
+                    a.button.secondary href="/login" { "Sign in" }
                 }
             }
         };

@@ -65,19 +65,30 @@ pub fn message_page(title: &str, message: &str, viewer: Option<Viewer<'_>>) -> m
     )
 }
 
-/// A form field with its visible label and, when there is one, its error.
-pub fn field(label: &str, name: &str, kind: &str, value: &str, error: Option<&str>, attrs: Markup) -> Markup {
-    let id = format!("field-{name}");
-    let error_id = format!("{id}-error");
+/// A form input with its visible label, an optional hint, and its error.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    pub label: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub autocomplete: &'a str,
+    pub hint: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn field(f: Field<'_>) -> Markup {
+    let id = format!("field-{}", f.name);
+    let described: Vec<String> =
+        [f.hint.map(|_| format!("{id}-hint")), f.error.map(|_| format!("{id}-error"))].into_iter().flatten().collect();
+    let described = (!described.is_empty()).then(|| described.join(" "));
     html! {
         div.field {
-            label for=(id) { (label) }
-            @if let Some(error) = error {
-                input id=(id) name=(name) type=(kind) value=(value) aria-invalid="true" aria-describedby=(error_id) { (attrs) }
-                p.error id=(error_id) role="alert" { (error) }
-            } @else {
-                input id=(id) name=(name) type=(kind) value=(value) { (attrs) }
-            }
+            label for=(id) { (f.label) }
+            input id=(id) name=(f.name) type=(f.kind) value=(f.value) autocomplete=(f.autocomplete)
+                aria-invalid=[f.error.map(|_| "true")] aria-describedby=[described];
+            @if let Some(hint) = f.hint { p.hint id={ (id) "-hint" } { (hint) } }
+            @if let Some(error) = f.error { p.error id={ (id) "-error" } role="alert" { (error) } }
         }
     }
 }

@@ -6,5 +6,6 @@ mod bad_input;
 mod binary;
 mod helpers;
 mod oauth;
+mod oauth_client;
 mod tokens;
 mod web;

@@ -1,0 +1,61 @@
+// Starts the real sitegpt-server on a free port with a fresh data directory,
+// and gives tests the helpers they need around it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const binary = process.env.SITEGPT_SERVER_BIN ?? join(root, 'target', 'debug', 'sitegpt-server');
+
+export async function startServer() {
+  if (!existsSync(binary)) throw new Error(`build the server first: ${binary} is missing`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sitegpt-e2e-'));
+  const child = spawn(binary, ['serve'], {
+    env: { ...process.env, SITEGPT_DATA_DIR: dataDir, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info',
+           SITEGPT_DATABASE_URL: '', SITEGPT_PUBLIC_URL: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      for (const line of log.split('\n')) {
+        try {
+          const event = JSON.parse(line);
+          if (event.message === 'sitegpt-server is listening') {
+            clearTimeout(timer);
+            resolveBase(`http://${event.listen}`);
+          }
+        } catch { /* not a whole JSON line yet */ }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    base,
+    dataDir,
+    logs: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+    /** The verification link of the newest mail to `email` in the outbox. */
+    verificationLink(email) {
+      const dir = join(dataDir, 'outbox');
+      const files = readdirSync(dir).filter((f) => f.includes(email)).sort();
+      const mail = readFileSync(join(dir, files.at(-1)), 'utf8');
+      return mail.match(/https?:\/\/\S+\/verify-email\?token=\S+/)[0];
+    },
+    async form(path, params) {
+      const response = await fetch(base + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(params),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+  };
+}
