@@ -38,9 +38,26 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// A background task purges expired sessions, codes and links meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let janitor = tokio::spawn(purge_regularly(std::sync::Arc::clone(&self.state.store)));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        janitor.abort();
+        served
+    }
+}
+
+/// Every ten minutes, deletes rows that can no longer be used.
+async fn purge_regularly(store: std::sync::Arc<dyn sitegpt_store::Store>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        ticks.tick().await;
+        match store.purge_expired(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired sessions, codes and links"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
+        }
     }
 }
 

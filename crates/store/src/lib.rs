@@ -121,6 +121,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// unknown link, `Conflict` for a used or expired one.
     async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User>;
 
+    /// Deletes what can no longer be used: sessions past expiry, and device
+    /// authorizations and verification links a day past theirs (kept that
+    /// long so their pages can still say "expired" or "already used").
+    /// Returns how many rows went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.
     async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()>;

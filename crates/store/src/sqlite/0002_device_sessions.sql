@@ -24,6 +24,7 @@ CREATE TABLE device_authorizations (
 CREATE UNIQUE INDEX device_authorizations_pending_user_code
     ON device_authorizations (user_code) WHERE status = 'pending';
 CREATE INDEX device_authorizations_by_user_code ON device_authorizations (user_code, created_at);
+CREATE INDEX device_authorizations_by_expiry ON device_authorizations (expires_at);
 
 CREATE TABLE sessions (
     id_hash BLOB PRIMARY KEY,
@@ -33,6 +34,7 @@ CREATE TABLE sessions (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 
 CREATE TABLE email_verifications (
     token_hash BLOB PRIMARY KEY,
@@ -41,3 +43,4 @@ CREATE TABLE email_verifications (
     expires_at INTEGER NOT NULL,
     used_at INTEGER
 ) STRICT;
+CREATE INDEX email_verifications_by_expiry ON email_verifications (expires_at);

@@ -664,6 +664,22 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.pool
+            .write(move |tx| {
+                let day_ago = ms(now) - 86_400_000;
+                let mut purged =
+                    tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(now)]).map_err(backend)?;
+                purged += tx
+                    .execute("DELETE FROM device_authorizations WHERE expires_at <= ?1", [day_ago])
+                    .map_err(backend)?;
+                purged +=
+                    tx.execute("DELETE FROM email_verifications WHERE expires_at <= ?1", [day_ago]).map_err(backend)?;
+                Ok(u64::try_from(purged).unwrap_or_default())
+            })
+            .await
+    }
+
     async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let token_id = token_id.to_owned();
         self.pool

@@ -86,3 +86,23 @@ async fn pending_user_codes_are_unique_and_decisions_final() {
         assert!(matches!(t.store.decide_device(&second.id, approve, now).await, Err(StoreError::Conflict(_))));
     }
 }
+
+#[tokio::test]
+async fn expired_rows_are_purged_and_live_ones_kept() {
+    for t in engines() {
+        let (user, _) = t.owner("p@example.com").await;
+        let now = Utc::now();
+        // The expired one last: creating a session sweeps expired ones too.
+        for (id, expires_at) in [([2u8; 32], now + Duration::days(1)), ([1u8; 32], now - Duration::seconds(1))] {
+            let session = NewSession { id_hash: id, user_id: user.id.clone(), csrf_token: "c".into(), now, expires_at };
+            t.store.create_session(session).await.expect("session");
+        }
+        t.store.create_email_verification([3u8; 32], &user.id, now, now - Duration::days(2)).await.expect("old link");
+        t.store.create_email_verification([4u8; 32], &user.id, now, now + Duration::days(1)).await.expect("new link");
+        let purged = t.store.purge_expired(now).await.expect("purge");
+        assert_eq!(purged, 2);
+        assert!(t.store.session([2u8; 32], now).await.expect("q").is_some());
+        assert!(matches!(t.store.use_email_verification([3u8; 32], now).await, Err(StoreError::NotFound)));
+        t.store.use_email_verification([4u8; 32], now).await.expect("live link still works");
+    }
+}
