@@ -109,15 +109,25 @@ impl TestApp {
     }
 
     pub async fn with_public_url(public_url: &str) -> TestApp {
+        TestApp::with_mail(public_url, None).await
+    }
+
+    /// With `smtp_url`, mail goes over SMTP instead of to the outbox.
+    pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
+        let from = "SiteGPT <no-reply@api.test>";
+        let mailer = match smtp_url {
+            Some(url) => Mailer::smtp(url, from).expect("smtp mailer"),
+            None => Mailer::outbox(dir.path().join("outbox"), from).expect("mailer"),
+        };
         let settings = Settings::for_data_dir(dir.path().to_owned());
         let store = settings.open_store().expect("store");
         let config = ServerConfig {
             public_url: public_url.into(),
             introspection_clients: IntrospectionClients::parse("resource-server:introspection-secret-1")
                 .expect("clients"),
-            mailer: Mailer::outbox(dir.path().join("outbox"), "SiteGPT <no-reply@api.test>").expect("mailer"),
+            mailer,
             default_subscription: SubscriptionStatus::Active,
         };
         let state = AppState::new(store, config);

@@ -7,5 +7,6 @@ mod binary;
 mod helpers;
 mod oauth;
 mod oauth_client;
+mod smtp;
 mod tokens;
 mod web;
