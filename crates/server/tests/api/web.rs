@@ -372,3 +372,43 @@ async fn cookies_are_secure_behind_https_and_assets_are_served() {
         assert!(!page.body.contains("http://") || path == "/docs", "no external assets on {path}");
     }
 }
+
+#[tokio::test]
+async fn expired_codes_get_a_clear_page() {
+    let app = TestApp::new().await;
+    let mut browser = verified_owner(&app, "late@example.com").await;
+    let code = sitegpt_access::device::UserCode::generate();
+    let then = Utc::now() - chrono::Duration::minutes(11);
+    app.store()
+        .create_device_authorization(sitegpt_store::NewDeviceAuthorization {
+            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
+            device_code_hash: sitegpt_access::device::DeviceCode::generate().hash(),
+            user_code: code.normalized().to_owned(),
+            client_id: "sitegpt-cli".into(),
+            scopes: sitegpt_access::AccessLevel::Standard.scopes(),
+            chatbots: sitegpt_access::ChatbotRestriction::unrestricted(),
+            token_name: None,
+            now: then,
+            expires_at: then + chrono::Duration::minutes(10),
+            interval_secs: 5,
+        })
+        .await
+        .expect("expired request");
+    let page = browser.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(page.status.as_u16(), 410);
+    page.assert_contains("This code has expired");
+}
+
+#[tokio::test]
+async fn wrong_codes_are_rate_limited_per_address() {
+    let app = TestApp::new().await;
+    let mut first = verified_owner(&app, "first@example.com").await;
+    first.address = "10.4.4.4:1000".parse().expect("addr");
+    for wrong in ["BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", "GGGG-GGGG"] {
+        first.get(&format!("/device?user_code={wrong}")).await.assert_contains("That code is not valid");
+    }
+    // A second session from the same address is refused as well.
+    let mut second = verified_owner(&app, "second@example.com").await;
+    second.address = "10.4.4.4:1001".parse().expect("addr");
+    assert_eq!(second.get("/device?user_code=HHHH-HHHH").await.status.as_u16(), 429);
+}
