@@ -2,7 +2,8 @@
 # Runs every check and test of the project on a fresh machine: formatting,
 # lints, the Rust test suite (unit, property, store, API, OAuth and binary
 # tests), and the browser tests in headless Chromium. Installs what it needs
-# (a C compiler, Chromium, Node.js and the npm test tools) when it is missing.
+# (a C compiler, Chromium, Node.js and the npm test tools, tmux for the
+# terminal test of the CLI) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ need cc || packages+=(build-essential)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 need node || packages+=(nodejs)
 need npm || packages+=(npm)
+need tmux || packages+=(tmux)
 if [ ${#packages[@]} -gt 0 ]; then
     echo "installing ${packages[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
@@ -28,8 +30,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
+# The CLI tests run the server binary, so build every binary first.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked
 
 echo "== browser tests (headless Chromium)"
-cargo build --locked --bin sitegpt-server
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

@@ -60,13 +60,13 @@ pub fn check_issuance(
     chatbots: &ChatbotRestriction,
 ) -> Result<(), IssuanceDenied> {
     let mut denied = IssuanceDenied { scopes: scopes.difference(grantable(issuer)).to_vec(), ..Default::default() };
-    if let Some((_, own)) = issuer.via_token {
-        if own.is_restricted() {
-            if chatbots.is_restricted() {
-                denied.chatbots = chatbots.ids().iter().filter(|id| !own.allows(id)).cloned().collect();
-            } else {
-                denied.unrestricted_from_restricted = true;
-            }
+    if let Some((_, own)) = issuer.via_token
+        && own.is_restricted()
+    {
+        if chatbots.is_restricted() {
+            denied.chatbots = chatbots.ids().iter().filter(|id| !own.allows(id)).cloned().collect();
+        } else {
+            denied.unrestricted_from_restricted = true;
         }
     }
     if denied == IssuanceDenied::default() { Ok(()) } else { Err(denied) }

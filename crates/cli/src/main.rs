@@ -1,17 +1,180 @@
-//! `sitegpt`: the command-line client of the sitegpt API.
-//!
-//! This build carries the program's frame (`--help`, `--version`); the
-//! login, profile and token commands are added on top of it.
+//! `sitegpt`: the command-line client of the sitegpt API. It logs in with
+//! the OAuth device flow (or a pasted token), keeps named profiles, and
+//! manages API tokens. It talks to the server only through `sitegpt-client`.
 
-use clap::Parser;
+mod commands;
+mod config;
+mod error;
+mod output;
+mod spinner;
 
-/// The sitegpt command-line client.
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::output::Output;
+
+const EXAMPLES: &str = "\
+Examples:
+  sitegpt login                                  # approve in the browser; Standard access
+  sitegpt login --full-access
+  sitegpt login --profile knowledge-bot --chatbot <chatbot-id> --scope knowledge:read --scope knowledge:write
+  sitegpt login --profile knowledge-agent --token <sitegpt-api-token>
+  sitegpt --profile knowledge-agent whoami
+  sitegpt tokens list --include-revoked
+  sitegpt tokens create --name \"Docs agent\" --scope account:read --scope chatbots:read
+  SITEGPT_API_TOKEN=<token> sitegpt whoami --json
+
+Environment:
+  SITEGPT_API_TOKEN  use this token for one command instead of the profile's
+  SITEGPT_API_URL    the server (default: the profile's, else http://127.0.0.1:8080)
+  SITEGPT_PROFILE    the profile to use
+  NO_COLOR           turn colours off
+
+Exit codes: 0 ok, 1 API or network error, 2 usage, 3 not logged in or token rejected, 4 permission denied.";
+
+/// The sitegpt command-line client: log in, see who you are, manage API tokens.
 #[derive(Debug, Parser)]
-#[command(name = "sitegpt", version, about)]
-struct Cli {}
+#[command(name = "sitegpt", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Print machine-readable JSON (the API's `data` object; errors as JSON on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The profile to use (default: the config's default profile, else `default`).
+    #[arg(long, global = true, env = "SITEGPT_PROFILE")]
+    pub profile: Option<String>,
+    /// The server's URL (default: the profile's, else http://127.0.0.1:8080).
+    #[arg(long, global = true, env = "SITEGPT_API_URL")]
+    pub api_url: Option<String>,
+    /// Log each request to stderr (the Authorization header redacted).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("sitegpt {}: no commands in this build yet; see `sitegpt --help`.", env!("CARGO_PKG_VERSION"));
-    std::process::exit(2);
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in: approve in the browser (OAuth device flow), or save a token.
+    #[command(after_help = "Examples:
+  sitegpt login
+  sitegpt login --full-access
+  sitegpt login --profile inventory --scope account:read --scope chatbots:read
+  sitegpt login --profile support-agent --chatbot <chatbot-id> --scope conversations:read --scope conversations:write
+  sitegpt login --profile knowledge-agent --token <sitegpt-api-token>
+  sitegpt login --no-browser            # print the link instead of opening a browser")]
+    Login(LoginArgs),
+    /// Revoke the profile's token on the server and forget it.
+    #[command(
+        after_help = "Examples:\n  sitegpt logout\n  sitegpt logout --profile knowledge-agent\n  sitegpt logout --local    # forget it without contacting the server"
+    )]
+    Logout(LogoutArgs),
+    /// Show who the current token belongs to and what it may do.
+    #[command(after_help = "Examples:\n  sitegpt whoami\n  sitegpt --profile knowledge-agent whoami --json")]
+    Whoami,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  sitegpt completions bash > ~/.local/share/bash-completion/completions/sitegpt\n  sitegpt completions zsh > ~/.zfunc/_sitegpt\n  sitegpt completions fish > ~/.config/fish/completions/sitegpt.fish"
+    )]
+    Completions {
+        /// bash, zsh or fish (also elvish, powershell).
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Ask for every scope (Full access).
+    #[arg(long, conflicts_with_all = ["scopes", "token"])]
+    pub full_access: bool,
+    /// Ask for this scope (Custom access); repeat for more.
+    #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "token")]
+    pub scopes: Vec<String>,
+    /// Restrict the token to this chatbot; repeat for more.
+    #[arg(long = "chatbot", value_name = "CHATBOT_ID", conflicts_with = "token")]
+    pub chatbots: Vec<String>,
+    /// Save this token (made in the dashboard) instead of using the browser.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Do not open a browser; print the link only.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Also print the new token (for tools that keep it themselves).
+    #[arg(long)]
+    pub show_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Forget the token without revoking it on the server.
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// List your tokens.
+    #[command(after_help = "Examples:\n  sitegpt tokens list\n  sitegpt tokens list --include-revoked --json")]
+    List {
+        /// Show revoked tokens too.
+        #[arg(long)]
+        include_revoked: bool,
+    },
+    /// Create a token; its plaintext is printed once. The CLI keeps using its own token.
+    #[command(after_help = "Examples:
+  sitegpt tokens create --name \"Docs agent\" --scope account:read --scope chatbots:read
+  sitegpt tokens create --name \"Knowledge updater\" --chatbot <chatbot-id> --scope knowledge:read --scope knowledge:write
+  sitegpt tokens create --name ci --scope account:read --expires-in-days 7
+  sitegpt tokens create --name demo --scope account:read --expires-at 2027-01-31")]
+    Create(CreateArgs),
+    /// Give a token a new secret (same id); the new plaintext is printed once.
+    #[command(after_help = "Example:\n  sitegpt tokens rotate tok_…")]
+    Rotate {
+        /// The token's id.
+        id: String,
+    },
+    /// Revoke a token; it stops working at once.
+    #[command(after_help = "Example:\n  sitegpt tokens revoke tok_…")]
+    Revoke {
+        /// The token's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Token name, 1–120 characters.
+    #[arg(long)]
+    pub name: String,
+    /// Scope to grant; repeat for more.
+    #[arg(long = "scope", value_name = "SCOPE", required = true)]
+    pub scopes: Vec<String>,
+    /// Restrict the token to this chatbot; repeat for more. Default: all accessible chatbots.
+    #[arg(long = "chatbot", value_name = "CHATBOT_ID")]
+    pub chatbots: Vec<String>,
+    /// Relative expiration in days, 1–365. Default: 90.
+    #[arg(long, value_name = "DAYS", conflicts_with = "expires_at")]
+    pub expires_in_days: Option<i64>,
+    /// Absolute expiration (2027-01-31 or 2027-01-31T12:00:00Z), within 365 days.
+    #[arg(long, value_name = "ISO_DATE")]
+    pub expires_at: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(cli.json);
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "sitegpt", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    match commands::run(cli, out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            out.error(&error);
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+        }
+    }
 }

@@ -155,12 +155,11 @@ impl IntoResponse for ApiError {
             meta: Meta { request_id: context.request_id.to_string() },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Denied(denial) = &self {
-            if let Some(value) =
+        if let ApiError::Denied(denial) = &self
+            && let Some(value) =
                 www_authenticate(denial, &context.resource_metadata).and_then(|v| HeaderValue::from_str(&v).ok())
-            {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-            }
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }

@@ -132,10 +132,10 @@ impl IntoResponse for WebError {
         };
         let body = layout::message_page(title, &message, None);
         let mut response = html(status, body);
-        if let WebError::RateLimited(wait) = self {
-            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let WebError::RateLimited(wait) = self
+            && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

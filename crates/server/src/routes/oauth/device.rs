@@ -3,25 +3,15 @@
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use serde::Serialize;
 use sitegpt_access::device::{DeviceCode, EXPIRES_IN_SECS, INTERVAL_SECS, UserCode};
 use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
 use sitegpt_access::{AccessLevel, ChatbotRestriction, ScopeSet};
+use sitegpt_api_types::DeviceAuthorizationResponse;
 use sitegpt_store::{NewDeviceAuthorization, StoreError};
 
 use super::{Form, OAuthError, json_no_store, require_client, truncate};
 use crate::issue::{CHATBOTS_MAX, check_name};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize)]
-pub struct DeviceAuthorizationResponse {
-    pub device_code: String,
-    pub user_code: String,
-    pub verification_uri: String,
-    pub verification_uri_complete: String,
-    pub expires_in: i64,
-    pub interval: i64,
-}
 
 /// Parses `scope`: space-separated catalog names; omitted or empty = Standard.
 pub fn parse_scope(scope: Option<&str>) -> Result<ScopeSet, OAuthError> {

@@ -73,10 +73,10 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, form:
         return Ok(inactive());
     }
     let record = &verified.auth.token;
-    if let Introspector::Account(account_id) = &caller {
-        if *account_id != record.account_id {
-            return Ok(inactive());
-        }
+    if let Introspector::Account(account_id) = &caller
+        && *account_id != record.account_id
+    {
+        return Ok(inactive());
     }
     let mut body = json!({
         "active": true,

@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
+use sitegpt_api_types::OAuthErrorBody;
 
 /// The built-in public client of the first-party CLI.
 pub const CLI_CLIENT_ID: &str = "sitegpt-cli";
@@ -70,10 +70,11 @@ impl From<sitegpt_store::StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.error, "error_description": self.description});
-        if let Some(interval) = self.interval {
-            body["interval"] = json!(interval);
-        }
+        let body = OAuthErrorBody {
+            error: self.error.to_owned(),
+            error_description: Some(self.description),
+            interval: self.interval,
+        };
         no_store((self.status, Json(body)).into_response())
     }
 }

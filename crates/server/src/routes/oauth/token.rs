@@ -4,24 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use serde::Serialize;
 use sitegpt_access::PlainToken;
 use sitegpt_access::device::DeviceCode;
 use sitegpt_access::expiry::DEFAULT_DAYS;
 use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_api_types::OAuthTokenResponse;
 use sitegpt_store::{DevicePoll, DevicePollOutcome};
 
 use super::metadata::DEVICE_GRANT;
 use super::{Form, OAuthError, json_no_store, require_client, truncate};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub scope: String,
-}
 
 fn error(error: &'static str, description: &str) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, error, description)
@@ -55,9 +47,9 @@ pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response
     match outcome {
         DevicePollOutcome::Issued(record) => {
             tracing::info!(token_id = %record.id, client_id = client.id, "device authorization redeemed");
-            Ok(json_no_store(TokenResponse {
+            Ok(json_no_store(OAuthTokenResponse {
                 access_token: plain.expose(),
-                token_type: "Bearer",
+                token_type: "Bearer".into(),
                 expires_in: (record.expires_at - now).num_seconds(),
                 scope: record.scopes.to_space_separated(),
             }))

@@ -1,0 +1,475 @@
+//! What each command does.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sitegpt_access::{AccessLevel, Scope};
+use sitegpt_api_types::{AccountInfo, CreateTokenRequest, IssuedToken, Token};
+use sitegpt_client::{Client, Poll};
+
+use crate::config::{self, Config, DEFAULT_PROFILE, Profile, Who};
+use crate::error::{CliError, exit};
+use crate::output::{Output, relative, table};
+use crate::spinner::Spinner;
+use crate::{Cli, Command, CreateArgs, LoginArgs, LogoutArgs, TokensCommand};
+
+const DEFAULT_API_URL: &str = "http://127.0.0.1:8080";
+
+/// What every command needs: the resolved profile, server and token.
+struct Context {
+    out: Output,
+    config_path: std::path::PathBuf,
+    config: Config,
+    profile: String,
+    api_url: String,
+    debug: bool,
+}
+
+impl Context {
+    fn new(cli: &Cli, out: Output) -> Result<Context, CliError> {
+        let config_path = config::path()?;
+        let config = Config::load(&config_path)?;
+        let profile = cli
+            .profile
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| config.default_profile.clone())
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        let api_url = cli
+            .api_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| config.profiles.get(&profile).map(|p| p.api_url.clone()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
+            return Err(CliError::Usage(format!("--api-url must start with http:// or https:// (got `{api_url}`)")));
+        }
+        Ok(Context { out, config_path, config, profile, api_url, debug: cli.debug })
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.api_url).with_debug(self.debug)
+    }
+
+    /// `SITEGPT_API_TOKEN` for this command, else the profile's token.
+    fn token(&self) -> Result<String, CliError> {
+        if let Some(token) = std::env::var("SITEGPT_API_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            return Ok(token.trim().to_owned());
+        }
+        self.config.profiles.get(&self.profile).and_then(|p| p.token.clone()).ok_or_else(|| CliError::NotLoggedIn {
+            profile: self.profile.clone(),
+            flag: if self.profile == DEFAULT_PROFILE { String::new() } else { format!(" --profile {}", self.profile) },
+        })
+    }
+
+    fn authed(&self) -> Result<Client, CliError> {
+        Ok(self.client().with_token(&self.token()?))
+    }
+
+    fn fail(&self, e: sitegpt_client::ClientError) -> CliError {
+        CliError::from_client(e, &self.profile)
+    }
+
+    fn save_login(&mut self, token: String, info: &AccountInfo) -> Result<(), CliError> {
+        let profile = Profile {
+            api_url: self.api_url.clone(),
+            token: Some(token),
+            token_id: Some(info.token.id.clone()),
+            who: Some(Who {
+                email: info.user.email.clone(),
+                user_id: info.user.id.clone(),
+                account_id: info.account.id.clone(),
+                account_name: info.account.name.clone(),
+                role: info.role.as_str().to_owned(),
+            }),
+        };
+        let name = self.profile.clone();
+        self.config = Config::update(&self.config_path, |config| {
+            config.profiles.insert(name.clone(), profile);
+            if config.default_profile.is_none() {
+                config.default_profile = Some(name);
+            }
+        })?;
+        Ok(())
+    }
+}
+
+pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
+    let mut ctx = Context::new(&cli, out)?;
+    match cli.command {
+        Command::Login(args) => login(&mut ctx, args),
+        Command::Logout(args) => logout(&mut ctx, args),
+        Command::Whoami => whoami(&ctx),
+        Command::Tokens(TokensCommand::List { include_revoked }) => list(&ctx, include_revoked),
+        Command::Tokens(TokensCommand::Create(args)) => create(&ctx, args),
+        Command::Tokens(TokensCommand::Rotate { id }) => rotate(&ctx, &id),
+        Command::Tokens(TokensCommand::Revoke { id }) => revoke(&ctx, &id),
+        Command::Completions { .. } => Ok(()),
+    }
+}
+
+fn catalog() -> String {
+    Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks scope names against the catalog before any request.
+fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
+    names
+        .iter()
+        .map(|name| {
+            name.parse::<Scope>()
+                .map_err(|_| CliError::Usage(format!("unknown scope `{name}`. Valid scopes: {}", catalog())))
+        })
+        .collect()
+}
+
+fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
+    let out = ctx.out;
+    let (token, info) = match args.token {
+        Some(token) => {
+            let token = token.trim().to_owned();
+            let info = ctx.client().with_token(&token).account().map_err(|e| ctx.fail(e))?;
+            (token, info)
+        }
+        None => device_login(ctx, &args)?,
+    };
+    ctx.save_login(token.clone(), &info)?;
+    if out.json {
+        let mut data = serde_json::to_value(&info).expect("serializable");
+        data["profile"] = json!(ctx.profile);
+        if args.show_token {
+            data["plaintextToken"] = json!(token);
+        }
+        out.json(&data);
+    } else {
+        println!(
+            "{} Logged in as {} ({}) in {}; saved to profile `{}`.",
+            out.green("✓"),
+            out.bold(&info.user.email),
+            info.role.as_str(),
+            info.account.name,
+            ctx.profile
+        );
+        if args.show_token {
+            println!("Token: {token}");
+        }
+    }
+    Ok(())
+}
+
+fn device_login(ctx: &Context, args: &LoginArgs) -> Result<(String, AccountInfo), CliError> {
+    let out = ctx.out;
+    let scope = if args.full_access {
+        Some(AccessLevel::Full.scopes().to_space_separated())
+    } else if args.scopes.is_empty() {
+        None
+    } else {
+        Some(parse_scopes(&args.scopes)?.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
+    };
+    let client = ctx.client();
+    let token_name = format!("sitegpt CLI ({})", ctx.profile);
+    let device =
+        client.start_device_login(scope.as_deref(), &args.chatbots, Some(&token_name)).map_err(|e| ctx.fail(e))?;
+    if out.json {
+        eprintln!(
+            "{}",
+            json!({
+                "verificationUri": device.verification_uri,
+                "verificationUriComplete": device.verification_uri_complete,
+                "userCode": device.user_code,
+                "expiresIn": device.expires_in,
+            })
+        );
+    } else {
+        eprintln!("To log in, open this page in a browser:\n\n    {}\n", device.verification_uri_complete);
+        eprintln!("and check that it shows the code  {}\n", out.bold(&device.user_code));
+        eprintln!("(or open {} and enter the code)\n", device.verification_uri);
+    }
+    if !args.no_browser {
+        open_browser(&device.verification_uri_complete);
+    }
+    let deadline = Instant::now() + Duration::from_secs(u64::try_from(device.expires_in).unwrap_or(600));
+    let mut interval = device.interval.max(1);
+    let spinner = Spinner::start("Waiting for approval in the browser… (Ctrl-C to cancel)", !out.json);
+    let token = loop {
+        std::thread::sleep(Duration::from_secs(u64::try_from(interval).unwrap_or(5)));
+        match client.poll_device_login(&device.device_code).map_err(|e| ctx.fail(e))? {
+            Poll::Token(token) => break token,
+            Poll::Pending => {}
+            Poll::SlowDown { interval: next } => interval = next.unwrap_or(interval + 5),
+            Poll::Denied => {
+                spinner.stop();
+                return Err(CliError::Device {
+                    message: "the login was denied in the browser. Nothing was saved.".into(),
+                    code: "ACCESS_DENIED".into(),
+                    exit: exit::PERMISSION,
+                });
+            }
+            Poll::Expired => break expired(spinner)?,
+        }
+        if Instant::now() > deadline {
+            break expired(spinner)?;
+        }
+    };
+    let info = client.clone().with_token(&token.access_token).account().map_err(|e| ctx.fail(e))?;
+    Ok((token.access_token, info))
+}
+
+fn expired(spinner: Spinner) -> Result<sitegpt_api_types::OAuthTokenResponse, CliError> {
+    spinner.stop();
+    Err(CliError::Device {
+        message: "the code expired before it was approved. Run `sitegpt login` again.".into(),
+        code: "EXPIRED_TOKEN".into(),
+        exit: exit::API,
+    })
+}
+
+/// Opens `url` in the default browser when there is a display to show it on.
+fn open_browser(url: &str) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        "xdg-open"
+    } else {
+        return;
+    };
+    let _ = std::process::Command::new(program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+fn logout(ctx: &mut Context, args: LogoutArgs) -> Result<(), CliError> {
+    let out = ctx.out;
+    let profile_name = ctx.profile.clone();
+    let Some(profile) = ctx.config.profiles.get(&profile_name).cloned() else {
+        return Err(CliError::Usage(format!("there is no profile `{profile_name}` to log out of")));
+    };
+    let Some(token) = profile.token.clone() else {
+        return Err(CliError::Usage(format!("profile `{profile_name}` is already logged out")));
+    };
+    if !args.local {
+        ctx.client().revoke(&token).map_err(|e| match ctx.fail(e) {
+            CliError::Client { message, code, exit, details } => CliError::Client {
+                message: format!("{message} The token is still saved; retry, or use `sitegpt logout --local`."),
+                code,
+                exit,
+                details,
+            },
+            other => other,
+        })?;
+    }
+    let name = profile_name.clone();
+    let api_url = profile.api_url.clone();
+    ctx.config = Config::update(&ctx.config_path, |config| {
+        config.profiles.insert(name, Profile { api_url, token: None, token_id: None, who: None });
+    })?;
+    if out.json {
+        out.json(&json!({"profile": profile_name, "tokenId": profile.token_id, "revoked": !args.local}));
+    } else if args.local {
+        println!("Forgot the token of profile `{profile_name}` (it was not revoked on the server).");
+    } else {
+        println!("{} Logged out of profile `{profile_name}`; its token was revoked.", out.green("✓"));
+    }
+    Ok(())
+}
+
+fn whoami(ctx: &Context) -> Result<(), CliError> {
+    let out = ctx.out;
+    let info = ctx.authed()?.account().map_err(|e| ctx.fail(e))?;
+    if out.json {
+        out.json(&info);
+        return Ok(());
+    }
+    let now = Utc::now();
+    let verified =
+        if info.user.email_verified { String::new() } else { format!(" {}", out.yellow("(e-mail not verified)")) };
+    println!("{} ({}){verified}", out.bold(&info.user.email), info.role.as_str());
+    let rows = [
+        ("Account", format!("{} {}", info.account.name, out.dim(&format!("[{}]", info.account.id)))),
+        ("Subscription", info.account.subscription_status.as_str().to_owned()),
+        (
+            "Token",
+            format!(
+                "{} {}, expires {}",
+                info.token.name,
+                out.dim(&format!("[{}]", info.token.id)),
+                relative(info.token.expires_at, now)
+            ),
+        ),
+        ("Scopes", info.token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        ("Chatbots", if info.token.chatbot_ids.is_empty() { "all".into() } else { info.token.chatbot_ids.join(", ") }),
+        ("Profile", format!("{} → {}", ctx.profile, ctx.api_url)),
+    ];
+    for (label, value) in rows {
+        println!("  {}  {value}", out.dim(&format!("{label:<12}")));
+    }
+    Ok(())
+}
+
+fn status(out: &Output, token: &Token, now: DateTime<Utc>) -> String {
+    if token.revoked_at.is_some() {
+        out.red("revoked")
+    } else if token.expires_at <= now {
+        out.red("expired")
+    } else if token.expires_at - now < chrono::Duration::days(7) {
+        out.yellow("expiring")
+    } else {
+        out.green("active")
+    }
+}
+
+fn list(ctx: &Context, include_revoked: bool) -> Result<(), CliError> {
+    let out = ctx.out;
+    let client = ctx.authed()?;
+    let tokens = client.all_tokens(include_revoked).map_err(|e| ctx.fail(e))?;
+    if out.json {
+        out.json(&json!({"items": tokens, "nextCursor": null}));
+        return Ok(());
+    }
+    if tokens.is_empty() {
+        println!("No tokens. Create one with `sitegpt tokens create --name <name> --scope <scope>`.");
+        return Ok(());
+    }
+    let now = Utc::now();
+    let current = ctx.config.profiles.get(&ctx.profile).and_then(|p| p.token_id.clone());
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            let scopes = match t.scopes.len() {
+                0..=2 => t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+                n => format!("{n} scopes"),
+            };
+            let marker = if current.as_deref() == Some(t.id.as_str()) { " *" } else { "" };
+            vec![
+                format!("{}{marker}", t.id),
+                t.name.clone(),
+                scopes,
+                if t.chatbot_ids.is_empty() { "all".into() } else { t.chatbot_ids.len().to_string() },
+                t.last_used_at.map_or_else(|| "never".into(), |at| relative(at, now)),
+                if t.expires_at <= now { "expired".into() } else { relative(t.expires_at, now) },
+                status(&out, t, now),
+            ]
+        })
+        .collect();
+    table(&out, &["ID", "NAME", "SCOPES", "CHATBOTS", "LAST USED", "EXPIRES", "STATUS"], &rows);
+    if current.is_some() {
+        println!("{}", out.dim("* the token this profile uses"));
+    }
+    Ok(())
+}
+
+/// `2027-01-31` (end of that day, UTC) or an RFC 3339 instant.
+fn parse_expires_at(value: &str) -> Result<DateTime<Utc>, CliError> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|dt| dt.and_utc())
+        .ok_or_else(|| {
+            CliError::Usage(format!("--expires-at `{value}` is not a date like 2027-01-31 or 2027-01-31T12:00:00Z"))
+        })
+}
+
+fn create(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
+    let name_len = args.name.chars().count();
+    if name_len == 0 || args.name.trim().is_empty() || name_len > 120 {
+        return Err(CliError::Usage("--name must be 1–120 characters".into()));
+    }
+    let scopes = parse_scopes(&args.scopes)?;
+    if let Some(days) = args.expires_in_days
+        && !(1..=365).contains(&days)
+    {
+        return Err(CliError::Usage(format!("--expires-in-days must be between 1 and 365 (got {days})")));
+    }
+    let expires_at = args.expires_at.as_deref().map(parse_expires_at).transpose()?;
+    if let Some(at) = expires_at {
+        let now = Utc::now();
+        if at <= now {
+            return Err(CliError::Usage("--expires-at must be in the future".into()));
+        }
+        if at > now + chrono::Duration::days(365) {
+            return Err(CliError::Usage("--expires-at must be at most 365 days away".into()));
+        }
+    }
+    let request = CreateTokenRequest {
+        name: args.name,
+        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        chatbot_ids: (!args.chatbots.is_empty()).then_some(args.chatbots),
+        expires_in_days: args.expires_in_days,
+        expires_at,
+    };
+    let issued = ctx.authed()?.create_token(&request).map_err(|e| ctx.fail(e))?;
+    show_issued(ctx, &issued, "Created");
+    Ok(())
+}
+
+fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) {
+    let out = ctx.out;
+    if out.json {
+        out.json(issued);
+        return;
+    }
+    let token = &issued.token;
+    println!("{} {verb} token {} {}.", out.green("✓"), out.bold(&token.name), out.dim(&format!("[{}]", token.id)));
+    println!("Copy it now; it will not be shown again:\n\n    {}\n", issued.plaintext_token);
+    println!(
+        "Expires {}. The CLI keeps using its current token; to use this one run `sitegpt login --token <token>` \
+         or set SITEGPT_API_TOKEN for one command.",
+        relative(token.expires_at, Utc::now())
+    );
+}
+
+fn rotate(ctx: &Context, id: &str) -> Result<(), CliError> {
+    let issued = ctx.authed()?.rotate_token(id).map_err(|e| ctx.fail(e))?;
+    show_issued(ctx, &issued, "Rotated");
+    if !ctx.out.json && ctx.config.profiles.get(&ctx.profile).and_then(|p| p.token_id.as_deref()) == Some(id) {
+        println!(
+            "This was the profile's own token: its old secret no longer works. Run `sitegpt login --token <new token>`."
+        );
+    }
+    Ok(())
+}
+
+fn revoke(ctx: &Context, id: &str) -> Result<(), CliError> {
+    let token = ctx.authed()?.revoke_token(id).map_err(|e| ctx.fail(e))?;
+    if ctx.out.json {
+        ctx.out.json(&json!({"token": token}));
+        return Ok(());
+    }
+    println!(
+        "{} Revoked token {} {}.",
+        ctx.out.green("✓"),
+        ctx.out.bold(&token.name),
+        ctx.out.dim(&format!("[{}]", token.id))
+    );
+    if ctx.config.profiles.get(&ctx.profile).and_then(|p| p.token_id.as_deref()) == Some(id) {
+        println!("That was the token of profile `{}`; run `sitegpt login` to get a new one.", ctx.profile);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_checked_against_the_catalog() {
+        assert!(parse_scopes(&["account:read".into()]).is_ok());
+        let error = parse_scopes(&["account:read".into(), "everything".into()]).expect_err("unknown");
+        assert!(error.to_string().contains("knowledge:write"), "lists valid scopes");
+        assert_eq!(error.exit_code(), exit::USAGE);
+    }
+
+    #[test]
+    fn expiry_dates() {
+        assert_eq!(parse_expires_at("2027-01-31").expect("date").to_rfc3339(), "2027-01-31T23:59:59+00:00");
+        assert!(parse_expires_at("2027-01-31T12:00:00Z").is_ok());
+        assert!(parse_expires_at("next week").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! A running server, a config folder, and ways to run the CLI against them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const CLI: &str = env!("CARGO_BIN_EXE_sitegpt");
+
+/// `sitegpt-server`, built beside the CLI by `cargo test --workspace`.
+pub fn server_binary() -> PathBuf {
+    let path = Path::new(CLI).with_file_name("sitegpt-server");
+    assert!(path.exists(), "{} is missing: run `cargo build -p sitegpt-server` first", path.display());
+    path
+}
+
+pub struct Server {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("server.log");
+        let child = Command::new(server_binary())
+            .arg("serve")
+            .env("SITEGPT_DATA_DIR", dir.path().join("data"))
+            .env("SITEGPT_LISTEN", "127.0.0.1:0")
+            .env_remove("SITEGPT_DATABASE_URL")
+            .env_remove("SITEGPT_PUBLIC_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("start the server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let base = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let listen = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["message"] == "sitegpt-server is listening")
+                .and_then(|v| v["listen"].as_str().map(str::to_owned));
+            if let Some(listen) = listen {
+                break format!("http://{listen}");
+            }
+            assert!(Instant::now() < deadline, "server did not start:\n{text}");
+            std::thread::sleep(Duration::from_millis(30));
+        };
+        Server { child, dir, base }
+    }
+
+    pub fn admin(&self, args: &[&str]) -> Value {
+        let output = Command::new(server_binary())
+            .arg("admin")
+            .args(args)
+            .env("SITEGPT_DATA_DIR", self.dir.path().join("data"))
+            .env_remove("SITEGPT_DATABASE_URL")
+            .output()
+            .expect("admin");
+        assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("json")
+    }
+
+    /// A verified owner with a password, and a token with `scopes`.
+    pub fn user_with_token(&self, email: &str, scopes: &[&str]) -> (Value, String) {
+        let user = self.admin(&["create-user", "--email", email, "--password", "correct horse battery", "--verified"]);
+        let mut args = vec!["create-token", "--email", email, "--name", "fixture"];
+        for scope in scopes {
+            args.extend(["--scope", scope]);
+        }
+        let token = self.admin(&args)["plaintextToken"].as_str().expect("token").to_owned();
+        (user, token)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config folder and the environment the CLI runs in.
+pub struct Cli {
+    pub config: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    pub fn error_json(&self) -> Value {
+        serde_json::from_str(&self.stderr).unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Cli {
+    pub fn new(server: &Server) -> Cli {
+        let config = tempfile::tempdir().expect("config dir");
+        let mut env = BTreeMap::new();
+        env.insert("SITEGPT_API_URL".into(), server.base.clone());
+        Cli { config, env }
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config.path().join("sitegpt").join("config.json")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(CLI);
+        command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        command.env("XDG_CONFIG_HOME", self.config.path()).env("HOME", self.config.path());
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let Output { status, stdout, stderr } = self.command(args).stdin(Stdio::null()).output().expect("run sitegpt");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}

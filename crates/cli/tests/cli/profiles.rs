@@ -1,0 +1,101 @@
+//! Profiles, the environment overrides, and the config file.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::fixture::{Cli, Server};
+
+#[test]
+fn profiles_switch_and_the_environment_overrides() {
+    let server = Server::start();
+    let (_, ada) = server.user_with_token("ada@example.com", &["account:read"]);
+    let (_, bob) = server.user_with_token("bob@example.com", &["account:read"]);
+    let (_, eve) = server.user_with_token("eve@example.com", &["account:read"]);
+    let mut cli = Cli::new(&server);
+    cli.run(&["login", "--token", &ada]).ok();
+    cli.run(&["login", "--profile", "knowledge-agent", "--token", &bob]).ok();
+    let email = |run: crate::fixture::Run| run.ok().json()["user"]["email"].as_str().expect("email").to_owned();
+    assert_eq!(email(cli.run(&["whoami", "--json"])), "ada@example.com", "the first profile stays the default");
+    assert_eq!(email(cli.run(&["--profile", "knowledge-agent", "whoami", "--json"])), "bob@example.com");
+    cli.env.insert("SITEGPT_PROFILE".into(), "knowledge-agent".into());
+    assert_eq!(email(cli.run(&["whoami", "--json"])), "bob@example.com");
+    cli.env.insert("SITEGPT_API_TOKEN".into(), eve.clone());
+    assert_eq!(email(cli.run(&["whoami", "--json"])), "eve@example.com", "the token override wins for one command");
+    let config = std::fs::read_to_string(cli.config_file()).expect("config");
+    assert!(!config.contains(&eve), "the override is never saved");
+    let parsed: serde_json::Value = serde_json::from_str(&config).expect("json");
+    assert_eq!(parsed["defaultProfile"], "default");
+    assert_eq!(parsed["profiles"]["knowledge-agent"]["who"]["email"], "bob@example.com");
+    assert_eq!(parsed["profiles"]["knowledge-agent"]["apiUrl"], server.base.as_str());
+    assert!(parsed["profiles"]["default"]["tokenId"].as_str().expect("id").starts_with("tok_"));
+    cli.env.remove("SITEGPT_API_TOKEN");
+    cli.env.remove("SITEGPT_PROFILE");
+    let unknown = cli.run(&["--profile", "nobody", "whoami"]);
+    assert_eq!(unknown.code, 3);
+    assert!(unknown.stderr.contains("sitegpt login --profile nobody"), "{}", unknown.stderr);
+}
+
+#[test]
+fn a_profile_remembers_its_server() {
+    let server = Server::start();
+    let (_, token) = server.user_with_token("url@example.com", &["account:read"]);
+    let mut cli = Cli::new(&server);
+    cli.run(&["login", "--token", &token]).ok();
+    cli.env.remove("SITEGPT_API_URL");
+    cli.run(&["whoami"]).ok();
+    cli.env.insert("SITEGPT_API_URL".into(), "ftp://nowhere".into());
+    assert_eq!(cli.run(&["whoami"]).code, 2);
+}
+
+#[test]
+fn the_config_is_private_and_written_atomically() {
+    let server = Server::start();
+    let cli = Cli::new(&server);
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(server.user_with_token(&format!("p{i}@example.com"), &["account:read"]).1);
+    }
+    // Eight logins to eight profiles at once: every one of them is kept.
+    let children: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            cli.command(&["login", "--profile", &format!("p{i}"), "--token", token])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("wait").success());
+    }
+    let path = cli.config_file();
+    let parsed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("config")).expect("json");
+    assert_eq!(parsed["profiles"].as_object().expect("profiles").len(), 8);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().expect("dir")), 0o700);
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_corrupted_config_is_reported_and_left_alone() {
+    let server = Server::start();
+    let (_, token) = server.user_with_token("broken@example.com", &["account:read"]);
+    let cli = Cli::new(&server);
+    let path = cli.config_file();
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&path, "{ \"profiles\": oops").expect("write");
+    for args in [vec!["whoami"], vec!["login", "--token", token.as_str()]] {
+        let run = cli.run(&args);
+        assert_eq!(run.code, 1);
+        assert!(run.stderr.contains(&path.display().to_string()), "names the file: {}", run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&path).expect("config"), "{ \"profiles\": oops", "never overwritten");
+}
