@@ -354,6 +354,50 @@ mod tests {
         assert!(!format!("{client:?}").contains("secretsecret"));
     }
 
+    /// A loopback server that answers each connection with the next canned reply.
+    fn scripted(replies: Vec<&'static str>) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for reply in replies {
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).expect("read") > 2 {
+                    line.clear();
+                }
+                let mut stream = stream;
+                stream.write_all(reply.as_bytes()).expect("write");
+            }
+        });
+        base
+    }
+
+    const ACCOUNT: &str = r#"{"ok":true,"data":{"user":{"id":"usr_1","email":"a@example.com","emailVerified":true},"account":{"id":"acc_1","name":"A","subscriptionStatus":"active"},"role":"owner","token":{"id":"tok_1","name":"t","scopes":["account:read"],"chatbotIds":[],"expiresAt":"2030-01-01T00:00:00Z"}},"meta":{"requestId":"r"}}"#;
+
+    #[test]
+    fn short_rate_limits_are_waited_out_and_long_ones_reported() {
+        let limited = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 101\r\nConnection: close\r\n\r\n{\"ok\":false,\"error\":{\"code\":\"RATE_LIMITED\",\"message\":\"slow\",\"details\":null},\"meta\":{\"requestId\":\"r\"}}";
+        let ok: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ACCOUNT}",
+                ACCOUNT.len()
+            )
+            .into_boxed_str(),
+        );
+        let started = std::time::Instant::now();
+        let info = Client::new(&scripted(vec![limited, ok])).with_token("sgpt_x").account().expect("retried");
+        assert_eq!(info.user.email, "a@example.com");
+        assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+
+        let long = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Type: application/json\r\nContent-Length: 101\r\nConnection: close\r\n\r\n{\"ok\":false,\"error\":{\"code\":\"RATE_LIMITED\",\"message\":\"slow\",\"details\":null},\"meta\":{\"requestId\":\"r\"}}";
+        match Client::new(&scripted(vec![long])).account() {
+            Err(ClientError::Api { status: 429, retry_after: Some(120), code, .. }) => assert_eq!(code, "RATE_LIMITED"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
     #[test]
     fn an_unreachable_server_names_the_url() {
         // Port 1 on loopback: nothing listens there.
