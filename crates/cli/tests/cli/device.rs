@@ -190,3 +190,28 @@ fn interactive_login_in_a_terminal() {
     }
     tmux(&socket, &["kill-server"]);
 }
+
+#[test]
+fn full_access_restricted_to_a_chatbot() {
+    let server = Server::start();
+    let owner = server.admin(&["create-user", "--email", "full@example.com", "--password", PASSWORD, "--verified"]);
+    let chatbot = server.admin(&[
+        "create-chatbot",
+        "--account-id",
+        owner["accountId"].as_str().expect("id"),
+        "--name",
+        "Support",
+    ]);
+    let chatbot_id = chatbot["chatbotId"].as_str().expect("chatbot").to_owned();
+    let mut person = Person::new(&server);
+    person.sign_in("full@example.com");
+    let cli = Cli::new(&server);
+    let (child, code) = start_login(&cli, &["--full-access", "--chatbot", &chatbot_id, "--profile", "full"]);
+    person.decide(&code, "approve");
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success());
+    let data: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(data["token"]["scopes"].as_array().expect("scopes").len(), 37);
+    assert_eq!(data["token"]["chatbotIds"], serde_json::json!([chatbot_id]));
+    assert_eq!(data["profile"], "full");
+}
