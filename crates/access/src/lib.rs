@@ -30,3 +30,6 @@ pub use policy::{
 pub use role::Role;
 pub use scope::{AccessLevel, Scope, ScopeResource, ScopeSet, UnknownScope};
 pub use token::{PlainToken, TokenHash, TokenParseError};
+
+#[cfg(feature = "schema")]
+mod schema;

@@ -3,19 +3,20 @@
 //! wire names, in camelCase.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use sitegpt_access::{CreatedVia, Role, Scope, SubscriptionStatus};
 
 /// `meta` of every response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     pub request_id: String,
 }
 
 /// A successful response: `{"ok": true, "data": …, "meta": {…}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Success<T> {
     pub ok: bool,
     pub data: T,
@@ -23,14 +24,14 @@ pub struct Success<T> {
 }
 
 /// A failed response: `{"ok": false, "error": {…}, "meta": {…}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Failure {
     pub ok: bool,
     pub error: ErrorBody,
     pub meta: Meta,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// Stable, machine-matchable code such as `INSUFFICIENT_SCOPE`.
     pub code: String,
@@ -39,14 +40,14 @@ pub struct ErrorBody {
 }
 
 /// One entry of `details` for `VALIDATION_FAILED`: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldError {
     /// Path into the request body: keys and array indices.
     pub path: Vec<PathSegment>,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PathSegment {
     Key(String),
@@ -66,7 +67,7 @@ impl From<usize> for PathSegment {
 }
 
 /// A page of a list: `data.items` and `data.nextCursor` (null on the last page).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -74,7 +75,7 @@ pub struct Page<T> {
 }
 
 /// An API token as the API shows it. Never carries the secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Token {
     pub id: String,
@@ -93,13 +94,13 @@ pub struct Token {
 }
 
 /// `data` of get and revoke.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenData {
     pub token: Token,
 }
 
 /// `data` of create and rotate: the token and, this one time, its plaintext.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {
     pub token: Token,
@@ -113,7 +114,7 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 /// Body of `POST /api/v2/tokens`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// 1–120 characters.
@@ -131,7 +132,7 @@ pub struct CreateTokenRequest {
 }
 
 /// `data` of `GET /api/v2/account`: who is calling, with which token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountInfo {
     pub user: UserInfo,
     pub account: AccountSummary,
@@ -139,7 +140,7 @@ pub struct AccountInfo {
     pub token: CallerToken,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     pub id: String,
@@ -147,7 +148,7 @@ pub struct UserInfo {
     pub email_verified: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSummary {
     pub id: String,
@@ -155,7 +156,7 @@ pub struct AccountSummary {
     pub subscription_status: SubscriptionStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallerToken {
     pub id: String,
@@ -166,14 +167,14 @@ pub struct CallerToken {
 }
 
 /// `GET /healthz`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Health {
     pub status: String,
     pub version: String,
 }
 
 /// `POST /oauth/device_authorization` success (RFC 8628 §3.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceAuthorizationResponse {
     pub device_code: String,
     pub user_code: String,
@@ -184,7 +185,7 @@ pub struct DeviceAuthorizationResponse {
 }
 
 /// `POST /oauth/token` success (RFC 6749 §5.1).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OAuthTokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -203,7 +204,7 @@ impl std::fmt::Debug for OAuthTokenResponse {
 }
 
 /// An OAuth error (RFC 6749 §5.2); `interval` accompanies `slow_down`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OAuthErrorBody {
     pub error: String,
     #[serde(default)]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod issue;
 pub mod logging;
 pub mod mail;
+pub mod openapi;
 pub mod ratelimit;
 pub mod request;
 pub mod router;

@@ -1,6 +1,8 @@
-//! The route table. Every API v2 route is declared here with the one scope it
-//! requires (and whether it needs an active subscription); the [`Caller`]
-//! extractor refuses to serve a route that has no rule.
+//! The route table. Every API v2 route is declared in [`API_ROUTES`] with the
+//! one scope it requires (and whether it needs an active subscription); the
+//! router wires handlers only to declared routes, the [`Caller`] extractor
+//! refuses to serve a route that has no rule, and the API document is
+//! generated from the same list.
 //!
 //! [`Caller`]: crate::auth::Caller
 
@@ -10,25 +12,165 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get, on, post};
 use axum::{Extension, Router};
+use schemars::{Schema, SchemaGenerator};
 use sitegpt_access::{RouteRule, Scope};
+use sitegpt_api_types as api;
 
 use crate::error::ApiError;
+use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::{account, health, oauth, tokens};
 use crate::state::AppState;
 use crate::web;
 
-/// A handler for one method, with the rule it is guarded by.
-fn guarded<H, T>(method: MethodFilter, rule: RouteRule, handler: H) -> MethodRouter<AppState>
+/// The HTTP methods API routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiMethod {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl ApiMethod {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ApiMethod::Get => "GET",
+            ApiMethod::Post => "POST",
+            ApiMethod::Patch => "PATCH",
+            ApiMethod::Delete => "DELETE",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            ApiMethod::Get => MethodFilter::GET,
+            ApiMethod::Post => MethodFilter::POST,
+            ApiMethod::Patch => MethodFilter::PATCH,
+            ApiMethod::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// Produces the JSON Schema of a request or response body.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// A query parameter: name, JSON type, description.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub description: &'static str,
+}
+
+/// One API v2 route: what the router, the authorization check and the API
+/// document need to know about it. [`API_ROUTES`] is the one list of them.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRoute {
+    pub method: ApiMethod,
+    pub path: &'static str,
+    pub rule: RouteRule,
+    pub summary: &'static str,
+    pub query: &'static [QueryParam],
+    /// The JSON body, if the route takes one.
+    pub body: Option<SchemaFn>,
+    /// The `data` of the success envelope.
+    pub data: SchemaFn,
+    pub status: u16,
+}
+
+const TOKEN_LIST: &[QueryParam] = &[
+    QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
+    QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
+    QueryParam { name: "includeRevoked", kind: "boolean", description: "Include revoked tokens." },
+    QueryParam {
+        name: "owner",
+        kind: "string",
+        description: "`me` (default) or `all` (owners and admins: every token of the account).",
+    },
+];
+
+use ApiMethod::{Get, Post};
+use RouteRule as R;
+
+/// Every API v2 route, with its scope. The router refuses to wire a route
+/// that is not here, and the API document is generated from this list.
+pub const API_ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/account",
+        rule: R::exempt(Scope::AccountRead),
+        summary: "Who is calling: user, account, role and the calling token",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::AccountInfo>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/tokens",
+        rule: R::exempt(Scope::TokensRead),
+        summary: "List API tokens (your own; owners and admins may ask for all)",
+        query: TOKEN_LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::Token>>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/tokens",
+        rule: R::exempt(Scope::TokensWrite),
+        summary: "Create an API token; the plaintext is returned once",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::CreateTokenRequest>()),
+        data: |g| g.subschema_for::<api::IssuedToken>(),
+        status: 201,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/tokens/{id}",
+        rule: R::exempt(Scope::TokensRead),
+        summary: "Get an API token",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::TokenData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/tokens/{id}/rotate",
+        rule: R::exempt(Scope::TokensWrite),
+        summary: "Give a token a new secret (same id); the plaintext is returned once",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::IssuedToken>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/tokens/{id}/revoke",
+        rule: R::exempt(Scope::TokensWrite),
+        summary: "Revoke a token; it stops working at once",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::TokenData>(),
+        status: 200,
+    },
+];
+
+/// Wires `handler` for the route of [`API_ROUTES`] with this method and path.
+/// Panics at start-up if there is none: a route cannot exist without its rule.
+fn wire<H, T>(method: ApiMethod, path: &str, handler: H) -> MethodRouter<AppState>
 where
     H: Handler<T, AppState>,
     T: 'static,
 {
-    on(method, handler).route_layer(Extension(rule))
+    let route = API_ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("{} {path} is not in API_ROUTES", method.as_str()));
+    on(method.filter(), handler).route_layer(Extension(route.rule))
 }
-
-use MethodFilter as M;
-use RouteRule as R;
 
 /// `/api/v2`, registered with full paths (no nested router on the hot path).
 /// Account and token routes are exempt from the subscription check so that a
@@ -36,18 +178,15 @@ use RouteRule as R;
 /// credentials.
 fn api_v2(router: Router<AppState>) -> Router<AppState> {
     router
-        .route("/api/v2/account", guarded(M::GET, R::exempt(Scope::AccountRead), account::show))
+        .route("/api/v2/openapi.json", get(openapi::serve))
+        .route("/api/v2/account", wire(Get, "/api/v2/account", account::show))
         .route(
             "/api/v2/tokens",
-            guarded(M::GET, R::exempt(Scope::TokensRead), tokens::list).merge(guarded(
-                M::POST,
-                R::exempt(Scope::TokensWrite),
-                tokens::create,
-            )),
+            wire(Get, "/api/v2/tokens", tokens::list).merge(wire(Post, "/api/v2/tokens", tokens::create)),
         )
-        .route("/api/v2/tokens/{id}", guarded(M::GET, R::exempt(Scope::TokensRead), tokens::show))
-        .route("/api/v2/tokens/{id}/rotate", guarded(M::POST, R::exempt(Scope::TokensWrite), tokens::rotate))
-        .route("/api/v2/tokens/{id}/revoke", guarded(M::POST, R::exempt(Scope::TokensWrite), tokens::revoke))
+        .route("/api/v2/tokens/{id}", wire(Get, "/api/v2/tokens/{id}", tokens::show))
+        .route("/api/v2/tokens/{id}/rotate", wire(Post, "/api/v2/tokens/{id}/rotate", tokens::rotate))
+        .route("/api/v2/tokens/{id}/revoke", wire(Post, "/api/v2/tokens/{id}/revoke", tokens::revoke))
 }
 
 /// The whole application.

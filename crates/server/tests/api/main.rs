@@ -7,6 +7,7 @@ mod binary;
 mod helpers;
 mod oauth;
 mod oauth_client;
+mod openapi;
 mod smtp;
 mod tokens;
 mod web;

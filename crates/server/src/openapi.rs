@@ -1,0 +1,130 @@
+//! The OpenAPI 3.1 document of API v2, generated from the route table
+//! ([`API_ROUTES`]) and the JSON Schemas of the wire types. Served at
+//! `GET /api/v2/openapi.json`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value, json};
+use sitegpt_access::Subscription;
+
+use crate::router::{API_ROUTES, ApiRoute};
+use crate::state::AppState;
+
+pub async fn serve(State(state): State<AppState>) -> Response {
+    Json(document(&state.public_url)).into_response()
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Failure"}}}
+    })
+}
+
+/// The error answers a route can give, by the decision table.
+fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
+    let mut errors = vec![
+        ("401", "UNAUTHENTICATED, TOKEN_EXPIRED or TOKEN_REVOKED (with WWW-Authenticate)"),
+        ("403", "EMAIL_NOT_VERIFIED, INSUFFICIENT_SCOPE or FORBIDDEN"),
+    ];
+    if route.path.contains('{') {
+        errors.push(("404", "NOT_FOUND: no such resource in the token's account and chatbot restriction"));
+    }
+    if route.rule.subscription == Subscription::Required {
+        errors.push(("402", "SUBSCRIPTION_REQUIRED"));
+    }
+    if route.body.is_some() || !route.query.is_empty() {
+        errors.push(("400", "VALIDATION_FAILED, with details [{path, message}]"));
+    }
+    if route.body.is_some() {
+        errors.push(("413", "PAYLOAD_TOO_LARGE: bodies are limited to 64 KiB"));
+        errors.push(("415", "UNSUPPORTED_MEDIA_TYPE: send application/json"));
+    }
+    if route.path.ends_with("/rotate") {
+        errors.push(("409", "CONFLICT: the token is revoked"));
+    }
+    errors
+}
+
+fn operation_id(route: &ApiRoute) -> String {
+    let mut id = route.method.as_str().to_lowercase();
+    for part in route.path.trim_start_matches("/api/v2/").split('/') {
+        let part = part.trim_start_matches('{').trim_end_matches('}');
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
+}
+
+/// The whole document.
+pub fn document(public_url: &str) -> Value {
+    let mut generator =
+        SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into()).into_generator();
+    generator.subschema_for::<sitegpt_api_types::Failure>();
+    let meta = generator.subschema_for::<sitegpt_api_types::Meta>();
+    let mut paths: Map<String, Value> = Map::new();
+    for route in API_ROUTES {
+        let mut parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        parameters.extend(route.query.iter().map(|q| {
+            json!({"name": q.name, "in": "query", "required": false, "description": q.description, "schema": {"type": q.kind}})
+        }));
+        let data = (route.data)(&mut generator);
+        let success = json!({
+            "description": "Success",
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["ok", "data", "meta"],
+                "properties": {"ok": {"const": true}, "data": data, "meta": meta},
+            }}}
+        });
+        let mut responses = Map::new();
+        responses.insert(route.status.to_string(), success);
+        for (status, description) in errors(route) {
+            responses.insert(status.into(), error_response(description));
+        }
+        responses.insert("429".into(), error_response("RATE_LIMITED (with Retry-After)"));
+        let scope = route.rule.scope.as_str();
+        let mut operation = json!({
+            "operationId": operation_id(route),
+            "summary": route.summary,
+            "description": format!("Requires the `{scope}` scope."),
+            "security": [{"bearer": [scope]}],
+            "x-required-scope": scope,
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if let Some(body) = route.body {
+            operation["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": body(&mut generator)}}});
+        }
+        let item = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        item[route.method.as_str().to_lowercase()] = operation;
+    }
+    let schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "info": {
+            "title": "SiteGPT API v2",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Scoped bearer tokens (`Authorization: Bearer sgpt_…`). Every response is an envelope with \
+                `meta.requestId`. Authorization runs in a fixed order: 401, 403 e-mail, 403 scope, 404, 402, 403 role, 400.",
+        },
+        "servers": [{"url": public_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A SiteGPT API token."}},
+            "schemas": schemas,
+        },
+        "paths": paths,
+    })
+}

@@ -1,0 +1,69 @@
+//! The API document matches the router: every route is documented with its
+//! scope, every documented route is served and guarded, and every schema
+//! reference resolves.
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::Value;
+use sitegpt_server::router::API_ROUTES;
+
+use crate::helpers::TestApp;
+
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                found.push(r);
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_describes_every_route_and_only_those() {
+    let app = TestApp::new().await;
+    let response = app.request(Method::GET, "/api/v2/openapi.json", None, None).await;
+    assert_eq!(response.status.as_u16(), 200);
+    let doc = response.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], "http://api.test");
+
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            documented.push((method.to_uppercase(), path.clone()));
+            let route = API_ROUTES
+                .iter()
+                .find(|r| r.method.as_str() == method.to_uppercase() && r.path == path)
+                .unwrap_or_else(|| panic!("{method} {path} is documented but not a route"));
+            assert_eq!(operation["x-required-scope"], route.rule.scope.as_str());
+            assert_eq!(operation["security"][0]["bearer"][0], route.rule.scope.as_str());
+            assert!(operation["responses"][route.status.to_string()].is_object(), "{method} {path}");
+            assert!(operation["responses"]["401"].is_object() && operation["responses"]["403"].is_object());
+        }
+    }
+    assert_eq!(documented.len(), API_ROUTES.len(), "every route is documented once");
+
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for reference in found {
+        let name = reference.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("odd $ref {reference}"));
+        assert!(doc["components"]["schemas"][name].is_object(), "{reference} does not resolve");
+    }
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_guarded() {
+    let app = TestApp::new().await;
+    for route in API_ROUTES {
+        let path = route.path.replace("{id}", "tok_someid");
+        let request = Request::builder().method(route.method.as_str()).uri(&path).body(Body::empty()).expect("request");
+        let response = app.send(request).await;
+        assert_eq!(response.status.as_u16(), 401, "{} {path}: {}", route.method.as_str(), response.body);
+        assert_eq!(response.code(), "UNAUTHENTICATED");
+    }
+}
