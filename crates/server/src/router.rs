@@ -19,7 +19,7 @@ use sitegpt_api_types as api;
 use crate::error::ApiError;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
-use crate::routes::{account, health, oauth, tokens};
+use crate::routes::{account, chatbots, health, oauth, tokens};
 use crate::state::AppState;
 use crate::web;
 
@@ -90,7 +90,12 @@ const TOKEN_LIST: &[QueryParam] = &[
     },
 ];
 
-use ApiMethod::{Get, Post};
+const LIST: &[QueryParam] = &[
+    QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
+    QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
+];
+
+use ApiMethod::{Delete, Get, Patch, Post};
 use RouteRule as R;
 
 /// Every API v2 route, with its scope. The router refuses to wire a route
@@ -156,6 +161,56 @@ pub const API_ROUTES: &[ApiRoute] = &[
         data: |g| g.subschema_for::<api::TokenData>(),
         status: 200,
     },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/chatbots",
+        rule: R::new(Scope::ChatbotsRead),
+        summary: "List chatbots (a chatbot-restricted token sees only its own)",
+        query: LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::Chatbot>>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/chatbots",
+        rule: R::new(Scope::ChatbotsWrite),
+        summary: "Create a chatbot",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::CreateChatbotRequest>()),
+        data: |g| g.subschema_for::<api::ChatbotData>(),
+        status: 201,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/chatbots/{chatbotId}",
+        rule: R::new(Scope::ChatbotsRead),
+        summary: "Get a chatbot",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::ChatbotData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/chatbots/{chatbotId}",
+        rule: R::new(Scope::ChatbotsWrite),
+        summary: "Change a chatbot's name, description or appearance",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::UpdateChatbotRequest>()),
+        data: |g| g.subschema_for::<api::ChatbotData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Delete,
+        path: "/api/v2/chatbots/{chatbotId}",
+        rule: R::new(Scope::ChatbotsDelete),
+        summary: "Delete a chatbot and everything under it",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::Deleted>(),
+        status: 200,
+    },
 ];
 
 /// Wires `handler` for the route of [`API_ROUTES`] with this method and path.
@@ -187,6 +242,16 @@ fn api_v2(router: Router<AppState>) -> Router<AppState> {
         .route("/api/v2/tokens/{id}", wire(Get, "/api/v2/tokens/{id}", tokens::show))
         .route("/api/v2/tokens/{id}/rotate", wire(Post, "/api/v2/tokens/{id}/rotate", tokens::rotate))
         .route("/api/v2/tokens/{id}/revoke", wire(Post, "/api/v2/tokens/{id}/revoke", tokens::revoke))
+        .route(
+            "/api/v2/chatbots",
+            wire(Get, "/api/v2/chatbots", chatbots::list).merge(wire(Post, "/api/v2/chatbots", chatbots::create)),
+        )
+        .route(
+            "/api/v2/chatbots/{chatbotId}",
+            wire(Get, "/api/v2/chatbots/{chatbotId}", chatbots::show)
+                .merge(wire(Patch, "/api/v2/chatbots/{chatbotId}", chatbots::update))
+                .merge(wire(Delete, "/api/v2/chatbots/{chatbotId}", chatbots::delete)),
+        )
 }
 
 /// The whole application.

@@ -72,6 +72,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // --- chatbots ----------------------------------------------------------
 
     async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot>;
+    /// Creates a chatbot with all its fields (the id is chosen by the caller).
+    async fn insert_chatbot(&self, chatbot: Chatbot) -> StoreResult<Chatbot>;
+    async fn chatbot(&self, chatbot_id: &str) -> StoreResult<Option<Chatbot>>;
+    async fn list_chatbots(&self, query: ChatbotQuery) -> StoreResult<Vec<Chatbot>>;
+    async fn update_chatbot(&self, chatbot_id: &str, patch: ChatbotPatch, now: DateTime<Utc>) -> StoreResult<Chatbot>;
+    /// Deletes a chatbot and everything under it.
+    async fn delete_chatbot(&self, chatbot_id: &str) -> StoreResult<()>;
     /// Which of `ids` are chatbots of the account.
     async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>>;
 

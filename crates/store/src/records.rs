@@ -61,7 +61,30 @@ pub struct Chatbot {
     pub id: String,
     pub account_id: String,
     pub name: String,
+    pub description: String,
+    /// A JSON object, validated by the API before it is stored.
+    pub appearance: String,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which chatbots to list, oldest first.
+#[derive(Debug, Clone)]
+pub struct ChatbotQuery {
+    pub account_id: String,
+    /// A token's chatbot restriction: only these (empty: all).
+    pub only: Vec<String>,
+    pub limit: usize,
+    /// Continue after this `(created_at, id)` position.
+    pub after: Option<(DateTime<Utc>, String)>,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChatbotPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub appearance: Option<String>,
 }
 
 /// A stored API token: everything but the secret, of which only the hash is

@@ -2,8 +2,10 @@
 //! [`ok`] or [`created`], or an [`ApiError`](crate::error::ApiError).
 
 pub mod account;
+pub mod chatbots;
 pub mod health;
 pub mod oauth;
+pub mod paging;
 pub mod tokens;
 
 use axum::Json;

@@ -8,9 +8,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use sitegpt_access::id::is_plausible_id;
@@ -19,15 +17,13 @@ use sitegpt_access::{CreatedVia, IssuanceDenied, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{Rotation, TokenQuery, TokenRecord};
 
+use super::paging::{decode_cursor, next_page, parse_limit};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::issue::{self, check_chatbots_exist, to_wire};
 use crate::request::{JsonBody, QueryParams};
 use crate::state::AppState;
-
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 200;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -50,32 +46,6 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-/// Parses `?limit=`: 1–200, default 50.
-pub fn parse_limit(value: Option<&str>) -> Result<usize, ApiError> {
-    let Some(value) = value else { return Ok(DEFAULT_LIMIT) };
-    match value.parse::<usize>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::validation(vec!["limit".into()], format!("limit must be an integer from 1 to {MAX_LIMIT}"))),
-    }
-}
-
-/// Cursors are opaque to clients: the position of the last item served.
-pub fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{id}", at.timestamp_millis()))
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> {
-    let invalid = || ApiError::validation(vec!["cursor".into()], "cursor is not valid; start again without it");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (ms, id) = text.split_once('.').ok_or_else(invalid)?;
-    let at = ms.parse::<i64>().ok().and_then(|ms| Utc.timestamp_millis_opt(ms).single()).ok_or_else(invalid)?;
-    if !is_plausible_id(id) {
-        return Err(invalid());
-    }
-    Ok((at, id.to_owned()))
-}
-
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,7 +62,7 @@ pub async fn list(
         Some("all") => return Err(ApiError::forbidden("Only owners and admins can list every token of the account.")),
         Some(_) => return Err(ApiError::validation(vec!["owner".into()], "owner must be `me` or `all`")),
     };
-    let mut records = state
+    let records = state
         .store
         .list_tokens(TokenQuery {
             account_id: caller.account_id().to_owned(),
@@ -102,12 +72,7 @@ pub async fn list(
             after,
         })
         .await?;
-    let next_cursor = if records.len() > limit {
-        records.truncate(limit);
-        records.last().map(|last| encode_cursor(last.created_at, &last.id))
-    } else {
-        None
-    };
+    let (records, next_cursor) = next_page(records, limit, |r| (r.created_at, r.id.as_str()));
     Ok(ok(Page { items: records.iter().map(to_wire).collect(), next_cursor }))
 }
 
@@ -260,28 +225,4 @@ pub async fn revoke(
     let revoked = state.store.revoke_token(&record.id, Utc::now()).await?;
     tracing::info!(token_id = %revoked.id, by_user = caller.user_id(), "token revoked");
     Ok(ok(TokenData { token: to_wire(&revoked) }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let at = Utc.timestamp_millis_opt(1_700_000_000_123).single().expect("time");
-        let cursor = encode_cursor(at, "tok_abc");
-        assert_eq!(decode_cursor(&cursor).expect("valid"), (at, "tok_abc".to_owned()));
-        for bad in ["", "!!!", "bm9wZQ", &URL_SAFE_NO_PAD.encode("12.../x")] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn limits() {
-        assert_eq!(parse_limit(None).expect("default"), 50);
-        assert_eq!(parse_limit(Some("200")).expect("max"), 200);
-        for bad in ["0", "201", "-1", "ten", ""] {
-            assert!(parse_limit(Some(bad)).is_err(), "{bad}");
-        }
-    }
 }

@@ -4,7 +4,9 @@
 mod account;
 mod bad_input;
 mod binary;
+mod chatbots;
 mod helpers;
+mod matrix;
 mod oauth;
 mod oauth_client;
 mod openapi;

@@ -60,10 +60,41 @@ async fn the_document_describes_every_route_and_only_those() {
 async fn every_documented_route_is_served_and_guarded() {
     let app = TestApp::new().await;
     for route in API_ROUTES {
-        let path = route.path.replace("{id}", "tok_someid");
+        let path = route.path.replace("{id}", "tok_someid").replace("{chatbotId}", "cb_someid");
         let request = Request::builder().method(route.method.as_str()).uri(&path).body(Body::empty()).expect("request");
         let response = app.send(request).await;
         assert_eq!(response.status.as_u16(), 401, "{} {path}: {}", route.method.as_str(), response.body);
         assert_eq!(response.code(), "UNAUTHENTICATED");
+    }
+}
+
+/// Each route's scope follows from its path and method, and only account,
+/// billing and token routes are usable without an active subscription.
+#[test]
+fn route_rules_follow_the_conventions() {
+    use sitegpt_access::Subscription;
+    for route in API_ROUTES {
+        let segments: Vec<&str> = route
+            .path
+            .trim_start_matches("/api/v2/")
+            .split('/')
+            .filter(|s| !s.starts_with('{') && !matches!(*s, "rotate" | "revoke"))
+            .collect();
+        let resource = *segments.last().expect("a resource");
+        let action = match route.method.as_str() {
+            "GET" => "read",
+            "DELETE" => "delete",
+            _ => "write",
+        };
+        assert_eq!(
+            route.rule.scope.as_str(),
+            format!("{resource}:{action}"),
+            "{} {}",
+            route.method.as_str(),
+            route.path
+        );
+        let exempt = matches!(segments[0], "account" | "billing" | "tokens");
+        let expected = if exempt { Subscription::Exempt } else { Subscription::Required };
+        assert_eq!(route.rule.subscription, expected, "{}", route.path);
     }
 }

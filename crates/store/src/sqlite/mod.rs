@@ -17,9 +17,9 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
-    Account, Chatbot, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, NewDeviceAuthorization,
-    NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth,
-    TokenQuery, TokenRecord, User,
+    Account, Chatbot, ChatbotPatch, ChatbotQuery, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome,
+    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
+    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -173,6 +173,26 @@ pub(crate) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
 pub(crate) fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
     conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"))
         .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
+        .map_err(backend)
+}
+
+const CHATBOT_COLUMNS: &str = "id, account_id, name, description, appearance, created_at, updated_at";
+
+fn chatbot_from_row(row: &Row<'_>) -> rusqlite::Result<Chatbot> {
+    Ok(Chatbot {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        name: row.get(2)?,
+        description: row.get(3)?,
+        appearance: row.get(4)?,
+        created_at: from_ms(row.get(5)?),
+        updated_at: from_ms(row.get(6)?),
+    })
+}
+
+fn load_chatbot(conn: &Connection, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
+    conn.prepare_cached(&format!("SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([chatbot_id], chatbot_from_row).optional())
         .map_err(backend)
 }
 
@@ -380,21 +400,101 @@ impl Store for SqliteStore {
     }
 
     async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot> {
-        let chatbot = Chatbot {
+        let now = from_ms(ms(now));
+        self.insert_chatbot(Chatbot {
             id: new_id(IdKind::Chatbot),
             account_id: account_id.to_owned(),
             name: name.to_owned(),
+            description: String::new(),
+            appearance: "{}".into(),
             created_at: now,
-        };
+            updated_at: now,
+        })
+        .await
+    }
+
+    async fn insert_chatbot(&self, chatbot: Chatbot) -> StoreResult<Chatbot> {
         self.pool
             .write(move |tx| {
                 load_account(tx, &chatbot.account_id)?.ok_or(StoreError::NotFound)?;
                 tx.execute(
-                    "INSERT INTO chatbots (id, account_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![chatbot.id, chatbot.account_id, chatbot.name, ms(chatbot.created_at)],
+                    "INSERT INTO chatbots (id, account_id, name, description, appearance, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        chatbot.id,
+                        chatbot.account_id,
+                        chatbot.name,
+                        chatbot.description,
+                        chatbot.appearance,
+                        ms(chatbot.created_at),
+                        ms(chatbot.updated_at)
+                    ],
                 )
                 .map_err(backend)?;
-                Ok(chatbot)
+                load_chatbot(tx, &chatbot.id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn chatbot(&self, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
+        let chatbot_id = chatbot_id.to_owned();
+        self.pool.read(move |conn| load_chatbot(conn, &chatbot_id)).await
+    }
+
+    async fn list_chatbots(&self, query: ChatbotQuery) -> StoreResult<Vec<Chatbot>> {
+        self.pool
+            .read(move |conn| {
+                let (after_at, after_id) = match &query.after {
+                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+                    None => (None, None),
+                };
+                let only = query.only.join(" ");
+                let sql = format!(
+                    "SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE account_id = ?1 \
+                     AND (?2 = '' OR instr(' ' || ?2 || ' ', ' ' || id || ' ') > 0) \
+                     AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) \
+                     ORDER BY created_at, id LIMIT ?5"
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            query.account_id,
+                            only,
+                            after_at,
+                            after_id,
+                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                        ],
+                        chatbot_from_row,
+                    )
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn update_chatbot(&self, chatbot_id: &str, patch: ChatbotPatch, now: DateTime<Utc>) -> StoreResult<Chatbot> {
+        let chatbot_id = chatbot_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE chatbots SET name = coalesce(?2, name), description = coalesce(?3, description), \
+                         appearance = coalesce(?4, appearance), updated_at = ?5 WHERE id = ?1",
+                        params![chatbot_id, patch.name, patch.description, patch.appearance, ms(now)],
+                    )
+                    .map_err(backend)?,
+                )?;
+                load_chatbot(tx, &chatbot_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn delete_chatbot(&self, chatbot_id: &str) -> StoreResult<()> {
+        let chatbot_id = chatbot_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                expect_one(tx.execute("DELETE FROM chatbots WHERE id = ?1", [chatbot_id]).map_err(backend)?)
             })
             .await
     }

@@ -124,3 +124,46 @@ async fn auth_epoch_moves_on_authorization_changes_only() {
         assert!(t.store.auth_epoch().expect("epoch") > e2);
     }
 }
+
+#[tokio::test]
+async fn chatbots_list_update_and_delete() {
+    for t in engines() {
+        let (_, account) = t.owner("bots@example.com").await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(t.store.create_chatbot(&account.id, &format!("bot {i}"), Utc::now()).await.expect("bot").id);
+        }
+        let query = |only: Vec<String>, after| sitegpt_store::ChatbotQuery {
+            account_id: account.id.clone(),
+            only,
+            limit: 2,
+            after,
+        };
+        let first = t.store.list_chatbots(query(vec![], None)).await.expect("list");
+        assert_eq!(first.len(), 2);
+        let last = first.last().expect("last");
+        let second =
+            t.store.list_chatbots(query(vec![], Some((last.created_at, last.id.clone())))).await.expect("list");
+        assert_eq!(second.len(), 2);
+        assert!(second.iter().all(|b| !first.contains(b)), "pages do not overlap");
+        let only = t.store.list_chatbots(query(vec![ids[3].clone(), ids[1].clone()], None)).await.expect("list");
+        let mut got: Vec<_> = only.iter().map(|b| b.id.clone()).collect();
+        got.sort();
+        let mut want = vec![ids[1].clone(), ids[3].clone()];
+        want.sort();
+        assert_eq!(got, want, "restricted to the given ids");
+
+        let patch =
+            sitegpt_store::ChatbotPatch { description: Some("Answers support questions".into()), ..Default::default() };
+        let updated = t.store.update_chatbot(&ids[0], patch, Utc::now()).await.expect("update");
+        assert_eq!(updated.name, "bot 0", "untouched fields stay");
+        assert_eq!(updated.description, "Answers support questions");
+        t.store.delete_chatbot(&ids[0]).await.expect("delete");
+        assert!(t.store.chatbot(&ids[0]).await.expect("q").is_none());
+        assert!(matches!(t.store.delete_chatbot(&ids[0]).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            t.store.update_chatbot(&ids[0], sitegpt_store::ChatbotPatch::default(), Utc::now()).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}

@@ -1,0 +1,250 @@
+//! The decision table over every API route: each route × {no token, garbage
+//! token, expired, revoked, lacking the scope, unverified e-mail, another
+//! account's resource, a chatbot outside the restriction, inactive
+//! subscription, role too low, valid}, asserting the status, the error code,
+//! and that nothing stored changed after a refusal.
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use sitegpt_access::{Role, Scope, ScopeSet, SubscriptionStatus};
+use sitegpt_server::router::{API_ROUTES, ApiRoute};
+
+use crate::helpers::{TestApp, TestResponse, TestUser};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    NoToken,
+    Garbage,
+    Expired,
+    Revoked,
+    LacksScope,
+    Unverified,
+    OtherAccount,
+    OutsideRestriction,
+    InactiveSubscription,
+    RoleTooLow,
+    Valid,
+}
+
+const CASES: [Case; 11] = [
+    Case::NoToken,
+    Case::Garbage,
+    Case::Expired,
+    Case::Revoked,
+    Case::LacksScope,
+    Case::Unverified,
+    Case::OtherAccount,
+    Case::OutsideRestriction,
+    Case::InactiveSubscription,
+    Case::RoleTooLow,
+    Case::Valid,
+];
+
+/// Two accounts with chatbots and tokens, fresh for each case.
+struct World {
+    app: TestApp,
+    owner: TestUser,
+    other: TestUser,
+    chatbot: String,
+    second_chatbot: String,
+    other_chatbot: String,
+    own_token_id: String,
+    other_token_id: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let app = TestApp::new().await;
+        let owner = app.owner().await;
+        let other = app.owner().await;
+        let chatbot = app.chatbot(&owner.account_id).await;
+        let second_chatbot = app.chatbot(&owner.account_id).await;
+        let other_chatbot = app.chatbot(&other.account_id).await;
+        let (own_token_id, _) = app.token(&owner, &[Scope::AccountRead]).await;
+        let (other_token_id, _) = app.token(&other, &[Scope::AccountRead]).await;
+        World { app, owner, other, chatbot, second_chatbot, other_chatbot, own_token_id, other_token_id }
+    }
+
+    async fn token(&self, user: &TestUser, scopes: ScopeSet, chatbots: &[&str], expired: bool) -> String {
+        let expires = if expired { Utc::now() - Duration::seconds(1) } else { Utc::now() + Duration::days(1) };
+        self.app.raw_token(user, scopes, chatbots, expires).await.1
+    }
+
+    fn path(&self, route: &ApiRoute, foreign: bool, outside: bool) -> String {
+        let chatbot = if foreign {
+            &self.other_chatbot
+        } else if outside {
+            &self.second_chatbot
+        } else {
+            &self.chatbot
+        };
+        let token = if foreign { &self.other_token_id } else { &self.own_token_id };
+        route.path.replace("{chatbotId}", chatbot).replace("{id}", token)
+    }
+
+    /// Everything stored, as text, except when tokens were last used.
+    fn snapshot(&self) -> String {
+        let conn = rusqlite::Connection::open(self.app.db_path()).expect("open");
+        let mut tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("tables")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        tables.retain(|t| !t.starts_with("sqlite_"));
+        let mut dump = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("select");
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let rows = stmt
+                .query_map([], |row| {
+                    let mut cells = Vec::new();
+                    for (i, column) in columns.iter().enumerate() {
+                        if column != "last_used_at" {
+                            cells.push(format!("{:?}", row.get_ref(i)?));
+                        }
+                    }
+                    Ok(cells.join("|"))
+                })
+                .expect("rows");
+            for row in rows {
+                dump.push_str(&format!("{table}: {}\n", row.expect("row")));
+            }
+        }
+        dump
+    }
+}
+
+/// A valid body for each route that takes one.
+fn body(route: &ApiRoute) -> Option<Value> {
+    route.body?;
+    Some(match route.path {
+        "/api/v2/tokens" => json!({"name": "made by the matrix", "scopes": ["account:read"]}),
+        "/api/v2/chatbots" => json!({"name": "Sales bot"}),
+        "/api/v2/chatbots/{chatbotId}" => json!({"description": "Changed by the matrix"}),
+        other => panic!("no valid body for {other}: add one here"),
+    })
+}
+
+/// The least role whose ceiling lacks the route's scope, if any.
+fn role_without(scope: Scope) -> Option<Role> {
+    [Role::Viewer, Role::Member, Role::Admin].into_iter().find(|r| !r.ceiling().contains(scope))
+}
+
+fn has_params(route: &ApiRoute) -> bool {
+    route.path.contains('{')
+}
+
+fn chatbot_scoped(route: &ApiRoute) -> bool {
+    route.path.contains("{chatbotId}")
+}
+
+/// What the case must answer, or `None` when it does not apply to the route.
+fn expected(route: &ApiRoute, case: Case) -> Option<(u16, &'static str)> {
+    let subscription_required = route.rule.subscription == sitegpt_access::Subscription::Required;
+    Some(match case {
+        Case::NoToken | Case::Garbage => (401, "UNAUTHENTICATED"),
+        Case::Expired => (401, "TOKEN_EXPIRED"),
+        Case::Revoked => (401, "TOKEN_REVOKED"),
+        Case::LacksScope => (403, "INSUFFICIENT_SCOPE"),
+        Case::Unverified => (403, "EMAIL_NOT_VERIFIED"),
+        Case::OtherAccount if has_params(route) => (404, "NOT_FOUND"),
+        Case::OutsideRestriction if chatbot_scoped(route) => (404, "NOT_FOUND"),
+        Case::InactiveSubscription if subscription_required => (402, "SUBSCRIPTION_REQUIRED"),
+        Case::InactiveSubscription => (route.status, ""),
+        Case::RoleTooLow if role_without(route.rule.scope).is_some() => (403, "FORBIDDEN"),
+        Case::Valid => (route.status, ""),
+        _ => return None,
+    })
+}
+
+async fn run(route: &ApiRoute, case: Case) -> Option<(TestResponse, bool)> {
+    let (status, code) = expected(route, case)?;
+    let world = World::new().await;
+    let full = ScopeSet::all();
+    let owner = &world.owner;
+    let (token, path) = match case {
+        Case::NoToken => (None, world.path(route, false, false)),
+        Case::Garbage => (Some("sgpt_garbage".to_owned()), world.path(route, false, false)),
+        Case::Expired => (Some(world.token(owner, full, &[], true).await), world.path(route, false, false)),
+        Case::Revoked => {
+            let (id, token) = world.app.raw_token(owner, full, &[], Utc::now() + Duration::days(1)).await;
+            world.app.store().revoke_token(&id, Utc::now()).await.expect("revoke");
+            (Some(token), world.path(route, false, false))
+        }
+        Case::LacksScope => (
+            Some(world.token(owner, full.without(route.rule.scope), &[], false).await),
+            world.path(route, false, false),
+        ),
+        Case::Unverified => {
+            let user = world.app.new_user(Some((&owner.account_id, Role::Owner)), false).await;
+            (Some(world.token(&user, full, &[], false).await), world.path(route, false, false))
+        }
+        Case::OtherAccount => (Some(world.token(owner, full, &[], false).await), world.path(route, true, false)),
+        Case::OutsideRestriction => {
+            (Some(world.token(owner, full, &[&world.chatbot], false).await), world.path(route, false, true))
+        }
+        Case::InactiveSubscription => {
+            world.app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("sub");
+            (Some(world.token(owner, full, &[], false).await), world.path(route, false, false))
+        }
+        Case::RoleTooLow => {
+            let role = role_without(route.rule.scope).expect("applies");
+            let user = world.app.member(&owner.account_id, role).await;
+            (Some(world.token(&user, full, &[], false).await), world.path(route, false, false))
+        }
+        Case::Valid => (Some(world.token(owner, full, &[], false).await), world.path(route, false, false)),
+    };
+    let _ = &world.other;
+    let before = world.snapshot();
+    let mut request = Request::builder().method(route.method.as_str()).uri(&path);
+    if let Some(token) = &token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body(route) {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = world.app.send(request.body(body).expect("request")).await;
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "{} {} [{case:?}]: {}",
+        route.method.as_str(),
+        route.path,
+        response.body
+    );
+    if !code.is_empty() {
+        assert_eq!(response.code(), code, "{} {} [{case:?}]", route.method.as_str(), route.path);
+        assert_eq!(before, world.snapshot(), "{} {} [{case:?}] changed the store", route.method.as_str(), route.path);
+    }
+    Some((response, true))
+}
+
+#[tokio::test]
+async fn every_route_answers_every_case_of_the_decision_table() {
+    let mut checked = 0;
+    for route in API_ROUTES {
+        for case in CASES {
+            if run(route, case).await.is_some() {
+                checked += 1;
+            }
+        }
+    }
+    // At least the five cases that apply to every route, for every route.
+    assert!(checked >= API_ROUTES.len() * 7, "{checked} checks");
+}
+
+#[tokio::test]
+async fn valid_requests_succeed_with_the_documented_status() {
+    for route in API_ROUTES {
+        let (response, _) = run(route, Case::Valid).await.expect("valid applies everywhere");
+        assert_eq!(response.body["ok"], true, "{} {}", route.method.as_str(), route.path);
+    }
+}
