@@ -63,13 +63,13 @@ fn check_appearance(appearance: &ChatbotAppearance, errors: &mut Vec<FieldError>
             errors.push(error(&["appearance", "primaryColor"], "primaryColor must look like #4f46e5"));
         }
     }
-    if let Some(message) = &appearance.welcome_message {
-        if message.chars().count() > WELCOME_MAX {
-            errors.push(error(
-                &["appearance", "welcomeMessage"],
-                format!("welcomeMessage must be at most {WELCOME_MAX} characters"),
-            ));
-        }
+    if let Some(message) = &appearance.welcome_message
+        && message.chars().count() > WELCOME_MAX
+    {
+        errors.push(error(
+            &["appearance", "welcomeMessage"],
+            format!("welcomeMessage must be at most {WELCOME_MAX} characters"),
+        ));
     }
 }
 
