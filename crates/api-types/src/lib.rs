@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod content;
+
 pub use sitegpt_access::{CreatedVia, Role, Scope, SubscriptionStatus};
 
 /// `meta` of every response.

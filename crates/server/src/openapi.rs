@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document of API v2, generated from the route table
-//! ([`API_ROUTES`]) and the JSON Schemas of the wire types. Served at
+//! ([`api_routes`]) and the JSON Schemas of the wire types. Served at
 //! `GET /api/v2/openapi.json`.
 
 use axum::Json;
@@ -9,7 +9,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 use sitegpt_access::Subscription;
 
-use crate::router::{API_ROUTES, ApiRoute};
+use crate::router::{ApiRoute, api_routes};
 use crate::state::AppState;
 
 pub async fn serve(State(state): State<AppState>) -> Response {
@@ -68,7 +68,7 @@ pub fn document(public_url: &str) -> Value {
     generator.subschema_for::<sitegpt_api_types::Failure>();
     let meta = generator.subschema_for::<sitegpt_api_types::Meta>();
     let mut paths: Map<String, Value> = Map::new();
-    for route in API_ROUTES {
+    for route in api_routes() {
         let mut parameters: Vec<Value> = route
             .path
             .split('/')

@@ -1,10 +1,12 @@
-//! The route table. Every API v2 route is declared in [`API_ROUTES`] with the
+//! The route table. Every API v2 route is declared in [`api_routes`] with the
 //! one scope it requires (and whether it needs an active subscription); the
 //! router wires handlers only to declared routes, the [`Caller`] extractor
 //! refuses to serve a route that has no rule, and the API document is
 //! generated from the same list.
 //!
 //! [`Caller`]: crate::auth::Caller
+
+use std::sync::LazyLock;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::handler::Handler;
@@ -19,6 +21,7 @@ use sitegpt_api_types as api;
 use crate::error::ApiError;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
+use crate::routes::items::{self, ItemKind};
 use crate::routes::{account, chatbots, health, oauth, tokens};
 use crate::state::AppState;
 use crate::web;
@@ -98,9 +101,9 @@ const LIST: &[QueryParam] = &[
 use ApiMethod::{Delete, Get, Patch, Post};
 use RouteRule as R;
 
-/// Every API v2 route, with its scope. The router refuses to wire a route
-/// that is not here, and the API document is generated from this list.
-pub const API_ROUTES: &[ApiRoute] = &[
+/// The account, token and chatbot routes; [`api_routes`] adds the chatbot
+/// content families.
+const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Get,
         path: "/api/v2/account",
@@ -213,17 +216,108 @@ pub const API_ROUTES: &[ApiRoute] = &[
     },
 ];
 
-/// Wires `handler` for the route of [`API_ROUTES`] with this method and path.
+/// The five routes of a family of chatbot content.
+fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
+    let label = K::KIND;
+    let summary = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+    [
+        ApiRoute {
+            method: Get,
+            path: K::COLLECTION,
+            rule: R::new(K::READ),
+            summary: summary(format!("List the chatbot's {label}")),
+            query: LIST,
+            body: None,
+            data: |g| g.subschema_for::<api::Page<api::content::Item<K::Fields>>>(),
+            status: 200,
+        },
+        ApiRoute {
+            method: Post,
+            path: K::COLLECTION,
+            rule: R::new(K::WRITE),
+            summary: summary(format!("Add to the chatbot's {label}")),
+            query: &[],
+            body: Some(|g| g.subschema_for::<K::Create>()),
+            data: items::single_schema::<K>,
+            status: 201,
+        },
+        ApiRoute {
+            method: Get,
+            path: K::ITEM,
+            rule: R::new(K::READ),
+            summary: summary(format!("Get one of the chatbot's {label}")),
+            query: &[],
+            body: None,
+            data: items::single_schema::<K>,
+            status: 200,
+        },
+        ApiRoute {
+            method: Patch,
+            path: K::ITEM,
+            rule: R::new(K::WRITE),
+            summary: summary(format!("Change one of the chatbot's {label}")),
+            query: &[],
+            body: Some(|g| g.subschema_for::<K::Update>()),
+            data: items::single_schema::<K>,
+            status: 200,
+        },
+        ApiRoute {
+            method: Delete,
+            path: K::ITEM,
+            rule: R::new(K::DELETE),
+            summary: summary(format!("Delete one of the chatbot's {label}")),
+            query: &[],
+            body: None,
+            data: |g| g.subschema_for::<api::Deleted>(),
+            status: 200,
+        },
+    ]
+}
+
+static API_ROUTES: LazyLock<Vec<ApiRoute>> = LazyLock::new(|| {
+    let mut routes = BASE_ROUTES.to_vec();
+    routes.extend(item_routes::<items::Knowledge>());
+    routes.extend(item_routes::<items::Personas>());
+    routes.extend(item_routes::<items::Instructions>());
+    routes.extend(item_routes::<items::Starters>());
+    routes.extend(item_routes::<items::Followups>());
+    routes.extend(item_routes::<items::Leads>());
+    routes
+});
+
+/// Every API v2 route, with its scope. The router refuses to wire a route
+/// that is not here, and the API document is generated from this list.
+pub fn api_routes() -> &'static [ApiRoute] {
+    &API_ROUTES
+}
+
+fn wire_items<K: ItemKind>(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(
+            K::COLLECTION,
+            wire(Get, K::COLLECTION, items::list::<K>).merge(wire(Post, K::COLLECTION, items::create::<K>)),
+        )
+        .route(
+            K::ITEM,
+            wire(Get, K::ITEM, items::show::<K>).merge(wire(Patch, K::ITEM, items::update::<K>)).merge(wire(
+                Delete,
+                K::ITEM,
+                items::delete::<K>,
+            )),
+        )
+}
+
+/// Wires `handler` for the route of [`api_routes`] with this method and path.
 /// Panics at start-up if there is none: a route cannot exist without its rule.
 fn wire<H, T>(method: ApiMethod, path: &str, handler: H) -> MethodRouter<AppState>
 where
     H: Handler<T, AppState>,
     T: 'static,
 {
-    let route = API_ROUTES
+    let route = api_routes()
         .iter()
         .find(|r| r.method == method && r.path == path)
-        .unwrap_or_else(|| panic!("{} {path} is not in API_ROUTES", method.as_str()));
+        .unwrap_or_else(|| panic!("{} {path} is not in the route table", method.as_str()));
     on(method.filter(), handler).route_layer(Extension(route.rule))
 }
 
@@ -232,6 +326,12 @@ where
 /// team with a lapsed subscription can still see who it is and manage its
 /// credentials.
 fn api_v2(router: Router<AppState>) -> Router<AppState> {
+    let router = wire_items::<items::Knowledge>(router);
+    let router = wire_items::<items::Personas>(router);
+    let router = wire_items::<items::Instructions>(router);
+    let router = wire_items::<items::Starters>(router);
+    let router = wire_items::<items::Followups>(router);
+    let router = wire_items::<items::Leads>(router);
     router
         .route("/api/v2/openapi.json", get(openapi::serve))
         .route("/api/v2/account", wire(Get, "/api/v2/account", account::show))

@@ -79,6 +79,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn update_chatbot(&self, chatbot_id: &str, patch: ChatbotPatch, now: DateTime<Utc>) -> StoreResult<Chatbot>;
     /// Deletes a chatbot and everything under it.
     async fn delete_chatbot(&self, chatbot_id: &str) -> StoreResult<()>;
+    async fn insert_item(&self, item: ChatbotItem) -> StoreResult<ChatbotItem>;
+    /// The item with this id and kind.
+    async fn item(&self, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>>;
+    async fn list_items(&self, query: ItemQuery) -> StoreResult<Vec<ChatbotItem>>;
+    async fn update_item(
+        &self,
+        kind: &str,
+        item_id: &str,
+        data: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChatbotItem>;
+    async fn delete_item(&self, kind: &str, item_id: &str) -> StoreResult<()>;
+
     /// Which of `ids` are chatbots of the account.
     async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>>;
 

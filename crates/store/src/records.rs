@@ -290,3 +290,25 @@ impl std::fmt::Debug for Session {
             .finish_non_exhaustive()
     }
 }
+
+/// A record under a chatbot (a knowledge source, a persona, a lead, …):
+/// its kind names the family, `data` is a JSON object the API validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatbotItem {
+    pub id: String,
+    pub account_id: String,
+    pub chatbot_id: String,
+    pub kind: String,
+    pub data: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which items to list, oldest first.
+#[derive(Debug, Clone)]
+pub struct ItemQuery {
+    pub chatbot_id: String,
+    pub kind: String,
+    pub limit: usize,
+    pub after: Option<(DateTime<Utc>, String)>,
+}

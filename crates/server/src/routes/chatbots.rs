@@ -30,9 +30,9 @@ const WELCOME_MAX: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     #[serde(default)]
-    limit: Option<String>,
+    pub limit: Option<String>,
     #[serde(default)]
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 pub fn to_wire(chatbot: &Chatbot) -> WireChatbot {

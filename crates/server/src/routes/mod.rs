@@ -4,6 +4,7 @@
 pub mod account;
 pub mod chatbots;
 pub mod health;
+pub mod items;
 pub mod oauth;
 pub mod paging;
 pub mod tokens;

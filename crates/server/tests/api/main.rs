@@ -6,6 +6,7 @@ mod bad_input;
 mod binary;
 mod chatbots;
 mod helpers;
+mod items;
 mod matrix;
 mod oauth;
 mod oauth_client;

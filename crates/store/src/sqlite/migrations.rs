@@ -8,8 +8,12 @@ use super::pool::backend;
 use crate::StoreResult;
 
 /// Migrations in order; the version after applying entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("0001_init.sql"), include_str!("0002_device_sessions.sql"), include_str!("0003_chatbots.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_device_sessions.sql"),
+    include_str!("0003_chatbots.sql"),
+    include_str!("0004_chatbot_items.sql"),
+];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {
     for (index, sql) in MIGRATIONS.iter().enumerate() {

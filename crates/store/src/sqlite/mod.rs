@@ -17,9 +17,9 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
-    Account, Chatbot, ChatbotPatch, ChatbotQuery, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome,
-    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
-    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, DeviceAuthorization, DeviceDecision, DevicePoll,
+    DevicePollOutcome, ItemQuery, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation,
+    Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -193,6 +193,26 @@ fn chatbot_from_row(row: &Row<'_>) -> rusqlite::Result<Chatbot> {
 fn load_chatbot(conn: &Connection, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
     conn.prepare_cached(&format!("SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE id = ?1"))
         .and_then(|mut stmt| stmt.query_row([chatbot_id], chatbot_from_row).optional())
+        .map_err(backend)
+}
+
+const ITEM_COLUMNS: &str = "id, account_id, chatbot_id, kind, data, created_at, updated_at";
+
+fn item_from_row(row: &Row<'_>) -> rusqlite::Result<ChatbotItem> {
+    Ok(ChatbotItem {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        chatbot_id: row.get(2)?,
+        kind: row.get(3)?,
+        data: row.get(4)?,
+        created_at: from_ms(row.get(5)?),
+        updated_at: from_ms(row.get(6)?),
+    })
+}
+
+fn load_item(conn: &Connection, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>> {
+    conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE id = ?1 AND kind = ?2"))
+        .and_then(|mut stmt| stmt.query_row([item_id, kind], item_from_row).optional())
         .map_err(backend)
 }
 
@@ -495,6 +515,104 @@ impl Store for SqliteStore {
         self.pool
             .write(move |tx| {
                 expect_one(tx.execute("DELETE FROM chatbots WHERE id = ?1", [chatbot_id]).map_err(backend)?)
+            })
+            .await
+    }
+
+    async fn insert_item(&self, item: ChatbotItem) -> StoreResult<ChatbotItem> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO chatbot_items (id, account_id, chatbot_id, kind, data, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        item.id,
+                        item.account_id,
+                        item.chatbot_id,
+                        item.kind,
+                        item.data,
+                        ms(item.created_at),
+                        ms(item.updated_at)
+                    ],
+                )
+                .map_err(|e| match &e {
+                    rusqlite::Error::SqliteFailure(err, _)
+                        if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                    {
+                        StoreError::NotFound
+                    }
+                    _ => backend(e),
+                })?;
+                load_item(tx, &item.kind, &item.id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn item(&self, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>> {
+        let (kind, item_id) = (kind.to_owned(), item_id.to_owned());
+        self.pool.read(move |conn| load_item(conn, &kind, &item_id)).await
+    }
+
+    async fn list_items(&self, query: ItemQuery) -> StoreResult<Vec<ChatbotItem>> {
+        self.pool
+            .read(move |conn| {
+                let (after_at, after_id) = match &query.after {
+                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+                    None => (None, None),
+                };
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE chatbot_id = ?1 AND kind = ?2 \
+                     AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) \
+                     ORDER BY created_at, id LIMIT ?5"
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            query.chatbot_id,
+                            query.kind,
+                            after_at,
+                            after_id,
+                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                        ],
+                        item_from_row,
+                    )
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn update_item(
+        &self,
+        kind: &str,
+        item_id: &str,
+        data: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChatbotItem> {
+        let (kind, item_id) = (kind.to_owned(), item_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE chatbot_items SET data = ?3, updated_at = ?4 WHERE id = ?1 AND kind = ?2",
+                        params![item_id, kind, data, ms(now)],
+                    )
+                    .map_err(backend)?,
+                )?;
+                load_item(tx, &kind, &item_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn delete_item(&self, kind: &str, item_id: &str) -> StoreResult<()> {
+        let (kind, item_id) = (kind.to_owned(), item_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute("DELETE FROM chatbot_items WHERE id = ?1 AND kind = ?2", params![item_id, kind])
+                        .map_err(backend)?,
+                )
             })
             .await
     }

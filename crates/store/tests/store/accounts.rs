@@ -167,3 +167,41 @@ async fn chatbots_list_update_and_delete() {
         ));
     }
 }
+
+#[tokio::test]
+async fn chatbot_items_by_kind_and_cascade() {
+    for t in engines() {
+        let (_, account) = t.owner("items@example.com").await;
+        let bot = t.store.create_chatbot(&account.id, "bot", Utc::now()).await.expect("bot");
+        let item = |id: &str, kind: &str| sitegpt_store::ChatbotItem {
+            id: id.into(),
+            account_id: account.id.clone(),
+            chatbot_id: bot.id.clone(),
+            kind: kind.into(),
+            data: "{\"text\":\"hello\"}".into(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        t.store.insert_item(item("it_1", "starters")).await.expect("insert");
+        t.store.insert_item(item("it_2", "starters")).await.expect("insert");
+        t.store.insert_item(item("it_3", "leads")).await.expect("insert");
+        let mut orphan = item("it_4", "leads");
+        orphan.chatbot_id = "cb_missing".into();
+        assert!(matches!(t.store.insert_item(orphan).await, Err(StoreError::NotFound)));
+        let query = |kind: &str| sitegpt_store::ItemQuery {
+            chatbot_id: bot.id.clone(),
+            kind: kind.into(),
+            limit: 10,
+            after: None,
+        };
+        assert_eq!(t.store.list_items(query("starters")).await.expect("list").len(), 2);
+        assert!(t.store.item("leads", "it_1").await.expect("q").is_none(), "kinds do not mix");
+        let updated =
+            t.store.update_item("starters", "it_1", "{\"text\":\"bye\"}".into(), Utc::now()).await.expect("update");
+        assert_eq!(updated.data, "{\"text\":\"bye\"}");
+        t.store.delete_item("starters", "it_2").await.expect("delete");
+        assert!(matches!(t.store.delete_item("starters", "it_2").await, Err(StoreError::NotFound)));
+        t.store.delete_chatbot(&bot.id).await.expect("delete chatbot");
+        assert!(t.store.item("leads", "it_3").await.expect("q").is_none(), "deleted with its chatbot");
+    }
+}
