@@ -14,6 +14,8 @@ pub enum IdKind {
     Token,
     Chatbot,
     Device,
+    Conversation,
+    Message,
 }
 
 impl IdKind {
@@ -24,6 +26,8 @@ impl IdKind {
             IdKind::Token => "tok_",
             IdKind::Chatbot => "cb_",
             IdKind::Device => "dev_",
+            IdKind::Conversation => "cv_",
+            IdKind::Message => "msg_",
         }
     }
 }

@@ -144,3 +144,156 @@ pub struct Lead {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseLength {
+    Short,
+    #[default]
+    Medium,
+    Long,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatMode {
+    /// The chatbot answers.
+    #[default]
+    Ai,
+    /// People on the team answer.
+    Human,
+    /// The chatbot answers and hands over to people.
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct GeneralSettings {
+    /// Shown in the chat header; up to 120 characters.
+    pub display_name: String,
+    pub response_length: ResponseLength,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct UserDataSettings {
+    pub collect_name: bool,
+    pub collect_email: bool,
+    pub collect_phone: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ChatModeSettings {
+    pub mode: ChatMode,
+    pub human_handoff: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LocalizationSettings {
+    /// A language tag such as `en` or `pt-BR`.
+    pub language: String,
+    /// An IANA time zone such as `Europe/Paris`.
+    pub timezone: String,
+}
+
+impl Default for LocalizationSettings {
+    fn default() -> Self {
+        LocalizationSettings { language: "en".into(), timezone: "UTC".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AdvancedSettings {
+    /// 0–1.
+    pub temperature: f64,
+    /// 1–1000.
+    pub max_messages_per_conversation: u32,
+}
+
+impl Default for AdvancedSettings {
+    fn default() -> Self {
+        AdvancedSettings { temperature: 0.3, max_messages_per_conversation: 50 }
+    }
+}
+
+/// A chatbot's settings, by group. `PATCH` takes any part of it (a JSON
+/// merge patch) and answers the whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ChatbotSettings {
+    pub general: GeneralSettings,
+    pub user_data: UserDataSettings,
+    pub chat_mode: ChatModeSettings,
+    pub localization: LocalizationSettings,
+    pub advanced: AdvancedSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SettingsData {
+    pub settings: ChatbotSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    Open,
+    Resolved,
+    Archived,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    Visitor,
+    Assistant,
+    /// A person on the team.
+    Agent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    pub id: String,
+    pub role: MessageRole,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    pub chatbot_id: String,
+    pub status: ConversationStatus,
+    pub visitor: String,
+    pub messages: Vec<ChatMessage>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationData {
+    pub conversation: Conversation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateConversation {
+    pub status: ConversationStatus,
+}
+
+/// A reply from a person on the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMessage {
+    /// 1–10,000 characters.
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageData {
+    pub message: ChatMessage,
+}

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::items::{self, ItemKind};
-use crate::routes::{account, chatbots, health, oauth, tokens};
+use crate::routes::{account, chatbots, conversations, health, oauth, settings, tokens};
 use crate::state::AppState;
 use crate::web;
 
@@ -214,6 +214,86 @@ const BASE_ROUTES: &[ApiRoute] = &[
         data: |g| g.subschema_for::<api::Deleted>(),
         status: 200,
     },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/chatbots/{chatbotId}/settings",
+        rule: R::new(Scope::SettingsRead),
+        summary: "Get the chatbot's settings (general, user data, chat mode, localization, advanced)",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::content::SettingsData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/chatbots/{chatbotId}/settings",
+        rule: R::new(Scope::SettingsWrite),
+        summary: "Change any part of the chatbot's settings (a JSON merge patch)",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::content::ChatbotSettings>()),
+        data: |g| g.subschema_for::<api::content::SettingsData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/chatbots/{chatbotId}/conversations",
+        rule: R::new(Scope::ConversationsRead),
+        summary: "List the chatbot's conversations with their messages",
+        query: CONVERSATION_LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::content::Conversation>>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        rule: R::new(Scope::ConversationsRead),
+        summary: "Get a conversation with its messages",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::content::ConversationData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        rule: R::new(Scope::ConversationsWrite),
+        summary: "Change a conversation's status",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::content::UpdateConversation>()),
+        data: |g| g.subschema_for::<api::content::ConversationData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages",
+        rule: R::new(Scope::ConversationsWrite),
+        summary: "Reply in a conversation as a person on the team",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::content::AddMessage>()),
+        data: |g| g.subschema_for::<api::content::MessageData>(),
+        status: 201,
+    },
+    ApiRoute {
+        method: Delete,
+        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        rule: R::new(Scope::ConversationsDelete),
+        summary: "Delete a conversation and its messages",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::Deleted>(),
+        status: 200,
+    },
+];
+
+const CONVERSATION_LIST: &[QueryParam] = &[
+    QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
+    QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
+    QueryParam {
+        name: "status",
+        kind: "string",
+        description: "Only conversations with this status: open, resolved or archived.",
+    },
 ];
 
 /// The five routes of a family of chatbot content.
@@ -332,7 +412,20 @@ fn api_v2(router: Router<AppState>) -> Router<AppState> {
     let router = wire_items::<items::Starters>(router);
     let router = wire_items::<items::Followups>(router);
     let router = wire_items::<items::Leads>(router);
+    const SETTINGS: &str = "/api/v2/chatbots/{chatbotId}/settings";
+    const CONVERSATIONS: &str = "/api/v2/chatbots/{chatbotId}/conversations";
+    const CONVERSATION: &str = "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}";
+    const MESSAGES: &str = "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages";
     router
+        .route(SETTINGS, wire(Get, SETTINGS, settings::show).merge(wire(Patch, SETTINGS, settings::update)))
+        .route(CONVERSATIONS, wire(Get, CONVERSATIONS, conversations::list))
+        .route(
+            CONVERSATION,
+            wire(Get, CONVERSATION, conversations::show)
+                .merge(wire(Patch, CONVERSATION, conversations::update))
+                .merge(wire(Delete, CONVERSATION, conversations::delete)),
+        )
+        .route(MESSAGES, wire(Post, MESSAGES, conversations::reply))
         .route("/api/v2/openapi.json", get(openapi::serve))
         .route("/api/v2/account", wire(Get, "/api/v2/account", account::show))
         .route(

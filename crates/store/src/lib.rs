@@ -92,6 +92,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<ChatbotItem>;
     async fn delete_item(&self, kind: &str, item_id: &str) -> StoreResult<()>;
 
+    /// The chatbot's settings document, if it was ever saved.
+    async fn settings(&self, chatbot_id: &str) -> StoreResult<Option<String>>;
+    async fn save_settings(&self, chatbot_id: &str, data: String, now: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn insert_conversation(&self, conversation: Conversation, messages: Vec<Message>) -> StoreResult<()>;
+    async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>>;
+    /// Oldest first; `status` filters when given.
+    async fn list_conversations(&self, query: ItemQuery, status: Option<String>) -> StoreResult<Vec<Conversation>>;
+    /// Messages of several conversations at once (no query per conversation).
+    async fn messages(&self, conversation_ids: &[String]) -> StoreResult<Vec<Message>>;
+    async fn set_conversation_status(&self, conversation_id: &str, status: &str, now: DateTime<Utc>)
+    -> StoreResult<()>;
+    async fn add_message(&self, message: Message) -> StoreResult<()>;
+    async fn delete_conversation(&self, conversation_id: &str) -> StoreResult<()>;
+
     /// Which of `ids` are chatbots of the account.
     async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>>;
 

@@ -312,3 +312,27 @@ pub struct ItemQuery {
     pub limit: usize,
     pub after: Option<(DateTime<Utc>, String)>,
 }
+
+/// A chat thread with a visitor; its messages are separate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: String,
+    pub account_id: String,
+    pub chatbot_id: String,
+    /// `open`, `resolved` or `archived`.
+    pub status: String,
+    /// Who the visitor is, as the widget knew them (may be empty).
+    pub visitor: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    /// `visitor`, `assistant` or `agent` (a person on the team).
+    pub role: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}

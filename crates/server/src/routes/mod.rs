@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod chatbots;
+pub mod conversations;
 pub mod health;
 pub mod items;
 pub mod oauth;
 pub mod paging;
+pub mod settings;
 pub mod tokens;
 
 use axum::Json;

@@ -5,6 +5,7 @@ mod account;
 mod bad_input;
 mod binary;
 mod chatbots;
+mod conversations;
 mod helpers;
 mod items;
 mod matrix;

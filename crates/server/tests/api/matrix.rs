@@ -54,6 +54,8 @@ struct World {
     other_token_id: String,
     /// Per content kind: an item under `chatbot`, `second_chatbot` and `other_chatbot`.
     items: std::collections::BTreeMap<&'static str, [String; 3]>,
+    /// A conversation under `chatbot`, `second_chatbot` and `other_chatbot`.
+    conversations: [String; 3],
 }
 
 /// The content kinds, with a valid stored record and valid create and update bodies.
@@ -121,7 +123,43 @@ impl World {
             }
             items.insert(*kind, [ids[0].clone(), ids[1].clone(), ids[2].clone()]);
         }
-        World { app, owner, other, chatbot, second_chatbot, other_chatbot, own_token_id, other_token_id, items }
+        let mut conversations = Vec::new();
+        for (account, chatbot) in
+            [(&owner.account_id, &chatbot), (&owner.account_id, &second_chatbot), (&other.account_id, &other_chatbot)]
+        {
+            let id = sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Conversation);
+            let conversation = sitegpt_store::Conversation {
+                id: id.clone(),
+                account_id: account.clone(),
+                chatbot_id: chatbot.clone(),
+                status: "open".into(),
+                visitor: "visitor@example.com".into(),
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            };
+            let message = sitegpt_store::Message {
+                id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Message),
+                conversation_id: id.clone(),
+                role: "visitor".into(),
+                content: "Hello?".into(),
+                created_at: Utc::now(),
+            };
+            app.store().insert_conversation(conversation, vec![message]).await.expect("conversation");
+            conversations.push(id);
+        }
+        let conversations = [conversations[0].clone(), conversations[1].clone(), conversations[2].clone()];
+        World {
+            app,
+            owner,
+            other,
+            chatbot,
+            second_chatbot,
+            other_chatbot,
+            own_token_id,
+            other_token_id,
+            items,
+            conversations,
+        }
     }
 
     async fn token(&self, user: &TestUser, scopes: ScopeSet, chatbots: &[&str], expired: bool) -> String {
@@ -148,7 +186,20 @@ impl World {
                 own.clone()
             }
         });
-        route.path.replace("{chatbotId}", chatbot).replace("{id}", token).replace("{itemId}", &item)
+        let [own, second, other] = &self.conversations;
+        let conversation = if foreign {
+            other
+        } else if outside {
+            second
+        } else {
+            own
+        };
+        route
+            .path
+            .replace("{chatbotId}", chatbot)
+            .replace("{id}", token)
+            .replace("{itemId}", &item)
+            .replace("{conversationId}", conversation)
     }
 
     /// Everything stored, as text, except when tokens were last used.
@@ -196,6 +247,11 @@ fn body(route: &ApiRoute) -> Option<Value> {
         "/api/v2/tokens" => json!({"name": "made by the matrix", "scopes": ["account:read"]}),
         "/api/v2/chatbots" => json!({"name": "Sales bot"}),
         "/api/v2/chatbots/{chatbotId}" => json!({"description": "Changed by the matrix"}),
+        "/api/v2/chatbots/{chatbotId}/settings" => json!({"general": {"responseLength": "short"}}),
+        "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}" => json!({"status": "resolved"}),
+        "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages" => {
+            json!({"content": "A person replies"})
+        }
         other => panic!("no valid body for {other}: add one here"),
     })
 }

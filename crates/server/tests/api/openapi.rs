@@ -64,7 +64,8 @@ async fn every_documented_route_is_served_and_guarded() {
             .path
             .replace("{id}", "tok_someid")
             .replace("{chatbotId}", "cb_someid")
-            .replace("{itemId}", "it_someid");
+            .replace("{itemId}", "it_someid")
+            .replace("{conversationId}", "cv_someid");
         let request = Request::builder().method(route.method.as_str()).uri(&path).body(Body::empty()).expect("request");
         let response = app.send(request).await;
         assert_eq!(response.status.as_u16(), 401, "{} {path}: {}", route.method.as_str(), response.body);
@@ -82,7 +83,8 @@ fn route_rules_follow_the_conventions() {
             .path
             .trim_start_matches("/api/v2/")
             .split('/')
-            .filter(|s| !s.starts_with('{') && !matches!(*s, "rotate" | "revoke"))
+            // Actions and sub-records belong to the resource before them.
+            .filter(|s| !s.starts_with('{') && !matches!(*s, "rotate" | "revoke" | "messages"))
             .collect();
         let resource = *segments.last().expect("a resource");
         let action = match route.method.as_str() {

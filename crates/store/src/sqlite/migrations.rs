@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_device_sessions.sql"),
     include_str!("0003_chatbots.sql"),
     include_str!("0004_chatbot_items.sql"),
+    include_str!("0005_settings_conversations.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

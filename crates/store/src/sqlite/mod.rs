@@ -17,9 +17,9 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
-    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, DeviceAuthorization, DeviceDecision, DevicePoll,
-    DevicePollOutcome, ItemQuery, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation,
-    Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
+    DevicePoll, DevicePollOutcome, ItemQuery, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken,
+    NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -214,6 +214,29 @@ fn load_item(conn: &Connection, kind: &str, item_id: &str) -> StoreResult<Option
     conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE id = ?1 AND kind = ?2"))
         .and_then(|mut stmt| stmt.query_row([item_id, kind], item_from_row).optional())
         .map_err(backend)
+}
+
+const CONVERSATION_COLUMNS: &str = "id, account_id, chatbot_id, status, visitor, created_at, updated_at";
+
+fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        chatbot_id: row.get(2)?,
+        status: row.get(3)?,
+        visitor: row.get(4)?,
+        created_at: from_ms(row.get(5)?),
+        updated_at: from_ms(row.get(6)?),
+    })
+}
+
+fn insert_message(tx: &Connection, message: &Message) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![message.id, message.conversation_id, message.role, message.content, ms(message.created_at)],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Account>> {
@@ -613,6 +636,168 @@ impl Store for SqliteStore {
                     tx.execute("DELETE FROM chatbot_items WHERE id = ?1 AND kind = ?2", params![item_id, kind])
                         .map_err(backend)?,
                 )
+            })
+            .await
+    }
+
+    async fn settings(&self, chatbot_id: &str) -> StoreResult<Option<String>> {
+        let chatbot_id = chatbot_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.query_row("SELECT data FROM chatbot_settings WHERE chatbot_id = ?1", [chatbot_id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn save_settings(&self, chatbot_id: &str, data: String, now: DateTime<Utc>) -> StoreResult<()> {
+        let chatbot_id = chatbot_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO chatbot_settings (chatbot_id, data, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (chatbot_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                    params![chatbot_id, data, ms(now)],
+                )
+                .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn insert_conversation(&self, conversation: Conversation, messages: Vec<Message>) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO conversations (id, account_id, chatbot_id, status, visitor, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        conversation.id,
+                        conversation.account_id,
+                        conversation.chatbot_id,
+                        conversation.status,
+                        conversation.visitor,
+                        ms(conversation.created_at),
+                        ms(conversation.updated_at)
+                    ],
+                )
+                .map_err(backend)?;
+                for message in messages {
+                    insert_message(tx, &message)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>> {
+        let conversation_id = conversation_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([conversation_id], conversation_from_row).optional())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn list_conversations(&self, query: ItemQuery, status: Option<String>) -> StoreResult<Vec<Conversation>> {
+        self.pool
+            .read(move |conn| {
+                let (after_at, after_id) = match &query.after {
+                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+                    None => (None, None),
+                };
+                let sql = format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE chatbot_id = ?1 AND (?2 IS NULL OR status = ?2) \
+                     AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            query.chatbot_id,
+                            status,
+                            after_at,
+                            after_id,
+                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                        ],
+                        conversation_from_row,
+                    )
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn messages(&self, conversation_ids: &[String]) -> StoreResult<Vec<Message>> {
+        let ids = conversation_ids.join(" ");
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, conversation_id, role, content, created_at FROM messages \
+                         WHERE instr(' ' || ?1 || ' ', ' ' || conversation_id || ' ') > 0 \
+                         ORDER BY conversation_id, created_at, id",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map([ids], |row| {
+                        Ok(Message {
+                            id: row.get(0)?,
+                            conversation_id: row.get(1)?,
+                            role: row.get(2)?,
+                            content: row.get(3)?,
+                            created_at: from_ms(row.get(4)?),
+                        })
+                    })
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn set_conversation_status(
+        &self,
+        conversation_id: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (conversation_id, status) = (conversation_id.to_owned(), status.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![conversation_id, status, ms(now)],
+                    )
+                    .map_err(backend)?,
+                )
+            })
+            .await
+    }
+
+    async fn add_message(&self, message: Message) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE conversations SET updated_at = ?2 WHERE id = ?1",
+                        params![message.conversation_id, ms(message.created_at)],
+                    )
+                    .map_err(backend)?,
+                )?;
+                insert_message(tx, &message)
+            })
+            .await
+    }
+
+    async fn delete_conversation(&self, conversation_id: &str) -> StoreResult<()> {
+        let conversation_id = conversation_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                expect_one(tx.execute("DELETE FROM conversations WHERE id = ?1", [conversation_id]).map_err(backend)?)
             })
             .await
     }
