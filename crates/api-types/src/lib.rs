@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod content;
+pub mod team;
 
 pub use sitegpt_access::{CreatedVia, Role, Scope, SubscriptionStatus};
 

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::items::{self, ItemKind};
-use crate::routes::{account, chatbots, conversations, health, oauth, settings, tokens};
+use crate::routes::{account, chatbots, conversations, health, oauth, settings, team, tokens};
 use crate::state::AppState;
 use crate::web;
 
@@ -286,6 +286,109 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
 ];
 
+const TEAM_ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/account",
+        rule: R::exempt(Scope::AccountWrite),
+        summary: "Rename the account",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::UpdateAccount>()),
+        data: |g| g.subschema_for::<api::team::AccountData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/members",
+        rule: R::new(Scope::MembersRead),
+        summary: "List the account's members and their roles",
+        query: LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::team::Member>>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/members",
+        rule: R::new(Scope::MembersWrite),
+        summary: "Add a user (by e-mail) with a role",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::InviteMember>()),
+        data: |g| g.subschema_for::<api::team::MemberData>(),
+        status: 201,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/members/{userId}",
+        rule: R::new(Scope::MembersWrite),
+        summary: "Change a member's role (only owners make or demote owners)",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::UpdateMember>()),
+        data: |g| g.subschema_for::<api::team::MemberData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Delete,
+        path: "/api/v2/members/{userId}",
+        rule: R::new(Scope::MembersDelete),
+        summary: "Remove a member; their tokens in this account are revoked",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::Deleted>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/integrations",
+        rule: R::new(Scope::IntegrationsRead),
+        summary: "List integrations (secrets are never returned, only their names)",
+        query: LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::team::Integration>>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Post,
+        path: "/api/v2/integrations",
+        rule: R::new(Scope::IntegrationsWrite),
+        summary: "Add an integration",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::CreateIntegration>()),
+        data: |g| g.subschema_for::<api::team::IntegrationData>(),
+        status: 201,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/integrations/{integrationId}",
+        rule: R::new(Scope::IntegrationsWrite),
+        summary: "Change an integration's config or set its secrets",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::UpdateIntegration>()),
+        data: |g| g.subschema_for::<api::team::IntegrationData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/billing",
+        rule: R::exempt(Scope::BillingRead),
+        summary: "The plan and subscription status",
+        query: &[],
+        body: None,
+        data: |g| g.subschema_for::<api::team::BillingData>(),
+        status: 200,
+    },
+    ApiRoute {
+        method: Patch,
+        path: "/api/v2/billing",
+        rule: R::exempt(Scope::BillingWrite),
+        summary: "Change the plan (owners only)",
+        query: &[],
+        body: Some(|g| g.subschema_for::<api::team::UpdateBilling>()),
+        data: |g| g.subschema_for::<api::team::BillingData>(),
+        status: 200,
+    },
+];
+
 const CONVERSATION_LIST: &[QueryParam] = &[
     QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
     QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
@@ -356,6 +459,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
 
 static API_ROUTES: LazyLock<Vec<ApiRoute>> = LazyLock::new(|| {
     let mut routes = BASE_ROUTES.to_vec();
+    routes.extend_from_slice(TEAM_ROUTES);
     routes.extend(item_routes::<items::Knowledge>());
     routes.extend(item_routes::<items::Personas>());
     routes.extend(item_routes::<items::Instructions>());
@@ -427,7 +531,38 @@ fn api_v2(router: Router<AppState>) -> Router<AppState> {
         )
         .route(MESSAGES, wire(Post, MESSAGES, conversations::reply))
         .route("/api/v2/openapi.json", get(openapi::serve))
-        .route("/api/v2/account", wire(Get, "/api/v2/account", account::show))
+        .route(
+            "/api/v2/account",
+            wire(Get, "/api/v2/account", account::show).merge(wire(Patch, "/api/v2/account", team::update_account)),
+        )
+        .route(
+            "/api/v2/members",
+            wire(Get, "/api/v2/members", team::list_members).merge(wire(Post, "/api/v2/members", team::invite_member)),
+        )
+        .route(
+            "/api/v2/members/{userId}",
+            wire(Patch, "/api/v2/members/{userId}", team::update_member).merge(wire(
+                Delete,
+                "/api/v2/members/{userId}",
+                team::remove_member,
+            )),
+        )
+        .route(
+            "/api/v2/integrations",
+            wire(Get, "/api/v2/integrations", team::list_integrations).merge(wire(
+                Post,
+                "/api/v2/integrations",
+                team::create_integration,
+            )),
+        )
+        .route(
+            "/api/v2/integrations/{integrationId}",
+            wire(Patch, "/api/v2/integrations/{integrationId}", team::update_integration),
+        )
+        .route(
+            "/api/v2/billing",
+            wire(Get, "/api/v2/billing", team::billing).merge(wire(Patch, "/api/v2/billing", team::update_billing)),
+        )
         .route(
             "/api/v2/tokens",
             wire(Get, "/api/v2/tokens", tokens::list).merge(wire(Post, "/api/v2/tokens", tokens::create)),

@@ -67,6 +67,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `Conflict` if the account would be left without an owner.
     async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()>;
+    async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account>;
+    async fn plan(&self, account_id: &str) -> StoreResult<String>;
+    async fn set_plan(&self, account_id: &str, plan: &str) -> StoreResult<()>;
+    /// Members in the order they joined.
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
+    async fn member(&self, account_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>>;
+    /// Adds an existing user; `Conflict` if already a member.
+    async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_integration(&self, integration: IntegrationRecord) -> StoreResult<()>;
+    async fn integration(&self, integration_id: &str) -> StoreResult<Option<IntegrationRecord>>;
+    async fn integrations(&self, account_id: &str) -> StoreResult<Vec<IntegrationRecord>>;
+    async fn update_integration(&self, integration: IntegrationRecord) -> StoreResult<()>;
     async fn verify_email(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- chatbots ----------------------------------------------------------

@@ -336,3 +336,30 @@ pub struct Message {
     pub content: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// A member of an account, with the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// An integration; `secrets` is a JSON object of names to values and never
+/// leaves the server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntegrationRecord {
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    pub config: String,
+    pub secrets: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IntegrationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationRecord").field("id", &self.id).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}

@@ -9,6 +9,7 @@ pub mod items;
 pub mod oauth;
 pub mod paging;
 pub mod settings;
+pub mod team;
 pub mod tokens;
 
 use axum::Json;

@@ -8,6 +8,9 @@ use sitegpt_access::id::is_plausible_id;
 
 use crate::error::ApiError;
 
+/// Where a page starts: after the item at this `(createdAt, id)`.
+pub type Position = (DateTime<Utc>, String);
+
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 
@@ -53,6 +56,29 @@ pub fn next_page<T>(
     } else {
         (items, None)
     }
+}
+
+/// Pages a list already in memory (small account-level lists), ordered by
+/// `position` ascending.
+pub fn page_in_memory<T>(
+    items: Vec<T>,
+    limit: usize,
+    after: Option<(DateTime<Utc>, String)>,
+    position: impl Fn(&T) -> (DateTime<Utc>, &str),
+) -> (Vec<T>, Option<String>) {
+    let rest: Vec<T> = match &after {
+        None => items,
+        Some((at, id)) => items
+            .into_iter()
+            .filter(|item| {
+                let (item_at, item_id) = position(item);
+                (item_at, item_id) > (*at, id.as_str())
+            })
+            .collect(),
+    };
+    let mut rest = rest;
+    rest.truncate(limit + 1);
+    next_page(rest, limit, position)
 }
 
 #[cfg(test)]

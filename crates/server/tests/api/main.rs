@@ -13,5 +13,6 @@ mod oauth;
 mod oauth_client;
 mod openapi;
 mod smtp;
+mod team;
 mod tokens;
 mod web;

@@ -56,6 +56,10 @@ struct World {
     items: std::collections::BTreeMap<&'static str, [String; 3]>,
     /// A conversation under `chatbot`, `second_chatbot` and `other_chatbot`.
     conversations: [String; 3],
+    /// A viewer of the owner's account.
+    viewer: TestUser,
+    /// An integration of each account.
+    integrations: [String; 2],
 }
 
 /// The content kinds, with a valid stored record and valid create and update bodies.
@@ -148,6 +152,26 @@ impl World {
             conversations.push(id);
         }
         let conversations = [conversations[0].clone(), conversations[1].clone(), conversations[2].clone()];
+        let viewer = app.member(&owner.account_id, Role::Viewer).await;
+        let mut integrations = Vec::new();
+        for account in [&owner.account_id, &other.account_id] {
+            let id = format!(
+                "int_{}",
+                sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Chatbot).trim_start_matches("cb_")
+            );
+            let record = sitegpt_store::IntegrationRecord {
+                id: id.clone(),
+                account_id: account.clone(),
+                kind: "webhook".into(),
+                config: r#"{"url":"https://hooks.example.com/1"}"#.into(),
+                secrets: r#"{"signingKey":"whsec_1"}"#.into(),
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            };
+            app.store().insert_integration(record).await.expect("integration");
+            integrations.push(id);
+        }
+        let integrations = [integrations[0].clone(), integrations[1].clone()];
         World {
             app,
             owner,
@@ -159,6 +183,8 @@ impl World {
             other_token_id,
             items,
             conversations,
+            viewer,
+            integrations,
         }
     }
 
@@ -200,6 +226,8 @@ impl World {
             .replace("{id}", token)
             .replace("{itemId}", &item)
             .replace("{conversationId}", conversation)
+            .replace("{userId}", if foreign { &self.other.id } else { &self.viewer.id })
+            .replace("{integrationId}", if foreign { &self.integrations[1] } else { &self.integrations[0] })
     }
 
     /// Everything stored, as text, except when tokens were last used.
@@ -237,7 +265,7 @@ impl World {
 }
 
 /// A valid body for each route that takes one.
-fn body(route: &ApiRoute) -> Option<Value> {
+fn body(route: &ApiRoute, world: &World) -> Option<Value> {
     route.body?;
     if let Some((_, _, create, update)) = kind_of(route) {
         let text = if route.path.ends_with("{itemId}") { update } else { create };
@@ -248,6 +276,14 @@ fn body(route: &ApiRoute) -> Option<Value> {
         "/api/v2/chatbots" => json!({"name": "Sales bot"}),
         "/api/v2/chatbots/{chatbotId}" => json!({"description": "Changed by the matrix"}),
         "/api/v2/chatbots/{chatbotId}/settings" => json!({"general": {"responseLength": "short"}}),
+        "/api/v2/account" => json!({"name": "Renamed team"}),
+        "/api/v2/members" => json!({"email": world.other.email, "role": "viewer"}),
+        "/api/v2/members/{userId}" => json!({"role": "member"}),
+        "/api/v2/integrations" => {
+            json!({"type": "slack", "config": {"channel": "#support"}, "secrets": {"botToken": "xoxb-1"}})
+        }
+        "/api/v2/integrations/{integrationId}" => json!({"config": {"channel": "#sales"}}),
+        "/api/v2/billing" => json!({"plan": "growth"}),
         "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}" => json!({"status": "resolved"}),
         "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages" => {
             json!({"content": "A person replies"})
@@ -325,13 +361,12 @@ async fn run(route: &ApiRoute, case: Case) -> Option<(TestResponse, bool)> {
         }
         Case::Valid => (Some(world.token(owner, full, &[], false).await), world.path(route, false, false)),
     };
-    let _ = &world.other;
     let before = world.snapshot();
     let mut request = Request::builder().method(route.method.as_str()).uri(&path);
     if let Some(token) = &token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let body = match body(route) {
+    let body = match body(route, &world) {
         Some(json) => {
             request = request.header("content-type", "application/json");
             Body::from(json.to_string())

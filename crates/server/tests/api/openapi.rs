@@ -65,7 +65,9 @@ async fn every_documented_route_is_served_and_guarded() {
             .replace("{id}", "tok_someid")
             .replace("{chatbotId}", "cb_someid")
             .replace("{itemId}", "it_someid")
-            .replace("{conversationId}", "cv_someid");
+            .replace("{conversationId}", "cv_someid")
+            .replace("{userId}", "usr_someid")
+            .replace("{integrationId}", "int_someid");
         let request = Request::builder().method(route.method.as_str()).uri(&path).body(Body::empty()).expect("request");
         let response = app.send(request).await;
         assert_eq!(response.status.as_u16(), 401, "{} {path}: {}", route.method.as_str(), response.body);

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_chatbots.sql"),
     include_str!("0004_chatbot_items.sql"),
     include_str!("0005_settings_conversations.sql"),
+    include_str!("0006_team.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

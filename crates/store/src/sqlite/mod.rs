@@ -18,8 +18,9 @@ use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
     Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, ItemQuery, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken,
-    NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+    DevicePoll, DevicePollOutcome, IntegrationRecord, ItemQuery, MemberRecord, Message, NewDeviceAuthorization,
+    NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth,
+    TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -239,6 +240,28 @@ fn insert_message(tx: &Connection, message: &Message) -> StoreResult<()> {
     Ok(())
 }
 
+const MEMBER_SELECT: &str = "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, m.role, m.created_at \
+     FROM memberships m JOIN users u ON u.id = m.user_id";
+
+fn member_from_row(row: &Row<'_>) -> rusqlite::Result<MemberRecord> {
+    let role: String = row.get(5)?;
+    Ok(MemberRecord { user: user_from_row(row)?, role: parse_role(&role)?, joined_at: from_ms(row.get(6)?) })
+}
+
+const INTEGRATION_COLUMNS: &str = "id, account_id, type, config, secrets, created_at, updated_at";
+
+fn integration_from_row(row: &Row<'_>) -> rusqlite::Result<IntegrationRecord> {
+    Ok(IntegrationRecord {
+        id: row.get(0)?,
+        account_id: row.get(1)?,
+        kind: row.get(2)?,
+        config: row.get(3)?,
+        secrets: row.get(4)?,
+        created_at: from_ms(row.get(5)?),
+        updated_at: from_ms(row.get(6)?),
+    })
+}
+
 fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Account>> {
     conn.prepare_cached("SELECT id, name, subscription_status, created_at FROM accounts WHERE id = ?1")
         .and_then(|mut stmt| stmt.query_row([account_id], account_from_row).optional())
@@ -422,6 +445,139 @@ impl Store for SqliteStore {
                     .map_err(backend)?,
                 )?;
                 bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account> {
+        let (account_id, name) = (account_id.to_owned(), name.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute("UPDATE accounts SET name = ?2 WHERE id = ?1", params![account_id, name])
+                        .map_err(backend)?,
+                )?;
+                // The name is part of what verified tokens carry.
+                bump_epoch(tx)?;
+                load_account(tx, &account_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn plan(&self, account_id: &str) -> StoreResult<String> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.query_row("SELECT plan FROM accounts WHERE id = ?1", [account_id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?
+                    .ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn set_plan(&self, account_id: &str, plan: &str) -> StoreResult<()> {
+        let (account_id, plan) = (account_id.to_owned(), plan.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute("UPDATE accounts SET plan = ?2 WHERE id = ?1", params![account_id, plan])
+                        .map_err(backend)?,
+                )
+            })
+            .await
+    }
+
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(&format!("{MEMBER_SELECT} WHERE m.account_id = ?1 ORDER BY m.created_at, u.id"))
+                    .map_err(backend)?;
+                let rows = stmt.query_map([account_id], member_from_row).map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn member(&self, account_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(&format!("{MEMBER_SELECT} WHERE m.account_id = ?1 AND m.user_id = ?2"))
+                    .and_then(|mut stmt| stmt.query_row([account_id, user_id], member_from_row).optional())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()> {
+        let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![account_id, user_id, role.as_str(), ms(now)],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) { StoreError::Conflict("already a member".into()) } else { backend(e) }
+                })?;
+                bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn insert_integration(&self, i: IntegrationRecord) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO integrations (id, account_id, type, config, secrets, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![i.id, i.account_id, i.kind, i.config, i.secrets, ms(i.created_at), ms(i.updated_at)],
+                )
+                .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn integration(&self, integration_id: &str) -> StoreResult<Option<IntegrationRecord>> {
+        let integration_id = integration_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([integration_id], integration_from_row).optional())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn integrations(&self, account_id: &str) -> StoreResult<Vec<IntegrationRecord>> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE account_id = ?1 ORDER BY created_at, id"
+                    ))
+                    .map_err(backend)?;
+                let rows = stmt.query_map([account_id], integration_from_row).map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn update_integration(&self, i: IntegrationRecord) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "UPDATE integrations SET config = ?2, secrets = ?3, updated_at = ?4 WHERE id = ?1",
+                        params![i.id, i.config, i.secrets, ms(i.updated_at)],
+                    )
+                    .map_err(backend)?,
+                )
             })
             .await
     }

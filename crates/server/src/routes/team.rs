@@ -1,0 +1,284 @@
+//! Account-level routes: renaming the account, members, integrations and
+//! billing. Owners are protected: only owners make or unmake owners, and an
+//! account always keeps one.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::Utc;
+use sitegpt_access::id::is_plausible_id;
+use sitegpt_access::{Role, Target, base62};
+use sitegpt_api_types::team::{
+    AccountData, Billing, BillingData, CreateIntegration, Integration, IntegrationData, IntegrationType, InviteMember,
+    Member, MemberData, Plan, UpdateAccount, UpdateBilling, UpdateIntegration, UpdateMember,
+};
+use sitegpt_api_types::{AccountSummary, Deleted, Page};
+use sitegpt_store::{IntegrationRecord, MemberRecord, StoreError};
+
+use super::chatbots::ListParams;
+use super::paging::{Position, decode_cursor, page_in_memory, parse_limit};
+use super::{created, ok};
+use crate::admin::normalize_email;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::issue::check_name;
+use crate::request::{JsonBody, QueryParams};
+use crate::state::AppState;
+
+pub async fn update_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<UpdateAccount>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let request = body.parse()?;
+    check_name(&request.name).map_err(|message| ApiError::validation(vec!["name".into()], message))?;
+    let account = state.store.rename_account(caller.account_id(), &request.name).await?;
+    Ok(ok(AccountData {
+        account: AccountSummary { id: account.id, name: account.name, subscription_status: account.subscription },
+    }))
+}
+
+fn member_to_wire(m: &MemberRecord) -> Member {
+    Member {
+        user_id: m.user.id.clone(),
+        email: m.user.email.clone(),
+        email_verified: m.user.email_verified_at.is_some(),
+        role: m.role,
+        joined_at: m.joined_at,
+    }
+}
+
+/// `limit` and `cursor` of a list.
+fn paging(params: QueryParams<ListParams>) -> Result<(usize, Option<Position>), ApiError> {
+    let params = params.parse()?;
+    Ok((parse_limit(params.limit.as_deref())?, params.cursor.as_deref().map(decode_cursor).transpose()?))
+}
+
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let (limit, after) = paging(params)?;
+    let members = state.store.members(caller.account_id()).await?;
+    let (members, next_cursor) = page_in_memory(members, limit, after, |m| (m.joined_at, m.user.id.as_str()));
+    Ok(ok(Page { items: members.iter().map(member_to_wire).collect(), next_cursor }))
+}
+
+/// Only owners may hand out or take away the owner role.
+fn check_owner_change(caller: &Caller, from: Option<Role>, to: Option<Role>) -> Result<(), ApiError> {
+    let touches_owner = from == Some(Role::Owner) || to == Some(Role::Owner);
+    if touches_owner && caller.role() != Role::Owner {
+        return Err(ApiError::forbidden("Only owners can make, demote or remove owners."));
+    }
+    Ok(())
+}
+
+pub async fn invite_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<InviteMember>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let request = body.parse()?;
+    let email = normalize_email(&request.email)
+        .map_err(|_| ApiError::validation(vec!["email".into()], "email must be an e-mail address"))?;
+    check_owner_change(&caller, None, Some(request.role))?;
+    let user = state.store.user_by_email(&email).await?.ok_or_else(|| {
+        ApiError::validation(
+            vec!["email".into()],
+            "no SiteGPT user has this e-mail address; ask them to sign up first, then add them",
+        )
+    })?;
+    match state.store.add_member(caller.account_id(), &user.id, request.role, Utc::now()).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already a member."))),
+        Err(e) => return Err(e.into()),
+    }
+    let member = state.store.member(caller.account_id(), &user.id).await?.ok_or_else(ApiError::not_found)?;
+    tracing::info!(user_id = %user.id, role = %request.role, "member added");
+    Ok(created(MemberData { member: member_to_wire(&member) }))
+}
+
+async fn load_member(state: &AppState, caller: &Caller, user_id: &str) -> Result<MemberRecord, ApiError> {
+    let member = if is_plausible_id(user_id) { state.store.member(caller.account_id(), user_id).await? } else { None };
+    let target = if member.is_some() { Target::Record { same_account: true, chatbot: None } } else { Target::Missing };
+    caller.authorize(target)?;
+    member.ok_or_else(ApiError::not_found)
+}
+
+pub async fn update_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    body: JsonBody<UpdateMember>,
+) -> Result<Response, ApiError> {
+    let member = load_member(&state, &caller, &user_id).await?;
+    let request = body.parse()?;
+    check_owner_change(&caller, Some(member.role), Some(request.role))?;
+    state.store.set_role(caller.account_id(), &member.user.id, request.role).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::Conflict("An account must keep at least one owner.".into()),
+        other => other.into(),
+    })?;
+    let member = state.store.member(caller.account_id(), &member.user.id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(ok(MemberData { member: member_to_wire(&member) }))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let member = load_member(&state, &caller, &user_id).await?;
+    check_owner_change(&caller, Some(member.role), None)?;
+    state.store.remove_member(caller.account_id(), &member.user.id, Utc::now()).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::Conflict("An account must keep at least one owner.".into()),
+        other => other.into(),
+    })?;
+    tracing::info!(user_id = %member.user.id, "member removed");
+    Ok(ok(Deleted { id: member.user.id, deleted: true }))
+}
+
+fn integration_kind(s: &str) -> IntegrationType {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(IntegrationType::Webhook)
+}
+
+fn integration_to_wire(i: &IntegrationRecord) -> Integration {
+    let secrets: BTreeMap<String, String> = serde_json::from_str(&i.secrets).unwrap_or_default();
+    Integration {
+        id: i.id.clone(),
+        kind: integration_kind(&i.kind),
+        config: serde_json::from_str(&i.config).unwrap_or_default(),
+        secret_fields: secrets.into_keys().collect(),
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+    }
+}
+
+fn check_integration(
+    config: Option<&serde_json::Map<String, serde_json::Value>>,
+    secrets: Option<&BTreeMap<String, String>>,
+) -> Result<(), ApiError> {
+    if let Some(config) = config
+        && serde_json::to_string(config).map(|s| s.len()).unwrap_or(usize::MAX) > 16 * 1024
+    {
+        return Err(ApiError::validation(vec!["config".into()], "config must be at most 16 KiB"));
+    }
+    if let Some(secrets) = secrets {
+        for (name, value) in secrets {
+            let valid_name =
+                !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid_name {
+                return Err(ApiError::validation(
+                    vec!["secrets".into(), name.as_str().into()],
+                    "secret names are 1–64 letters, digits or _",
+                ));
+            }
+            if value.len() > 4096 {
+                return Err(ApiError::validation(
+                    vec!["secrets".into(), name.as_str().into()],
+                    "secret values are at most 4096 bytes",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let (limit, after) = paging(params)?;
+    let integrations = state.store.integrations(caller.account_id()).await?;
+    let (integrations, next_cursor) = page_in_memory(integrations, limit, after, |i| (i.created_at, i.id.as_str()));
+    Ok(ok(Page { items: integrations.iter().map(integration_to_wire).collect(), next_cursor }))
+}
+
+pub async fn create_integration(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<CreateIntegration>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let request = body.parse()?;
+    check_integration(Some(&request.config), Some(&request.secrets))?;
+    let now = Utc::now();
+    let mut bytes = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let record = IntegrationRecord {
+        id: format!("int_{}", base62::encode_fixed(&bytes, 17)),
+        account_id: caller.account_id().to_owned(),
+        kind: serde_json::to_value(request.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        config: to_json(&request.config)?,
+        secrets: to_json(&request.secrets)?,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_integration(record.clone()).await?;
+    let stored = state.store.integration(&record.id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(created(IntegrationData { integration: integration_to_wire(&stored) }))
+}
+
+pub async fn update_integration(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonBody<UpdateIntegration>,
+) -> Result<Response, ApiError> {
+    let integration = if is_plausible_id(&id) { state.store.integration(&id).await? } else { None };
+    let target = match &integration {
+        Some(i) => Target::Record { same_account: i.account_id == caller.account_id(), chatbot: None },
+        None => Target::Missing,
+    };
+    caller.authorize(target)?;
+    let mut integration = integration.ok_or_else(ApiError::not_found)?;
+    let request = body.parse()?;
+    if request == UpdateIntegration::default() {
+        return Err(ApiError::validation(vec![], "give config or secrets to change"));
+    }
+    check_integration(request.config.as_ref(), request.secrets.as_ref())?;
+    if let Some(config) = &request.config {
+        integration.config = to_json(config)?;
+    }
+    if let Some(new_secrets) = request.secrets {
+        let mut secrets: BTreeMap<String, String> = serde_json::from_str(&integration.secrets).unwrap_or_default();
+        secrets.extend(new_secrets);
+        integration.secrets = to_json(&secrets)?;
+    }
+    integration.updated_at = Utc::now();
+    state.store.update_integration(integration.clone()).await?;
+    let stored = state.store.integration(&integration.id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(ok(IntegrationData { integration: integration_to_wire(&stored) }))
+}
+
+fn plan_of(s: &str) -> Plan {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(Plan::Free)
+}
+
+pub async fn billing(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let plan = plan_of(&state.store.plan(caller.account_id()).await?);
+    Ok(ok(BillingData { billing: Billing { plan, subscription_status: caller.auth().subscription } }))
+}
+
+pub async fn update_billing(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody<UpdateBilling>,
+) -> Result<Response, ApiError> {
+    caller.authorize(Target::Account)?;
+    let request = body.parse()?;
+    state.store.set_plan(caller.account_id(), request.plan.as_str()).await?;
+    tracing::info!(plan = request.plan.as_str(), "plan changed");
+    Ok(ok(BillingData { billing: Billing { plan: request.plan, subscription_status: caller.auth().subscription } }))
+}

@@ -1,0 +1,131 @@
+//! Account-level routes: renaming, members and their owner protections,
+//! integrations whose secrets never come back, and billing.
+
+use axum::http::Method;
+use chrono::{Duration, Utc};
+use serde_json::json;
+use sitegpt_access::{Role, ScopeSet};
+
+use crate::helpers::{TestApp, TestUser};
+
+async fn full_token(app: &TestApp, user: &TestUser) -> String {
+    app.raw_token(user, ScopeSet::all(), &[], Utc::now() + Duration::days(1)).await.1
+}
+
+#[tokio::test]
+async fn renaming_the_account_shows_at_once() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let token = full_token(&app, &owner).await;
+    assert_eq!(app.get("/api/v2/account", &token).await.body["data"]["account"]["name"], "Test team");
+    let renamed =
+        app.request(Method::PATCH, "/api/v2/account", Some(&token), Some(json!({"name": "Acme Support"}))).await;
+    assert_eq!(renamed.assert_ok(200)["account"]["name"], "Acme Support");
+    assert_eq!(app.get("/api/v2/account", &token).await.body["data"]["account"]["name"], "Acme Support");
+    app.request(Method::PATCH, "/api/v2/account", Some(&token), Some(json!({"name": ""})))
+        .await
+        .assert_error(400, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn members_and_owner_protections() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let admin = app.member(&owner.account_id, Role::Admin).await;
+    let outsider = app.owner().await;
+    let owner_token = full_token(&app, &owner).await;
+    let admin_token = full_token(&app, &admin).await;
+
+    let listed = app.get("/api/v2/members", &admin_token).await;
+    assert_eq!(listed.assert_ok(200)["items"].as_array().expect("items").len(), 2);
+    let first = app.get("/api/v2/members?limit=1", &admin_token).await;
+    let cursor = first.assert_ok(200)["nextCursor"].as_str().expect("a second page").to_owned();
+    let second = app.get(&format!("/api/v2/members?limit=1&cursor={cursor}"), &admin_token).await;
+    let second = second.assert_ok(200).clone();
+    assert_eq!(second["items"].as_array().expect("items").len(), 1);
+    assert!(second["nextCursor"].is_null());
+    assert_ne!(second["items"][0]["userId"], first.body["data"]["items"][0]["userId"]);
+
+    let added = app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "member"})).await;
+    assert_eq!(added.assert_ok(201)["member"]["role"], "member");
+    app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "member"}))
+        .await
+        .assert_error(409, "CONFLICT");
+    let unknown =
+        app.post("/api/v2/members", &admin_token, json!({"email": "nobody@example.com", "role": "viewer"})).await;
+    unknown.assert_error(400, "VALIDATION_FAILED");
+    assert!(unknown.body["error"]["message"].as_str().expect("m").contains("sign up"));
+
+    // Admins cannot make, demote or remove owners.
+    let path = format!("/api/v2/members/{}", outsider.id);
+    app.request(Method::PATCH, &path, Some(&admin_token), Some(json!({"role": "owner"})))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let owner_path = format!("/api/v2/members/{}", owner.id);
+    app.request(Method::PATCH, &owner_path, Some(&admin_token), Some(json!({"role": "viewer"})))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.request(Method::DELETE, &owner_path, Some(&admin_token), None).await.assert_error(403, "FORBIDDEN");
+    // The last owner cannot leave or be demoted, even by an owner.
+    app.request(Method::PATCH, &owner_path, Some(&owner_token), Some(json!({"role": "admin"})))
+        .await
+        .assert_error(409, "CONFLICT");
+    app.request(Method::DELETE, &owner_path, Some(&owner_token), None).await.assert_error(409, "CONFLICT");
+
+    let promoted = app.request(Method::PATCH, &path, Some(&admin_token), Some(json!({"role": "admin"}))).await;
+    assert_eq!(promoted.assert_ok(200)["member"]["role"], "admin");
+    let outsider_token = full_token(&app, &TestUser { account_id: owner.account_id.clone(), ..outsider.clone() }).await;
+    app.get("/api/v2/account", &outsider_token).await.assert_ok(200);
+    app.request(Method::DELETE, &path, Some(&admin_token), None).await.assert_ok(200);
+    let gone = app.get("/api/v2/account", &outsider_token).await;
+    assert_eq!(gone.status.as_u16(), 401, "a removed member's tokens stop working");
+    app.request(Method::DELETE, &path, Some(&admin_token), None).await.assert_error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn integration_secrets_are_write_only() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let token = full_token(&app, &owner).await;
+    let created = app
+        .post(
+            "/api/v2/integrations",
+            &token,
+            json!({"type": "slack", "config": {"channel": "#support"}, "secrets": {"botToken": "xoxb-very-secret"}}),
+        )
+        .await;
+    let integration = created.assert_ok(201)["integration"].clone();
+    assert_eq!(integration["secretFields"], json!(["botToken"]));
+    assert!(!created.body.to_string().contains("xoxb-very-secret"));
+    let id = integration["id"].as_str().expect("id");
+    let updated = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v2/integrations/{id}"),
+            Some(&token),
+            Some(json!({"secrets": {"signingSecret": "s3"}})),
+        )
+        .await;
+    assert_eq!(updated.assert_ok(200)["integration"]["secretFields"], json!(["botToken", "signingSecret"]));
+    let listed = app.get("/api/v2/integrations", &token).await;
+    assert!(!listed.body.to_string().contains("xoxb-very-secret") && !listed.body.to_string().contains("\"s3\""));
+    app.post("/api/v2/integrations", &token, json!({"type": "fax"})).await.assert_error(400, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn only_owners_change_the_plan() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let admin = app.member(&owner.account_id, Role::Admin).await;
+    let owner_token = full_token(&app, &owner).await;
+    let admin_token = full_token(&app, &admin).await;
+    let billing = app.get("/api/v2/billing", &admin_token).await;
+    assert_eq!(billing.assert_ok(200)["billing"], json!({"plan": "free", "subscriptionStatus": "active"}));
+    app.request(Method::PATCH, "/api/v2/billing", Some(&admin_token), Some(json!({"plan": "scale"})))
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let changed =
+        app.request(Method::PATCH, "/api/v2/billing", Some(&owner_token), Some(json!({"plan": "growth"}))).await;
+    assert_eq!(changed.assert_ok(200)["billing"]["plan"], "growth");
+    assert_eq!(app.get("/api/v2/billing", &owner_token).await.body["data"]["billing"]["plan"], "growth");
+}
