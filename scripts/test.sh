@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project on a fresh machine: formatting,
 # lints, the Rust test suite (unit, property, store, API, OAuth and binary
-# tests), and the browser tests in headless Chromium. Installs what it needs
+# tests), schemathesis against the live API document, and the browser tests
+# in headless Chromium. Installs what it needs
 # (a C compiler, Chromium, Node.js and the npm test tools, tmux for the
 # terminal test of the CLI) when it is missing.
 set -euo pipefail
@@ -33,6 +34,9 @@ echo "== cargo test"
 # The CLI tests run the server binary, so build every binary first.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked
+
+echo "== schemathesis against the API document"
+bash scripts/schemathesis.sh
 
 echo "== browser tests (headless Chromium)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

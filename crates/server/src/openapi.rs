@@ -42,10 +42,20 @@ fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
         errors.push(("413", "PAYLOAD_TOO_LARGE: bodies are limited to 64 KiB"));
         errors.push(("415", "UNSUPPORTED_MEDIA_TYPE: send application/json"));
     }
-    if route.path.ends_with("/rotate") {
-        errors.push(("409", "CONFLICT: the token is revoked"));
+    if let Some(conflict) = conflict(route) {
+        errors.push(("409", conflict));
     }
     errors
+}
+
+/// When a route answers 409.
+fn conflict(route: &ApiRoute) -> Option<&'static str> {
+    match (route.method.as_str(), route.path) {
+        (_, path) if path.ends_with("/rotate") => Some("CONFLICT: the token is revoked"),
+        ("POST", "/api/v2/members") => Some("CONFLICT: the user is already a member"),
+        (_, "/api/v2/members/{userId}") => Some("CONFLICT: an account must keep at least one owner"),
+        _ => None,
+    }
 }
 
 fn operation_id(route: &ApiRoute) -> String {
