@@ -410,3 +410,88 @@ async fn valid_requests_succeed_with_the_documented_status() {
         assert_eq!(response.body["ok"], true, "{} {}", route.method.as_str(), route.path);
     }
 }
+
+/// A random variation of a JSON value: other types, missing or extra keys,
+/// long or odd strings, big numbers.
+fn mutate(value: &Value, rng: &mut rand::rngs::StdRng, depth: usize) -> Value {
+    use rand::Rng;
+    let odd = || -> Vec<Value> {
+        vec![
+            Value::Null,
+            json!(true),
+            json!(-1),
+            json!(1e300),
+            json!(18_446_744_073_709_551_615u64),
+            json!(""),
+            json!(" "),
+            json!("x".repeat(5_000)),
+            json!("\u{0}\u{202e}💥"),
+            json!([]),
+            json!({}),
+            json!([1, "two", null]),
+        ]
+    };
+    match value {
+        Value::Object(map) if depth < 3 => {
+            let mut map = map.clone();
+            let keys: Vec<String> = map.keys().cloned().collect();
+            match rng.gen_range(0..4) {
+                0 if !keys.is_empty() => {
+                    map.remove(&keys[rng.gen_range(0..keys.len())]);
+                }
+                1 => {
+                    map.insert("unexpected".into(), json!(1));
+                }
+                _ if !keys.is_empty() => {
+                    let key = &keys[rng.gen_range(0..keys.len())];
+                    let inner = map[key].clone();
+                    map.insert(key.clone(), mutate(&inner, rng, depth + 1));
+                }
+                _ => {}
+            }
+            Value::Object(map)
+        }
+        _ => {
+            let choices = odd();
+            choices[rng.gen_range(0..choices.len())].clone()
+        }
+    }
+}
+
+/// Property: whatever the body, a route never answers 5xx, and a refused
+/// request leaves the store as it was.
+#[tokio::test]
+async fn random_bodies_never_cause_server_errors_or_partial_writes() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5173_6770);
+    for route in api_routes().iter().filter(|r| r.body.is_some()) {
+        let world = World::new().await;
+        let token = world.token(&world.owner, ScopeSet::all(), &[], false).await;
+        let path = world.path(route, false, false);
+        let valid = body(route, &world).expect("a body");
+        for _ in 0..25 {
+            let mutated = mutate(&valid, &mut rng, 0);
+            let before = world.snapshot();
+            let request = Request::builder()
+                .method(route.method.as_str())
+                .uri(&path)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(mutated.to_string()))
+                .expect("request");
+            let response = world.app.send(request).await;
+            let status = response.status.as_u16();
+            assert!(status < 500, "{} {} with {mutated}: {}", route.method.as_str(), route.path, response.body);
+            if status >= 400 {
+                assert_eq!(response.body["ok"], false);
+                assert_eq!(
+                    before,
+                    world.snapshot(),
+                    "{} {} refused {mutated} but changed the store",
+                    route.method.as_str(),
+                    route.path
+                );
+            }
+        }
+    }
+}
