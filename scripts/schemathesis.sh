@@ -20,8 +20,10 @@ cleanup() {
 trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-ACCOUNT=$($BIN admin create-user --email fuzz@example.com --password fuzz-password --verified | json accountId)
-$BIN admin create-chatbot --account-id "$ACCOUNT" --name "Fuzzed bot" >/dev/null
+USER=$($BIN admin create-user --email fuzz@example.com --password fuzz-password --verified)
+ACCOUNT=$(echo "$USER" | json accountId)
+USER_ID=$(echo "$USER" | json userId)
+CHATBOT=$($BIN admin create-chatbot --account-id "$ACCOUNT" --name "Fuzzed bot" | json chatbotId)
 SCOPES=$(python3 -c 'print(" ".join("--scope " + s for s in """account:read account:write billing:read billing:write tokens:read tokens:write chatbots:read chatbots:write chatbots:delete knowledge:read knowledge:write knowledge:delete personas:read personas:write personas:delete instructions:read instructions:write instructions:delete settings:read settings:write starters:read starters:write starters:delete followups:read followups:write followups:delete conversations:read conversations:write conversations:delete leads:read leads:write leads:delete members:read members:write members:delete integrations:read integrations:write""".split()))')
 # shellcheck disable=SC2086
 TOKEN=$($BIN admin create-token --email fuzz@example.com --name fuzz $SCOPES | json plaintextToken)
@@ -34,7 +36,27 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-st run "http://127.0.0.1:$PORT/api/v2/openapi.json" \
+# Real records for the path parameters, so the fuzzer reaches past 404.
+api() { # METHOD PATH BODY → the id of `data.<key>` in the answer
+    python3 - "$1" "http://127.0.0.1:$PORT$2" "$3" "$4" "$TOKEN" <<'PY'
+import json, sys, urllib.request
+method, url, body, key, token = sys.argv[1:]
+request = urllib.request.Request(url, data=body.encode(), method=method,
+    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["data"][key]["id"])
+PY
+}
+ITEM=$(api POST "/api/v2/chatbots/$CHATBOT/knowledge" '{"type":"text","content":"Opening hours"}' knowledgeSource)
+INTEGRATION=$(api POST /api/v2/integrations '{"type":"webhook","config":{"url":"https://hooks.example.com"}}' integration)
+cat >"$WORK/schemathesis.toml" <<TOML
+[parameters]
+"path.chatbotId" = "$CHATBOT"
+"path.itemId" = "$ITEM"
+"path.integrationId" = "$INTEGRATION"
+"path.userId" = "$USER_ID"
+TOML
+
+st --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v2/openapi.json" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --exclude-path-regex '/(rotate|revoke)$' \
