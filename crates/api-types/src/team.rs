@@ -141,3 +141,19 @@ pub struct BillingData {
 pub struct UpdateBilling {
     pub plan: Plan,
 }
+
+/// An invitation for an address that has no SiteGPT user yet; accepted when
+/// that person signs up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InvitationData {
+    pub invitation: Invitation,
+}

@@ -52,7 +52,7 @@ fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
 fn conflict(route: &ApiRoute) -> Option<&'static str> {
     match (route.method.as_str(), route.path) {
         (_, path) if path.ends_with("/rotate") => Some("CONFLICT: the token is revoked"),
-        ("POST", "/api/v2/members") => Some("CONFLICT: the user is already a member"),
+        ("POST", "/api/v2/members") => Some("CONFLICT: already a member, or already invited"),
         (_, "/api/v2/members/{userId}") => Some("CONFLICT: an account must keep at least one owner"),
         _ => None,
     }
@@ -99,6 +99,20 @@ pub fn document(public_url: &str) -> Value {
         });
         let mut responses = Map::new();
         responses.insert(route.status.to_string(), success);
+        if route.method.as_str() == "POST" && route.path == "/api/v2/members" {
+            let invitation = generator.subschema_for::<sitegpt_api_types::team::InvitationData>();
+            responses.insert(
+                "202".into(),
+                json!({
+                    "description": "No user has this address yet: an invitation was sent; signing up with it joins the account",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["ok", "data", "meta"],
+                        "properties": {"ok": {"const": true}, "data": invitation, "meta": meta},
+                    }}}
+                }),
+            );
+        }
         for (status, description) in errors(route) {
             responses.insert(status.into(), error_response(description));
         }

@@ -75,6 +75,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn member(&self, account_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>>;
     /// Adds an existing user; `Conflict` if already a member.
     async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()>;
+    /// `Conflict` when the address already has a pending invitation there.
+    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()>;
+    /// Joins the user to every account that invited their address (and has
+    /// not expired); returns those account ids.
+    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
     async fn insert_integration(&self, integration: IntegrationRecord) -> StoreResult<()>;
     async fn integration(&self, integration_id: &str) -> StoreResult<Option<IntegrationRecord>>;
     async fn integrations(&self, account_id: &str) -> StoreResult<Vec<IntegrationRecord>>;

@@ -363,3 +363,16 @@ impl std::fmt::Debug for IntegrationRecord {
         f.debug_struct("IntegrationRecord").field("id", &self.id).field("kind", &self.kind).finish_non_exhaustive()
     }
 }
+
+/// An invitation to join an account, for an e-mail address with no user yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub account_id: String,
+    /// Normalized.
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}

@@ -30,7 +30,8 @@ pub fn created<T: Serialize>(data: T) -> Response {
     envelope(StatusCode::CREATED, data)
 }
 
-fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
+/// The success envelope with any status.
+pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
     let body = Success { ok: true, data, meta: Meta { request_id: request_id().to_string() } };
     (status, Json(body)).into_response()
 }

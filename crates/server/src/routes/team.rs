@@ -10,8 +10,9 @@ use chrono::Utc;
 use sitegpt_access::id::is_plausible_id;
 use sitegpt_access::{Role, Target, base62};
 use sitegpt_api_types::team::{
-    AccountData, Billing, BillingData, CreateIntegration, Integration, IntegrationData, IntegrationType, InviteMember,
-    Member, MemberData, Plan, UpdateAccount, UpdateBilling, UpdateIntegration, UpdateMember,
+    AccountData, Billing, BillingData, CreateIntegration, Integration, IntegrationData, IntegrationType, Invitation,
+    InvitationData, InviteMember, Member, MemberData, Plan, UpdateAccount, UpdateBilling, UpdateIntegration,
+    UpdateMember,
 };
 use sitegpt_api_types::{AccountSummary, Deleted, Page};
 use sitegpt_store::{IntegrationRecord, MemberRecord, StoreError};
@@ -87,12 +88,9 @@ pub async fn invite_member(
     let email = normalize_email(&request.email)
         .map_err(|_| ApiError::validation(vec!["email".into()], "email must be an e-mail address"))?;
     check_owner_change(&caller, None, Some(request.role))?;
-    let user = state.store.user_by_email(&email).await?.ok_or_else(|| {
-        ApiError::validation(
-            vec!["email".into()],
-            "no SiteGPT user has this e-mail address; ask them to sign up first, then add them",
-        )
-    })?;
+    let Some(user) = state.store.user_by_email(&email).await? else {
+        return invite(&state, &caller, email, request.role).await;
+    };
     match state.store.add_member(caller.account_id(), &user.id, request.role, Utc::now()).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already a member."))),
@@ -102,6 +100,46 @@ pub async fn invite_member(
     tracing::info!(user_id = %user.id, role = %request.role, "member added");
     Ok(created(MemberData { member: member_to_wire(&member) }))
 }
+
+/// No user has the address yet: invite it. Signing up with that address
+/// joins the account with the role.
+async fn invite(state: &AppState, caller: &Caller, email: String, role: Role) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let mut bytes = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let invitation = sitegpt_store::Invitation {
+        id: format!("inv_{}", base62::encode_fixed(&bytes, 17)),
+        account_id: caller.account_id().to_owned(),
+        email: email.clone(),
+        role,
+        invited_by: caller.user_id().to_owned(),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(INVITATION_DAYS),
+    };
+    match state.store.create_invitation(invitation.clone()).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already invited."))),
+        Err(e) => return Err(e.into()),
+    }
+    let link = format!("{}/signup", state.public_url);
+    let mail = crate::mail::Mail {
+        to: email.clone(),
+        subject: format!("You are invited to {} on SiteGPT", caller.auth().account_name),
+        body: format!(
+            "Hello,\n\n{} invited you to join {} on SiteGPT as {role}.\n\nCreate your account with this e-mail \
+             address within {INVITATION_DAYS} days to join:\n\n{link}\n",
+            caller.auth().user_email,
+            caller.auth().account_name
+        ),
+    };
+    state.mailer.send(mail, &link).await.map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    tracing::info!(invitation_id = %invitation.id, role = %role, "member invited");
+    let data =
+        InvitationData { invitation: Invitation { id: invitation.id, email, role, expires_at: invitation.expires_at } };
+    Ok(super::envelope(axum::http::StatusCode::ACCEPTED, data))
+}
+
+const INVITATION_DAYS: i64 = 7;
 
 async fn load_member(state: &AppState, caller: &Caller, user_id: &str) -> Result<MemberRecord, ApiError> {
     let member = if is_plausible_id(user_id) { state.store.member(caller.account_id(), user_id).await? } else { None };

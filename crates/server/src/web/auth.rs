@@ -186,6 +186,10 @@ pub async fn signup(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user_id = %user.id, "signed up");
+    let joined = state.store.accept_invitations(&user.email, &user.id, now).await?;
+    if !joined.is_empty() {
+        tracing::info!(user_id = %user.id, accounts = joined.len(), "joined the accounts that invited them");
+    }
     send_verification(&state, &user).await?;
     start_session(&state, &user, &next).await
 }

@@ -51,10 +51,8 @@ async fn members_and_owner_protections() {
     app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "member"}))
         .await
         .assert_error(409, "CONFLICT");
-    let unknown =
-        app.post("/api/v2/members", &admin_token, json!({"email": "nobody@example.com", "role": "viewer"})).await;
-    unknown.assert_error(400, "VALIDATION_FAILED");
-    assert!(unknown.body["error"]["message"].as_str().expect("m").contains("sign up"));
+    let bad = app.post("/api/v2/members", &admin_token, json!({"email": "not an address", "role": "viewer"})).await;
+    bad.assert_error(400, "VALIDATION_FAILED");
 
     // Admins cannot make, demote or remove owners.
     let path = format!("/api/v2/members/{}", outsider.id);
@@ -128,4 +126,30 @@ async fn only_owners_change_the_plan() {
         app.request(Method::PATCH, "/api/v2/billing", Some(&owner_token), Some(json!({"plan": "growth"}))).await;
     assert_eq!(changed.assert_ok(200)["billing"]["plan"], "growth");
     assert_eq!(app.get("/api/v2/billing", &owner_token).await.body["data"]["billing"]["plan"], "growth");
+}
+
+#[tokio::test]
+async fn people_without_a_user_are_invited_and_join_when_they_sign_up() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let token = full_token(&app, &owner).await;
+    let invited = app.post("/api/v2/members", &token, json!({"email": "New.Hire@example.com", "role": "member"})).await;
+    assert_eq!(invited.status.as_u16(), 202, "{}", invited.body);
+    assert_eq!(invited.body["data"]["invitation"]["email"], "new.hire@example.com");
+    assert_eq!(invited.body["data"]["invitation"]["role"], "member");
+    assert!(app.outbox().iter().any(|m| m.contains("To: new.hire@example.com") && m.contains("/signup")));
+    app.post("/api/v2/members", &token, json!({"email": "new.hire@example.com", "role": "admin"}))
+        .await
+        .assert_error(409, "CONFLICT");
+
+    crate::helpers::Browser::new(&app).sign_up("new.hire@example.com", "correct horse battery").await;
+    let members = app.get("/api/v2/members", &token).await;
+    let joined: Vec<_> = members.assert_ok(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|m| m["email"] == "new.hire@example.com")
+        .map(|m| m["role"].clone())
+        .collect();
+    assert_eq!(joined, vec![json!("member")]);
 }

@@ -18,9 +18,9 @@ use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::{
     Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, IntegrationRecord, ItemQuery, MemberRecord, Message, NewDeviceAuthorization,
-    NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError, StoreResult, TokenAuth,
-    TokenQuery, TokenRecord, User,
+    DevicePoll, DevicePollOutcome, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
+    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
+    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -524,6 +524,75 @@ impl Store for SqliteStore {
                     if is_unique_violation(&e) { StoreError::Conflict("already a member".into()) } else { backend(e) }
                 })?;
                 bump_epoch(tx)
+            })
+            .await
+    }
+
+    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                // An expired invitation does not block a new one.
+                tx.execute(
+                    "DELETE FROM invitations WHERE account_id = ?1 AND email = ?2 AND accepted_at IS NULL AND expires_at <= ?3",
+                    params![invitation.account_id, invitation.email, ms(invitation.created_at)],
+                )
+                .map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO invitations (id, account_id, email, role, invited_by, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        invitation.id,
+                        invitation.account_id,
+                        invitation.email,
+                        invitation.role.as_str(),
+                        invitation.invited_by,
+                        ms(invitation.created_at),
+                        ms(invitation.expires_at)
+                    ],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict("this address already has a pending invitation".into())
+                    } else {
+                        backend(e)
+                    }
+                })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let (email, user_id) = (email.to_owned(), user_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                let pending: Vec<(String, String, String)> = {
+                    let mut stmt = tx
+                        .prepare(
+                            "SELECT id, account_id, role FROM invitations \
+                             WHERE email = ?1 AND accepted_at IS NULL AND expires_at > ?2",
+                        )
+                        .map_err(backend)?;
+                    let rows = stmt
+                        .query_map(params![email, ms(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .map_err(backend)?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+                };
+                let mut joined = Vec::new();
+                for (id, account_id, role) in pending {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![account_id, user_id, role, ms(now)],
+                    )
+                    .map_err(backend)?;
+                    tx.execute("UPDATE invitations SET accepted_at = ?2 WHERE id = ?1", params![id, ms(now)])
+                        .map_err(backend)?;
+                    joined.push(account_id);
+                }
+                if !joined.is_empty() {
+                    bump_epoch(tx)?;
+                }
+                Ok(joined)
             })
             .await
     }

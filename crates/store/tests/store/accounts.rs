@@ -205,3 +205,57 @@ async fn chatbot_items_by_kind_and_cascade() {
         assert!(t.store.item("leads", "it_3").await.expect("q").is_none(), "deleted with its chatbot");
     }
 }
+
+#[tokio::test]
+async fn invitations_are_accepted_once_and_expire() {
+    for t in engines() {
+        let (owner, account) = t.owner("host@example.com").await;
+        let now = Utc::now();
+        let invitation = |id: &str, expires_in: chrono::Duration| sitegpt_store::Invitation {
+            id: id.into(),
+            account_id: account.id.clone(),
+            email: "guest@example.com".into(),
+            role: Role::Viewer,
+            invited_by: owner.id.clone(),
+            created_at: now,
+            expires_at: now + expires_in,
+        };
+        t.store.create_invitation(invitation("inv_1", chrono::Duration::days(7))).await.expect("invite");
+        let again = t.store.create_invitation(invitation("inv_2", chrono::Duration::days(7))).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "one pending invitation per address");
+        let (guest, _) = t
+            .store
+            .create_user(NewUser {
+                email: "guest@example.com".into(),
+                password_hash: "h".into(),
+                email_verified: true,
+                membership: NewMembership::NewAccount {
+                    name: "Guest".into(),
+                    subscription: SubscriptionStatus::Active,
+                },
+                now,
+            })
+            .await
+            .expect("guest");
+        let epoch = t.store.auth_epoch().expect("epoch");
+        assert_eq!(
+            t.store.accept_invitations("guest@example.com", &guest.id, now).await.expect("accept"),
+            vec![account.id.clone()]
+        );
+        assert!(t.store.auth_epoch().expect("epoch") > epoch);
+        let roles: Vec<_> =
+            t.store.memberships(&guest.id).await.expect("m").into_iter().map(|(a, r)| (a.id, r)).collect();
+        assert!(roles.contains(&(account.id.clone(), Role::Viewer)));
+        assert!(t.store.accept_invitations("guest@example.com", &guest.id, now).await.expect("again").is_empty());
+
+        t.store
+            .create_invitation(sitegpt_store::Invitation {
+                email: "late@example.com".into(),
+                ..invitation("inv_3", chrono::Duration::seconds(1))
+            })
+            .await
+            .expect("invite");
+        let later = now + chrono::Duration::seconds(5);
+        assert!(t.store.accept_invitations("late@example.com", &guest.id, later).await.expect("expired").is_empty());
+    }
+}
