@@ -34,9 +34,14 @@ impl IdKind {
 
 /// A fresh random id of the given kind.
 pub fn new_id(kind: IdKind) -> String {
+    new_prefixed_id(kind.prefix())
+}
+
+/// A fresh random id with any prefix (`ks_`, `int_`, …).
+pub fn new_prefixed_id(prefix: &str) -> String {
     let mut bytes = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{}{}", kind.prefix(), base62::encode_fixed(&bytes, 17))
+    format!("{prefix}{}", base62::encode_fixed(&bytes, 17))
 }
 
 /// Loose shape check applied to ids taken from URLs and bodies before they reach

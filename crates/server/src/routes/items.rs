@@ -11,8 +11,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use sitegpt_access::id::is_plausible_id;
-use sitegpt_access::{Scope, Target, base62};
+use sitegpt_access::id::{is_plausible_id, new_prefixed_id};
+use sitegpt_access::{Scope, Target};
 use sitegpt_api_types::content::{
     CreateKnowledgeSource, Instruction, Item, KnowledgeSource, KnowledgeStatus, KnowledgeType, Lead, Persona,
     Suggestion, UpdateInstruction, UpdateKnowledgeSource, UpdatePersona, UpdateSuggestion,
@@ -77,12 +77,6 @@ pub trait ItemKind: Send + Sync + 'static {
 
     fn create(request: Self::Create) -> Result<Self::Fields, ApiError>;
     fn update(current: Self::Fields, request: Self::Update) -> Result<Self::Fields, ApiError>;
-}
-
-fn new_item_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 12];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    format!("{prefix}{}", base62::encode_fixed(&bytes, 17))
 }
 
 fn to_wire<K: ItemKind>(item: &ChatbotItem) -> Result<Item<K::Fields>, ApiError> {
@@ -162,7 +156,7 @@ pub async fn create<K: ItemKind>(
     let stored = state
         .store
         .insert_item(ChatbotItem {
-            id: new_item_id(K::PREFIX),
+            id: new_prefixed_id(K::PREFIX),
             account_id: caller.account_id().to_owned(),
             chatbot_id,
             kind: K::KIND.into(),

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::Utc;
-use sitegpt_access::id::is_plausible_id;
-use sitegpt_access::{Role, Target, base62};
+use sitegpt_access::id::{is_plausible_id, new_prefixed_id};
+use sitegpt_access::{Role, Target};
 use sitegpt_api_types::team::{
     AccountData, Billing, BillingData, CreateIntegration, Integration, IntegrationData, IntegrationType, Invitation,
     InvitationData, InviteMember, Member, MemberData, Plan, UpdateAccount, UpdateBilling, UpdateIntegration,
@@ -105,10 +105,8 @@ pub async fn invite_member(
 /// joins the account with the role.
 async fn invite(state: &AppState, caller: &Caller, email: String, role: Role) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let mut bytes = [0u8; 12];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let invitation = sitegpt_store::Invitation {
-        id: format!("inv_{}", base62::encode_fixed(&bytes, 17)),
+        id: new_prefixed_id("inv_"),
         account_id: caller.account_id().to_owned(),
         email: email.clone(),
         role,
@@ -251,10 +249,8 @@ pub async fn create_integration(
     let request = body.parse()?;
     check_integration(Some(&request.config), Some(&request.secrets))?;
     let now = Utc::now();
-    let mut bytes = [0u8; 12];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let record = IntegrationRecord {
-        id: format!("int_{}", base62::encode_fixed(&bytes, 17)),
+        id: new_prefixed_id("int_"),
         account_id: caller.account_id().to_owned(),
         kind: serde_json::to_value(request.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         config: to_json(&request.config)?,

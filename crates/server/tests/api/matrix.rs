@@ -115,7 +115,7 @@ impl World {
                 (&other.account_id, &other_chatbot),
             ] {
                 let item = sitegpt_store::ChatbotItem {
-                    id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Chatbot).replace("cb_", "it_"),
+                    id: sitegpt_access::id::new_prefixed_id("it_"),
                     account_id: account.clone(),
                     chatbot_id: chatbot.clone(),
                     kind: (*kind).into(),
@@ -155,10 +155,7 @@ impl World {
         let viewer = app.member(&owner.account_id, Role::Viewer).await;
         let mut integrations = Vec::new();
         for account in [&owner.account_id, &other.account_id] {
-            let id = format!(
-                "int_{}",
-                sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Chatbot).trim_start_matches("cb_")
-            );
+            let id = sitegpt_access::id::new_prefixed_id("int_");
             let record = sitegpt_store::IntegrationRecord {
                 id: id.clone(),
                 account_id: account.clone(),

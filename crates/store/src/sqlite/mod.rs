@@ -51,6 +51,14 @@ impl SqliteStore {
 const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
      t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
 
+/// A list position as SQL parameters: `(created_at, id)`, or two NULLs.
+fn cursor_params(after: &Option<(DateTime<Utc>, String)>) -> (Option<i64>, Option<String>) {
+    match after {
+        Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+        None => (None, None),
+    }
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
@@ -712,10 +720,7 @@ impl Store for SqliteStore {
     async fn list_chatbots(&self, query: ChatbotQuery) -> StoreResult<Vec<Chatbot>> {
         self.pool
             .read(move |conn| {
-                let (after_at, after_id) = match &query.after {
-                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
-                    None => (None, None),
-                };
+                let (after_at, after_id) = cursor_params(&query.after);
                 let only = query.only.join(" ");
                 let sql = format!(
                     "SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE account_id = ?1 \
@@ -804,10 +809,7 @@ impl Store for SqliteStore {
     async fn list_items(&self, query: ItemQuery) -> StoreResult<Vec<ChatbotItem>> {
         self.pool
             .read(move |conn| {
-                let (after_at, after_id) = match &query.after {
-                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
-                    None => (None, None),
-                };
+                let (after_at, after_id) = cursor_params(&query.after);
                 let sql = format!(
                     "SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE chatbot_id = ?1 AND kind = ?2 \
                      AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) \
@@ -930,10 +932,7 @@ impl Store for SqliteStore {
     async fn list_conversations(&self, query: ItemQuery, status: Option<String>) -> StoreResult<Vec<Conversation>> {
         self.pool
             .read(move |conn| {
-                let (after_at, after_id) = match &query.after {
-                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
-                    None => (None, None),
-                };
+                let (after_at, after_id) = cursor_params(&query.after);
                 let sql = format!(
                     "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE chatbot_id = ?1 AND (?2 IS NULL OR status = ?2) \
                      AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND id > ?4)) ORDER BY created_at, id LIMIT ?5"
@@ -1125,10 +1124,7 @@ impl Store for SqliteStore {
                        AND (?4 IS NULL OR t.created_at < ?4 OR (t.created_at = ?4 AND t.id < ?5)) \
                      ORDER BY t.created_at DESC, t.id DESC LIMIT ?6"
                 );
-                let (after_at, after_id) = match &query.after {
-                    Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
-                    None => (None, None),
-                };
+                let (after_at, after_id) = cursor_params(&query.after);
                 let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
                 let rows = stmt
                     .query_map(
