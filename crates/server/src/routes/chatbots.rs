@@ -15,7 +15,7 @@ use sitegpt_api_types::{
 };
 use sitegpt_store::{Chatbot, ChatbotPatch, ChatbotQuery};
 
-use super::paging::{decode_cursor, next_page, parse_limit};
+use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -88,8 +88,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     caller.authorize(Target::Account)?;
     let params = params.parse()?;
-    let limit = parse_limit(params.limit.as_deref())?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (limit, after) = window(params.limit.as_deref(), params.cursor.as_deref())?;
     let query = ChatbotQuery {
         account_id: caller.account_id().to_owned(),
         only: caller.facts().chatbots.ids().to_vec(),

@@ -17,7 +17,7 @@ use sitegpt_api_types::content::{
 use sitegpt_api_types::{Deleted, Page};
 use sitegpt_store::{Conversation, ItemQuery, Message};
 
-use super::paging::{decode_cursor, next_page, parse_limit};
+use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -97,8 +97,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let chatbot = super::chatbots::load(&state, &caller, &chatbot_id).await?;
     let params = params.parse()?;
-    let limit = parse_limit(params.limit.as_deref())?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (limit, after) = window(params.limit.as_deref(), params.cursor.as_deref())?;
     let status = match params.status.as_deref() {
         None => None,
         Some(s @ ("open" | "resolved" | "archived")) => Some(s.to_owned()),

@@ -21,7 +21,7 @@ use sitegpt_api_types::{Deleted, FieldError, Page, PathSegment};
 use sitegpt_store::{ChatbotItem, ItemQuery};
 
 use super::chatbots::ListParams;
-use super::paging::{decode_cursor, next_page, parse_limit};
+use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -136,8 +136,7 @@ pub async fn list<K: ItemKind>(
 ) -> Result<Response, ApiError> {
     let chatbot_id = chatbot(&state, &caller, &chatbot_id).await?;
     let params = params.parse()?;
-    let limit = parse_limit(params.limit.as_deref())?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (limit, after) = window(params.limit.as_deref(), params.cursor.as_deref())?;
     let items = state.store.list_items(ItemQuery { chatbot_id, kind: K::KIND.into(), limit: limit + 1, after }).await?;
     let (items, next_cursor) = next_page(items, limit, |i| (i.created_at, i.id.as_str()));
     let items = items.iter().map(to_wire::<K>).collect::<Result<Vec<_>, _>>()?;
@@ -378,33 +377,27 @@ fn suggestion_update(current: Suggestion, r: UpdateSuggestion) -> Result<Suggest
     problems.finish(Suggestion { text: r.text.unwrap_or(current.text) })
 }
 
-impl KindBody for Starters {
-    type Fields = Suggestion;
-    type Create = Suggestion;
-    type Update = UpdateSuggestion;
+/// Starters and follow-ups are both one short text.
+macro_rules! suggestion_body {
+    ($kind:ty) => {
+        impl KindBody for $kind {
+            type Fields = Suggestion;
+            type Create = Suggestion;
+            type Update = UpdateSuggestion;
 
-    fn create(r: Suggestion) -> Result<Suggestion, ApiError> {
-        suggestion_create(r)
-    }
+            fn create(r: Suggestion) -> Result<Suggestion, ApiError> {
+                suggestion_create(r)
+            }
 
-    fn update(current: Suggestion, r: UpdateSuggestion) -> Result<Suggestion, ApiError> {
-        suggestion_update(current, r)
-    }
+            fn update(current: Suggestion, r: UpdateSuggestion) -> Result<Suggestion, ApiError> {
+                suggestion_update(current, r)
+            }
+        }
+    };
 }
 
-impl KindBody for Followups {
-    type Fields = Suggestion;
-    type Create = Suggestion;
-    type Update = UpdateSuggestion;
-
-    fn create(r: Suggestion) -> Result<Suggestion, ApiError> {
-        suggestion_create(r)
-    }
-
-    fn update(current: Suggestion, r: UpdateSuggestion) -> Result<Suggestion, ApiError> {
-        suggestion_update(current, r)
-    }
-}
+suggestion_body!(Starters);
+suggestion_body!(Followups);
 
 fn check_lead(problems: &mut Problems, lead: &Lead) {
     if lead.name.is_none() && lead.email.is_none() && lead.phone.is_none() {

@@ -39,6 +39,11 @@ pub fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, String), ApiError> 
     Ok((at, id.to_owned()))
 }
 
+/// `?limit=` and `?cursor=` of a list, checked.
+pub fn window(limit: Option<&str>, cursor: Option<&str>) -> Result<(usize, Option<Position>), ApiError> {
+    Ok((parse_limit(limit)?, cursor.map(decode_cursor).transpose()?))
+}
+
 /// Fetches one more than `limit` to know whether there is a next page, then
 /// trims and returns the cursor of the last item served.
 pub fn next_page<T>(

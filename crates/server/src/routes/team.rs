@@ -18,7 +18,7 @@ use sitegpt_api_types::{AccountSummary, Deleted, Page};
 use sitegpt_store::{IntegrationRecord, MemberRecord, StoreError};
 
 use super::chatbots::ListParams;
-use super::paging::{Position, decode_cursor, page_in_memory, parse_limit};
+use super::paging::{Position, page_in_memory, window};
 use super::{created, ok};
 use crate::admin::normalize_email;
 use crate::auth::Caller;
@@ -54,7 +54,7 @@ fn member_to_wire(m: &MemberRecord) -> Member {
 /// `limit` and `cursor` of a list.
 fn paging(params: QueryParams<ListParams>) -> Result<(usize, Option<Position>), ApiError> {
     let params = params.parse()?;
-    Ok((parse_limit(params.limit.as_deref())?, params.cursor.as_deref().map(decode_cursor).transpose()?))
+    window(params.limit.as_deref(), params.cursor.as_deref())
 }
 
 pub async fn list_members(

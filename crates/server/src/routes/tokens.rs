@@ -17,7 +17,7 @@ use sitegpt_access::{CreatedVia, IssuanceDenied, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{Rotation, TokenQuery, TokenRecord};
 
-use super::paging::{decode_cursor, next_page, parse_limit};
+use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -54,8 +54,7 @@ pub async fn list(
     caller.authorize(Target::Account)?;
     let params = params.parse()?;
     let include_revoked = parse_bool("includeRevoked", params.include_revoked.as_deref())?;
-    let limit = parse_limit(params.limit.as_deref())?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (limit, after) = window(params.limit.as_deref(), params.cursor.as_deref())?;
     let user_id = match params.owner.as_deref() {
         None | Some("me") => Some(caller.user_id().to_owned()),
         Some("all") if caller.role().manages_account() => None,
