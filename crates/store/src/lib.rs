@@ -12,6 +12,7 @@
 
 pub mod password;
 pub mod records;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,45 +1,20 @@
 //! Queries for OAuth device authorizations.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
-use sitegpt_access::{ChatbotRestriction, CreatedVia, ScopeSet};
+use rusqlite::{Connection, OptionalExtension, params};
+use sitegpt_access::CreatedVia;
 
 use super::pool::backend;
-use super::{corrupt, from_ms, insert_token_row, is_unique_violation, load_token, ms, opt_from_ms};
+use super::{insert_token_row, is_unique_violation, load_token, ms};
+use crate::rows::{self, DEVICE_COLUMNS};
 use crate::{
     DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization, NewToken,
     StoreError, StoreResult,
 };
 
-const COLUMNS: &str = "id, user_code, client_id, scopes, chatbot_ids, token_name, status, created_at, expires_at, \
-     interval_secs, user_id, account_id, last_poll_at";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<(DeviceAuthorization, Option<DateTime<Utc>>)> {
-    let scopes: String = row.get(3)?;
-    let chatbots: String = row.get(4)?;
-    let status: String = row.get(6)?;
-    Ok((
-        DeviceAuthorization {
-            id: row.get(0)?,
-            user_code: row.get(1)?,
-            client_id: row.get(2)?,
-            scopes: ScopeSet::parse_space_separated(&scopes).map_err(|_| corrupt("scopes", &scopes))?,
-            chatbots: ChatbotRestriction::from_ids(chatbots.split_ascii_whitespace().map(str::to_owned).collect()),
-            token_name: row.get(5)?,
-            status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-            created_at: from_ms(row.get(7)?),
-            expires_at: from_ms(row.get(8)?),
-            interval_secs: row.get(9)?,
-            user_id: row.get(10)?,
-            account_id: row.get(11)?,
-        },
-        opt_from_ms(row.get(12)?),
-    ))
-}
-
 fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM device_authorizations WHERE id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([id], from_row).optional())
+    conn.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([id], |r| rows::device(r)).optional())
         .map(|found| found.map(|(device, _)| device))
         .map_err(backend)
 }
@@ -74,9 +49,9 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
 
 pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM device_authorizations WHERE user_code = ?1 ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
+        "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code = ?1 ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
     ))
-    .and_then(|mut stmt| stmt.query_row([user_code], from_row).optional())
+    .and_then(|mut stmt| stmt.query_row([user_code], |r| rows::device(r)).optional())
     .map(|found| found.map(|(device, _)| device))
     .map_err(backend)
 }
@@ -111,8 +86,8 @@ pub(super) fn decide(
 
 pub(super) fn poll(tx: &Connection, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
     let found = tx
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
-        .and_then(|mut stmt| stmt.query_row([&poll.device_code_hash[..]], from_row).optional())
+        .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
+        .and_then(|mut stmt| stmt.query_row([&poll.device_code_hash[..]], |r| rows::device(r)).optional())
         .map_err(backend)?;
     let Some((device, last_poll_at)) = found else { return Ok(DevicePollOutcome::Unknown) };
     if device.client_id != poll.client_id {

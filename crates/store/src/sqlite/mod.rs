@@ -9,13 +9,18 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sitegpt_access::id::{IdKind, new_id};
-use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash};
+use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
+use crate::rows::{
+    self, ACCOUNT_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
+    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, cursor_params,
+};
+pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
     Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
     DevicePoll, DevicePollOutcome, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
@@ -48,84 +53,27 @@ impl SqliteStore {
     }
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
-     t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
-
-/// A list position as SQL parameters: `(created_at, id)`, or two NULLs.
-fn cursor_params(after: &Option<(DateTime<Utc>, String)>) -> (Option<i64>, Option<String>) {
-    match after {
-        Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
-        None => (None, None),
+impl Cells for Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.get(i)
     }
-}
-
-pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-pub(crate) fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
-    v.map(from_ms)
-}
-
-pub(crate) fn corrupt(what: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("stored {what} `{value}` is not valid").into(),
-    )
-}
-
-fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
-    let scopes: String = row.get(5)?;
-    let chatbots: String = row.get(6)?;
-    let via: String = row.get(7)?;
-    Ok(TokenRecord {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        user_id: row.get(2)?,
-        name: row.get(3)?,
-        hint: row.get(4)?,
-        scopes: ScopeSet::parse_space_separated(&scopes).map_err(|_| corrupt("scopes", &scopes))?,
-        chatbots: ChatbotRestriction::from_ids(chatbots.split_ascii_whitespace().map(str::to_owned).collect()),
-        created_via: CreatedVia::parse(&via).ok_or_else(|| corrupt("created_via", &via))?,
-        created_at: from_ms(row.get(8)?),
-        secret_issued_at: from_ms(row.get(9)?),
-        expires_at: from_ms(row.get(10)?),
-        last_used_at: opt_from_ms(row.get(11)?),
-        revoked_at: opt_from_ms(row.get(12)?),
-    })
-}
-
-fn parse_role(s: &str) -> rusqlite::Result<Role> {
-    s.parse().map_err(|_| corrupt("role", s))
-}
-
-fn parse_subscription(s: &str) -> rusqlite::Result<SubscriptionStatus> {
-    SubscriptionStatus::parse(s).ok_or_else(|| corrupt("subscription_status", s))
-}
-
-fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
-    let status: String = row.get(2)?;
-    Ok(Account {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        subscription: parse_subscription(&status)?,
-        created_at: from_ms(row.get(3)?),
-    })
-}
-
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    Ok(User {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        password_hash: row.get(2)?,
-        email_verified_at: opt_from_ms(row.get(3)?),
-        created_at: from_ms(row.get(4)?),
-    })
+    fn opt_text(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.get(i)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.get(i)
+    }
+    fn opt_int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(i)
+    }
+    fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("stored {what} `{value}` is not valid").into(),
+        )
+    }
 }
 
 fn bump_epoch(tx: &Connection) -> StoreResult<()> {
@@ -181,62 +129,20 @@ pub(crate) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
 
 pub(crate) fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
     conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([token_id], token_from_row).optional())
+        .and_then(|mut stmt| stmt.query_row([token_id], |r| rows::token(r)).optional())
         .map_err(backend)
-}
-
-const CHATBOT_COLUMNS: &str = "id, account_id, name, description, appearance, created_at, updated_at";
-
-fn chatbot_from_row(row: &Row<'_>) -> rusqlite::Result<Chatbot> {
-    Ok(Chatbot {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        name: row.get(2)?,
-        description: row.get(3)?,
-        appearance: row.get(4)?,
-        created_at: from_ms(row.get(5)?),
-        updated_at: from_ms(row.get(6)?),
-    })
 }
 
 fn load_chatbot(conn: &Connection, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
     conn.prepare_cached(&format!("SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([chatbot_id], chatbot_from_row).optional())
+        .and_then(|mut stmt| stmt.query_row([chatbot_id], |r| rows::chatbot(r)).optional())
         .map_err(backend)
-}
-
-const ITEM_COLUMNS: &str = "id, account_id, chatbot_id, kind, data, created_at, updated_at";
-
-fn item_from_row(row: &Row<'_>) -> rusqlite::Result<ChatbotItem> {
-    Ok(ChatbotItem {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        chatbot_id: row.get(2)?,
-        kind: row.get(3)?,
-        data: row.get(4)?,
-        created_at: from_ms(row.get(5)?),
-        updated_at: from_ms(row.get(6)?),
-    })
 }
 
 fn load_item(conn: &Connection, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>> {
     conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE id = ?1 AND kind = ?2"))
-        .and_then(|mut stmt| stmt.query_row([item_id, kind], item_from_row).optional())
+        .and_then(|mut stmt| stmt.query_row([item_id, kind], |r| rows::item(r)).optional())
         .map_err(backend)
-}
-
-const CONVERSATION_COLUMNS: &str = "id, account_id, chatbot_id, status, visitor, created_at, updated_at";
-
-fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
-    Ok(Conversation {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        chatbot_id: row.get(2)?,
-        status: row.get(3)?,
-        visitor: row.get(4)?,
-        created_at: from_ms(row.get(5)?),
-        updated_at: from_ms(row.get(6)?),
-    })
 }
 
 fn insert_message(tx: &Connection, message: &Message) -> StoreResult<()> {
@@ -248,31 +154,9 @@ fn insert_message(tx: &Connection, message: &Message) -> StoreResult<()> {
     Ok(())
 }
 
-const MEMBER_SELECT: &str = "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, m.role, m.created_at \
-     FROM memberships m JOIN users u ON u.id = m.user_id";
-
-fn member_from_row(row: &Row<'_>) -> rusqlite::Result<MemberRecord> {
-    let role: String = row.get(5)?;
-    Ok(MemberRecord { user: user_from_row(row)?, role: parse_role(&role)?, joined_at: from_ms(row.get(6)?) })
-}
-
-const INTEGRATION_COLUMNS: &str = "id, account_id, type, config, secrets, created_at, updated_at";
-
-fn integration_from_row(row: &Row<'_>) -> rusqlite::Result<IntegrationRecord> {
-    Ok(IntegrationRecord {
-        id: row.get(0)?,
-        account_id: row.get(1)?,
-        kind: row.get(2)?,
-        config: row.get(3)?,
-        secrets: row.get(4)?,
-        created_at: from_ms(row.get(5)?),
-        updated_at: from_ms(row.get(6)?),
-    })
-}
-
 fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Account>> {
-    conn.prepare_cached("SELECT id, name, subscription_status, created_at FROM accounts WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([account_id], account_from_row).optional())
+    conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([account_id], |r| rows::account(r)).optional())
         .map_err(backend)
 }
 
@@ -356,11 +240,9 @@ impl Store for SqliteStore {
         let email = email.to_owned();
         self.pool
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT id, email, password_hash, email_verified_at, created_at FROM users WHERE email = ?1",
-                )
-                .and_then(|mut stmt| stmt.query_row([email], user_from_row).optional())
-                .map_err(backend)
+                conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([email], |r| rows::user(r)).optional())
+                    .map_err(backend)
             })
             .await
     }
@@ -390,12 +272,7 @@ impl Store for SqliteStore {
                          WHERE m.user_id = ?1 ORDER BY m.created_at, a.id",
                     )
                     .map_err(backend)?;
-                let rows = stmt
-                    .query_map([user_id], |row| {
-                        let role: String = row.get(4)?;
-                        Ok((account_from_row(row)?, parse_role(&role)?))
-                    })
-                    .map_err(backend)?;
+                let rows = stmt.query_map([user_id], |row| Ok((rows::account(row)?, row.role(4)?))).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             })
             .await
@@ -503,7 +380,7 @@ impl Store for SqliteStore {
                 let mut stmt = conn
                     .prepare_cached(&format!("{MEMBER_SELECT} WHERE m.account_id = ?1 ORDER BY m.created_at, u.id"))
                     .map_err(backend)?;
-                let rows = stmt.query_map([account_id], member_from_row).map_err(backend)?;
+                let rows = stmt.query_map([account_id], |r| rows::member(r)).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             })
             .await
@@ -514,7 +391,7 @@ impl Store for SqliteStore {
         self.pool
             .read(move |conn| {
                 conn.prepare_cached(&format!("{MEMBER_SELECT} WHERE m.account_id = ?1 AND m.user_id = ?2"))
-                    .and_then(|mut stmt| stmt.query_row([account_id, user_id], member_from_row).optional())
+                    .and_then(|mut stmt| stmt.query_row([account_id, user_id], |r| rows::member(r)).optional())
                     .map_err(backend)
             })
             .await
@@ -624,7 +501,7 @@ impl Store for SqliteStore {
         self.pool
             .read(move |conn| {
                 conn.prepare_cached(&format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = ?1"))
-                    .and_then(|mut stmt| stmt.query_row([integration_id], integration_from_row).optional())
+                    .and_then(|mut stmt| stmt.query_row([integration_id], |r| rows::integration(r)).optional())
                     .map_err(backend)
             })
             .await
@@ -639,7 +516,7 @@ impl Store for SqliteStore {
                         "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE account_id = ?1 ORDER BY created_at, id"
                     ))
                     .map_err(backend)?;
-                let rows = stmt.query_map([account_id], integration_from_row).map_err(backend)?;
+                let rows = stmt.query_map([account_id], |r| rows::integration(r)).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             })
             .await
@@ -730,16 +607,9 @@ impl Store for SqliteStore {
                 );
                 let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
                 let rows = stmt
-                    .query_map(
-                        params![
-                            query.account_id,
-                            only,
-                            after_at,
-                            after_id,
-                            i64::try_from(query.limit).unwrap_or(i64::MAX)
-                        ],
-                        chatbot_from_row,
-                    )
+                    .query_map(params![query.account_id, only, after_at, after_id, rows::limit(query.limit)], |r| {
+                        rows::chatbot(r)
+                    })
                     .map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             })
@@ -818,14 +688,8 @@ impl Store for SqliteStore {
                 let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
                 let rows = stmt
                     .query_map(
-                        params![
-                            query.chatbot_id,
-                            query.kind,
-                            after_at,
-                            after_id,
-                            i64::try_from(query.limit).unwrap_or(i64::MAX)
-                        ],
-                        item_from_row,
+                        params![query.chatbot_id, query.kind, after_at, after_id, rows::limit(query.limit)],
+                        |r| rows::item(r),
                     )
                     .map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
@@ -923,7 +787,7 @@ impl Store for SqliteStore {
         self.pool
             .read(move |conn| {
                 conn.prepare_cached(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"))
-                    .and_then(|mut stmt| stmt.query_row([conversation_id], conversation_from_row).optional())
+                    .and_then(|mut stmt| stmt.query_row([conversation_id], |r| rows::conversation(r)).optional())
                     .map_err(backend)
             })
             .await
@@ -945,9 +809,9 @@ impl Store for SqliteStore {
                             status,
                             after_at,
                             after_id,
-                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                            rows::limit(query.limit)
                         ],
-                        conversation_from_row,
+                        |r| rows::conversation(r),
                     )
                     .map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
@@ -960,23 +824,13 @@ impl Store for SqliteStore {
         self.pool
             .read(move |conn| {
                 let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT id, conversation_id, role, content, created_at FROM messages \
+                    .prepare_cached(&format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages \
                          WHERE instr(' ' || ?1 || ' ', ' ' || conversation_id || ' ') > 0 \
-                         ORDER BY conversation_id, created_at, id",
-                    )
+                         ORDER BY conversation_id, created_at, id"
+                    ))
                     .map_err(backend)?;
-                let rows = stmt
-                    .query_map([ids], |row| {
-                        Ok(Message {
-                            id: row.get(0)?,
-                            conversation_id: row.get(1)?,
-                            role: row.get(2)?,
-                            content: row.get(3)?,
-                            created_at: from_ms(row.get(4)?),
-                        })
-                    })
-                    .map_err(backend)?;
+                let rows = stmt.query_map([ids], |r| rows::message(r)).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
             })
             .await
@@ -1079,30 +933,8 @@ impl Store for SqliteStore {
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
         self.pool
             .read(move |conn| {
-                let sql = format!(
-                    "SELECT {TOKEN_COLUMNS}, u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
-                     FROM api_tokens t \
-                     JOIN users u ON u.id = t.user_id \
-                     JOIN accounts a ON a.id = t.account_id \
-                     LEFT JOIN memberships m ON m.account_id = t.account_id AND m.user_id = t.user_id \
-                     WHERE t.secret_hash = ?1"
-                );
-                conn.prepare_cached(&sql)
-                    .and_then(|mut stmt| {
-                        stmt.query_row([&hash.as_bytes()[..]], |row| {
-                            let role: Option<String> = row.get(15)?;
-                            let status: String = row.get(17)?;
-                            Ok(TokenAuth {
-                                token: token_from_row(row)?,
-                                user_email: row.get(13)?,
-                                email_verified: row.get::<_, Option<i64>>(14)?.is_some(),
-                                role: role.as_deref().map(parse_role).transpose()?,
-                                account_name: row.get(16)?,
-                                subscription: parse_subscription(&status)?,
-                            })
-                        })
-                        .optional()
-                    })
+                conn.prepare_cached(&format!("{TOKEN_AUTH_SELECT} WHERE t.secret_hash = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([&hash.as_bytes()[..]], |r| rows::token_auth(r)).optional())
                     .map_err(backend)
             })
             .await
@@ -1134,9 +966,9 @@ impl Store for SqliteStore {
                             query.include_revoked,
                             after_at,
                             after_id,
-                            i64::try_from(query.limit).unwrap_or(i64::MAX)
+                            rows::limit(query.limit)
                         ],
-                        token_from_row,
+                        |r| rows::token(r),
                     )
                     .map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
@@ -1205,17 +1037,11 @@ impl Store for SqliteStore {
     async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
         self.pool
             .read(move |conn| {
-                conn.prepare_cached(
-                    "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, s.csrf_token, s.expires_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_row(params![&id_hash[..], ms(now)], |row| {
-                        Ok(Session { user: user_from_row(row)?, csrf_token: row.get(5)?, expires_at: from_ms(row.get(6)?) })
+                conn.prepare_cached(&format!("{SESSION_SELECT} WHERE s.id_hash = ?1 AND s.expires_at > ?2"))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![&id_hash[..], ms(now)], |r| rows::session(r)).optional()
                     })
-                    .optional()
-                })
-                .map_err(backend)
+                    .map_err(backend)
             })
             .await
     }
@@ -1278,12 +1104,8 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
                 bump_epoch(tx)?;
-                tx.query_row(
-                    "SELECT id, email, password_hash, email_verified_at, created_at FROM users WHERE id = ?1",
-                    [&user_id],
-                    user_from_row,
-                )
-                .map_err(backend)
+                tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [&user_id], |r| rows::user(r))
+                    .map_err(backend)
             })
             .await
     }

@@ -1,0 +1,248 @@
+//! Reading records out of result rows, shared by every engine.
+//!
+//! Both engines keep the same columns with the same meaning (times as UTC
+//! milliseconds, lists as space-separated text), so one decoder per record
+//! serves both; an engine only says how to read one cell ([`Cells`]). The
+//! column lists here are the order the decoders expect.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus};
+
+use crate::{
+    Account, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus, IntegrationRecord, MemberRecord,
+    Message, TokenRecord, User,
+};
+
+/// One result row of an engine.
+pub(crate) trait Cells {
+    type Error;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn int(&self, i: usize) -> Result<i64, Self::Error>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, Self::Error>;
+    /// The error for a stored value that does not parse.
+    fn corrupt(what: &str, value: &str) -> Self::Error;
+
+    fn time(&self, i: usize) -> Result<DateTime<Utc>, Self::Error> {
+        self.int(i).map(from_ms)
+    }
+
+    fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>, Self::Error> {
+        Ok(self.opt_int(i)?.map(from_ms))
+    }
+
+    fn role(&self, i: usize) -> Result<Role, Self::Error> {
+        let s = self.text(i)?;
+        s.parse().map_err(|_| Self::corrupt("role", &s))
+    }
+
+    fn opt_role(&self, i: usize) -> Result<Option<Role>, Self::Error> {
+        match self.opt_text(i)? {
+            Some(s) => s.parse().map(Some).map_err(|_| Self::corrupt("role", &s)),
+            None => Ok(None),
+        }
+    }
+
+    fn subscription(&self, i: usize) -> Result<SubscriptionStatus, Self::Error> {
+        let s = self.text(i)?;
+        SubscriptionStatus::parse(&s).ok_or_else(|| Self::corrupt("subscription_status", &s))
+    }
+
+    fn scopes(&self, i: usize) -> Result<ScopeSet, Self::Error> {
+        let s = self.text(i)?;
+        ScopeSet::parse_space_separated(&s).map_err(|_| Self::corrupt("scopes", &s))
+    }
+
+    fn chatbots(&self, i: usize) -> Result<ChatbotRestriction, Self::Error> {
+        Ok(ChatbotRestriction::from_ids(self.text(i)?.split_ascii_whitespace().map(str::to_owned).collect()))
+    }
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// A list position as parameters: `(created_at, id)`, or two NULLs.
+pub(crate) fn cursor_params(after: &Option<(DateTime<Utc>, String)>) -> (Option<i64>, Option<String>) {
+    match after {
+        Some((at, id)) => (Some(ms(*at)), Some(id.clone())),
+        None => (None, None),
+    }
+}
+
+/// A page size as a SQL integer.
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
+     t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
+
+/// Thirteen cells from `TOKEN_COLUMNS`.
+pub(crate) fn token<R: Cells>(row: &R) -> Result<TokenRecord, R::Error> {
+    let via = row.text(7)?;
+    Ok(TokenRecord {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        user_id: row.text(2)?,
+        name: row.text(3)?,
+        hint: row.text(4)?,
+        scopes: row.scopes(5)?,
+        chatbots: row.chatbots(6)?,
+        created_via: CreatedVia::parse(&via).ok_or_else(|| R::corrupt("created_via", &via))?,
+        created_at: row.time(8)?,
+        secret_issued_at: row.time(9)?,
+        expires_at: row.time(10)?,
+        last_used_at: row.opt_time(11)?,
+        revoked_at: row.opt_time(12)?,
+    })
+}
+
+/// What `token_for_auth` selects: the token, then the facts it is judged by.
+pub(crate) const TOKEN_AUTH_SELECT: &str = "SELECT t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, \
+     t.chatbot_ids, t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at, \
+     u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
+     FROM api_tokens t \
+     JOIN users u ON u.id = t.user_id \
+     JOIN accounts a ON a.id = t.account_id \
+     LEFT JOIN memberships m ON m.account_id = t.account_id AND m.user_id = t.user_id";
+
+pub(crate) fn token_auth<R: Cells>(row: &R) -> Result<crate::TokenAuth, R::Error> {
+    Ok(crate::TokenAuth {
+        token: token(row)?,
+        user_email: row.text(13)?,
+        email_verified: row.opt_int(14)?.is_some(),
+        role: row.opt_role(15)?,
+        account_name: row.text(16)?,
+        subscription: row.subscription(17)?,
+    })
+}
+
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, subscription_status, created_at";
+
+pub(crate) fn account<R: Cells>(row: &R) -> Result<Account, R::Error> {
+    Ok(Account { id: row.text(0)?, name: row.text(1)?, subscription: row.subscription(2)?, created_at: row.time(3)? })
+}
+
+pub(crate) const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, created_at";
+
+pub(crate) fn user<R: Cells>(row: &R) -> Result<User, R::Error> {
+    Ok(User {
+        id: row.text(0)?,
+        email: row.text(1)?,
+        password_hash: row.text(2)?,
+        email_verified_at: row.opt_time(3)?,
+        created_at: row.time(4)?,
+    })
+}
+
+pub(crate) const MEMBER_SELECT: &str = "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, \
+     m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id";
+
+pub(crate) fn member<R: Cells>(row: &R) -> Result<MemberRecord, R::Error> {
+    Ok(MemberRecord { user: user(row)?, role: row.role(5)?, joined_at: row.time(6)? })
+}
+
+pub(crate) const SESSION_SELECT: &str = "SELECT u.id, u.email, u.password_hash, u.email_verified_at, u.created_at, \
+     s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id";
+
+pub(crate) fn session<R: Cells>(row: &R) -> Result<crate::Session, R::Error> {
+    Ok(crate::Session { user: user(row)?, csrf_token: row.text(5)?, expires_at: row.time(6)? })
+}
+
+pub(crate) const CHATBOT_COLUMNS: &str = "id, account_id, name, description, appearance, created_at, updated_at";
+
+pub(crate) fn chatbot<R: Cells>(row: &R) -> Result<Chatbot, R::Error> {
+    Ok(Chatbot {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        name: row.text(2)?,
+        description: row.text(3)?,
+        appearance: row.text(4)?,
+        created_at: row.time(5)?,
+        updated_at: row.time(6)?,
+    })
+}
+
+pub(crate) const ITEM_COLUMNS: &str = "id, account_id, chatbot_id, kind, data, created_at, updated_at";
+
+pub(crate) fn item<R: Cells>(row: &R) -> Result<ChatbotItem, R::Error> {
+    Ok(ChatbotItem {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        chatbot_id: row.text(2)?,
+        kind: row.text(3)?,
+        data: row.text(4)?,
+        created_at: row.time(5)?,
+        updated_at: row.time(6)?,
+    })
+}
+
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, account_id, chatbot_id, status, visitor, created_at, updated_at";
+
+pub(crate) fn conversation<R: Cells>(row: &R) -> Result<Conversation, R::Error> {
+    Ok(Conversation {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        chatbot_id: row.text(2)?,
+        status: row.text(3)?,
+        visitor: row.text(4)?,
+        created_at: row.time(5)?,
+        updated_at: row.time(6)?,
+    })
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, created_at";
+
+pub(crate) fn message<R: Cells>(row: &R) -> Result<Message, R::Error> {
+    Ok(Message {
+        id: row.text(0)?,
+        conversation_id: row.text(1)?,
+        role: row.text(2)?,
+        content: row.text(3)?,
+        created_at: row.time(4)?,
+    })
+}
+
+pub(crate) const INTEGRATION_COLUMNS: &str = "id, account_id, type, config, secrets, created_at, updated_at";
+
+pub(crate) fn integration<R: Cells>(row: &R) -> Result<IntegrationRecord, R::Error> {
+    Ok(IntegrationRecord {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        kind: row.text(2)?,
+        config: row.text(3)?,
+        secrets: row.text(4)?,
+        created_at: row.time(5)?,
+        updated_at: row.time(6)?,
+    })
+}
+
+pub(crate) const DEVICE_COLUMNS: &str = "id, user_code, client_id, scopes, chatbot_ids, token_name, status, \
+     created_at, expires_at, interval_secs, user_id, account_id, last_poll_at";
+
+/// A device authorization and when it was last polled.
+pub(crate) fn device<R: Cells>(row: &R) -> Result<(DeviceAuthorization, Option<DateTime<Utc>>), R::Error> {
+    let status = row.text(6)?;
+    Ok((
+        DeviceAuthorization {
+            id: row.text(0)?,
+            user_code: row.text(1)?,
+            client_id: row.text(2)?,
+            scopes: row.scopes(3)?,
+            chatbots: row.chatbots(4)?,
+            token_name: row.opt_text(5)?,
+            status: DeviceStatus::parse(&status).ok_or_else(|| R::corrupt("status", &status))?,
+            created_at: row.time(7)?,
+            expires_at: row.time(8)?,
+            interval_secs: row.int(9)?,
+            user_id: row.opt_text(10)?,
+            account_id: row.opt_text(11)?,
+        },
+        row.opt_time(12)?,
+    ))
+}
