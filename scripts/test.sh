@@ -3,8 +3,9 @@
 # lints, the Rust test suite (unit, property, store, API, OAuth and binary
 # tests), schemathesis against the live API document, and the browser tests
 # in headless Chromium. Installs what it needs
-# (a C compiler, Chromium, Node.js and the npm test tools, tmux for the
-# terminal test of the CLI) when it is missing.
+# (a C compiler, PostgreSQL, Chromium, Node.js and the npm test tools, tmux
+# for the terminal test of the CLI) when it is missing. Starts a throw-away
+# PostgreSQL server on 127.0.0.1 for the tests of that engine, and stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== PostgreSQL for the tests"
+source scripts/postgres.sh
+pg_start
+
 echo "== cargo test"
 # The CLI tests run the server binary, so build every binary first.
 cargo build --workspace --bins --locked

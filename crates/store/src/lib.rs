@@ -11,6 +11,7 @@
 //! of verified tokens know to drop what they hold.
 
 pub mod password;
+pub mod postgres;
 pub mod records;
 mod rows;
 pub mod sqlite;

@@ -6,7 +6,7 @@ use crate::engines;
 
 #[tokio::test]
 async fn a_new_user_owns_a_new_account() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("ada@example.com").await;
         assert!(user.id.starts_with("usr_"));
         assert!(account.id.starts_with("acc_"));
@@ -21,7 +21,7 @@ async fn a_new_user_owns_a_new_account() {
 
 #[tokio::test]
 async fn e_mail_addresses_are_unique() {
-    for t in engines() {
+    for t in engines().await {
         t.owner("dup@example.com").await;
         let again = t
             .store
@@ -42,7 +42,7 @@ async fn e_mail_addresses_are_unique() {
 
 #[tokio::test]
 async fn members_join_existing_accounts_and_roles_change() {
-    for t in engines() {
+    for t in engines().await {
         let (_, account) = t.owner("owner@example.com").await;
         let (viewer, joined) = t
             .store
@@ -67,7 +67,7 @@ async fn members_join_existing_accounts_and_roles_change() {
 
 #[tokio::test]
 async fn unknown_ids_are_not_found() {
-    for t in engines() {
+    for t in engines().await {
         let (user, _) = t.owner("o@example.com").await;
         assert!(matches!(t.store.set_role("acc_nope", &user.id, Role::Viewer).await, Err(StoreError::NotFound)));
         assert!(matches!(
@@ -93,7 +93,7 @@ async fn unknown_ids_are_not_found() {
 
 #[tokio::test]
 async fn chatbots_belong_to_one_account() {
-    for t in engines() {
+    for t in engines().await {
         let (_, a) = t.owner("a@example.com").await;
         let (_, b) = t.owner("b@example.com").await;
         let bot_a = t.store.create_chatbot(&a.id, "Support", Utc::now()).await.expect("bot");
@@ -105,7 +105,7 @@ async fn chatbots_belong_to_one_account() {
 
 #[tokio::test]
 async fn auth_epoch_moves_on_authorization_changes_only() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("e@example.com").await;
         let (token, _) = t.token(&user, &account, sitegpt_access::ScopeSet::all()).await;
         let e0 = t.store.auth_epoch().expect("epoch");
@@ -127,7 +127,7 @@ async fn auth_epoch_moves_on_authorization_changes_only() {
 
 #[tokio::test]
 async fn chatbots_list_update_and_delete() {
-    for t in engines() {
+    for t in engines().await {
         let (_, account) = t.owner("bots@example.com").await;
         let mut ids = Vec::new();
         for i in 0..5 {
@@ -170,7 +170,7 @@ async fn chatbots_list_update_and_delete() {
 
 #[tokio::test]
 async fn chatbot_items_by_kind_and_cascade() {
-    for t in engines() {
+    for t in engines().await {
         let (_, account) = t.owner("items@example.com").await;
         let bot = t.store.create_chatbot(&account.id, "bot", Utc::now()).await.expect("bot");
         let item = |id: &str, kind: &str| sitegpt_store::ChatbotItem {
@@ -208,7 +208,7 @@ async fn chatbot_items_by_kind_and_cascade() {
 
 #[tokio::test]
 async fn invitations_are_accepted_once_and_expire() {
-    for t in engines() {
+    for t in engines().await {
         let (owner, account) = t.owner("host@example.com").await;
         let now = Utc::now();
         let invitation = |id: &str, expires_in: chrono::Duration| sitegpt_store::Invitation {

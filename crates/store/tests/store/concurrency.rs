@@ -5,72 +5,74 @@ use sitegpt_access::{PlainToken, ScopeSet, SubscriptionStatus};
 use sitegpt_store::sqlite::SqliteStore;
 use sitegpt_store::{NewMembership, NewUser, Store, StoreError, TokenQuery};
 
-use crate::{new_token, sqlite};
+use crate::{engines, new_token, sqlite};
 
-/// Two stores on one file stand in for two processes (a server and an admin
-/// command): every write from both lands.
+/// Two handles on one database stand in for two processes (a server and an
+/// admin command) or two nodes: every write from both lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_on_one_file_lose_nothing() {
-    let t = sqlite();
-    let (user, account) = t.owner("c@example.com").await;
-    let second: Arc<dyn Store> = Arc::new(SqliteStore::open(&t.path()).expect("second handle"));
-    let mut tasks = Vec::new();
-    for i in 0..60 {
-        let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
-        let (user, account) = (user.clone(), account.clone());
-        tasks.push(tokio::spawn(async move {
-            let plain = PlainToken::generate();
-            store.insert_token(new_token(&user, &account, &plain, ScopeSet::all(), Utc::now())).await
-        }));
+async fn concurrent_writers_on_one_database_lose_nothing() {
+    for t in engines().await {
+        let (user, account) = t.owner("c@example.com").await;
+        let second = t.reopen().await;
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
+            let (user, account) = (user.clone(), account.clone());
+            tasks.push(tokio::spawn(async move {
+                let plain = PlainToken::generate();
+                store.insert_token(new_token(&user, &account, &plain, ScopeSet::all(), Utc::now())).await
+            }));
+        }
+        for task in tasks {
+            task.await.expect("join").expect("insert");
+        }
+        let all = t
+            .store
+            .list_tokens(TokenQuery {
+                account_id: account.id,
+                user_id: None,
+                include_revoked: true,
+                limit: 200,
+                after: None,
+            })
+            .await
+            .expect("list");
+        assert_eq!(all.len(), 60, "{}", t.store.engine());
     }
-    for task in tasks {
-        task.await.expect("join").expect("insert");
-    }
-    let all = t
-        .store
-        .list_tokens(TokenQuery {
-            account_id: account.id,
-            user_id: None,
-            include_revoked: true,
-            limit: 200,
-            after: None,
-        })
-        .await
-        .expect("list");
-    assert_eq!(all.len(), 60);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_sign_ups_for_one_address_make_one_user() {
-    let t = sqlite();
-    let second: Arc<dyn Store> = Arc::new(SqliteStore::open(&t.path()).expect("second handle"));
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
-        tasks.push(tokio::spawn(async move {
-            store
-                .create_user(NewUser {
-                    email: "race@example.com".into(),
-                    password_hash: "h".into(),
-                    email_verified: false,
-                    membership: NewMembership::NewAccount {
-                        name: format!("team {i}"),
-                        subscription: SubscriptionStatus::Active,
-                    },
-                    now: Utc::now(),
-                })
-                .await
-        }));
-    }
-    let mut created = 0;
-    for task in tasks {
-        match task.await.expect("join") {
-            Ok(_) => created += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(other) => panic!("unexpected {other:?}"),
+    for t in engines().await {
+        let second = t.reopen().await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&second) };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_user(NewUser {
+                        email: "race@example.com".into(),
+                        password_hash: "h".into(),
+                        email_verified: false,
+                        membership: NewMembership::NewAccount {
+                            name: format!("team {i}"),
+                            subscription: SubscriptionStatus::Active,
+                        },
+                        now: Utc::now(),
+                    })
+                    .await
+            }));
         }
+        let mut created = 0;
+        for task in tasks {
+            match task.await.expect("join") {
+                Ok(_) => created += 1,
+                Err(StoreError::Conflict(_)) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(created, 1, "{}", t.store.engine());
     }
-    assert_eq!(created, 1);
 }
 
 #[tokio::test]

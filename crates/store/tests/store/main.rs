@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod nodes;
 mod sessions;
 mod tokens;
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, ScopeSet, SubscriptionStatus};
+use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::sqlite::SqliteStore;
 use sitegpt_store::{Account, NewMembership, NewToken, NewUser, Store, TokenRecord, User};
 
@@ -19,9 +21,24 @@ use sitegpt_store::{Account, NewMembership, NewToken, NewUser, Store, TokenRecor
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database's URL; `None` for SQLite.
+    pub postgres_url: Option<String>,
 }
 
 impl TestStore {
+    /// A second handle on the same database, as another process or node
+    /// would have.
+    pub async fn reopen(&self) -> Arc<dyn Store> {
+        match &self.postgres_url {
+            Some(url) => {
+                let store = PostgresStore::connect(url).await.expect("second handle");
+                wait_listening(&store).await;
+                Arc::new(store)
+            }
+            None => Arc::new(SqliteStore::open(&self.path()).expect("second handle")),
+        }
+    }
+
     pub fn path(&self) -> std::path::PathBuf {
         self.dir.path().join("sitegpt.db")
     }
@@ -82,10 +99,45 @@ pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: Sco
 pub fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("sitegpt.db")).expect("open store");
-    TestStore { store: Arc::new(store), dir }
+    TestStore { store: Arc::new(store), dir, postgres_url: None }
 }
 
-/// Every engine under test. PostgreSQL joins when it exists.
-pub fn engines() -> Vec<TestStore> {
-    vec![sqlite()]
+/// A store on a new, empty database of the test PostgreSQL server, once it
+/// listens for notifications; `None` (with a note) when no server was given
+/// outside CI. `scripts/test.sh` starts one.
+pub async fn postgres() -> Option<TestStore> {
+    let url = postgres_test_url()?;
+    let db = sitegpt_store::postgres::create_test_database(&url).await.expect("create a test database");
+    let store = PostgresStore::connect(&db).await.expect("connect to PostgreSQL");
+    wait_listening(&store).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(TestStore { store: Arc::new(store), dir, postgres_url: Some(db) })
+}
+
+pub fn postgres_test_url() -> Option<String> {
+    match std::env::var("SITEGPT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("SITEGPT_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+        }
+        _ => {
+            eprintln!("note: SITEGPT_TEST_POSTGRES_URL is not set; PostgreSQL is not tested");
+            None
+        }
+    }
+}
+
+pub async fn wait_listening(store: &PostgresStore) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !store.listening() {
+        assert!(std::time::Instant::now() < deadline, "the store never started listening");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Every engine under test: SQLite, and PostgreSQL when a server is given.
+pub async fn engines() -> Vec<TestStore> {
+    let mut engines = vec![sqlite()];
+    engines.extend(postgres().await);
+    engines
 }

@@ -7,7 +7,7 @@ use crate::engines;
 
 #[tokio::test]
 async fn sessions_live_until_they_expire_or_are_deleted() {
-    for t in engines() {
+    for t in engines().await {
         let (user, _) = t.owner("s@example.com").await;
         let now = Utc::now();
         let id_hash = [7u8; 32];
@@ -33,7 +33,7 @@ async fn sessions_live_until_they_expire_or_are_deleted() {
 
 #[tokio::test]
 async fn verification_links_work_once_and_not_after_expiry() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("v@example.com").await;
         let unverified = t.member(&account, "new@example.com", sitegpt_access::Role::Member).await;
         let now = Utc::now();
@@ -55,7 +55,7 @@ async fn verification_links_work_once_and_not_after_expiry() {
 
 #[tokio::test]
 async fn pending_user_codes_are_unique_and_decisions_final() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("d@example.com").await;
         let now = Utc::now();
         let code = UserCode::generate();
@@ -89,7 +89,7 @@ async fn pending_user_codes_are_unique_and_decisions_final() {
 
 #[tokio::test]
 async fn expired_rows_are_purged_and_live_ones_kept() {
-    for t in engines() {
+    for t in engines().await {
         let (user, _) = t.owner("p@example.com").await;
         let now = Utc::now();
         // The expired one last: creating a session sweeps expired ones too.

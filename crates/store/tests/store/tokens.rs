@@ -6,7 +6,7 @@ use crate::engines;
 
 #[tokio::test]
 async fn tokens_are_found_by_hash_with_their_auth_facts() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("t@example.com").await;
         let scopes: ScopeSet = [Scope::AccountRead, Scope::TokensRead].into_iter().collect();
         let (record, plain) = t.token(&user, &account, scopes).await;
@@ -25,7 +25,7 @@ async fn tokens_are_found_by_hash_with_their_auth_facts() {
 
 #[tokio::test]
 async fn rotation_replaces_the_secret_and_keeps_the_id() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("r@example.com").await;
         let (record, old) = t.token(&user, &account, ScopeSet::all()).await;
         let new = PlainToken::generate();
@@ -75,7 +75,7 @@ async fn rotation_replaces_the_secret_and_keeps_the_id() {
 
 #[tokio::test]
 async fn revocation_is_idempotent_and_keeps_the_first_time() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("v@example.com").await;
         let (record, _) = t.token(&user, &account, ScopeSet::all()).await;
         let first = t.store.revoke_token(&record.id, Utc::now()).await.expect("revoke");
@@ -88,7 +88,7 @@ async fn revocation_is_idempotent_and_keeps_the_first_time() {
 
 #[tokio::test]
 async fn removing_a_member_revokes_their_tokens_there() {
-    for t in engines() {
+    for t in engines().await {
         let (_, account) = t.owner("o@example.com").await;
         let member = t.member(&account, "gone@example.com", Role::Admin).await;
         let (token, plain) = t.token(&member, &account, ScopeSet::all()).await;
@@ -103,7 +103,7 @@ async fn removing_a_member_revokes_their_tokens_there() {
 
 #[tokio::test]
 async fn an_account_keeps_at_least_one_owner() {
-    for t in engines() {
+    for t in engines().await {
         let (owner, account) = t.owner("only@example.com").await;
         let (token, _) = t.token(&owner, &account, ScopeSet::all()).await;
         let demote = t.store.set_role(&account.id, &owner.id, Role::Admin).await;
@@ -118,7 +118,7 @@ async fn an_account_keeps_at_least_one_owner() {
 
 #[tokio::test]
 async fn last_use_is_written_at_most_once_a_minute() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("u@example.com").await;
         let (record, _) = t.token(&user, &account, ScopeSet::all()).await;
         let t0 = Utc::now();
@@ -136,7 +136,7 @@ async fn last_use_is_written_at_most_once_a_minute() {
 
 #[tokio::test]
 async fn lists_page_newest_first_and_hide_revoked_by_default() {
-    for t in engines() {
+    for t in engines().await {
         let (user, account) = t.owner("l@example.com").await;
         let other = t.member(&account, "m@example.com", Role::Member).await;
         let base = Utc::now();

@@ -1,0 +1,167 @@
+//! Queries for OAuth device authorizations. Decisions and redemptions carry
+//! their rule in the `WHERE` of the `UPDATE`, so concurrent polls on several
+//! nodes redeem an approval once.
+
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::GenericClient;
+use sitegpt_access::CreatedVia;
+use tokio_postgres::error::SqlState;
+
+use super::{execute, insert_token_row, load_token, pg, query_opt};
+use crate::rows::{self, DEVICE_COLUMNS, ms};
+use crate::{
+    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization, NewToken,
+    StoreError, StoreResult,
+};
+
+async fn by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<DeviceAuthorization>> {
+    let row =
+        query_opt(c, &format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = $1"), &[&id]).await?;
+    Ok(row.map(|r| rows::device(&r)).transpose()?.map(|(device, _)| device))
+}
+
+pub(super) async fn create(c: &impl GenericClient, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
+    execute(
+        c,
+        "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
+         token_name, status, created_at, expires_at, interval_secs) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)",
+        &[
+            &new.id,
+            &&new.device_code_hash[..],
+            &new.user_code,
+            &new.client_id,
+            &new.scopes.to_space_separated(),
+            &new.chatbots.ids().join(" "),
+            &new.token_name,
+            &ms(new.now),
+            &ms(new.expires_at),
+            &new.interval_secs,
+        ],
+    )
+    .await
+    .map_err(|e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::Conflict("user code or device code in use".into())
+        } else {
+            pg(e)
+        }
+    })?;
+    by_id(c, &new.id).await?.ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn by_user_code(c: &impl GenericClient, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
+    let row = query_opt(
+        c,
+        &format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code = $1 \
+             ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
+        ),
+        &[&user_code],
+    )
+    .await?;
+    Ok(row.map(|r| rows::device(&r)).transpose()?.map(|(device, _)| device))
+}
+
+pub(super) async fn decide(
+    tx: &impl GenericClient,
+    id: &str,
+    decision: DeviceDecision,
+    now: DateTime<Utc>,
+) -> StoreResult<DeviceAuthorization> {
+    let row =
+        query_opt(tx, &format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = $1 FOR UPDATE"), &[&id])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let (current, _) = rows::device(&row)?;
+    if current.status != DeviceStatus::Pending {
+        return Err(StoreError::Conflict(format!("this request was already {}", current.status.as_str())));
+    }
+    if now >= current.expires_at {
+        return Err(StoreError::Conflict("this request has expired".into()));
+    }
+    match decision {
+        DeviceDecision::Approve { user_id, account_id } => execute(
+            tx,
+            "UPDATE device_authorizations SET status = 'approved', user_id = $2, account_id = $3, decided_at = $4 \
+             WHERE id = $1 AND status = 'pending'",
+            &[&id, &user_id, &account_id, &ms(now)],
+        )
+        .await
+        .map_err(pg)?,
+        DeviceDecision::Deny => execute(
+            tx,
+            "UPDATE device_authorizations SET status = 'denied', decided_at = $2 WHERE id = $1 AND status = 'pending'",
+            &[&id, &ms(now)],
+        )
+        .await
+        .map_err(pg)?,
+    };
+    by_id(tx, id).await?.ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+    // The row lock orders concurrent polls of one code: the second sees what
+    // the first wrote (its redemption, or its `last_poll_at`).
+    let found = query_opt(
+        tx,
+        &format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1 FOR UPDATE"),
+        &[&&poll.device_code_hash[..]],
+    )
+    .await?;
+    let Some(row) = found else { return Ok(DevicePollOutcome::Unknown) };
+    let (device, last_poll_at) = rows::device(&row)?;
+    if device.client_id != poll.client_id {
+        return Ok(DevicePollOutcome::WrongClient);
+    }
+    match device.status {
+        DeviceStatus::Redeemed => return Ok(DevicePollOutcome::AlreadyRedeemed),
+        DeviceStatus::Denied => return Ok(DevicePollOutcome::Denied),
+        _ if poll.now >= device.expires_at => return Ok(DevicePollOutcome::Expired),
+        DeviceStatus::Approved => {
+            let (Some(user_id), Some(account_id)) = (device.user_id.clone(), device.account_id.clone()) else {
+                return Err(StoreError::Backend("approved device authorization without a user".into()));
+            };
+            let changed = execute(
+                tx,
+                "UPDATE device_authorizations SET status = 'redeemed', token_id = $2 WHERE id = $1 AND status = 'approved'",
+                &[&device.id, &poll.token_id],
+            )
+            .await
+            .map_err(pg)?;
+            if changed != 1 {
+                return Ok(DevicePollOutcome::AlreadyRedeemed);
+            }
+            insert_token_row(
+                tx,
+                &NewToken {
+                    id: poll.token_id.clone(),
+                    account_id,
+                    user_id,
+                    name: device.token_name.clone().unwrap_or(poll.default_name),
+                    hash: poll.token_hash,
+                    hint: poll.token_hint,
+                    scopes: device.scopes,
+                    chatbots: device.chatbots,
+                    created_via: CreatedVia::CliDevice,
+                    now: poll.now,
+                    expires_at: poll.token_expires_at,
+                },
+            )
+            .await?;
+            let record = load_token(tx, &poll.token_id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(DevicePollOutcome::Issued(Box::new(record)));
+        }
+        DeviceStatus::Pending => {}
+    }
+    let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
+    let interval = if too_soon { device.interval_secs + 5 } else { device.interval_secs };
+    execute(
+        tx,
+        "UPDATE device_authorizations SET last_poll_at = $2, interval_secs = $3 WHERE id = $1",
+        &[&device.id, &ms(poll.now), &interval],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(if too_soon { DevicePollOutcome::SlowDown { interval_secs: interval } } else { DevicePollOutcome::Pending })
+}

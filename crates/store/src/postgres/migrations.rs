@@ -1,0 +1,42 @@
+//! Schema migrations, recorded in `sitegpt_migrations`. All pending ones run
+//! in one transaction under an advisory lock, so nodes starting together
+//! apply each once, and a failed migration leaves nothing half-done
+//! (PostgreSQL's DDL is transactional).
+
+use deadpool_postgres::GenericClient;
+
+use super::pg;
+use crate::StoreResult;
+
+/// Migrations in order; entry `i` is version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+
+/// An arbitrary constant naming the migration lock.
+const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;
+
+pub(crate) async fn run(client: &mut deadpool_postgres::Client) -> StoreResult<i64> {
+    let tx = client.transaction().await.map_err(pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await.map_err(pg)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS sitegpt_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await
+    .map_err(pg)?;
+    let current: i64 =
+        tx.query_one("SELECT coalesce(max(version), 0) FROM sitegpt_migrations", &[]).await.map_err(pg)?.get(0);
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i64::try_from(index + 1).expect("few migrations");
+        if version > current {
+            tx.batch_execute(sql).await.map_err(pg)?;
+            tx.execute(
+                "INSERT INTO sitegpt_migrations (version, applied_at) VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint)",
+                &[&version],
+            )
+            .await
+            .map_err(pg)?;
+            tracing::info!(version, "applied store migration");
+        }
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(i64::try_from(MIGRATIONS.len()).expect("few migrations"))
+}

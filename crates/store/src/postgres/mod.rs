@@ -1,0 +1,1156 @@
+//! The PostgreSQL engine, for many stateless server nodes on one database.
+//!
+//! The schema is the SQLite engine's (same tables, columns and meanings);
+//! statements differ only where the dialects do. Transactions run at READ
+//! COMMITTED; where two writers could race past a rule (the last owner of an
+//! account, a single redemption, a used link), the statement that decides
+//! locks the row it decides on, or carries the rule in its `WHERE`.
+//!
+//! The auth epoch is local to each node and moved by `NOTIFY` (see
+//! `listen.rs`).
+
+mod device;
+mod listen;
+mod migrations;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use self::listen::{CHANNEL, Epoch, Listener};
+use crate::rows::{
+    self, ACCOUNT_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
+    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, cursor_params,
+    from_ms, ms,
+};
+use crate::{
+    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
+    DevicePoll, DevicePollOutcome, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
+    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
+    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+};
+
+/// Connections each node keeps at most.
+const POOL_SIZE: usize = 16;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The PostgreSQL engine. One per process; it keeps a connection pool and a
+/// listening connection.
+#[derive(Debug)]
+pub struct PostgresStore {
+    pool: Pool,
+    epoch: Arc<Epoch>,
+    _listener: Listener,
+}
+
+impl PostgresStore {
+    /// Connects, runs migrations and starts listening for authorization
+    /// changes. Must be called inside a tokio runtime.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {}", redact(&e.to_string()))))?;
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            migrations::run(&mut client).await?;
+        }
+        let epoch = Arc::new(Epoch::default());
+        let listener = Listener::start(config, Arc::clone(&epoch));
+        Ok(PostgresStore { pool, epoch, _listener: listener })
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Whether the notification connection is up (for `/healthz` and tests).
+    pub fn listening(&self) -> bool {
+        self.epoch.listening()
+    }
+}
+
+/// Drops anything that looks like a password from a message.
+fn redact(message: &str) -> String {
+    message.split_whitespace().map(|w| if w.contains("password") { "…" } else { w }).collect::<Vec<_>>().join(" ")
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(format!("no PostgreSQL connection: {e}"))
+}
+
+pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn has_code(e: &tokio_postgres::Error, code: &SqlState) -> bool {
+    e.code() == Some(code)
+}
+
+/// `Conflict(message)` for a unique violation, else a backend error.
+fn unique_or(message: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| {
+        if has_code(&e, &SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(message.into()) } else { pg(e) }
+    }
+}
+
+/// `NotFound` for a foreign-key violation (the parent row is gone).
+fn missing_parent(e: tokio_postgres::Error) -> StoreError {
+    if has_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) { StoreError::NotFound } else { pg(e) }
+}
+
+impl Cells for Row {
+    type Error = StoreError;
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.try_get(i).map_err(pg)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        self.try_get(i).map_err(pg)
+    }
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.try_get(i).map_err(pg)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.try_get(i).map_err(pg)
+    }
+    fn corrupt(what: &str, value: &str) -> StoreError {
+        StoreError::Backend(format!("stored {what} `{value}` is not valid"))
+    }
+}
+
+pub(crate) async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query(&statement, params).await.map_err(pg)
+}
+
+pub(crate) async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+    let statement = c.prepare_cached(sql).await.map_err(pg)?;
+    c.query_opt(&statement, params).await.map_err(pg)
+}
+
+/// Runs a statement; the driver's error is kept for the caller to map.
+pub(crate) async fn execute(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<u64, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.execute(&statement, params).await
+}
+
+/// Decodes every row with `f`.
+pub(crate) fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// Fails with `NotFound` unless exactly one row changed.
+fn expect_one(changed: u64) -> StoreResult<()> {
+    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+}
+
+/// Advances the durable epoch and tells every node, on commit.
+pub(crate) async fn bump_epoch(tx: &impl GenericClient) -> StoreResult<()> {
+    execute(tx, "UPDATE auth_epoch SET value = value + 1 WHERE id = 1", &[]).await.map_err(pg)?;
+    execute(tx, &format!("NOTIFY {CHANNEL}"), &[]).await.map_err(pg)?;
+    Ok(())
+}
+
+/// Refuses when the account has no owner left. The caller holds the
+/// account's row lock, so two demotions cannot both pass.
+async fn keep_an_owner(tx: &impl GenericClient, account_id: &str) -> StoreResult<()> {
+    let row =
+        query_opt(tx, "SELECT count(*) FROM memberships WHERE account_id = $1 AND role = 'owner'", &[&account_id])
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    if row.int(0)? == 0 {
+        return Err(StoreError::Conflict("an account must keep at least one owner".into()));
+    }
+    Ok(())
+}
+
+/// Locks the account row until the transaction ends; `NotFound` if none.
+async fn lock_account(tx: &impl GenericClient, account_id: &str) -> StoreResult<()> {
+    query_opt(tx, "SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", &[&account_id])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(())
+}
+
+pub(crate) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken) -> StoreResult<()> {
+    execute(
+        tx,
+        "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
+         created_via, created_at, secret_issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+        &[
+            &new.id,
+            &new.account_id,
+            &new.user_id,
+            &new.name,
+            &&new.hash.as_bytes()[..],
+            &new.hint,
+            &new.scopes.to_space_separated(),
+            &new.chatbots.ids().join(" "),
+            &new.created_via.as_str(),
+            &ms(new.now),
+            &ms(new.expires_at),
+        ],
+    )
+    .await
+    .map_err(|e| {
+        if has_code(&e, &SqlState::UNIQUE_VIOLATION) {
+            StoreError::Conflict("token id or secret already exists".into())
+        } else {
+            missing_parent(e)
+        }
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn load_token(c: &impl GenericClient, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+    query_opt(c, &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.id = $1"), &[&token_id])
+        .await?
+        .map(|r| rows::token(&r))
+        .transpose()
+}
+
+async fn load_account(c: &impl GenericClient, account_id: &str) -> StoreResult<Option<Account>> {
+    query_opt(c, &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"), &[&account_id])
+        .await?
+        .map(|r| rows::account(&r))
+        .transpose()
+}
+
+async fn load_chatbot(c: &impl GenericClient, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
+    query_opt(c, &format!("SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE id = $1"), &[&chatbot_id])
+        .await?
+        .map(|r| rows::chatbot(&r))
+        .transpose()
+}
+
+async fn load_item(c: &impl GenericClient, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>> {
+    query_opt(c, &format!("SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE id = $1 AND kind = $2"), &[&item_id, &kind])
+        .await?
+        .map(|r| rows::item(&r))
+        .transpose()
+}
+
+async fn insert_message(tx: &impl GenericClient, message: &Message) -> StoreResult<()> {
+    execute(
+        tx,
+        "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&message.id, &message.conversation_id, &message.role, &message.content, &ms(message.created_at)],
+    )
+    .await
+    .map_err(missing_parent)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn auth_epoch(&self) -> StoreResult<u64> {
+        Ok(self.epoch.current())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        query(&client, "SELECT 1", &[]).await.map(drop)
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let now = ms(new.now);
+        let created_at = from_ms(now);
+        let (account, role) = match new.membership {
+            NewMembership::NewAccount { name, subscription } => {
+                let id = new_id(IdKind::Account);
+                execute(
+                    &tx,
+                    "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES ($1, $2, $3, $4)",
+                    &[&id, &name, &subscription.as_str(), &now],
+                )
+                .await
+                .map_err(pg)?;
+                (Account { id, name, subscription, created_at }, Role::Owner)
+            }
+            NewMembership::Existing { account_id, role } => {
+                (load_account(&tx, &account_id).await?.ok_or(StoreError::NotFound)?, role)
+            }
+        };
+        let user = User {
+            id: new_id(IdKind::User),
+            email: new.email,
+            password_hash: new.password_hash,
+            email_verified_at: new.email_verified.then_some(created_at),
+            created_at,
+        };
+        let taken = format!("a user with e-mail {} already exists", user.email);
+        execute(
+            &tx,
+            "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&user.id, &user.email, &user.password_hash, &user.email_verified_at.map(ms), &now],
+        )
+        .await
+        .map_err(unique_or(&taken))?;
+        execute(
+            &tx,
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            &[&account.id, &user.id, &role.as_str(), &now],
+        )
+        .await
+        .map_err(missing_parent)?;
+        tx.commit().await.map_err(pg)?;
+        Ok((user, account))
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let client = self.client().await?;
+        query_opt(&client, &format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"), &[&email])
+            .await?
+            .map(|r| rows::user(&r))
+            .transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let row = query_opt(&client, "SELECT count(*) FROM users", &[]).await?.ok_or(StoreError::NotFound)?;
+        Ok(u64::try_from(row.int(0)?).unwrap_or_default())
+    }
+
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+        load_account(&self.client().await?, account_id).await
+    }
+
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            "SELECT a.id, a.name, a.subscription_status, a.created_at, m.role \
+             FROM memberships m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, a.id",
+            &[&user_id],
+        )
+        .await?;
+        all(found, |r| Ok((rows::account(r)?, r.role(4)?)))
+    }
+
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        lock_account(&tx, account_id).await?;
+        expect_one(
+            execute(
+                &tx,
+                "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2",
+                &[&account_id, &user_id, &role.as_str()],
+            )
+            .await
+            .map_err(pg)?,
+        )?;
+        keep_an_owner(&tx, account_id).await?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
+
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        lock_account(&tx, account_id).await?;
+        expect_one(
+            execute(&tx, "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2", &[&account_id, &user_id])
+                .await
+                .map_err(pg)?,
+        )?;
+        keep_an_owner(&tx, account_id).await?;
+        execute(
+            &tx,
+            "UPDATE api_tokens SET revoked_at = $3 WHERE account_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            &[&account_id, &user_id, &ms(now)],
+        )
+        .await
+        .map_err(pg)?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
+
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        expect_one(
+            execute(
+                &tx,
+                "UPDATE accounts SET subscription_status = $2 WHERE id = $1",
+                &[&account_id, &status.as_str()],
+            )
+            .await
+            .map_err(pg)?,
+        )?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
+
+    async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        expect_one(
+            execute(&tx, "UPDATE accounts SET name = $2 WHERE id = $1", &[&account_id, &name]).await.map_err(pg)?,
+        )?;
+        // The name is part of what verified tokens carry.
+        bump_epoch(&tx).await?;
+        let account = load_account(&tx, account_id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(account)
+    }
+
+    async fn plan(&self, account_id: &str) -> StoreResult<String> {
+        let client = self.client().await?;
+        query_opt(&client, "SELECT plan FROM accounts WHERE id = $1", &[&account_id])
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .text(0)
+    }
+
+    async fn set_plan(&self, account_id: &str, plan: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(
+            execute(&client, "UPDATE accounts SET plan = $2 WHERE id = $1", &[&account_id, &plan]).await.map_err(pg)?,
+        )
+    }
+
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 ORDER BY m.created_at, u.id"),
+            &[&account_id],
+        )
+        .await?;
+        all(found, rows::member)
+    }
+
+    async fn member(&self, account_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"),
+            &[&account_id, &user_id],
+        )
+        .await?
+        .map(|r| rows::member(&r))
+        .transpose()
+    }
+
+    async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        execute(
+            &tx,
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            &[&account_id, &user_id, &role.as_str(), &ms(now)],
+        )
+        .await
+        .map_err(|e| {
+            if has_code(&e, &SqlState::UNIQUE_VIOLATION) {
+                StoreError::Conflict("already a member".into())
+            } else {
+                missing_parent(e)
+            }
+        })?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
+
+    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        // An expired invitation does not block a new one.
+        execute(
+            &tx,
+            "DELETE FROM invitations WHERE account_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at <= $3",
+            &[&invitation.account_id, &invitation.email, &ms(invitation.created_at)],
+        )
+        .await
+        .map_err(pg)?;
+        execute(
+            &tx,
+            "INSERT INTO invitations (id, account_id, email, role, invited_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &invitation.id,
+                &invitation.account_id,
+                &invitation.email,
+                &invitation.role.as_str(),
+                &invitation.invited_by,
+                &ms(invitation.created_at),
+                &ms(invitation.expires_at),
+            ],
+        )
+        .await
+        .map_err(unique_or("this address already has a pending invitation"))?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let accepted = query(
+            &tx,
+            "UPDATE invitations SET accepted_at = $2 \
+             WHERE email = $1 AND accepted_at IS NULL AND expires_at > $2 RETURNING account_id, role",
+            &[&email, &ms(now)],
+        )
+        .await?;
+        let mut joined = Vec::new();
+        for row in accepted {
+            let (account_id, role) = (row.text(0)?, row.text(1)?);
+            execute(
+                &tx,
+                "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+                &[&account_id, &user_id, &role, &ms(now)],
+            )
+            .await
+            .map_err(missing_parent)?;
+            joined.push(account_id);
+        }
+        if !joined.is_empty() {
+            bump_epoch(&tx).await?;
+        }
+        tx.commit().await.map_err(pg)?;
+        if !joined.is_empty() {
+            self.epoch.bump();
+        }
+        Ok(joined)
+    }
+
+    async fn insert_integration(&self, i: IntegrationRecord) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO integrations (id, account_id, type, config, secrets, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&i.id, &i.account_id, &i.kind, &i.config, &i.secrets, &ms(i.created_at), &ms(i.updated_at)],
+        )
+        .await
+        .map_err(missing_parent)?;
+        Ok(())
+    }
+
+    async fn integration(&self, integration_id: &str) -> StoreResult<Option<IntegrationRecord>> {
+        let client = self.client().await?;
+        query_opt(&client, &format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1"), &[&integration_id])
+            .await?
+            .map(|r| rows::integration(&r))
+            .transpose()
+    }
+
+    async fn integrations(&self, account_id: &str) -> StoreResult<Vec<IntegrationRecord>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            &format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE account_id = $1 ORDER BY created_at, id"),
+            &[&account_id],
+        )
+        .await?;
+        all(found, rows::integration)
+    }
+
+    async fn update_integration(&self, i: IntegrationRecord) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(
+            execute(
+                &client,
+                "UPDATE integrations SET config = $2, secrets = $3, updated_at = $4 WHERE id = $1",
+                &[&i.id, &i.config, &i.secrets, &ms(i.updated_at)],
+            )
+            .await
+            .map_err(pg)?,
+        )
+    }
+
+    async fn verify_email(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        expect_one(
+            execute(
+                &tx,
+                "UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1",
+                &[&user_id, &ms(now)],
+            )
+            .await
+            .map_err(pg)?,
+        )?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
+
+    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot> {
+        let now = from_ms(ms(now));
+        self.insert_chatbot(Chatbot {
+            id: new_id(IdKind::Chatbot),
+            account_id: account_id.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            appearance: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+    }
+
+    async fn insert_chatbot(&self, chatbot: Chatbot) -> StoreResult<Chatbot> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO chatbots (id, account_id, name, description, appearance, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &chatbot.id,
+                &chatbot.account_id,
+                &chatbot.name,
+                &chatbot.description,
+                &chatbot.appearance,
+                &ms(chatbot.created_at),
+                &ms(chatbot.updated_at),
+            ],
+        )
+        .await
+        .map_err(missing_parent)?;
+        load_chatbot(&client, &chatbot.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn chatbot(&self, chatbot_id: &str) -> StoreResult<Option<Chatbot>> {
+        load_chatbot(&self.client().await?, chatbot_id).await
+    }
+
+    async fn list_chatbots(&self, q: ChatbotQuery) -> StoreResult<Vec<Chatbot>> {
+        let client = self.client().await?;
+        let (after_at, after_id) = cursor_params(&q.after);
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {CHATBOT_COLUMNS} FROM chatbots WHERE account_id = $1 \
+                 AND (cardinality($2::text[]) = 0 OR id = ANY($2::text[])) \
+                 AND ($3::bigint IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) \
+                 ORDER BY created_at, id LIMIT $5"
+            ),
+            &[&q.account_id, &q.only, &after_at, &after_id, &rows::limit(q.limit)],
+        )
+        .await?;
+        all(found, rows::chatbot)
+    }
+
+    async fn update_chatbot(&self, chatbot_id: &str, patch: ChatbotPatch, now: DateTime<Utc>) -> StoreResult<Chatbot> {
+        let client = self.client().await?;
+        let updated = query_opt(
+            &client,
+            &format!(
+                "UPDATE chatbots SET name = coalesce($2, name), description = coalesce($3, description), \
+                 appearance = coalesce($4, appearance), updated_at = $5 WHERE id = $1 RETURNING {CHATBOT_COLUMNS}"
+            ),
+            &[&chatbot_id, &patch.name, &patch.description, &patch.appearance, &ms(now)],
+        )
+        .await?;
+        rows::chatbot(&updated.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn delete_chatbot(&self, chatbot_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(execute(&client, "DELETE FROM chatbots WHERE id = $1", &[&chatbot_id]).await.map_err(pg)?)
+    }
+
+    async fn insert_item(&self, item: ChatbotItem) -> StoreResult<ChatbotItem> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO chatbot_items (id, account_id, chatbot_id, kind, data, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &item.id,
+                &item.account_id,
+                &item.chatbot_id,
+                &item.kind,
+                &item.data,
+                &ms(item.created_at),
+                &ms(item.updated_at),
+            ],
+        )
+        .await
+        .map_err(missing_parent)?;
+        load_item(&client, &item.kind, &item.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn item(&self, kind: &str, item_id: &str) -> StoreResult<Option<ChatbotItem>> {
+        load_item(&self.client().await?, kind, item_id).await
+    }
+
+    async fn list_items(&self, q: ItemQuery) -> StoreResult<Vec<ChatbotItem>> {
+        let client = self.client().await?;
+        let (after_at, after_id) = cursor_params(&q.after);
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {ITEM_COLUMNS} FROM chatbot_items WHERE chatbot_id = $1 AND kind = $2 \
+                 AND ($3::bigint IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) \
+                 ORDER BY created_at, id LIMIT $5"
+            ),
+            &[&q.chatbot_id, &q.kind, &after_at, &after_id, &rows::limit(q.limit)],
+        )
+        .await?;
+        all(found, rows::item)
+    }
+
+    async fn update_item(
+        &self,
+        kind: &str,
+        item_id: &str,
+        data: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChatbotItem> {
+        let client = self.client().await?;
+        let updated = query_opt(
+            &client,
+            &format!(
+                "UPDATE chatbot_items SET data = $3, updated_at = $4 WHERE id = $1 AND kind = $2 RETURNING {ITEM_COLUMNS}"
+            ),
+            &[&item_id, &kind, &data, &ms(now)],
+        )
+        .await?;
+        rows::item(&updated.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn delete_item(&self, kind: &str, item_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(
+            execute(&client, "DELETE FROM chatbot_items WHERE id = $1 AND kind = $2", &[&item_id, &kind])
+                .await
+                .map_err(pg)?,
+        )
+    }
+
+    async fn settings(&self, chatbot_id: &str) -> StoreResult<Option<String>> {
+        let client = self.client().await?;
+        query_opt(&client, "SELECT data FROM chatbot_settings WHERE chatbot_id = $1", &[&chatbot_id])
+            .await?
+            .map(|r| r.text(0))
+            .transpose()
+    }
+
+    async fn save_settings(&self, chatbot_id: &str, data: String, now: DateTime<Utc>) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO chatbot_settings (chatbot_id, data, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (chatbot_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            &[&chatbot_id, &data, &ms(now)],
+        )
+        .await
+        .map_err(missing_parent)?;
+        Ok(())
+    }
+
+    async fn insert_conversation(&self, conversation: Conversation, messages: Vec<Message>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        execute(
+            &tx,
+            "INSERT INTO conversations (id, account_id, chatbot_id, status, visitor, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &conversation.id,
+                &conversation.account_id,
+                &conversation.chatbot_id,
+                &conversation.status,
+                &conversation.visitor,
+                &ms(conversation.created_at),
+                &ms(conversation.updated_at),
+            ],
+        )
+        .await
+        .map_err(missing_parent)?;
+        for message in &messages {
+            insert_message(&tx, message).await?;
+        }
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"),
+            &[&conversation_id],
+        )
+        .await?
+        .map(|r| rows::conversation(&r))
+        .transpose()
+    }
+
+    async fn list_conversations(&self, q: ItemQuery, status: Option<String>) -> StoreResult<Vec<Conversation>> {
+        let client = self.client().await?;
+        let (after_at, after_id) = cursor_params(&q.after);
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE chatbot_id = $1 \
+                 AND ($2::text IS NULL OR status = $2) \
+                 AND ($3::bigint IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) \
+                 ORDER BY created_at, id LIMIT $5"
+            ),
+            &[&q.chatbot_id, &status, &after_at, &after_id, &rows::limit(q.limit)],
+        )
+        .await?;
+        all(found, rows::conversation)
+    }
+
+    async fn messages(&self, conversation_ids: &[String]) -> StoreResult<Vec<Message>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ANY($1::text[]) \
+                 ORDER BY conversation_id, created_at, id"
+            ),
+            &[&conversation_ids],
+        )
+        .await?;
+        all(found, rows::message)
+    }
+
+    async fn set_conversation_status(
+        &self,
+        conversation_id: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(
+            execute(
+                &client,
+                "UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1",
+                &[&conversation_id, &status, &ms(now)],
+            )
+            .await
+            .map_err(pg)?,
+        )
+    }
+
+    async fn add_message(&self, message: Message) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        expect_one(
+            execute(
+                &tx,
+                "UPDATE conversations SET updated_at = $2 WHERE id = $1",
+                &[&message.conversation_id, &ms(message.created_at)],
+            )
+            .await
+            .map_err(pg)?,
+        )?;
+        insert_message(&tx, &message).await?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn delete_conversation(&self, conversation_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(execute(&client, "DELETE FROM conversations WHERE id = $1", &[&conversation_id]).await.map_err(pg)?)
+    }
+
+    async fn existing_chatbots(&self, account_id: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            "SELECT id FROM chatbots WHERE account_id = $1 AND id = ANY($2::text[])",
+            &[&account_id, &ids],
+        )
+        .await?;
+        let found = all(found, |r| r.text(0))?;
+        // In the order asked.
+        Ok(ids.iter().filter(|id| found.contains(id)).cloned().collect())
+    }
+
+    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord> {
+        let client = self.client().await?;
+        insert_token_row(&client, &new).await?;
+        load_token(&client, &new.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
+        let client = self.client().await?;
+        query_opt(&client, &format!("{TOKEN_AUTH_SELECT} WHERE t.secret_hash = $1"), &[&&hash.as_bytes()[..]])
+            .await?
+            .map(|r| rows::token_auth(&r))
+            .transpose()
+    }
+
+    async fn token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+        load_token(&self.client().await?, token_id).await
+    }
+
+    async fn list_tokens(&self, q: TokenQuery) -> StoreResult<Vec<TokenRecord>> {
+        let client = self.client().await?;
+        let (after_at, after_id) = cursor_params(&q.after);
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {TOKEN_COLUMNS} FROM api_tokens t \
+                 WHERE t.account_id = $1 \
+                   AND ($2::text IS NULL OR t.user_id = $2) \
+                   AND ($3::boolean OR t.revoked_at IS NULL) \
+                   AND ($4::bigint IS NULL OR t.created_at < $4 OR (t.created_at = $4 AND t.id < $5)) \
+                 ORDER BY t.created_at DESC, t.id DESC LIMIT $6"
+            ),
+            &[&q.account_id, &q.user_id, &q.include_revoked, &after_at, &after_id, &rows::limit(q.limit)],
+        )
+        .await?;
+        all(found, rows::token)
+    }
+
+    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let locked =
+            query_opt(&tx, "SELECT revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE", &[&rotation.token_id])
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        if locked.opt_int(0)?.is_some() {
+            return Err(StoreError::Conflict("a revoked token cannot be rotated".into()));
+        }
+        execute(
+            &tx,
+            "UPDATE api_tokens SET secret_hash = $2, hint = $3, secret_issued_at = $4, expires_at = $5 WHERE id = $1",
+            &[
+                &rotation.token_id,
+                &&rotation.hash.as_bytes()[..],
+                &rotation.hint,
+                &ms(rotation.now),
+                &ms(rotation.expires_at),
+            ],
+        )
+        .await
+        .map_err(unique_or("token secret already exists"))?;
+        bump_epoch(&tx).await?;
+        let record = load_token(&tx, &rotation.token_id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(record)
+    }
+
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let changed = execute(
+            &tx,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&token_id, &ms(now)],
+        )
+        .await
+        .map_err(pg)?;
+        if changed > 0 {
+            bump_epoch(&tx).await?;
+        }
+        let record = load_token(&tx, token_id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(pg)?;
+        if changed > 0 {
+            self.epoch.bump();
+        }
+        Ok(record)
+    }
+
+    async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
+        device::create(&self.client().await?, new).await
+    }
+
+    async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
+        device::by_user_code(&self.client().await?, user_code).await
+    }
+
+    async fn decide_device(
+        &self,
+        id: &str,
+        decision: DeviceDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeviceAuthorization> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let decided = device::decide(&tx, id, decision, now).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(decided)
+    }
+
+    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let outcome = device::poll(&tx, poll).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(outcome)
+    }
+
+    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+        let client = self.client().await?;
+        // Sign-ins are rare: drop expired sessions while at it.
+        execute(&client, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(new.now)]).await.map_err(pg)?;
+        execute(
+            &client,
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&&new.id_hash[..], &new.user_id, &new.csrf_token, &ms(new.now), &ms(new.expires_at)],
+        )
+        .await
+        .map_err(missing_parent)?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!("{SESSION_SELECT} WHERE s.id_hash = $1 AND s.expires_at > $2"),
+            &[&&id_hash[..], &ms(now)],
+        )
+        .await?
+        .map(|r| rows::session(&r))
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(&client, "DELETE FROM sessions WHERE id_hash = $1", &[&&id_hash[..]]).await.map_err(pg)?;
+        Ok(())
+    }
+
+    async fn create_email_verification(
+        &self,
+        token_hash: [u8; 32],
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&&token_hash[..], &user_id, &ms(now), &ms(expires_at)],
+        )
+        .await
+        .map_err(unique_or("duplicate link"))?;
+        Ok(())
+    }
+
+    async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let found = query_opt(
+            &tx,
+            "SELECT user_id, expires_at, used_at FROM email_verifications WHERE token_hash = $1 FOR UPDATE",
+            &[&&token_hash[..]],
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
+        if used_at.is_some() {
+            return Err(StoreError::Conflict("this link was already used".into()));
+        }
+        if ms(now) >= expires_at {
+            return Err(StoreError::Conflict("this link has expired".into()));
+        }
+        execute(
+            &tx,
+            "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1",
+            &[&&token_hash[..], &ms(now)],
+        )
+        .await
+        .map_err(pg)?;
+        let user = query_opt(
+            &tx,
+            &format!(
+                "UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1 RETURNING {USER_COLUMNS}"
+            ),
+            &[&user_id, &ms(now)],
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let user = rows::user(&user)?;
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(user)
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let day_ago = ms(now) - 86_400_000;
+        let mut purged =
+            execute(&client, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(now)]).await.map_err(pg)?;
+        purged += execute(&client, "DELETE FROM device_authorizations WHERE expires_at <= $1", &[&day_ago])
+            .await
+            .map_err(pg)?;
+        purged += execute(&client, "DELETE FROM email_verifications WHERE expires_at <= $1", &[&day_ago])
+            .await
+            .map_err(pg)?;
+        Ok(purged)
+    }
+
+    async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "UPDATE api_tokens SET last_used_at = $2::bigint \
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::bigint - 60000)",
+            &[&token_id, &ms(now)],
+        )
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+}
+
+/// Creates a new, empty database with a random name on the server that
+/// `admin_url` points at (its user must be allowed to create databases) and
+/// returns the URL of the new database. For tests and benchmarks.
+pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
+    let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await.map_err(pg)?;
+    let driver = tokio::spawn(connection);
+    let name = format!(
+        "sitegpt_{}",
+        new_id(IdKind::Token).to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let created = client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(pg);
+    drop(client);
+    let _ = driver.await;
+    created?;
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    Ok(format!("{server}/{name}{query}"))
+}

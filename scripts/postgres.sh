@@ -1,0 +1,55 @@
+# Starts a throw-away PostgreSQL server for the tests, on 127.0.0.1 and a free
+# port, in a temporary folder; source this file, call `pg_start`, and the
+# server stops (and its folder goes) when the shell exits.
+#
+# Exports SITEGPT_TEST_POSTGRES_URL (a superuser URL on the `postgres`
+# database; tests create a database of their own each) and PG_BIN.
+
+pg_bin() {
+    if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
+        pg_config --bindir
+        return
+    fi
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}
+
+pg_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pg_start() {
+    PG_BIN=$(pg_bin || true)
+    if [ -z "${PG_BIN:-}" ]; then
+        echo "installing postgresql" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        PG_BIN=$(pg_bin)
+    fi
+    export PG_BIN
+    PG_DIR=$(mktemp -d /tmp/sitegpt-pg.XXXXXX)
+    PG_PORT=$(pg_free_port)
+    # PostgreSQL refuses to run as root: run it as the `postgres` user then.
+    PG_AS=()
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+        chown postgres "$PG_DIR"
+        PG_AS=(runuser -u postgres --)
+    fi
+    "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 start \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=400 -c fsync=off \
+            -c synchronous_commit=off -c full_page_writes=off" >/dev/null \
+        || { cat "$PG_DIR/server.log" >&2; return 1; }
+    export SITEGPT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    trap pg_stop EXIT
+    echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT" >&2
+}
+
+pg_stop() {
+    if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+        "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}
