@@ -134,7 +134,7 @@ async fn membership(store: &dyn Store, user: &User, account_id: Option<&str>) ->
 }
 
 pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<Value> {
-    let store: Arc<dyn Store> = settings.open_store()?;
+    let store: Arc<dyn Store> = settings.open_store().await?;
     let store = store.as_ref();
     let now = Utc::now();
     match command {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -19,13 +19,20 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sitegpt_access::policy::{admit, authorize_target};
 use sitegpt_access::{Credential, PlainToken, Role, RouteRule, Target, TokenFacts, TokenHash};
-use sitegpt_store::{Store, StoreResult, TokenAuth};
+use sitegpt_store::{Store, TokenAuth};
 
 use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
+use crate::web::client_addr;
 
-/// Entries kept before the cache starts over; bounds memory at a few MiB.
-const CACHE_CAPACITY: usize = 100_000;
+/// Verified tokens kept per node (a few hundred bytes each).
+pub const CACHE_CAPACITY: usize = 65_536;
+/// Hashes the store did not know, kept so repeating one costs no read.
+const UNKNOWN_CAPACITY: usize = 16_384;
+/// Lookups of unknown tokens one address may cause per minute; beyond,
+/// tokens not already cached are refused with 429 until the minute ends.
+pub const UNKNOWN_PER_MINUTE: u32 = 120;
 
 /// A verified token as the cache holds it.
 #[derive(Debug)]
@@ -55,57 +62,75 @@ impl Verified {
 /// The per-node cache of verified tokens, keyed by token hash.
 ///
 /// Correctness rests on the store's auth epoch: every write that can change
-/// a decision advances it in the same transaction. Before each lookup the
-/// cache compares the current epoch with the one its entries were read
-/// under and starts over when it moved; an entry read under an older epoch
-/// is never inserted. Expiry is not cached: it is checked on every request.
+/// a decision advances it (on PostgreSQL, every node's copy, by
+/// notification). Each entry carries the epoch read *before* its database
+/// read, and is served only while the epoch still has that value, so nothing
+/// read before a change is used after it; when the epoch moves the cache is
+/// also emptied. Expiry is not cached: it is checked on every request.
+///
+/// Unknown tokens cannot hammer the database: a hash the store did not know
+/// is remembered (bounded), and each address may cause at most
+/// [`UNKNOWN_PER_MINUTE`] lookups that find nothing. A token created on
+/// another node is never in the unknown set, since its hash was never
+/// presented before it existed.
 #[derive(Debug)]
 pub struct Verifier {
     store: Arc<dyn Store>,
+    /// The epoch the cache was last emptied at.
     epoch: AtomicU64,
-    entries: RwLock<HashMap<TokenHash, Arc<Verified>>>,
+    entries: quick_cache::sync::Cache<TokenHash, (u64, Arc<Verified>)>,
+    unknown: quick_cache::sync::Cache<TokenHash, ()>,
+    misses: RateLimiter,
 }
 
 impl Verifier {
     pub fn new(store: Arc<dyn Store>) -> Verifier {
-        Verifier { store, epoch: AtomicU64::new(u64::MAX), entries: RwLock::new(HashMap::new()) }
+        Verifier {
+            store,
+            epoch: AtomicU64::new(u64::MAX),
+            entries: quick_cache::sync::Cache::new(CACHE_CAPACITY),
+            unknown: quick_cache::sync::Cache::new(UNKNOWN_CAPACITY),
+            misses: RateLimiter::new(UNKNOWN_PER_MINUTE, Duration::from_secs(60)),
+        }
     }
 
     /// The token with this hash and its facts, or `None` if none is stored.
-    pub async fn verify(&self, hash: TokenHash) -> StoreResult<Option<Arc<Verified>>> {
+    /// `peer` is the client's address, for the limit on unknown tokens.
+    pub async fn verify(&self, hash: TokenHash, peer: &str) -> Result<Option<Arc<Verified>>, ApiError> {
         let epoch = self.store.auth_epoch()?;
-        if self.epoch.load(Ordering::Acquire) != epoch {
-            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-            if self.epoch.load(Ordering::Acquire) != epoch {
-                entries.clear();
-                self.epoch.store(epoch, Ordering::Release);
-            }
+        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            self.entries.clear();
         }
-        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
-            return Ok(Some(Arc::clone(hit)));
+        if let Some((at, hit)) = self.entries.get(&hash)
+            && at == epoch
+        {
+            return Ok(Some(hit));
+        }
+        if self.unknown.get(&hash).is_some() {
+            return Ok(None);
+        }
+        if let Some(wait) = self.misses.blocked(peer) {
+            return Err(ApiError::RateLimited(wait.as_secs().max(1)));
         }
         let Some(auth) = self.store.token_for_auth(hash).await? else {
+            self.unknown.insert(hash, ());
+            self.misses.fail(peer);
             return Ok(None);
         };
         let verified = Arc::new(Verified::new(auth));
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if self.epoch.load(Ordering::Acquire) == epoch {
-            if entries.len() >= CACHE_CAPACITY {
-                entries.clear();
-            }
-            entries.insert(hash, Arc::clone(&verified));
-        }
+        self.entries.insert(hash, (epoch, Arc::clone(&verified)));
         Ok(Some(verified))
     }
 
     /// Forgets everything (after writes this node makes, the epoch does the
     /// same; this is for tests and operators).
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.entries.clear();
+        self.unknown.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -222,7 +247,7 @@ impl FromRequestParts<AppState> for Caller {
         let found = match bearer(parts) {
             Ok(None) => return Err(refuse(Credential::Missing, rule, now)),
             Err(()) => return Err(refuse(Credential::Malformed, rule, now)),
-            Ok(Some(token)) => state.verifier.verify(token.hash()).await?,
+            Ok(Some(token)) => state.verifier.verify(token.hash(), &client_addr(&parts.extensions)).await?,
         };
         let Some(verified) = found else {
             return Err(refuse(Credential::Unknown, rule, now));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
+use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::sqlite::SqliteStore;
 
 use crate::mail::Mailer;
@@ -164,15 +165,16 @@ impl Settings {
     }
 
     /// Opens the store and runs its migrations.
-    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         match self.database()? {
             Database::Sqlite(path) => {
                 let store = SqliteStore::open(&path)
                     .with_context(|| format!("opening the SQLite database {}", path.display()))?;
                 Ok(Arc::new(store))
             }
-            Database::Postgres(_) => {
-                bail!("this build has no PostgreSQL engine yet; use the SQLite default (unset SITEGPT_DATABASE_URL)")
+            Database::Postgres(url) => {
+                let store = PostgresStore::connect(&url).await.context("connecting to PostgreSQL")?;
+                Ok(Arc::new(store))
             }
         }
     }

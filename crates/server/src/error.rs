@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 415: JSON bodies need `Content-Type: application/json`.
     #[error("Send the body as JSON with `Content-Type: application/json`.")]
     UnsupportedMediaType,
+    /// 429 `RATE_LIMITED`, with `Retry-After`.
+    #[error("Too many requests with unknown tokens from this address. Retry in {0} s.")]
+    RateLimited(u64),
     /// 500. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +83,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -160,6 +165,9 @@ impl IntoResponse for ApiError {
                 www_authenticate(denial, &context.resource_metadata).and_then(|v| HeaderValue::from_str(&v).ok())
         {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let ApiError::RateLimited(seconds) = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
         }
         response
     }

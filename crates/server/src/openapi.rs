@@ -28,6 +28,7 @@ fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
     let mut errors = vec![
         ("401", "UNAUTHENTICATED, TOKEN_EXPIRED or TOKEN_REVOKED (with WWW-Authenticate)"),
         ("403", "EMAIL_NOT_VERIFIED, INSUFFICIENT_SCOPE or FORBIDDEN"),
+        ("429", "RATE_LIMITED: too many unknown tokens from this address (with Retry-After)"),
     ];
     if route.path.contains('{') {
         errors.push(("404", "NOT_FOUND: no such resource in the token's account and chatbot restriction"));

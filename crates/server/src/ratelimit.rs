@@ -1,10 +1,59 @@
-//! Fixed-window failure counters, per node and in memory: enough to slow
-//! down guessing (passwords, device codes) from one address or against one
-//! account. Each key may fail `limit` times per window.
+//! Fixed-window failure counters: each key may fail `limit` times per
+//! window. [`SharedLimiter`] keeps them in the store, so every node counts
+//! the same failures (sign-in attempts, wrong device codes);
+//! [`RateLimiter`] keeps them in this process, for limits that protect the
+//! node itself (lookups of unknown tokens).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use sha2::Digest;
+use sitegpt_store::{Store, StoreResult};
+
+/// Failure counters in the store, shared by every node on it. Keys are
+/// stored as SHA-256 hashes.
+#[derive(Debug)]
+pub struct SharedLimiter {
+    store: Arc<dyn Store>,
+    limit: u32,
+    window: chrono::Duration,
+}
+
+impl SharedLimiter {
+    pub fn new(store: Arc<dyn Store>, limit: u32, window: Duration) -> SharedLimiter {
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        SharedLimiter { store, limit, window }
+    }
+
+    /// `Some(wait)` when any of `keys` has used up its failures.
+    pub async fn blocked(&self, keys: &[String]) -> StoreResult<Option<Duration>> {
+        let now = chrono::Utc::now();
+        let mut wait = None;
+        for key in keys {
+            if let Some(window) = self.store.failures(hash(key), now, self.window).await?
+                && window.count >= self.limit
+            {
+                let left = (window.started_at + self.window - now).to_std().unwrap_or(Duration::from_secs(1));
+                wait = wait.max(Some(left));
+            }
+        }
+        Ok(wait)
+    }
+
+    /// Counts one failure for each of `keys`.
+    pub async fn fail(&self, keys: &[String]) -> StoreResult<()> {
+        let now = chrono::Utc::now();
+        for key in keys {
+            self.store.count_failure(hash(key), now, self.window).await?;
+        }
+        Ok(())
+    }
+}
+
+fn hash(key: &str) -> [u8; 32] {
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
 
 /// Keys kept before stale ones are swept.
 const SWEEP_AT: usize = 10_000;

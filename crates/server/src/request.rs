@@ -135,8 +135,18 @@ where
     }
 }
 
-/// Parses JSON, naming the path of the first problem.
+/// The message for text holding U+0000, which no store keeps.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Parses JSON, naming the path of the first problem. Strings may not hold
+/// U+0000 (PostgreSQL cannot store it; no client means to send it).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_nul_escape(bytes)
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = nul_path(&value)
+    {
+        return Err(ApiError::Validation(vec![FieldError { path, message: NUL_MESSAGE.into() }]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|e| {
@@ -151,6 +161,44 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::validation(vec![], format!("unexpected data after the JSON value ({e})")))?;
     Ok(value)
+}
+
+/// Whether the JSON text has a `\u0000` escape (a raw NUL byte is not JSON).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Where the first string (or key) holding U+0000 is.
+fn nul_path(value: &serde_json::Value) -> Option<Vec<PathSegment>> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(Vec::new),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            nul_path(item).map(|mut path| {
+                path.insert(0, PathSegment::Index(i));
+                path
+            })
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let inner = if key.contains('\0') { Some(Vec::new()) } else { nul_path(item) };
+            inner.map(|mut path| {
+                path.insert(0, PathSegment::Key(key.clone()));
+                path
+            })
+        }),
+        _ => None,
+    }
 }
 
 fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
@@ -192,6 +240,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let path = vec![PathSegment::Key(name.replace('\0', ""))];
+            return Ok(QueryParams(Err(ApiError::Validation(vec![FieldError { path, message: NUL_MESSAGE.into() }]))));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let parsed = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = serde_path(e.path());
@@ -204,6 +258,28 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_in_json_strings_are_refused_with_their_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            name: String,
+            tags: Vec<String>,
+        }
+        let refused = |json: &str| match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(errors)) if errors[0].message == NUL_MESSAGE => Some(errors[0].path.clone()),
+            _ => None,
+        };
+        assert_eq!(refused(r#"{"name": "a\u0000b", "tags": []}"#), Some(vec![PathSegment::Key("name".into())]));
+        assert_eq!(
+            refused(r#"{"name": "a", "tags": ["x", "\u0000"]}"#),
+            Some(vec![PathSegment::Key("tags".into()), PathSegment::Index(1)])
+        );
+        // An escaped backslash followed by `u0000` is text, not NUL.
+        assert!(parse_json::<Body>(br#"{"name": "a\\u0000", "tags": []}"#).is_ok());
+        assert!(has_nul_escape(br#""\u0000""#) && !has_nul_escape(br#""\\u0000""#) && !has_nul_escape(b"\\"));
+    }
 
     #[test]
     fn request_ids_from_clients_are_checked() {

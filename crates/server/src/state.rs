@@ -10,7 +10,7 @@ use sitegpt_store::Store;
 use crate::auth::{UsageRecorder, Verifier};
 use crate::config::IntrospectionClients;
 use crate::mail::Mailer;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::SharedLimiter;
 
 /// Shared by all requests. One `Arc`, so cloning it per request is one
 /// atomic increment.
@@ -45,10 +45,11 @@ pub struct Shared {
     pub mailer: Mailer,
     /// Subscription status of accounts created by sign-up.
     pub default_subscription: SubscriptionStatus,
-    /// Failed sign-ins, per address and per e-mail: 10 a minute.
-    pub login_limiter: RateLimiter,
-    /// Wrong device codes, per session and per address: 5 a minute.
-    pub code_limiter: RateLimiter,
+    /// Failed sign-ins, per address and per e-mail: 10 a minute, counted
+    /// in the store so every node sees them.
+    pub login_limiter: SharedLimiter,
+    /// Wrong device codes, per session and per address: 5 a minute, likewise.
+    pub code_limiter: SharedLimiter,
 }
 
 impl AppState {
@@ -56,6 +57,8 @@ impl AppState {
         let public_url = config.public_url;
         AppState(Arc::new(Shared {
             verifier: Verifier::new(Arc::clone(&store)),
+            login_limiter: SharedLimiter::new(Arc::clone(&store), 10, Duration::from_secs(60)),
+            code_limiter: SharedLimiter::new(Arc::clone(&store), 5, Duration::from_secs(60)),
             usage: UsageRecorder::new(Arc::clone(&store)),
             store,
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
@@ -63,8 +66,6 @@ impl AppState {
             introspection_clients: config.introspection_clients,
             mailer: config.mailer,
             default_subscription: config.default_subscription,
-            login_limiter: RateLimiter::new(10, Duration::from_secs(60)),
-            code_limiter: RateLimiter::new(5, Duration::from_secs(60)),
         }))
     }
 }

@@ -17,7 +17,7 @@ mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 
 pub use records::*;
@@ -180,6 +180,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// long so their pages can still say "expired" or "already used").
     /// Returns how many rows went.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // --- failure counters shared by every node ------------------------------
+
+    /// The window of failures under `key` that contains `now`, if any.
+    async fn failures(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration)
+    -> StoreResult<Option<FailureWindow>>;
+    /// Counts one failure under `key`: in the current window, or in a new one
+    /// starting at `now` when the last is over. Returns the window after.
+    async fn count_failure(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration) -> StoreResult<FailureWindow>;
 
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.

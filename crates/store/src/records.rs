@@ -376,3 +376,10 @@ pub struct Invitation {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Failures counted under one key in one fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureWindow {
+    pub started_at: DateTime<Utc>,
+    pub count: u32,
+}

@@ -246,3 +246,23 @@ pub(crate) fn device<R: Cells>(row: &R) -> Result<(DeviceAuthorization, Option<D
         row.opt_time(12)?,
     ))
 }
+
+/// Counts one failure: the same statement for both engines (`?n` and `$n`
+/// differ only in their sigil). Parameters: key hash, now, window start limit.
+pub(crate) const COUNT_FAILURE: &str = "INSERT INTO rate_limits (key_hash, window_start, count) VALUES ($1, $2, 1) \
+     ON CONFLICT (key_hash) DO UPDATE SET \
+     count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \
+     window_start = CASE WHEN rate_limits.window_start <= $3 THEN excluded.window_start ELSE rate_limits.window_start END \
+     RETURNING window_start, count";
+
+/// Parameters: key hash, window start limit (windows starting at or before it are over).
+pub(crate) const FAILURES: &str =
+    "SELECT window_start, count FROM rate_limits WHERE key_hash = $1 AND window_start > $2";
+
+pub(crate) fn failure_window<R: Cells>(row: &R) -> Result<crate::FailureWindow, R::Error> {
+    let count = row.int(1)?;
+    Ok(crate::FailureWindow {
+        started_at: row.time(0)?,
+        count: u32::try_from(count).map_err(|_| R::corrupt("count", &count.to_string()))?,
+    })
+}

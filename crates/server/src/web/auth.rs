@@ -268,7 +268,7 @@ pub async fn login(
     let next = safe_next(form.next.as_deref());
     let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
     let keys = [format!("login-addr:{address}"), format!("login-email:{email}")];
-    if let Some(wait) = keys.iter().filter_map(|k| state.login_limiter.blocked(k)).max() {
+    if let Some(wait) = state.login_limiter.blocked(&keys).await? {
         return Err(WebError::RateLimited(wait));
     }
     let user = state.store.user_by_email(&email).await?;
@@ -284,9 +284,7 @@ pub async fn login(
             start_session(&state, &user, &next).await
         }
         None => {
-            for key in &keys {
-                state.login_limiter.fail(key);
-            }
+            state.login_limiter.fail(&keys).await?;
             tracing::info!("failed sign-in");
             let page = login_page(&form.csrf, form.email.trim(), &next, Some("Incorrect e-mail or password."));
             Ok(html(StatusCode::UNAUTHORIZED, page))
@@ -386,11 +384,11 @@ pub async fn resend_verification(
             message_page("Already verified", "Your e-mail address is already verified.", viewer),
         ));
     }
-    let key = format!("resend:{}", user.id);
-    if let Some(wait) = state.login_limiter.blocked(&key) {
+    let key = [format!("resend:{}", user.id)];
+    if let Some(wait) = state.login_limiter.blocked(&key).await? {
         return Err(WebError::RateLimited(wait));
     }
-    state.login_limiter.fail(&key);
+    state.login_limiter.fail(&key).await?;
     send_verification(&state, user).await?;
     Ok(html(
         StatusCode::OK,

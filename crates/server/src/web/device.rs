@@ -144,10 +144,8 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
 
 /// Counts a wrong code against the session and the address; refuses once
 /// either has used up its tries.
-fn wrong_code(state: &AppState, keys: &[String]) {
-    for key in keys {
-        state.code_limiter.fail(key);
-    }
+async fn wrong_code(state: &AppState, keys: &[String]) -> Result<(), WebError> {
+    Ok(state.code_limiter.fail(keys).await?)
 }
 
 fn limiter_keys(signed_in: &SignedIn, address: &str) -> [String; 2] {
@@ -184,16 +182,16 @@ enum Lookup {
 
 /// Looks the code up and answers every state but "pending" with its page.
 async fn pending(state: &AppState, signed_in: &SignedIn, keys: &[String], raw: &str) -> Result<Lookup, WebError> {
-    if let Some(wait) = keys.iter().filter_map(|k| state.code_limiter.blocked(k)).max() {
+    if let Some(wait) = state.code_limiter.blocked(keys).await? {
         return Err(WebError::RateLimited(wait));
     }
     let not_valid = "That code is not valid. Check it against the one on your device.";
     let Ok(code) = UserCode::parse(raw) else {
-        wrong_code(state, keys);
+        wrong_code(state, keys).await?;
         return Ok(Lookup::Page(html(StatusCode::BAD_REQUEST, entry_page(signed_in, raw, Some(not_valid)))));
     };
     let Some(device) = state.store.device_by_user_code(code.normalized()).await? else {
-        wrong_code(state, keys);
+        wrong_code(state, keys).await?;
         return Ok(Lookup::Page(html(StatusCode::NOT_FOUND, entry_page(signed_in, raw, Some(not_valid)))));
     };
     let v = Some(viewer(signed_in));

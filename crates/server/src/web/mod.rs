@@ -193,6 +193,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+        if form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(WebError::BadRequest("The form contains a NUL character; type the values again.".into()));
+        }
         serde_urlencoded::from_bytes(&bytes)
             .map(WebForm)
             .map_err(|e| WebError::BadRequest(format!("The form is incomplete: {e}")))

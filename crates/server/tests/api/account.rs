@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use sitegpt_access::{Role, Scope, SubscriptionStatus};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, on_postgres};
 
 #[tokio::test]
 async fn whoami_describes_user_account_role_and_token() {
@@ -148,5 +148,5 @@ async fn health_endpoints_answer_without_credentials() {
     assert_eq!(health.body["status"], "ok");
     let ready = app.request(Method::GET, "/readyz", None, None).await;
     assert_eq!(ready.status.as_u16(), 200);
-    assert_eq!(ready.body["store"], "sqlite");
+    assert_eq!(ready.body["store"], if on_postgres() { "postgres" } else { "sqlite" });
 }

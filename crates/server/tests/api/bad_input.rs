@@ -160,3 +160,31 @@ async fn random_input_never_causes_a_server_error() {
     }
     assert_eq!(app.count_tokens(&owner.account_id).await, 1 + created);
 }
+
+/// U+0000 cannot be stored (PostgreSQL refuses it), so bodies and queries
+/// holding it are 400 with the path, and ids holding it match nothing: the
+/// same answers on both engines, never a 500.
+#[tokio::test]
+async fn nul_characters_are_refused_or_match_nothing() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let scopes =
+        [Scope::TokensRead, Scope::TokensWrite, Scope::ChatbotsRead, Scope::ChatbotsWrite, Scope::ChatbotsDelete];
+    let (_, token) = app.token(&owner, &scopes).await;
+    let bot_id = app.chatbot(&owner.account_id).await;
+    let before = app.dump(&["last_used_at"]).await;
+
+    let patch = json!({"description": "a\u{0}b"});
+    let patched = app.request(Method::PATCH, &format!("/api/v2/chatbots/{bot_id}"), Some(&token), Some(patch)).await;
+    patched.assert_error(400, "VALIDATION_FAILED");
+    assert_eq!(patched.body["error"]["details"][0]["path"], json!(["description"]), "{}", patched.body);
+    let created = app.post("/api/v2/tokens", &token, json!({"name": "x\u{0}", "scopes": ["account:read"]})).await;
+    created.assert_error(400, "VALIDATION_FAILED");
+    app.get("/api/v2/chatbots/cb_%00", &token).await.assert_error(404, "NOT_FOUND");
+    app.get("/api/v2/tokens/%00", &token).await.assert_error(404, "NOT_FOUND");
+    app.request(Method::DELETE, "/api/v2/chatbots/%00", Some(&token), None).await.assert_error(404, "NOT_FOUND");
+    app.get("/api/v2/chatbots?cursor=%00", &token).await.assert_error(400, "VALIDATION_FAILED");
+    // Without a token the answer is still 401 first.
+    app.request(Method::GET, "/api/v2/chatbots/%00", None, None).await.assert_error(401, "UNAUTHENTICATED");
+    assert_eq!(before, app.dump(&["last_used_at"]).await, "nothing was written");
+}

@@ -100,7 +100,25 @@ pub struct TestApp {
     pub state: AppState,
     router: Router,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database, when the tests run on that engine.
+    pub database_url: Option<String>,
+    pg_dump: tokio::sync::OnceCell<PgDump>,
     counter: std::sync::atomic::AtomicUsize,
+}
+
+/// The engine these tests run on: SQLite (a file in the app's folder) unless
+/// `SITEGPT_TEST_ENGINE=postgres`, then a new database on the server that
+/// `SITEGPT_TEST_POSTGRES_URL` names.
+pub fn on_postgres() -> bool {
+    std::env::var("SITEGPT_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+async fn test_database_url() -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let admin = std::env::var("SITEGPT_TEST_POSTGRES_URL").expect("SITEGPT_TEST_POSTGRES_URL for the postgres engine");
+    Some(sitegpt_store::postgres::create_test_database(&admin).await.expect("create a test database"))
 }
 
 impl TestApp {
@@ -114,6 +132,19 @@ impl TestApp {
 
     /// With `smtp_url`, mail goes over SMTP instead of to the outbox.
     pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
+        TestApp::build(public_url, smtp_url, test_database_url().await).await
+    }
+
+    /// A second server node on this app's database, with its own caches.
+    pub async fn another_node(&self) -> TestApp {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.db_path().display()),
+        };
+        TestApp::build("http://api.test", None, Some(url)).await
+    }
+
+    async fn build(public_url: &str, smtp_url: Option<&str>, database_url: Option<String>) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let from = "SiteGPT <no-reply@api.test>";
@@ -121,8 +152,9 @@ impl TestApp {
             Some(url) => Mailer::smtp(url, from).expect("smtp mailer"),
             None => Mailer::outbox(dir.path().join("outbox"), from).expect("mailer"),
         };
-        let settings = Settings::for_data_dir(dir.path().to_owned());
-        let store = settings.open_store().expect("store");
+        let mut settings = Settings::for_data_dir(dir.path().to_owned());
+        settings.database_url = database_url;
+        let store = settings.open_store().await.expect("store");
         let config = ServerConfig {
             public_url: public_url.into(),
             introspection_clients: IntrospectionClients::parse("resource-server:introspection-secret-1")
@@ -131,7 +163,15 @@ impl TestApp {
             default_subscription: SubscriptionStatus::Active,
         };
         let state = AppState::new(store, config);
-        TestApp { router: router(state.clone()), state, dir, counter: Default::default() }
+        let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));
+        TestApp {
+            router: router(state.clone()),
+            state,
+            dir,
+            database_url,
+            pg_dump: Default::default(),
+            counter: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -286,7 +326,24 @@ impl TestApp {
     }
 
     /// Every byte of the database, WAL included.
-    pub fn database_bytes(&self) -> Vec<u8> {
+    /// Every row of every table as text, without the columns named in
+    /// `skip`, in a stable order: for comparing the store before and after.
+    pub async fn dump(&self, skip: &[&str]) -> String {
+        match &self.database_url {
+            Some(url) => {
+                let dumper = self.pg_dump.get_or_init(|| PgDump::connect(url)).await;
+                dumper.dump(skip).await
+            }
+            None => dump_sqlite(&self.db_path(), skip),
+        }
+    }
+
+    /// What the database keeps, to search for secrets: the SQLite file with
+    /// its WAL, or every PostgreSQL row as text (hashes show as hex).
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        if self.database_url.is_some() {
+            return self.dump(&[]).await.into_bytes();
+        }
         let mut bytes = Vec::new();
         for suffix in ["", "-wal", "-shm"] {
             let path = format!("{}{suffix}", self.db_path().display());
@@ -426,5 +483,74 @@ impl<'a> Browser<'a> {
     pub async fn open_link(&mut self, link: &str) -> Page {
         let path = &link[link.find("/verify-email").expect("path")..];
         self.get(path).await
+    }
+}
+
+fn dump_sqlite(path: &std::path::Path, skip: &[&str]) -> String {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let mut tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    tables.retain(|t| !t.starts_with("sqlite_"));
+    let mut dump = String::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("select");
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let rows = stmt
+            .query_map([], |row| {
+                let mut cells = Vec::new();
+                for (i, column) in columns.iter().enumerate() {
+                    if !skip.contains(&column.as_str()) {
+                        cells.push(format!("{:?}", row.get_ref(i)?));
+                    }
+                }
+                Ok(cells.join("|"))
+            })
+            .expect("rows");
+        for row in rows {
+            dump.push_str(&format!("{table}: {}\n", row.expect("row")));
+        }
+    }
+    dump
+}
+
+/// One connection to the test database, and one query reading every table.
+#[derive(Debug)]
+struct PgDump {
+    client: tokio_postgres::Client,
+    query: String,
+}
+
+impl PgDump {
+    async fn connect(url: &str) -> PgDump {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        let tables = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+                &[],
+            )
+            .await
+            .expect("tables");
+        let query = tables
+            .iter()
+            .map(|row| {
+                let table: String = row.get(0);
+                format!("SELECT '{table}: ' || (to_jsonb(t) - $1::text[])::text AS line FROM {table} t")
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+            + " ORDER BY 1";
+        PgDump { client, query }
+    }
+
+    async fn dump(&self, skip: &[&str]) -> String {
+        let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
+        let rows = self.client.query(&self.query, &[&skip]).await.expect("rows");
+        rows.iter().map(|row| format!("{}\n", row.get::<_, String>(0))).collect()
     }
 }

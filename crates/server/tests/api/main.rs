@@ -9,6 +9,7 @@ mod conversations;
 mod helpers;
 mod items;
 mod matrix;
+mod nodes;
 mod oauth;
 mod oauth_client;
 mod openapi;

@@ -111,7 +111,7 @@ async fn device_authorization_answers_as_rfc_8628_says() {
     let device = stored(&app, &started).await;
     assert_eq!(device.scopes, AccessLevel::Standard.scopes(), "omitted scope = Standard");
     assert_eq!(device.client_id, "sitegpt-cli");
-    assert!(!contains(&app.database_bytes(), device_code), "device codes are stored hashed");
+    assert!(!contains(&app.database_bytes().await, device_code), "device codes are stored hashed");
 
     let custom = start(
         &app,
@@ -204,7 +204,7 @@ async fn token_endpoint_walks_through_every_answer() {
 
     // Redeemable once.
     assert_oauth_error(&poll(&app, device_code).await, 400, "invalid_grant");
-    assert!(!contains(&app.database_bytes(), access_token));
+    assert!(!contains(&app.database_bytes().await, access_token));
 }
 
 #[tokio::test]

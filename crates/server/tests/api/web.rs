@@ -76,7 +76,7 @@ async fn sign_up_verify_and_sign_out() {
     browser.get("/").await.assert_contains("Create account");
 
     // Neither the password nor the session id is stored or logged.
-    let database = app.database_bytes();
+    let database = app.database_bytes().await;
     assert!(!contains(&database, PASSWORD) && !contains(&database, &session_id));
     let logs = captured_logs();
     assert!(!logs.contains(PASSWORD) && !logs.contains(&session_id));

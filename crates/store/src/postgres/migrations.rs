@@ -3,18 +3,16 @@
 //! apply each once, and a failed migration leaves nothing half-done
 //! (PostgreSQL's DDL is transactional).
 
-use deadpool_postgres::GenericClient;
-
 use super::pg;
 use crate::StoreResult;
 
 /// Migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_rate_limits.sql")];
 
 /// An arbitrary constant naming the migration lock.
 const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;
 
-pub(crate) async fn run(client: &mut deadpool_postgres::Client) -> StoreResult<i64> {
+pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<i64> {
     let tx = client.transaction().await.map_err(pg)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await.map_err(pg)?;
     tx.batch_execute(

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
@@ -33,7 +33,7 @@ use crate::rows::{
 };
 use crate::{
     Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
+    DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
     NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
     StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
@@ -131,14 +131,26 @@ impl Cells for Row {
     }
 }
 
+/// Text with U+0000, which PostgreSQL cannot hold: as a value to look up it
+/// matches no stored row. (Request bodies with it are refused before.)
+fn is_nul_text(e: &tokio_postgres::Error) -> bool {
+    has_code(e, &SqlState::CHARACTER_NOT_IN_REPERTOIRE)
+}
+
 pub(crate) async fn query(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
     let statement = c.prepare_cached(sql).await.map_err(pg)?;
-    c.query(&statement, params).await.map_err(pg)
+    match c.query(&statement, params).await {
+        Err(e) if is_nul_text(&e) => Ok(Vec::new()),
+        result => result.map_err(pg),
+    }
 }
 
 pub(crate) async fn query_opt(c: &impl GenericClient, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
     let statement = c.prepare_cached(sql).await.map_err(pg)?;
-    c.query_opt(&statement, params).await.map_err(pg)
+    match c.query_opt(&statement, params).await {
+        Err(e) if is_nul_text(&e) => Ok(None),
+        result => result.map_err(pg),
+    }
 }
 
 /// Runs a statement; the driver's error is kept for the caller to map.
@@ -1105,6 +1117,25 @@ impl Store for PostgresStore {
         Ok(user)
     }
 
+    async fn failures(
+        &self,
+        key: [u8; 32],
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> StoreResult<Option<FailureWindow>> {
+        let client = self.client().await?;
+        query_opt(&client, rows::FAILURES, &[&&key[..], &ms(now - window)])
+            .await?
+            .map(|r| rows::failure_window(&r))
+            .transpose()
+    }
+
+    async fn count_failure(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration) -> StoreResult<FailureWindow> {
+        let client = self.client().await?;
+        let row = query_opt(&client, rows::COUNT_FAILURE, &[&&key[..], &ms(now), &ms(now - window)]).await?;
+        rows::failure_window(&row.ok_or(StoreError::NotFound)?)
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let client = self.client().await?;
         let day_ago = ms(now) - 86_400_000;
@@ -1116,6 +1147,8 @@ impl Store for PostgresStore {
         purged += execute(&client, "DELETE FROM email_verifications WHERE expires_at <= $1", &[&day_ago])
             .await
             .map_err(pg)?;
+        purged +=
+            execute(&client, "DELETE FROM rate_limits WHERE window_start <= $1", &[&day_ago]).await.map_err(pg)?;
         Ok(purged)
     }
 
@@ -1133,24 +1166,49 @@ impl Store for PostgresStore {
     }
 }
 
-/// Creates a new, empty database with a random name on the server that
-/// `admin_url` points at (its user must be allowed to create databases) and
-/// returns the URL of the new database. For tests and benchmarks.
+/// Creates a new database with a random name, already migrated, on the
+/// server that `admin_url` points at (its user must be allowed to create
+/// databases) and returns its URL. For tests and benchmarks: the first call
+/// in a process migrates a template database that later ones copy.
 pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let template = TEMPLATE
+        .get_or_try_init(|| async {
+            let name = random_database_name();
+            admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
+            let (mut client, connection) =
+                tokio_postgres::connect(&database_url(admin_url, &name), NoTls).await.map_err(pg)?;
+            let driver = tokio::spawn(connection);
+            migrations::run(&mut client).await?;
+            drop(client);
+            let _ = driver.await;
+            Ok::<_, StoreError>(name)
+        })
+        .await?;
+    let name = random_database_name();
+    admin_execute(admin_url, &format!("CREATE DATABASE {name} TEMPLATE {template}")).await?;
+    Ok(database_url(admin_url, &name))
+}
+
+fn random_database_name() -> String {
+    format!("sitegpt_{}", new_id(IdKind::Token).to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) -> StoreResult<()> {
     let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await.map_err(pg)?;
     let driver = tokio::spawn(connection);
-    let name = format!(
-        "sitegpt_{}",
-        new_id(IdKind::Token).to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    let created = client.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(pg);
+    let done = client.batch_execute(sql).await.map_err(pg);
     drop(client);
     let _ = driver.await;
-    created?;
+    done
+}
+
+/// `admin_url` with its database name replaced.
+fn database_url(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (admin_url, String::new()),
     };
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    Ok(format!("{server}/{name}{query}"))
+    format!("{server}/{name}{query}")
 }

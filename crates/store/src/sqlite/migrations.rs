@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_settings_conversations.sql"),
     include_str!("0006_team.sql"),
     include_str!("0007_invitations.sql"),
+    include_str!("0008_rate_limits.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

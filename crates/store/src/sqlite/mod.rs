@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
@@ -23,7 +23,7 @@ use crate::rows::{
 pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
     Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
+    DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
     NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
     StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
 };
@@ -1110,6 +1110,35 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn failures(
+        &self,
+        key: [u8; 32],
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> StoreResult<Option<FailureWindow>> {
+        let over = ms(now - window);
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(rows::FAILURES)
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![&key[..], over], |r| rows::failure_window(r)).optional()
+                    })
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn count_failure(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration) -> StoreResult<FailureWindow> {
+        let (at, over) = (ms(now), ms(now - window));
+        self.pool
+            .write(move |tx| {
+                tx.prepare_cached(rows::COUNT_FAILURE)
+                    .and_then(|mut stmt| stmt.query_row(params![&key[..], at, over], |r| rows::failure_window(r)))
+                    .map_err(backend)
+            })
+            .await
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.pool
             .write(move |tx| {
@@ -1121,6 +1150,7 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 purged +=
                     tx.execute("DELETE FROM email_verifications WHERE expires_at <= ?1", [day_ago]).map_err(backend)?;
+                purged += tx.execute("DELETE FROM rate_limits WHERE window_start <= ?1", [day_ago]).map_err(backend)?;
                 Ok(u64::try_from(purged).unwrap_or_default())
             })
             .await

@@ -190,3 +190,34 @@ async fn a_lost_notification_connection_falls_back_to_a_short_lifetime_and_recon
     other.set_subscription(&account.id, SubscriptionStatus::Inactive).await.expect("write");
     epoch_moves(store, before).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failure_counters_are_shared_and_windows_start_over() {
+    for t in engines().await {
+        let other = t.reopen().await;
+        let window = Duration::minutes(1);
+        let key = [3u8; 32];
+        let now = Utc::now();
+        assert_eq!(t.store.failures(key, now, window).await.expect("read"), None);
+        let mut hits = Vec::new();
+        for i in 0..40 {
+            let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&other) };
+            hits.push(tokio::spawn(async move { store.count_failure(key, now, window).await }));
+        }
+        for hit in hits {
+            hit.await.expect("join").expect("count");
+        }
+        let counted = other.failures(key, now, window).await.expect("read").expect("a window");
+        assert_eq!(counted.count, 40, "{}: no failure lost between nodes", t.store.engine());
+        assert_eq!(counted.started_at.timestamp_millis(), now.timestamp_millis());
+        assert_eq!(t.store.failures([4u8; 32], now, window).await.expect("read"), None, "keys are separate");
+        // Once the window is over it no longer counts, and the next failure opens a new one.
+        let later = now + Duration::seconds(61);
+        assert_eq!(t.store.failures(key, later, window).await.expect("read"), None);
+        let fresh = t.store.count_failure(key, later, window).await.expect("count");
+        assert_eq!((fresh.count, fresh.started_at.timestamp_millis()), (1, later.timestamp_millis()));
+        // A day on, the janitor removes it.
+        assert!(t.store.purge_expired(later + Duration::days(2)).await.expect("purge") >= 1);
+        assert_eq!(t.store.failures(key, later, window).await.expect("read"), None);
+    }
+}

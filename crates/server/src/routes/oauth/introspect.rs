@@ -26,7 +26,7 @@ enum Introspector {
     Account(String),
 }
 
-async fn introspector(state: &AppState, headers: &HeaderMap) -> Result<Introspector, OAuthError> {
+async fn introspector(state: &AppState, headers: &HeaderMap, peer: &str) -> Result<Introspector, OAuthError> {
     let header = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (scheme, value) = header.split_once(' ').unwrap_or(("", ""));
     if scheme.eq_ignore_ascii_case("basic") {
@@ -42,7 +42,7 @@ async fn introspector(state: &AppState, headers: &HeaderMap) -> Result<Introspec
         let rule = RouteRule::exempt(Scope::TokensRead);
         let now = Utc::now();
         let verified = match PlainToken::parse(value.trim()) {
-            Ok(token) => state.verifier.verify(token.hash()).await?,
+            Ok(token) => state.verifier.verify(token.hash(), peer).await?,
             Err(_) => None,
         };
         let credential = verified.as_ref().map_or(Credential::Unknown, |v| Credential::Found(&v.facts));
@@ -61,13 +61,19 @@ async fn introspector(state: &AppState, headers: &HeaderMap) -> Result<Introspec
     ))
 }
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, form: Form) -> Result<Response, OAuthError> {
-    let caller = introspector(&state, &headers).await?;
+pub async fn introspect(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, OAuthError> {
+    let peer = crate::web::client_addr(&extensions);
+    let caller = introspector(&state, &headers, &peer).await?;
     let token = form.required("token")?;
     form.single("token_type_hint")?;
     let inactive = || json_no_store(json!({"active": false}));
     let Ok(token) = PlainToken::parse(token) else { return Ok(inactive()) };
-    let Some(verified) = state.verifier.verify(token.hash()).await? else { return Ok(inactive()) };
+    let Some(verified) = state.verifier.verify(token.hash(), &peer).await? else { return Ok(inactive()) };
     let now = Utc::now();
     if sitegpt_access::policy::authenticate(Credential::Found(&verified.facts), now).is_err() {
         return Ok(inactive());

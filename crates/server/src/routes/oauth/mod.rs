@@ -68,6 +68,19 @@ impl From<sitegpt_store::StoreError> for OAuthError {
     }
 }
 
+impl From<crate::error::ApiError> for OAuthError {
+    fn from(e: crate::error::ApiError) -> Self {
+        match e {
+            crate::error::ApiError::RateLimited(_) => OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                "too many unknown tokens from this address; retry in a minute",
+            ),
+            other => OAuthError::server_error(other),
+        }
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = OAuthErrorBody {
