@@ -39,8 +39,9 @@ echo "== cargo test"
 # The CLI tests run the server binary, so build every binary first.
 cargo build --workspace --bins --locked
 cargo test --workspace --locked
-echo "== the API tests again, on PostgreSQL"
+echo "== the API and CLI tests again, on PostgreSQL"
 SITEGPT_TEST_ENGINE=postgres cargo test -p sitegpt-server --test api --locked
+SITEGPT_TEST_ENGINE=postgres cargo test -p sitegpt-cli --test cli --locked
 
 echo "== schemathesis against the API document"
 bash scripts/schemathesis.sh

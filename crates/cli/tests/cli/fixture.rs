@@ -20,17 +20,40 @@ pub struct Server {
     child: Child,
     pub dir: tempfile::TempDir,
     pub base: String,
+    /// A PostgreSQL database when `SITEGPT_TEST_ENGINE=postgres`, else the
+    /// SQLite default in `dir`.
+    database_url: Option<String>,
+}
+
+/// A new database on the test PostgreSQL server, when the tests run there.
+fn test_database_url() -> Option<String> {
+    if std::env::var("SITEGPT_TEST_ENGINE").ok()? != "postgres" {
+        return None;
+    }
+    let admin = std::env::var("SITEGPT_TEST_POSTGRES_URL").expect("SITEGPT_TEST_POSTGRES_URL for the postgres engine");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    Some(runtime.block_on(sitegpt_store::postgres::create_test_database(&admin)).expect("a test database"))
+}
+
+/// Points a server command at the test database.
+fn with_database(command: &mut Command, data_dir: &Path, database_url: Option<&str>) {
+    command.env("SITEGPT_DATA_DIR", data_dir);
+    match database_url {
+        Some(url) => command.env("SITEGPT_DATABASE_URL", url),
+        None => command.env_remove("SITEGPT_DATABASE_URL"),
+    };
 }
 
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("server.log");
-        let child = Command::new(server_binary())
+        let database_url = test_database_url();
+        let mut command = Command::new(server_binary());
+        with_database(&mut command, &dir.path().join("data"), database_url.as_deref());
+        let child = command
             .arg("serve")
-            .env("SITEGPT_DATA_DIR", dir.path().join("data"))
             .env("SITEGPT_LISTEN", "127.0.0.1:0")
-            .env_remove("SITEGPT_DATABASE_URL")
             .env_remove("SITEGPT_PUBLIC_URL")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log"))
@@ -50,15 +73,15 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start:\n{text}");
             std::thread::sleep(Duration::from_millis(30));
         };
-        Server { child, dir, base }
+        Server { child, dir, base, database_url }
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {
-        let output = Command::new(server_binary())
+        let mut command = Command::new(server_binary());
+        with_database(&mut command, &self.dir.path().join("data"), self.database_url.as_deref());
+        let output = command
             .arg("admin")
             .args(args)
-            .env("SITEGPT_DATA_DIR", self.dir.path().join("data"))
-            .env_remove("SITEGPT_DATABASE_URL")
             .output()
             .expect("admin");
         assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
