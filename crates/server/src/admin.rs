@@ -12,7 +12,7 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, Scope, ScopeSet, Subs
 use sitegpt_store::password::hash_password;
 use sitegpt_store::{Account, NewMembership, NewUser, Store, User};
 
-use crate::config::Settings;
+use crate::config::{Database, Settings};
 use crate::issue::{self, TokenSpec, check_name};
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +98,18 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Copy this installation's SQLite database into an empty PostgreSQL
+    /// database (creating its schema), then point every node at it.
+    #[command(after_help = "Stop the server first: the copy is the file as it was when the command started.\n\n\
+        Examples:\n  \
+        sitegpt-server admin migrate-to-postgres --to postgres://sitegpt@db.internal/sitegpt\n  \
+        SITEGPT_DATABASE_URL=sqlite:///srv/old/sitegpt.db sitegpt-server admin migrate-to-postgres --to postgres://…\n\n\
+        Then start the nodes with SITEGPT_DATABASE_URL set to the same PostgreSQL URL.")]
+    MigrateToPostgres {
+        /// The PostgreSQL database to fill; it must be empty.
+        #[arg(long, value_name = "POSTGRES_URL")]
+        to: String,
+    },
 }
 
 /// Trims and lower-cases an address, and checks its rough shape.
@@ -134,6 +146,9 @@ async fn membership(store: &dyn Store, user: &User, account_id: Option<&str>) ->
 }
 
 pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<Value> {
+    if let AdminCommand::MigrateToPostgres { to } = &command {
+        return migrate_to_postgres(settings, to).await;
+    }
     let store: Arc<dyn Store> = settings.open_store().await?;
     let store = store.as_ref();
     let now = Utc::now();
@@ -236,12 +251,55 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
             store.verify_email(&user.id, now).await?;
             Ok(json!({"userId": user.id, "emailVerified": true}))
         }
+        AdminCommand::MigrateToPostgres { .. } => unreachable!("handled before the store opens"),
+    }
+}
+
+async fn migrate_to_postgres(settings: &Settings, to: &str) -> anyhow::Result<Value> {
+    let Database::Sqlite(from) = settings.database()? else {
+        bail!("the configured database is PostgreSQL already; point SITEGPT_DATABASE_URL at the SQLite file to copy");
+    };
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        bail!("--to must be a postgres:// URL");
+    }
+    let started = std::time::Instant::now();
+    let copied = sitegpt_store::migrate::sqlite_to_postgres(&from, to)
+        .await
+        .with_context(|| format!("copying {} to PostgreSQL", from.display()))?;
+    let tables: serde_json::Map<String, Value> =
+        copied.iter().map(|(table, rows)| ((*table).into(), json!(rows))).collect();
+    Ok(json!({
+        "from": from.display().to_string(),
+        "to": redact_url(to),
+        "rows": copied.iter().map(|(_, rows)| rows).sum::<u64>(),
+        "tables": tables,
+        "seconds": (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+        "next": "start every node with SITEGPT_DATABASE_URL set to the PostgreSQL URL",
+    }))
+}
+
+/// The URL without its password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_printed_without_passwords() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app@db:5432/x");
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+    }
 
     #[test]
     fn e_mail_addresses_are_normalized_and_checked() {

@@ -10,6 +10,7 @@
 //! e-mail) advances the *auth epoch* in the same transaction, so that caches
 //! of verified tokens know to drop what they hold.
 
+pub mod migrate;
 pub mod password;
 pub mod postgres;
 pub mod records;

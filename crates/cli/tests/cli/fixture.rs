@@ -79,11 +79,7 @@ impl Server {
     pub fn admin(&self, args: &[&str]) -> Value {
         let mut command = Command::new(server_binary());
         with_database(&mut command, &self.dir.path().join("data"), self.database_url.as_deref());
-        let output = command
-            .arg("admin")
-            .args(args)
-            .output()
-            .expect("admin");
+        let output = command.arg("admin").args(args).output().expect("admin");
         assert!(output.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_slice(&output.stdout).expect("json")
     }

@@ -18,14 +18,23 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_on(dir, None)
+    }
+
+    /// With `database_url`, on that database instead of the SQLite default.
+    fn start_on(dir: &Path, database_url: Option<&str>) -> Server {
         let data_dir = dir.join("data");
         let log = dir.join("server.log");
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        match database_url {
+            Some(url) => command.env("SITEGPT_DATABASE_URL", url),
+            None => command.env_remove("SITEGPT_DATABASE_URL"),
+        };
+        let child = command
             .arg("serve")
             .env("SITEGPT_DATA_DIR", &data_dir)
             .env("SITEGPT_LISTEN", "127.0.0.1:0")
             .env("SITEGPT_LOG", "debug")
-            .env_remove("SITEGPT_DATABASE_URL")
             .env_remove("SITEGPT_PUBLIC_URL")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -233,4 +242,60 @@ fn a_postgres_url_fails_clearly_until_that_engine_exists() {
         .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("PostgreSQL"));
+}
+
+/// `admin migrate-to-postgres` moves a stopped SQLite installation into an
+/// empty PostgreSQL database; the same tokens then work against it, and a
+/// second run refuses the now non-empty target. Passwords in the URL are
+/// not printed.
+#[tokio::test]
+async fn an_installation_moves_from_sqlite_to_postgres() {
+    if crate::helpers::on_postgres() {
+        return; // Once is enough: it starts on SQLite.
+    }
+    let Some(admin) = crate::helpers::postgres_test_url() else { return };
+    let target = sitegpt_store::postgres::create_test_database(&admin).await.expect("database");
+    // Trust authentication ignores the password; the output must still hide it.
+    let with_password = target.replacen("postgres://postgres@", "postgres://postgres:hunter2-secret@", 1);
+    assert_ne!(with_password, target, "the test URL names the postgres user");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    server
+        .admin(&["create-user", "--email", "mover@example.com", "--password", "long enough secret", "--verified"])
+        .expect("user");
+    let created =
+        server.admin(&["create-token", "--email", "mover@example.com", "--name", "before", "--scope", "account:read"]);
+    let token = created.expect("token")["plaintextToken"].as_str().expect("plaintext").to_owned();
+    assert_eq!(server.get("/api/v2/account", &token).0, 200);
+    server.stop();
+
+    let migrate = |url: &str| {
+        Command::new(BIN)
+            .args(["admin", "migrate-to-postgres", "--to", url])
+            .env("SITEGPT_DATA_DIR", dir.path().join("data"))
+            .env_remove("SITEGPT_DATABASE_URL")
+            .output()
+            .expect("run migrate-to-postgres")
+    };
+    let first = migrate(&with_password);
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(!stdout.contains("hunter2-secret"), "the password was printed: {stdout}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["tables"]["users"], 1);
+    assert_eq!(report["tables"]["api_tokens"], 1);
+    assert_eq!(report["tables"]["memberships"], 1);
+
+    let second = migrate(&target);
+    assert!(!second.status.success(), "a second run must refuse");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("already has data"), "{stderr}");
+
+    let on_postgres = Server::start_on(dir.path(), Some(&target));
+    let (status, body) = on_postgres.get("/api/v2/account", &token);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["user"]["email"], "mover@example.com");
+    let (_, health) = on_postgres.get("/readyz", &token);
+    assert_eq!(health["store"], "postgres");
+    on_postgres.stop();
 }

@@ -83,6 +83,11 @@ impl PostgresStore {
     }
 }
 
+/// Creates or updates the schema through one connection.
+pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> StoreResult<i64> {
+    migrations::run(client).await
+}
+
 /// Drops anything that looks like a password from a message.
 fn redact(message: &str) -> String {
     message.split_whitespace().map(|w| if w.contains("password") { "…" } else { w }).collect::<Vec<_>>().join(" ")

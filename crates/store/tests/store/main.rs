@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod migrate;
 mod nodes;
 mod sessions;
 mod tokens;
