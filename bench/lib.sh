@@ -18,23 +18,28 @@ WORK=$(mktemp -d)
 export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=warn
 unset SITEGPT_DATABASE_URL SITEGPT_PUBLIC_URL
 SERVER_PID=
+SERVER_PIDS=()
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    if declare -F pg_stop >/dev/null; then pg_stop; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+# start_server [DATABASE_URL]: a server on a free port (on the data
+# directory's SQLite file, or on DATABASE_URL); sets BASE and SERVER_PID.
 start_server() {
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     BASE="http://127.0.0.1:$PORT"
-    SITEGPT_LISTEN="127.0.0.1:$PORT" $BIN serve 2>"$WORK/server.log" &
+    SITEGPT_DATABASE_URL=${1:-} SITEGPT_LISTEN="127.0.0.1:$PORT" $BIN serve 2>"$WORK/server-$PORT.log" &
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
     for _ in $(seq 100); do
         curl -fsS "$BASE/healthz" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "the server did not start" >&2
-    cat "$WORK/server.log" >&2
+    cat "$WORK/server-$PORT.log" >&2
     exit 1
 }
 

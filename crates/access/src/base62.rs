@@ -29,6 +29,19 @@ pub fn encode_u32(value: u32, width: usize) -> String {
     encode_fixed(&value.to_be_bytes(), width)
 }
 
+/// Whether `s` is `value` encoded as by [`encode_u32`] with `s.len()`
+/// characters, without allocating (checked on every request).
+pub fn matches_u32(s: &str, value: u32) -> bool {
+    let mut rest = value;
+    for &digit in s.as_bytes().iter().rev() {
+        if digit != ALPHABET[(rest % 62) as usize] {
+            return false;
+        }
+        rest /= 62;
+    }
+    rest == 0
+}
+
 /// True when every byte of `s` is in the base62 alphabet.
 pub fn is_base62(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -50,6 +63,16 @@ mod tests {
         assert_eq!(width_for_bytes(4), 6);
         assert_eq!(encode_u32(u32::MAX, 6).len(), 6);
         assert_eq!(encode_fixed(&[0xff; 32], 43).len(), 43);
+    }
+
+    #[test]
+    fn matching_agrees_with_encoding() {
+        for value in [0, 1, 61, 62, 3843, 3844, 0xdead_beef, u32::MAX] {
+            let encoded = encode_u32(value, 6);
+            assert!(matches_u32(&encoded, value), "{value}");
+            assert!(!matches_u32(&encoded, value.wrapping_add(1)), "{value}");
+        }
+        assert!(!matches_u32("00001", u32::MAX), "too short to hold the value");
     }
 
     #[test]

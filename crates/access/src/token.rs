@@ -61,7 +61,7 @@ impl PlainToken {
             return Err(TokenParseError::Alphabet);
         }
         let (random, check) = rest.split_at(RANDOM_LEN);
-        if checksum(random) != check {
+        if !base62::matches_u32(check, crc32fast::hash(random.as_bytes())) {
             return Err(TokenParseError::Checksum);
         }
         Ok(PlainToken(s.to_owned()))

@@ -7,10 +7,9 @@
 //! 4–6. The route's scope comes from the [`RouteRule`] the route table
 //! attached to the route, so a handler cannot forget it.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -42,6 +41,9 @@ pub struct Verified {
     /// `data` of `GET /api/v2/account` for this token, serialized on first use:
     /// it depends only on what is cached here.
     pub account_data: OnceLock<Box<RawValue>>,
+    /// When this node last had `lastUsedAt` written for the token
+    /// (milliseconds since the Unix epoch; 0: not yet).
+    used_at: AtomicI64,
 }
 
 impl Verified {
@@ -55,7 +57,7 @@ impl Verified {
             email_verified: auth.email_verified,
             subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
         };
-        Verified { auth, facts, account_data: OnceLock::new() }
+        Verified { auth, facts, account_data: OnceLock::new(), used_at: AtomicI64::new(0) }
     }
 }
 
@@ -78,18 +80,20 @@ pub struct Verifier {
     store: Arc<dyn Store>,
     /// The epoch the cache was last emptied at.
     epoch: AtomicU64,
-    entries: quick_cache::sync::Cache<TokenHash, (u64, Arc<Verified>)>,
-    unknown: quick_cache::sync::Cache<TokenHash, ()>,
+    /// `None` when caching is turned off.
+    entries: Option<TokenCache<(u64, Arc<Verified>)>>,
+    unknown: TokenCache<()>,
     misses: RateLimiter,
 }
 
 impl Verifier {
-    pub fn new(store: Arc<dyn Store>) -> Verifier {
+    /// A verifier keeping up to `capacity` verified tokens (0: none).
+    pub fn new(store: Arc<dyn Store>, capacity: usize) -> Verifier {
         Verifier {
             store,
             epoch: AtomicU64::new(u64::MAX),
-            entries: quick_cache::sync::Cache::new(CACHE_CAPACITY),
-            unknown: quick_cache::sync::Cache::new(UNKNOWN_CAPACITY),
+            entries: (capacity > 0).then(|| token_cache(capacity)),
+            unknown: token_cache(UNKNOWN_CAPACITY),
             misses: RateLimiter::new(UNKNOWN_PER_MINUTE, Duration::from_secs(60)),
         }
     }
@@ -98,13 +102,15 @@ impl Verifier {
     /// `peer` is the client's address, for the limit on unknown tokens.
     pub async fn verify(&self, hash: TokenHash, peer: &str) -> Result<Option<Arc<Verified>>, ApiError> {
         let epoch = self.store.auth_epoch()?;
-        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
-            self.entries.clear();
-        }
-        if let Some((at, hit)) = self.entries.get(&hash)
-            && at == epoch
-        {
-            return Ok(Some(hit));
+        if let Some(entries) = &self.entries {
+            if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+                entries.clear();
+            }
+            if let Some((at, hit)) = entries.get(&hash)
+                && at == epoch
+            {
+                return Ok(Some(hit));
+            }
         }
         if self.unknown.get(&hash).is_some() {
             return Ok(None);
@@ -118,19 +124,23 @@ impl Verifier {
             return Ok(None);
         };
         let verified = Arc::new(Verified::new(auth));
-        self.entries.insert(hash, (epoch, Arc::clone(&verified)));
+        if let Some(entries) = &self.entries {
+            entries.insert(hash, (epoch, Arc::clone(&verified)));
+        }
         Ok(Some(verified))
     }
 
     /// Forgets everything (after writes this node makes, the epoch does the
     /// same; this is for tests and operators).
     pub fn clear(&self) {
-        self.entries.clear();
+        if let Some(entries) = &self.entries {
+            entries.clear();
+        }
         self.unknown.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_ref().map_or(0, |entries| entries.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -138,41 +148,82 @@ impl Verifier {
     }
 }
 
+type TokenCache<V> = quick_cache::sync::Cache<TokenHash, V, quick_cache::UnitWeighter, KeyedPrefix>;
+
+fn token_cache<V: Clone>(capacity: usize) -> TokenCache<V> {
+    let hasher = KeyedPrefix { key: rand::random() };
+    quick_cache::sync::Cache::with(
+        capacity,
+        capacity as u64,
+        quick_cache::UnitWeighter,
+        hasher,
+        quick_cache::sync::DefaultLifecycle::default(),
+    )
+}
+
+/// Hashes token hashes, which are SHA-256 outputs: their first eight bytes
+/// are already uniform, so mixing them with a per-process key (against
+/// ground collisions) is all the hashing needed.
+#[derive(Debug, Clone)]
+struct KeyedPrefix {
+    key: u64,
+}
+
+impl std::hash::BuildHasher for KeyedPrefix {
+    type Hasher = PrefixHasher;
+
+    fn build_hasher(&self) -> PrefixHasher {
+        PrefixHasher(self.key)
+    }
+}
+
+#[derive(Debug)]
+struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = (self.0 ^ u64::from_le_bytes(word)).rotate_left(23).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// Records `lastUsedAt` at most once a minute per token, in the background.
+/// The time of the last write rides on the cached entry, so the request path
+/// takes no lock; a token whose entry was dropped is written again, which
+/// the store's conditional `UPDATE` turns into a no-op within the minute.
 #[derive(Debug)]
 pub struct UsageRecorder {
     store: Arc<dyn Store>,
-    last: Mutex<HashMap<String, Instant>>,
 }
 
-const USAGE_INTERVAL: Duration = Duration::from_secs(60);
+const USAGE_INTERVAL_MS: i64 = 60_000;
 
 impl UsageRecorder {
     pub fn new(store: Arc<dyn Store>) -> UsageRecorder {
-        UsageRecorder { store, last: Mutex::new(HashMap::new()) }
+        UsageRecorder { store }
     }
 
-    pub fn record(&self, token_id: &str, now: DateTime<Utc>) {
-        let due = {
-            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-            let fresh = last.get(token_id).is_some_and(|at| at.elapsed() < USAGE_INTERVAL);
-            if !fresh {
-                if last.len() >= CACHE_CAPACITY {
-                    last.retain(|_, at| at.elapsed() < USAGE_INTERVAL);
-                }
-                last.insert(token_id.to_owned(), Instant::now());
-            }
-            !fresh
-        };
-        if due {
-            let store = Arc::clone(&self.store);
-            let token_id = token_id.to_owned();
-            tokio::spawn(async move {
-                if let Err(e) = store.touch_token(&token_id, now).await {
-                    tracing::warn!(token_id, error = %e, "could not record token use");
-                }
-            });
+    pub fn record(&self, verified: &Verified, now: DateTime<Utc>) {
+        let now_ms = now.timestamp_millis();
+        let last = verified.used_at.load(Ordering::Relaxed);
+        if now_ms - last < USAGE_INTERVAL_MS
+            || verified.used_at.compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed).is_err()
+        {
+            return;
         }
+        let store = Arc::clone(&self.store);
+        let token_id = verified.auth.token.id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(&token_id, now).await {
+                tracing::warn!(token_id, error = %e, "could not record token use");
+            }
+        });
     }
 }
 
@@ -253,7 +304,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(refuse(Credential::Unknown, rule, now));
         };
         admit(Credential::Found(&verified.facts), rule, now)?;
-        state.usage.record(&verified.auth.token.id, now);
+        state.usage.record(&verified, now);
         Ok(Caller { verified, rule })
     }
 }

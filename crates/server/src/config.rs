@@ -50,6 +50,11 @@ pub struct Settings {
     /// Sender of outgoing mail (default: `SiteGPT <no-reply@HOST>` from the public URL).
     #[arg(long, env = "SITEGPT_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
+
+    /// Verified tokens each node keeps in memory (a few hundred bytes each;
+    /// 0 turns the cache off, so every request reads the database).
+    #[arg(long, env = "SITEGPT_TOKEN_CACHE", default_value_t = crate::auth::CACHE_CAPACITY, global = true)]
+    pub token_cache: usize,
 }
 
 /// Registered confidential clients for introspection. Keeps only SHA-256
@@ -112,6 +117,7 @@ impl Settings {
             introspection_clients: IntrospectionClients::default(),
             smtp_url: None,
             mail_from: None,
+            token_cache: crate::auth::CACHE_CAPACITY,
         }
     }
 
@@ -161,6 +167,7 @@ impl Settings {
             public_url,
             introspection_clients: self.introspection_clients.clone(),
             default_subscription: self.default_subscription,
+            token_cache: self.token_cache,
         })
     }
 

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub introspection_clients: IntrospectionClients,
     pub mailer: Mailer,
     pub default_subscription: SubscriptionStatus,
+    /// Verified tokens kept in memory (0: none).
+    pub token_cache: usize,
 }
 
 #[derive(Debug)]
@@ -56,7 +58,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
         let public_url = config.public_url;
         AppState(Arc::new(Shared {
-            verifier: Verifier::new(Arc::clone(&store)),
+            verifier: Verifier::new(Arc::clone(&store), config.token_cache),
             login_limiter: SharedLimiter::new(Arc::clone(&store), 10, Duration::from_secs(60)),
             code_limiter: SharedLimiter::new(Arc::clone(&store), 5, Duration::from_secs(60)),
             usage: UsageRecorder::new(Arc::clone(&store)),

@@ -176,6 +176,7 @@ impl TestApp {
                 .expect("clients"),
             mailer,
             default_subscription: SubscriptionStatus::Active,
+            token_cache: sitegpt_server::auth::CACHE_CAPACITY,
         };
         let state = AppState::new(store, config);
         let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));
