@@ -26,7 +26,7 @@ use crate::state::AppState;
 use crate::web::client_addr;
 
 /// Verified tokens kept per node (a few hundred bytes each).
-pub const CACHE_CAPACITY: usize = 65_536;
+pub const CACHE_CAPACITY: usize = 32_768;
 /// Hashes the store did not know, kept so repeating one costs no read.
 const UNKNOWN_CAPACITY: usize = 16_384;
 /// Lookups of unknown tokens one address may cause per minute; beyond,
@@ -193,20 +193,31 @@ impl std::hash::Hasher for PrefixHasher {
     }
 }
 
-/// Records `lastUsedAt` at most once a minute per token, in the background.
-/// The time of the last write rides on the cached entry, so the request path
-/// takes no lock; a token whose entry was dropped is written again, which
-/// the store's conditional `UPDATE` turns into a no-op within the minute.
-#[derive(Debug)]
+/// Records `lastUsedAt` at most once a minute per token, off the request
+/// path. The time of the last recording rides on the cached entry, so a
+/// request takes no lock unless its token is due; due uses wait in a bounded
+/// buffer and are written together, a quarter of a second later, in one
+/// transaction (the store's conditional `UPDATE` is the final guard). When
+/// more than [`MAX_PENDING_USES`] tokens fall due within one flush, the rest
+/// are skipped for that minute rather than queued without bound.
+#[derive(Debug, Clone)]
 pub struct UsageRecorder {
     store: Arc<dyn Store>,
+    pending: Arc<std::sync::Mutex<Vec<TokenUse>>>,
+    flushing: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// A token id and when it was used.
+type TokenUse = (String, DateTime<Utc>);
+
 const USAGE_INTERVAL_MS: i64 = 60_000;
+/// Uses kept waiting for one flush.
+pub const MAX_PENDING_USES: usize = 2_000;
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 impl UsageRecorder {
     pub fn new(store: Arc<dyn Store>) -> UsageRecorder {
-        UsageRecorder { store }
+        UsageRecorder { store, pending: Default::default(), flushing: Default::default() }
     }
 
     pub fn record(&self, verified: &Verified, now: DateTime<Utc>) {
@@ -217,13 +228,37 @@ impl UsageRecorder {
         {
             return;
         }
-        let store = Arc::clone(&self.store);
-        let token_id = verified.auth.token.id.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_token(&token_id, now).await {
-                tracing::warn!(token_id, error = %e, "could not record token use");
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.len() >= MAX_PENDING_USES {
+                return;
             }
-        });
+            pending.push((verified.auth.token.id.clone(), now));
+        }
+        if !self.flushing.swap(true, Ordering::AcqRel) {
+            let recorder = self.clone();
+            tokio::spawn(async move { recorder.flush().await });
+        }
+    }
+
+    async fn flush(self) {
+        loop {
+            tokio::time::sleep(FLUSH_AFTER).await;
+            let uses = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !uses.is_empty() {
+                let count = uses.len();
+                if let Err(e) = self.store.touch_tokens(uses).await {
+                    tracing::warn!(count, error = %e, "could not record token use");
+                }
+            }
+            // Stop, unless uses arrived since the batch was taken and no
+            // other flush has been scheduled for them.
+            self.flushing.store(false, Ordering::Release);
+            let more = !self.pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+            if !more || self.flushing.swap(true, Ordering::AcqRel) {
+                return;
+            }
+        }
     }
 }
 
@@ -314,5 +349,63 @@ fn refuse(credential: Credential<'_>, rule: RouteRule, now: DateTime<Utc>) -> Ap
     match admit(credential, rule, now) {
         Err(denial) => denial.into(),
         Ok(_) => ApiError::Internal("a request without a known token was admitted".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitegpt_access::{ChatbotRestriction, CreatedVia, ScopeSet, SubscriptionStatus};
+    use sitegpt_store::TokenRecord;
+
+    fn verified(i: usize) -> Verified {
+        let now = Utc::now();
+        Verified::new(TokenAuth {
+            token: TokenRecord {
+                id: format!("tok_{i}"),
+                account_id: "acc_1".into(),
+                user_id: "usr_1".into(),
+                name: "t".into(),
+                hint: "abcd".into(),
+                scopes: ScopeSet::all(),
+                chatbots: ChatbotRestriction::unrestricted(),
+                created_via: CreatedVia::Api,
+                created_at: now,
+                secret_issued_at: now,
+                expires_at: now + chrono::Duration::days(1),
+                last_used_at: None,
+                revoked_at: None,
+            },
+            user_email: "u@example.com".into(),
+            email_verified: true,
+            role: Some(Role::Owner),
+            account_name: "a".into(),
+            subscription: SubscriptionStatus::Active,
+        })
+    }
+
+    #[tokio::test]
+    async fn uses_are_recorded_once_a_minute_and_the_buffer_is_bounded() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> =
+            Arc::new(sitegpt_store::sqlite::SqliteStore::open(&dir.path().join("db")).expect("store"));
+        let recorder = UsageRecorder::new(store);
+        let now = Utc::now();
+        let one = verified(0);
+        recorder.record(&one, now);
+        recorder.record(&one, now + chrono::Duration::seconds(30));
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 1, "once a minute per token");
+        recorder.record(&one, now + chrono::Duration::seconds(61));
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 2, "again after a minute");
+        let many: Vec<Verified> = (1..=MAX_PENDING_USES + 500).map(verified).collect();
+        for v in &many {
+            recorder.record(v, now);
+        }
+        assert_eq!(recorder.pending.lock().expect("lock").len(), MAX_PENDING_USES, "bounded");
+        // The flush empties the buffer (the tokens do not exist; the update
+        // simply changes nothing).
+        tokio::time::sleep(FLUSH_AFTER * 4).await;
+        assert!(recorder.pending.lock().expect("lock").is_empty());
+        assert!(!recorder.flushing.load(Ordering::Acquire));
     }
 }

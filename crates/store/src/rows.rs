@@ -247,8 +247,9 @@ pub(crate) fn device<R: Cells>(row: &R) -> Result<(DeviceAuthorization, Option<D
     ))
 }
 
-/// Counts one failure: the same statement for both engines (`?n` and `$n`
-/// differ only in their sigil). Parameters: key hash, now, window start limit.
+/// Counts one failure: the same statement for both engines. Parameters: key
+/// hash, now, window start limit. (SQLite numbers `$n` parameters in order of
+/// first appearance, so shared statements keep them in order.)
 pub(crate) const COUNT_FAILURE: &str = "INSERT INTO rate_limits (key_hash, window_start, count) VALUES ($1, $2, 1) \
      ON CONFLICT (key_hash) DO UPDATE SET \
      count = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.count + 1 END, \

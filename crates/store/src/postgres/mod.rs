@@ -1157,13 +1157,14 @@ impl Store for PostgresStore {
         Ok(purged)
     }
 
-    async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
         let client = self.client().await?;
+        let (ids, times): (Vec<String>, Vec<i64>) = uses.into_iter().map(|(id, at)| (id, ms(at))).unzip();
         execute(
             &client,
-            "UPDATE api_tokens SET last_used_at = $2::bigint \
-             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::bigint - 60000)",
-            &[&token_id, &ms(now)],
+            "UPDATE api_tokens t SET last_used_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) \
+             WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - 60000)",
+            &[&ids, &times],
         )
         .await
         .map_err(pg)?;

@@ -1156,16 +1156,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        let token_id = token_id.to_owned();
+    async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
         self.pool
             .write(move |tx| {
-                tx.execute(
-                    "UPDATE api_tokens SET last_used_at = ?2 \
-                     WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
-                    params![token_id, ms(now)],
-                )
-                .map_err(backend)?;
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE api_tokens SET last_used_at = ?2 \
+                         WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
+                    )
+                    .map_err(backend)?;
+                for (token_id, at) in uses {
+                    stmt.execute(params![token_id, ms(at)]).map_err(backend)?;
+                }
                 Ok(())
             })
             .await

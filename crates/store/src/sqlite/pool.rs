@@ -1,26 +1,32 @@
 //! Connections to one SQLite file: a single writer (so writes in this process
 //! queue instead of failing with `SQLITE_BUSY`), a small pool of readers (WAL
 //! lets them run beside the writer), and a watcher connection for the auth
-//! epoch. All blocking work runs on tokio's blocking pool.
+//! epoch. All blocking work runs on tokio's blocking pool, but waiting is
+//! asynchronous: a write waits for the writer, and a read for one of
+//! [`MAX_READERS`] slots, before it takes a blocking thread, so a burst of
+//! requests queues as tasks instead of growing hundreds of threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{StoreError, StoreResult};
 
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle reader connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+/// Reads running at once (and reader connections kept open).
+pub(crate) const MAX_READERS: usize = 8;
 
 #[derive(Debug)]
 pub(crate) struct Pool {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    write_slot: Arc<Semaphore>,
+    read_slots: Arc<Semaphore>,
 }
 
 pub(crate) fn open_connection(path: &Path) -> StoreResult<Connection> {
@@ -40,7 +46,13 @@ pub(crate) fn open_connection(path: &Path) -> StoreResult<Connection> {
 impl Pool {
     pub(crate) fn open(path: &Path) -> StoreResult<Pool> {
         let writer = open_connection(path)?;
-        Ok(Pool { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Pool {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            write_slot: Arc::new(Semaphore::new(1)),
+            read_slots: Arc::new(Semaphore::new(MAX_READERS)),
+        })
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -55,7 +67,9 @@ impl Pool {
         F: FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
         let pool = Arc::clone(self);
+        let slot = slot(&self.write_slot).await?;
         blocking(move || {
+            let _slot = slot;
             let mut conn = pool.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             let value = f(&tx)?;
@@ -72,7 +86,9 @@ impl Pool {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let pool = Arc::clone(self);
+        let slot = slot(&self.read_slots).await?;
         blocking(move || {
+            let _slot = slot;
             let idle = pool.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match idle {
                 Some(conn) => conn,
@@ -80,7 +96,7 @@ impl Pool {
             };
             let result = f(&conn);
             let mut readers = pool.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if readers.len() < MAX_IDLE_READERS {
+            if readers.len() < MAX_READERS {
                 readers.push(conn);
             }
             result
@@ -93,6 +109,10 @@ impl Pool {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)
     }
+}
+
+async fn slot(semaphore: &Arc<Semaphore>) -> StoreResult<OwnedSemaphorePermit> {
+    Arc::clone(semaphore).acquire_owned().await.map_err(|_| StoreError::Backend("the store is closed".into()))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
