@@ -11,11 +11,13 @@
 #     100,000 distinct valid tokens in turn (every request reads the store);
 #   - the resident memory of the 1,000,000-token server after 100,000
 #     distinct tokens went through its cache (target < 100 MiB).
+# Rounds alternate their order (ABC, CBA, …) so that drift cancels out.
 #
 #   bash bench/verification.sh
 #   BIG=100000 KNOWN=20000 DURATION=3 ROUNDS=2 bash bench/verification.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-4}
 . bench/lib.sh
 . scripts/postgres.sh
 pg_start >/dev/null
@@ -83,9 +85,16 @@ for engine in sqlite postgres; do
     run_wrk "$small_base/api/v2/account" -H "Authorization: Bearer $small_token" >/dev/null
     run_wrk "$big_base/api/v2/account" -H "Authorization: Bearer $big_token" >/dev/null
     for round in $(seq "$ROUNDS"); do
-        h=$(run_wrk "$small_base/healthz")
-        s=$(run_wrk "$small_base/api/v2/account" -H "Authorization: Bearer $small_token")
-        b=$(run_wrk "$big_base/api/v2/account" -H "Authorization: Bearer $big_token")
+        # Odd rounds go one way, even rounds the other, so drift cancels out.
+        if [ $((round % 2)) = 1 ]; then
+            h=$(run_wrk "$small_base/healthz")
+            s=$(run_wrk "$small_base/api/v2/account" -H "Authorization: Bearer $small_token")
+            b=$(run_wrk "$big_base/api/v2/account" -H "Authorization: Bearer $big_token")
+        else
+            b=$(run_wrk "$big_base/api/v2/account" -H "Authorization: Bearer $big_token")
+            s=$(run_wrk "$small_base/api/v2/account" -H "Authorization: Bearer $small_token")
+            h=$(run_wrk "$small_base/healthz")
+        fi
         m=$(TOKENS_FILE="$WORK/$engine.known" run_wrk "$nocache_base/api/v2/account" -s "$WORK/cycle.lua")
         echo "$engine round $round: healthz ${h% *}, account ${s% *} (1k) ${b% *} (1M), no cache ${m% *} req/s" >&2
         echo "$engine $h $s $b $m" >>"$RESULTS"
