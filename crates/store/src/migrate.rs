@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use tokio::sync::mpsc;
-use tokio_postgres::NoTls;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -59,8 +58,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<Copied> {
     }
     // Bring the file's schema up to date, as the server would.
     drop(SqliteStore::open(from)?);
-    let (mut client, connection) = tokio_postgres::connect(to, NoTls).await.map_err(pg)?;
-    let driver = tokio::spawn(connection);
+    let (mut client, driver) = crate::postgres::connect_once(to).await?;
     crate::postgres::migrate(&mut client).await?;
     let tx = client.transaction().await.map_err(pg)?;
     for table in TABLES {

@@ -23,10 +23,11 @@ pub struct Server {
     /// A PostgreSQL database when `SITEGPT_TEST_ENGINE=postgres`, else the
     /// SQLite default in `dir`.
     database_url: Option<String>,
+    _database: Option<sitegpt_store::postgres::TestDatabase>,
 }
 
 /// A new database on the test PostgreSQL server, when the tests run there.
-fn test_database_url() -> Option<String> {
+fn test_database() -> Option<sitegpt_store::postgres::TestDatabase> {
     if std::env::var("SITEGPT_TEST_ENGINE").ok()? != "postgres" {
         return None;
     }
@@ -48,7 +49,8 @@ impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("server.log");
-        let database_url = test_database_url();
+        let database = test_database();
+        let database_url = database.as_ref().map(|d| d.url.clone());
         let mut command = Command::new(server_binary());
         with_database(&mut command, &dir.path().join("data"), database_url.as_deref());
         let child = command
@@ -73,7 +75,7 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start:\n{text}");
             std::thread::sleep(Duration::from_millis(30));
         };
-        Server { child, dir, base, database_url }
+        Server { child, dir, base, database_url, _database: database }
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {

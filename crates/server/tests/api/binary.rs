@@ -256,8 +256,8 @@ async fn an_installation_moves_from_sqlite_to_postgres() {
     let Some(admin) = crate::helpers::postgres_test_url() else { return };
     let target = sitegpt_store::postgres::create_test_database(&admin).await.expect("database");
     // Trust authentication ignores the password; the output must still hide it.
-    let with_password = target.replacen("postgres://postgres@", "postgres://postgres:hunter2-secret@", 1);
-    assert_ne!(with_password, target, "the test URL names the postgres user");
+    let with_password = target.url.replacen("postgres://postgres@", "postgres://postgres:hunter2-secret@", 1);
+    assert_ne!(with_password, target.url, "the test URL names the postgres user");
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path());
     server
@@ -286,12 +286,12 @@ async fn an_installation_moves_from_sqlite_to_postgres() {
     assert_eq!(report["tables"]["api_tokens"], 1);
     assert_eq!(report["tables"]["memberships"], 1);
 
-    let second = migrate(&target);
+    let second = migrate(&target.url);
     assert!(!second.status.success(), "a second run must refuse");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("already has data"), "{stderr}");
 
-    let on_postgres = Server::start_on(dir.path(), Some(&target));
+    let on_postgres = Server::start_on(dir.path(), Some(&target.url));
     let (status, body) = on_postgres.get("/api/v2/account", &token);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["user"]["email"], "mover@example.com");

@@ -104,6 +104,8 @@ pub struct TestApp {
     pub database_url: Option<String>,
     pg_dump: tokio::sync::OnceCell<PgDump>,
     counter: std::sync::atomic::AtomicUsize,
+    /// Dropped last, after the app's connections.
+    database: Option<sitegpt_store::postgres::TestDatabase>,
 }
 
 /// The engine these tests run on: SQLite (a file in the app's folder) unless
@@ -128,7 +130,7 @@ pub fn postgres_test_url() -> Option<String> {
     }
 }
 
-async fn test_database_url() -> Option<String> {
+async fn test_database() -> Option<sitegpt_store::postgres::TestDatabase> {
     if !on_postgres() {
         return None;
     }
@@ -147,7 +149,10 @@ impl TestApp {
 
     /// With `smtp_url`, mail goes over SMTP instead of to the outbox.
     pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
-        TestApp::build(public_url, smtp_url, test_database_url().await).await
+        let database = test_database().await;
+        let mut app = TestApp::build(public_url, smtp_url, database.as_ref().map(|d| d.url.clone())).await;
+        app.database = database;
+        app
     }
 
     /// A second server node on this app's database, with its own caches.
@@ -187,6 +192,7 @@ impl TestApp {
             database_url,
             pg_dump: Default::default(),
             counter: Default::default(),
+            database: None,
         }
     }
 

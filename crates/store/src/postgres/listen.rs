@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The notification channel.
 pub(crate) const CHANNEL: &str = "sitegpt_auth";
@@ -64,7 +65,7 @@ impl Drop for Listener {
 }
 
 impl Listener {
-    pub(crate) fn start(config: tokio_postgres::Config, epoch: Arc<Epoch>) -> Listener {
+    pub(crate) fn start(config: tokio_postgres::Config, tls: MakeRustlsConnect, epoch: Arc<Epoch>) -> Listener {
         let ticker = {
             let epoch = Arc::clone(&epoch);
             tokio::spawn(async move {
@@ -77,17 +78,17 @@ impl Listener {
                 }
             })
         };
-        let listener = tokio::spawn(listen_forever(config, epoch));
+        let listener = tokio::spawn(listen_forever(config, tls, epoch));
         Listener { tasks: vec![ticker, listener] }
     }
 }
 
-async fn listen_forever(mut config: tokio_postgres::Config, epoch: Arc<Epoch>) {
+async fn listen_forever(mut config: tokio_postgres::Config, tls: MakeRustlsConnect, epoch: Arc<Epoch>) {
     // Notice a vanished server even when no packet says so.
     config.keepalives(true).keepalives_idle(Duration::from_secs(5)).keepalives_interval(Duration::from_secs(2));
     config.keepalives_retries(3).connect_timeout(Duration::from_secs(5));
     loop {
-        match listen_once(&config, &epoch).await {
+        match listen_once(&config, tls.clone(), &epoch).await {
             Ok(()) => tracing::warn!("the PostgreSQL notification connection closed; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "the PostgreSQL notification connection failed; reconnecting"),
         }
@@ -97,8 +98,12 @@ async fn listen_forever(mut config: tokio_postgres::Config, epoch: Arc<Epoch>) {
     }
 }
 
-async fn listen_once(config: &tokio_postgres::Config, epoch: &Arc<Epoch>) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    epoch: &Arc<Epoch>,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(tls).await?;
     let driver = {
         let epoch = Arc::clone(epoch);
         tokio::spawn(async move {

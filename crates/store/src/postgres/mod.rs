@@ -12,8 +12,8 @@
 mod device;
 mod listen;
 mod migrations;
+mod tls;
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -21,9 +21,9 @@ use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 use self::listen::{CHANNEL, Epoch, Listener};
 use crate::rows::{
@@ -56,10 +56,12 @@ impl PostgresStore {
     /// Connects, runs migrations and starts listening for authorization
     /// changes. Must be called inside a tokio runtime.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL is not valid: {}", redact(&e.to_string()))))?;
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let (config, tls) = tls::settings(url)?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
@@ -69,7 +71,7 @@ impl PostgresStore {
             migrations::run(&mut client).await?;
         }
         let epoch = Arc::new(Epoch::default());
-        let listener = Listener::start(config, Arc::clone(&epoch));
+        let listener = Listener::start(config, tls, Arc::clone(&epoch));
         Ok(PostgresStore { pool, epoch, _listener: listener })
     }
 
@@ -88,17 +90,36 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> StoreResult<
     migrations::run(client).await
 }
 
-/// Drops anything that looks like a password from a message.
-fn redact(message: &str) -> String {
-    message.split_whitespace().map(|w| if w.contains("password") { "…" } else { w }).collect::<Vec<_>>().join(" ")
+/// One connection (not pooled), for migrations and tools; the second value
+/// drives it and ends when the client is dropped.
+pub(crate) async fn connect_once(
+    url: &str,
+) -> StoreResult<(tokio_postgres::Client, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>)> {
+    let (config, tls) = tls::settings(url)?;
+    let (client, connection) = config.connect(tls).await.map_err(pg)?;
+    Ok((client, tokio::spawn(connection)))
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Backend(format!("no PostgreSQL connection: {e}"))
+    StoreError::Backend(format!("no PostgreSQL connection: {}", with_causes(&e)))
 }
 
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(with_causes(&e))
+}
+
+/// An error with its chain of causes (the driver hides a TLS failure's).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = inner.source();
+    }
+    tls::redact(&message)
 }
 
 fn has_code(e: &tokio_postgres::Error, code: &SqlState) -> bool {
@@ -1172,19 +1193,41 @@ impl Store for PostgresStore {
     }
 }
 
+/// A database made for one test or benchmark. Dropped, with any connection
+/// still on it, soon after this value is, so test runs do not fill the disk.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL of the new database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // In the background, on a thread and runtime of its own (dropping a
+        // database waits for a checkpoint); a test process that exits first
+        // may leave its last few behind.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            runtime.block_on(admin_execute(&admin_url, &sql)).ok()
+        });
+    }
+}
+
 /// Creates a new database with a random name, already migrated, on the
 /// server that `admin_url` points at (its user must be allowed to create
-/// databases) and returns its URL. For tests and benchmarks: the first call
-/// in a process migrates a template database that later ones copy.
-pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
+/// databases). For tests and benchmarks: the first call in a process
+/// migrates a template database that later ones copy.
+pub async fn create_test_database(admin_url: &str) -> StoreResult<TestDatabase> {
     static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     let template = TEMPLATE
         .get_or_try_init(|| async {
             let name = random_database_name();
             admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
-            let (mut client, connection) =
-                tokio_postgres::connect(&database_url(admin_url, &name), NoTls).await.map_err(pg)?;
-            let driver = tokio::spawn(connection);
+            let (mut client, driver) = connect_once(&database_url(admin_url, &name)).await?;
             migrations::run(&mut client).await?;
             drop(client);
             let _ = driver.await;
@@ -1193,7 +1236,7 @@ pub async fn create_test_database(admin_url: &str) -> StoreResult<String> {
         .await?;
     let name = random_database_name();
     admin_execute(admin_url, &format!("CREATE DATABASE {name} TEMPLATE {template}")).await?;
-    Ok(database_url(admin_url, &name))
+    Ok(TestDatabase { url: database_url(admin_url, &name), admin_url: admin_url.to_owned(), name })
 }
 
 fn random_database_name() -> String {
@@ -1201,8 +1244,7 @@ fn random_database_name() -> String {
 }
 
 async fn admin_execute(admin_url: &str, sql: &str) -> StoreResult<()> {
-    let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await.map_err(pg)?;
-    let driver = tokio::spawn(connection);
+    let (client, driver) = connect_once(admin_url).await?;
     let done = client.batch_execute(sql).await.map_err(pg);
     drop(client);
     let _ = driver.await;

@@ -6,6 +6,7 @@ mod concurrency;
 mod migrate;
 mod nodes;
 mod sessions;
+mod tls;
 mod tokens;
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub struct TestStore {
     pub dir: tempfile::TempDir,
     /// The PostgreSQL database's URL; `None` for SQLite.
     pub postgres_url: Option<String>,
+    /// Drops the PostgreSQL database after the store (fields drop in order).
+    pub database: Option<sitegpt_store::postgres::TestDatabase>,
 }
 
 impl TestStore {
@@ -100,7 +103,7 @@ pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: Sco
 pub fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("sitegpt.db")).expect("open store");
-    TestStore { store: Arc::new(store), dir, postgres_url: None }
+    TestStore { store: Arc::new(store), dir, postgres_url: None, database: None }
 }
 
 /// A store on a new, empty database of the test PostgreSQL server, once it
@@ -109,10 +112,10 @@ pub fn sqlite() -> TestStore {
 pub async fn postgres() -> Option<TestStore> {
     let url = postgres_test_url()?;
     let db = sitegpt_store::postgres::create_test_database(&url).await.expect("create a test database");
-    let store = PostgresStore::connect(&db).await.expect("connect to PostgreSQL");
+    let store = PostgresStore::connect(&db.url).await.expect("connect to PostgreSQL");
     wait_listening(&store).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    Some(TestStore { store: Arc::new(store), dir, postgres_url: Some(db) })
+    Some(TestStore { store: Arc::new(store), dir, postgres_url: Some(db.url.clone()), database: Some(db) })
 }
 
 pub fn postgres_test_url() -> Option<String> {

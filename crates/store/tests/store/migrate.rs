@@ -138,11 +138,11 @@ async fn every_row_of_every_table_arrives_unchanged() {
     t.store.count_failure([9; 32], now, Duration::minutes(1)).await.expect("failure");
 
     let target = sitegpt_store::postgres::create_test_database(&admin).await.expect("database");
-    let copied = sqlite_to_postgres(&t.path(), &target).await.expect("migrate");
+    let copied = sqlite_to_postgres(&t.path(), &target.url).await.expect("migrate");
     assert_eq!(copied.iter().map(|(table, _)| *table).collect::<Vec<_>>(), TABLES);
     assert!(copied.iter().all(|(_, rows)| *rows > 0), "every table had rows: {copied:?}");
 
-    let (client, connection) = tokio_postgres::connect(&target, tokio_postgres::NoTls).await.expect("connect");
+    let (client, connection) = tokio_postgres::connect(&target.url, tokio_postgres::NoTls).await.expect("connect");
     tokio::spawn(connection);
     for table in TABLES {
         let conn = rusqlite::Connection::open(t.path()).expect("open");
@@ -157,11 +157,11 @@ async fn every_row_of_every_table_arrives_unchanged() {
     }
 
     // The installation works on PostgreSQL: the token verifies as before.
-    let store = PostgresStore::connect(&target).await.expect("connect");
+    let store = PostgresStore::connect(&target.url).await.expect("connect");
     let auth = store.token_for_auth(plain.hash()).await.expect("lookup").expect("found");
     assert_eq!(auth.token.id, token.id);
     assert_eq!(auth.role, Some(Role::Owner));
     // A second run refuses: the target is no longer empty.
-    let again = sqlite_to_postgres(&t.path(), &target).await;
+    let again = sqlite_to_postgres(&t.path(), &target.url).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 }
