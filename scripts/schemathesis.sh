@@ -4,14 +4,17 @@
 # scope, and the run fails on any 5xx or any response that does not match the
 # document. Rotating and revoking are left out: a fuzzer that found the
 # calling token's own id would end its own session.
+#
+# With SCHEMATHESIS_DATABASE_URL (an empty PostgreSQL database) the server
+# runs on it; otherwise on SQLite in a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v st >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check schemathesis
 BIN=${SITEGPT_SERVER_BIN:-target/debug/sitegpt-server}
 [ -x "$BIN" ] || cargo build --locked --quiet --bin sitegpt-server
 WORK=$(mktemp -d)
-export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=warn
-unset SITEGPT_DATABASE_URL SITEGPT_PUBLIC_URL
+export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=warn SITEGPT_DATABASE_URL=${SCHEMATHESIS_DATABASE_URL:-}
+unset SITEGPT_PUBLIC_URL
 SERVER_PID=
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi

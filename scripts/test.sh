@@ -45,6 +45,9 @@ SITEGPT_TEST_ENGINE=postgres cargo test -p sitegpt-cli --test cli --locked
 
 echo "== schemathesis against the API document"
 bash scripts/schemathesis.sh
+echo "== schemathesis again, on PostgreSQL"
+psql "$SITEGPT_TEST_POSTGRES_URL" -qc "CREATE DATABASE schemathesis"
+SCHEMATHESIS_DATABASE_URL="${SITEGPT_TEST_POSTGRES_URL%/*}/schemathesis" bash scripts/schemathesis.sh
 
 echo "== browser tests (headless Chromium)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
