@@ -13,11 +13,17 @@
 //! a missing `-shm`, or a second passing since the last exact check leads to
 //! the exact check; so a misread can cost time but never correctness, and
 //! the one-second fallback bounds staleness should the file be replaced.
+//!
+//! Even a `pread` per request is a tenth of a busy server's time, so it runs
+//! at most every [`READ_EVERY`]: commits by *this* store mark the epoch stale
+//! (the next call checks exactly, so its own writes apply at once), and
+//! commits by other processes (admin commands) are seen within that bound.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -29,6 +35,8 @@ use crate::StoreResult;
 const HEADER_LEN: usize = 96;
 /// The longest an answer rests on the `-shm` shortcut alone.
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
+/// The longest another process's commit goes unseen.
+pub(crate) const READ_EVERY: Duration = Duration::from_micros(200);
 
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -49,17 +57,30 @@ pub(crate) struct EpochWatch {
     shm: Option<File>,
     seen: RwLock<Option<Seen>>,
     exact: Mutex<Exact>,
+    /// Set by this store's commits: check exactly next time.
+    stale: Arc<AtomicBool>,
+    /// When the header was last read, in nanoseconds since `started`.
+    read_at: AtomicU64,
+    started: Instant,
 }
 
 impl EpochWatch {
-    pub(crate) fn open(path: &Path) -> StoreResult<EpochWatch> {
+    /// `stale` is set by the store's writer after each commit.
+    pub(crate) fn open(path: &Path, stale: Arc<AtomicBool>) -> StoreResult<EpochWatch> {
         let conn = open_connection(path)?;
         // Make sure the connection has joined the WAL (creating `-shm`).
         conn.query_row("SELECT value FROM auth_epoch WHERE id = 1", [], |_| Ok(())).map_err(backend)?;
         let mut shm_path = path.as_os_str().to_owned();
         shm_path.push("-shm");
         let shm = File::open(shm_path).ok();
-        Ok(EpochWatch { shm, seen: RwLock::new(None), exact: Mutex::new(Exact { conn, data_version: None }) })
+        Ok(EpochWatch {
+            shm,
+            seen: RwLock::new(None),
+            exact: Mutex::new(Exact { conn, data_version: None }),
+            stale,
+            read_at: AtomicU64::new(0),
+            started: Instant::now(),
+        })
     }
 
     fn header(&self) -> Option<[u8; HEADER_LEN]> {
@@ -68,10 +89,23 @@ impl EpochWatch {
         Some(buf)
     }
 
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     pub(crate) fn current(&self) -> StoreResult<u64> {
-        if let Some(seen) = *self.seen.read().unwrap_or_else(|p| p.into_inner()) {
+        if !self.stale.load(Ordering::Acquire)
+            && let Some(seen) = *self.seen.read().unwrap_or_else(|p| p.into_inner())
+            && seen.checked_at.elapsed() < RECHECK_AFTER
+        {
+            let now = self.now_ns();
+            let read_every = u64::try_from(READ_EVERY.as_nanos()).unwrap_or(u64::MAX);
+            if now.saturating_sub(self.read_at.load(Ordering::Relaxed)) < read_every {
+                return Ok(seen.epoch);
+            }
             let header = self.header();
-            if header.is_some() && header == seen.header && seen.checked_at.elapsed() < RECHECK_AFTER {
+            if header.is_some() && header == seen.header {
+                self.read_at.store(now, Ordering::Relaxed);
                 return Ok(seen.epoch);
             }
         }
@@ -80,6 +114,9 @@ impl EpochWatch {
 
     fn exact_check(&self) -> StoreResult<u64> {
         let mut exact = self.exact.lock().unwrap_or_else(|p| p.into_inner());
+        // Clear the mark first: a commit after this sets it again.
+        self.stale.store(false, Ordering::Release);
+        let read_at = self.now_ns();
         // Read the header before the database: a commit landing between the
         // two makes the next call see a new header and check again.
         let header = self.header();
@@ -103,6 +140,7 @@ impl EpochWatch {
             }
         };
         *self.seen.write().unwrap_or_else(|p| p.into_inner()) = Some(Seen { header, checked_at, epoch });
+        self.read_at.store(read_at, Ordering::Relaxed);
         Ok(epoch)
     }
 }

@@ -44,7 +44,7 @@ impl SqliteStore {
         }
         let pool = Pool::open(path)?;
         pool.with_writer(|conn| migrations::run(conn).map(drop))?;
-        let epoch = EpochWatch::open(path)?;
+        let epoch = EpochWatch::open(path, pool.commit_flag())?;
         Ok(SqliteStore { pool: Arc::new(pool), epoch })
     }
 

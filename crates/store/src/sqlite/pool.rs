@@ -7,6 +7,7 @@
 //! requests queues as tasks instead of growing hundreds of threads.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub(crate) struct Pool {
     readers: Mutex<Vec<Connection>>,
     write_slot: Arc<Semaphore>,
     read_slots: Arc<Semaphore>,
+    /// Set after every commit of this pool (the epoch watch reads it).
+    committed: Arc<AtomicBool>,
 }
 
 pub(crate) fn open_connection(path: &Path) -> StoreResult<Connection> {
@@ -52,11 +55,17 @@ impl Pool {
             readers: Mutex::new(Vec::new()),
             write_slot: Arc::new(Semaphore::new(1)),
             read_slots: Arc::new(Semaphore::new(MAX_READERS)),
+            committed: Arc::new(AtomicBool::new(false)),
         })
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The flag each commit sets.
+    pub(crate) fn commit_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.committed)
     }
 
     /// Runs `f` in an immediate (write-locking) transaction on the writer and
@@ -74,6 +83,7 @@ impl Pool {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             let value = f(&tx)?;
             tx.commit().map_err(backend)?;
+            pool.committed.store(true, std::sync::atomic::Ordering::Release);
             Ok(value)
         })
         .await
