@@ -12,6 +12,7 @@
 
 pub mod migrate;
 pub mod password;
+mod poll;
 pub mod postgres;
 pub mod records;
 mod rows;
@@ -91,7 +92,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // --- chatbots ----------------------------------------------------------
 
-    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot>;
+    /// A new chatbot with a fresh id, no description and the default look.
+    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot> {
+        let now = rows::from_ms(rows::ms(now));
+        self.insert_chatbot(Chatbot {
+            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Chatbot),
+            account_id: account_id.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            appearance: "{}".into(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+    }
     /// Creates a chatbot with all its fields (the id is chosen by the caller).
     async fn insert_chatbot(&self, chatbot: Chatbot) -> StoreResult<Chatbot>;
     async fn chatbot(&self, chatbot_id: &str) -> StoreResult<Option<Chatbot>>;

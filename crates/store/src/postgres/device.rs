@@ -2,15 +2,15 @@
 //! their rule in the `WHERE` of the `UPDATE`, so concurrent polls on several
 //! nodes redeem an approval once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use sitegpt_access::CreatedVia;
 use tokio_postgres::error::SqlState;
 
 use super::{execute, insert_token_row, load_token, pg, query_opt};
+use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
-    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization, NewToken,
+    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
 };
 
@@ -111,57 +111,33 @@ pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll) -> StoreResu
     .await?;
     let Some(row) = found else { return Ok(DevicePollOutcome::Unknown) };
     let (device, last_poll_at) = rows::device(&row)?;
-    if device.client_id != poll.client_id {
-        return Ok(DevicePollOutcome::WrongClient);
-    }
-    match device.status {
-        DeviceStatus::Redeemed => return Ok(DevicePollOutcome::AlreadyRedeemed),
-        DeviceStatus::Denied => return Ok(DevicePollOutcome::Denied),
-        _ if poll.now >= device.expires_at => return Ok(DevicePollOutcome::Expired),
-        DeviceStatus::Approved => {
-            let (Some(user_id), Some(account_id)) = (device.user_id.clone(), device.account_id.clone()) else {
-                return Err(StoreError::Backend("approved device authorization without a user".into()));
-            };
+    let (id, now) = (device.id.clone(), poll.now);
+    match poll::step(device, last_poll_at, poll)? {
+        PollStep::Answer(outcome) => Ok(outcome),
+        PollStep::Redeem(token) => {
             let changed = execute(
                 tx,
                 "UPDATE device_authorizations SET status = 'redeemed', token_id = $2 WHERE id = $1 AND status = 'approved'",
-                &[&device.id, &poll.token_id],
+                &[&id, &token.id],
             )
             .await
             .map_err(pg)?;
             if changed != 1 {
                 return Ok(DevicePollOutcome::AlreadyRedeemed);
             }
-            insert_token_row(
-                tx,
-                &NewToken {
-                    id: poll.token_id.clone(),
-                    account_id,
-                    user_id,
-                    name: device.token_name.clone().unwrap_or(poll.default_name),
-                    hash: poll.token_hash,
-                    hint: poll.token_hint,
-                    scopes: device.scopes,
-                    chatbots: device.chatbots,
-                    created_via: CreatedVia::CliDevice,
-                    now: poll.now,
-                    expires_at: poll.token_expires_at,
-                },
-            )
-            .await?;
-            let record = load_token(tx, &poll.token_id).await?.ok_or(StoreError::NotFound)?;
-            return Ok(DevicePollOutcome::Issued(Box::new(record)));
+            insert_token_row(tx, &token).await?;
+            let record = load_token(tx, &token.id).await?.ok_or(StoreError::NotFound)?;
+            Ok(DevicePollOutcome::Issued(Box::new(record)))
         }
-        DeviceStatus::Pending => {}
+        PollStep::Wait { interval_secs, slow_down } => {
+            execute(
+                tx,
+                "UPDATE device_authorizations SET last_poll_at = $2, interval_secs = $3 WHERE id = $1",
+                &[&id, &ms(now), &interval_secs],
+            )
+            .await
+            .map_err(pg)?;
+            Ok(PollStep::waiting(interval_secs, slow_down))
+        }
     }
-    let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
-    let interval = if too_soon { device.interval_secs + 5 } else { device.interval_secs };
-    execute(
-        tx,
-        "UPDATE device_authorizations SET last_poll_at = $2, interval_secs = $3 WHERE id = $1",
-        &[&device.id, &ms(poll.now), &interval],
-    )
-    .await
-    .map_err(pg)?;
-    Ok(if too_soon { DevicePollOutcome::SlowDown { interval_secs: interval } } else { DevicePollOutcome::Pending })
 }

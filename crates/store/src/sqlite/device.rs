@@ -1,14 +1,14 @@
 //! Queries for OAuth device authorizations.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use sitegpt_access::CreatedVia;
 
 use super::pool::backend;
 use super::{insert_token_row, is_unique_violation, load_token, ms};
+use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS};
 use crate::{
-    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization, NewToken,
+    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
 };
 
@@ -90,54 +90,31 @@ pub(super) fn poll(tx: &Connection, poll: DevicePoll) -> StoreResult<DevicePollO
         .and_then(|mut stmt| stmt.query_row([&poll.device_code_hash[..]], |r| rows::device(r)).optional())
         .map_err(backend)?;
     let Some((device, last_poll_at)) = found else { return Ok(DevicePollOutcome::Unknown) };
-    if device.client_id != poll.client_id {
-        return Ok(DevicePollOutcome::WrongClient);
-    }
-    match device.status {
-        DeviceStatus::Redeemed => return Ok(DevicePollOutcome::AlreadyRedeemed),
-        DeviceStatus::Denied => return Ok(DevicePollOutcome::Denied),
-        _ if poll.now >= device.expires_at => return Ok(DevicePollOutcome::Expired),
-        DeviceStatus::Approved => {
-            let (Some(user_id), Some(account_id)) = (device.user_id.clone(), device.account_id.clone()) else {
-                return Err(StoreError::Backend("approved device authorization without a user".into()));
-            };
+    let (id, now) = (device.id.clone(), poll.now);
+    match poll::step(device, last_poll_at, poll)? {
+        PollStep::Answer(outcome) => Ok(outcome),
+        PollStep::Redeem(token) => {
             let changed = tx
                 .execute(
                     "UPDATE device_authorizations SET status = 'redeemed', token_id = ?2 \
                      WHERE id = ?1 AND status = 'approved'",
-                    params![device.id, poll.token_id],
+                    params![id, token.id],
                 )
                 .map_err(backend)?;
             if changed != 1 {
                 return Ok(DevicePollOutcome::AlreadyRedeemed);
             }
-            insert_token_row(
-                tx,
-                &NewToken {
-                    id: poll.token_id.clone(),
-                    account_id,
-                    user_id,
-                    name: device.token_name.clone().unwrap_or(poll.default_name),
-                    hash: poll.token_hash,
-                    hint: poll.token_hint,
-                    scopes: device.scopes,
-                    chatbots: device.chatbots,
-                    created_via: CreatedVia::CliDevice,
-                    now: poll.now,
-                    expires_at: poll.token_expires_at,
-                },
-            )?;
-            let record = load_token(tx, &poll.token_id)?.ok_or(StoreError::NotFound)?;
-            return Ok(DevicePollOutcome::Issued(Box::new(record)));
+            insert_token_row(tx, &token)?;
+            let record = load_token(tx, &token.id)?.ok_or(StoreError::NotFound)?;
+            Ok(DevicePollOutcome::Issued(Box::new(record)))
         }
-        DeviceStatus::Pending => {}
+        PollStep::Wait { interval_secs, slow_down } => {
+            tx.execute(
+                "UPDATE device_authorizations SET last_poll_at = ?2, interval_secs = ?3 WHERE id = ?1",
+                params![id, ms(now), interval_secs],
+            )
+            .map_err(backend)?;
+            Ok(PollStep::waiting(interval_secs, slow_down))
+        }
     }
-    let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
-    let interval = if too_soon { device.interval_secs + 5 } else { device.interval_secs };
-    tx.execute(
-        "UPDATE device_authorizations SET last_poll_at = ?2, interval_secs = ?3 WHERE id = ?1",
-        params![device.id, ms(poll.now), interval],
-    )
-    .map_err(backend)?;
-    Ok(if too_soon { DevicePollOutcome::SlowDown { interval_secs: interval } } else { DevicePollOutcome::Pending })
 }

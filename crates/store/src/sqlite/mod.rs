@@ -552,20 +552,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_chatbot(&self, account_id: &str, name: &str, now: DateTime<Utc>) -> StoreResult<Chatbot> {
-        let now = from_ms(ms(now));
-        self.insert_chatbot(Chatbot {
-            id: new_id(IdKind::Chatbot),
-            account_id: account_id.to_owned(),
-            name: name.to_owned(),
-            description: String::new(),
-            appearance: "{}".into(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-    }
-
     async fn insert_chatbot(&self, chatbot: Chatbot) -> StoreResult<Chatbot> {
         self.pool
             .write(move |tx| {

@@ -1,0 +1,64 @@
+//! What one poll of the device token endpoint does, decided the same way by
+//! every engine; the engine runs the step inside its transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use sitegpt_access::CreatedVia;
+
+use crate::{DeviceAuthorization, DevicePoll, DevicePollOutcome, DeviceStatus, NewToken, StoreError, StoreResult};
+
+/// The next step for a found, client-matching authorization.
+#[derive(Debug)]
+pub(crate) enum PollStep {
+    /// Answer this, writing nothing.
+    Answer(DevicePollOutcome),
+    /// Mark it redeemed (only if still approved) and store this token.
+    Redeem(Box<NewToken>),
+    /// Still pending: record the poll with this interval; `slow_down` when it
+    /// came too soon (the interval has grown by five seconds).
+    Wait { interval_secs: i64, slow_down: bool },
+}
+
+pub(crate) fn step(
+    device: DeviceAuthorization,
+    last_poll_at: Option<DateTime<Utc>>,
+    poll: DevicePoll,
+) -> StoreResult<PollStep> {
+    if device.client_id != poll.client_id {
+        return Ok(PollStep::Answer(DevicePollOutcome::WrongClient));
+    }
+    match device.status {
+        DeviceStatus::Redeemed => Ok(PollStep::Answer(DevicePollOutcome::AlreadyRedeemed)),
+        DeviceStatus::Denied => Ok(PollStep::Answer(DevicePollOutcome::Denied)),
+        _ if poll.now >= device.expires_at => Ok(PollStep::Answer(DevicePollOutcome::Expired)),
+        DeviceStatus::Approved => {
+            let (Some(user_id), Some(account_id)) = (device.user_id, device.account_id) else {
+                return Err(StoreError::Backend("approved device authorization without a user".into()));
+            };
+            Ok(PollStep::Redeem(Box::new(NewToken {
+                id: poll.token_id,
+                account_id,
+                user_id,
+                name: device.token_name.unwrap_or(poll.default_name),
+                hash: poll.token_hash,
+                hint: poll.token_hint,
+                scopes: device.scopes,
+                chatbots: device.chatbots,
+                created_via: CreatedVia::CliDevice,
+                now: poll.now,
+                expires_at: poll.token_expires_at,
+            })))
+        }
+        DeviceStatus::Pending => {
+            let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
+            let interval_secs = if too_soon { device.interval_secs + 5 } else { device.interval_secs };
+            Ok(PollStep::Wait { interval_secs, slow_down: too_soon })
+        }
+    }
+}
+
+impl PollStep {
+    /// The answer for a poll that waits.
+    pub(crate) fn waiting(interval_secs: i64, slow_down: bool) -> DevicePollOutcome {
+        if slow_down { DevicePollOutcome::SlowDown { interval_secs } } else { DevicePollOutcome::Pending }
+    }
+}
