@@ -1,6 +1,9 @@
 // Starts the real sitegpt-server on a free port with a fresh data directory,
-// and gives tests the helpers they need around it.
-import { spawn } from 'node:child_process';
+// and gives tests the helpers they need around it. With
+// SITEGPT_E2E_POSTGRES_URL (a superuser URL) each server gets a new
+// PostgreSQL database instead of the SQLite default.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -9,12 +12,21 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.SITEGPT_SERVER_BIN ?? join(root, 'target', 'debug', 'sitegpt-server');
 
+/** A new, empty PostgreSQL database when the tests run on PostgreSQL. */
+function databaseUrl() {
+  const admin = process.env.SITEGPT_E2E_POSTGRES_URL;
+  if (!admin) return '';
+  const name = `e2e_${randomBytes(8).toString('hex')}`;
+  execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
+  return admin.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+}
+
 export async function startServer() {
   if (!existsSync(binary)) throw new Error(`build the server first: ${binary} is missing`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sitegpt-e2e-'));
   const child = spawn(binary, ['serve'], {
     env: { ...process.env, SITEGPT_DATA_DIR: dataDir, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info',
-           SITEGPT_DATABASE_URL: '', SITEGPT_PUBLIC_URL: '' },
+           SITEGPT_DATABASE_URL: databaseUrl(), SITEGPT_PUBLIC_URL: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -2,7 +2,8 @@
 # Runs every check and test of the project on a fresh machine: formatting,
 # lints, the Rust test suite (unit, property, store, API, OAuth and binary
 # tests), schemathesis against the live API document, and the browser tests
-# in headless Chromium. Installs what it needs
+# in headless Chromium; the store suite covers both engines, and the API, CLI,
+# schemathesis and browser runs are repeated on PostgreSQL. Installs what it needs
 # (a C compiler, PostgreSQL, Chromium, Node.js and the npm test tools, tmux
 # for the terminal test of the CLI) when it is missing. Starts a throw-away
 # PostgreSQL server on 127.0.0.1 for the tests of that engine, and stops it.
@@ -51,3 +52,5 @@ SCHEMATHESIS_DATABASE_URL="${SITEGPT_TEST_POSTGRES_URL%/*}/schemathesis" bash sc
 
 echo "== browser tests (headless Chromium)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+echo "== browser tests again, on PostgreSQL"
+(cd e2e && SITEGPT_E2E_POSTGRES_URL="$SITEGPT_TEST_POSTGRES_URL" npm test)
