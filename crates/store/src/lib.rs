@@ -53,6 +53,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Checks that the store answers.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// For engines told of other nodes' changes over a connection of their
+    /// own: whether that connection is up (`None` where there is none).
+    fn hears_other_nodes(&self) -> Option<bool> {
+        None
+    }
+
     // --- accounts, users, memberships -------------------------------------
 
     /// Creates a user, and either a new account they own or a membership in an

@@ -149,4 +149,18 @@ async fn health_endpoints_answer_without_credentials() {
     let ready = app.request(Method::GET, "/readyz", None, None).await;
     assert_eq!(ready.status.as_u16(), 200);
     assert_eq!(ready.body["store"], if on_postgres() { "postgres" } else { "sqlite" });
+    if on_postgres() {
+        // The node hears other nodes once its listening connection is up.
+        let mut notifications = ready.body["notifications"].clone();
+        for _ in 0..200 {
+            if notifications == "listening" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            notifications = app.request(Method::GET, "/readyz", None, None).await.body["notifications"].clone();
+        }
+        assert_eq!(notifications, "listening");
+    } else {
+        assert!(ready.body.get("notifications").is_none(), "one SQLite node has no one to hear");
+    }
 }

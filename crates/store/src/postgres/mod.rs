@@ -307,6 +307,10 @@ impl Store for PostgresStore {
         Ok(self.epoch.current())
     }
 
+    fn hears_other_nodes(&self) -> Option<bool> {
+        Some(self.epoch.listening())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let client = self.client().await?;
         query(&client, "SELECT 1", &[]).await.map(drop)

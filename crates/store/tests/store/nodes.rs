@@ -166,6 +166,11 @@ async fn a_lost_notification_connection_falls_back_to_a_short_lifetime_and_recon
         .await
         .expect("terminate");
     assert_eq!(killed.len(), 1, "one listening connection");
+    let start = Instant::now();
+    while store.hears_other_nodes() != Some(false) {
+        assert!(start.elapsed() < WITHIN, "the store did not notice its connection was gone");
+        tokio::time::sleep(StdDuration::from_millis(2)).await;
+    }
     // While it is down or coming back, the epoch moves without any write.
     let before = store.auth_epoch().expect("epoch");
     let waited = epoch_moves(store, before).await;
@@ -183,7 +188,10 @@ async fn a_lost_notification_connection_falls_back_to_a_short_lifetime_and_recon
         assert!(Instant::now() < deadline, "the store did not listen again");
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
-    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    while store.hears_other_nodes() != Some(true) {
+        assert!(Instant::now() < deadline, "the store did not say it listens again");
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
     let other = t.reopen().await;
     let (_, account) = t.owner("r@example.com").await;
     let before = store.auth_epoch().expect("epoch");
