@@ -24,9 +24,10 @@ function databaseUrl() {
 export async function startServer() {
   if (!existsSync(binary)) throw new Error(`build the server first: ${binary} is missing`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sitegpt-e2e-'));
+  const database = databaseUrl();
+  const env = { ...process.env, SITEGPT_DATA_DIR: dataDir, SITEGPT_DATABASE_URL: database, SITEGPT_PUBLIC_URL: '' };
   const child = spawn(binary, ['serve'], {
-    env: { ...process.env, SITEGPT_DATA_DIR: dataDir, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info',
-           SITEGPT_DATABASE_URL: databaseUrl(), SITEGPT_PUBLIC_URL: '' },
+    env: { ...env, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -60,6 +61,10 @@ export async function startServer() {
       const files = readdirSync(dir).filter((f) => f.includes(email)).sort();
       const mail = readFileSync(join(dir, files.at(-1)), 'utf8');
       return mail.match(/https?:\/\/\S+\/verify-email\?token=\S+/)[0];
+    },
+    /** Runs `sitegpt-server admin ARGS…` on this server's database; its JSON answer. */
+    admin(...args) {
+      return JSON.parse(execFileSync(binary, ['admin', ...args], { env, encoding: 'utf8' }));
     },
     async form(path, params) {
       const response = await fetch(base + path, {

@@ -603,7 +603,8 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(web::auth::logout))
         .route("/verify-email", get(web::auth::verify_email))
         .route("/verify-email/resend", post(web::auth::resend_verification))
-        .route("/device", get(web::device::show).post(web::device::decide));
+        .route("/device", get(web::device::show).post(web::device::decide))
+        .route("/agents", get(web::agents::show));
     api_v2(routes)
         .route_layer(middleware::from_fn(remember_route))
         .fallback(no_route)

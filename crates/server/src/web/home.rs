@@ -44,6 +44,7 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 }
             }
             h2 { "Connect a tool or agent" }
+            p { "See and manage your API tokens on the " a href="/agents" { "Agents page" } "." }
             p { "Run " code { "sitegpt login" } " in a terminal, then enter the code it shows on the "
                 a href="/device" { "device approval page" } "." }
         }

@@ -5,6 +5,7 @@
 //! session's, or a double-submit cookie before sign-in) and cross-origin
 //! posts are refused.
 
+pub mod agents;
 pub mod assets;
 pub mod auth;
 pub mod device;

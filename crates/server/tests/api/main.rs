@@ -2,6 +2,7 @@
 //! `binary`) against the real `sitegpt-server` binary.
 
 mod account;
+mod agents;
 mod bad_input;
 mod binary;
 mod chatbots;

@@ -1,0 +1,214 @@
+//! The Agents page: the signed-in user's API tokens, with revoked ones
+//! behind a toggle; owners and admins can switch to every token of the
+//! account.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+use sitegpt_access::{AccessLevel, Role};
+use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
+
+use super::auth::urlencode;
+use super::layout::{Viewer, message_page, page};
+use super::{MaybeSession, WebError, html, redirect};
+use crate::state::AppState;
+
+/// Tokens shown on one page (the API pages further).
+const SHOWN: usize = 200;
+/// An expiry this close is highlighted.
+const SOON: i64 = 7;
+
+#[derive(Debug, Deserialize)]
+pub struct AgentsParams {
+    /// `1` to include revoked tokens.
+    revoked: Option<String>,
+    /// `all` for every token of the account (owners and admins).
+    owner: Option<String>,
+    /// Which of the person's teams (default: the first they joined).
+    account: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(params): Query<AgentsParams>,
+) -> Result<Response, WebError> {
+    let Some(signed_in) = session else {
+        return Ok(redirect(&format!("/login?next={}", urlencode("/agents"))));
+    };
+    let user = &signed_in.session.user;
+    let viewer = Viewer { user, csrf: signed_in.csrf() };
+    let memberships = state.store.memberships(&user.id).await?;
+    let chosen = match params.account.as_deref() {
+        Some(id) => memberships.iter().find(|(account, _)| account.id == id),
+        None => memberships.first(),
+    };
+    let Some((account, role)) = chosen.cloned() else {
+        let message = if memberships.is_empty() {
+            "You are not a member of any team."
+        } else {
+            "You are not a member of that team."
+        };
+        return Ok(html(StatusCode::NOT_FOUND, message_page("No such team", message, Some(viewer))));
+    };
+    let manager = matches!(role, Role::Owner | Role::Admin);
+    let everyone = manager && params.owner.as_deref() == Some("all");
+    let with_revoked = params.revoked.as_deref() == Some("1");
+    let tokens = state
+        .store
+        .list_tokens(TokenQuery {
+            account_id: account.id.clone(),
+            user_id: (!everyone).then(|| user.id.clone()),
+            include_revoked: with_revoked,
+            limit: SHOWN,
+            after: None,
+        })
+        .await?;
+    let chatbots: HashMap<String, String> = state
+        .store
+        .list_chatbots(ChatbotQuery { account_id: account.id.clone(), only: Vec::new(), limit: 200, after: None })
+        .await?
+        .into_iter()
+        .map(|bot| (bot.id, bot.name))
+        .collect();
+    let owners: HashMap<String, String> = if everyone {
+        state.store.members(&account.id).await?.into_iter().map(|m| (m.user.id, m.user.email)).collect()
+    } else {
+        HashMap::new()
+    };
+    let several = memberships.len() > 1;
+    let link = |account_id: &str, revoked: bool, all: bool| {
+        let mut query = Vec::new();
+        if several {
+            query.push(format!("account={}", urlencode(account_id)));
+        }
+        if revoked {
+            query.push("revoked=1".to_owned());
+        }
+        if all {
+            query.push("owner=all".to_owned());
+        }
+        if query.is_empty() { "/agents".to_owned() } else { format!("/agents?{}", query.join("&")) }
+    };
+    let now = Utc::now();
+    let body = html! {
+        section.card.wide.agents {
+            h1 { "Agents" }
+            p.lead {
+                "API tokens let scripts, the " code { "sitegpt" } " CLI and AI agents act for you in "
+                strong { (account.name) } ". Each one has its own scopes, chatbots and expiry."
+            }
+            @if several {
+                nav.toggles aria-label="Team" {
+                    @for (team, _) in &memberships {
+                        a href=(link(&team.id, with_revoked, false)) aria-current=[(team.id == account.id).then_some("page")] {
+                            (team.name)
+                        }
+                    }
+                }
+            }
+            nav.toggles aria-label="Which tokens" {
+                @if manager {
+                    a href=(link(&account.id, with_revoked, false)) aria-current=[(!everyone).then_some("page")] { "My tokens" }
+                    a href=(link(&account.id, with_revoked, true)) aria-current=[everyone.then_some("page")] { "All account tokens" }
+                }
+                a.revoked-toggle href=(link(&account.id, !with_revoked, everyone)) {
+                    @if with_revoked { "Hide revoked" } @else { "Show revoked" }
+                }
+            }
+            @if tokens.is_empty() {
+                p.empty { "No tokens yet. Run " code { "sitegpt login" } " in a terminal to connect one." }
+            } @else {
+                div.table-wrap {
+                    table.tokens {
+                        thead {
+                            tr {
+                                th scope="col" { "Name" }
+                                @if everyone { th scope="col" { "Owner" } }
+                                th scope="col" { "Access" }
+                                th scope="col" { "Chatbots" }
+                                th scope="col" { "Created" }
+                                th scope="col" { "Last used" }
+                                th scope="col" { "Expires" }
+                            }
+                        }
+                        tbody {
+                            @for token in &tokens {
+                                (row(token, everyone.then(|| owner_of(&owners, token)), &chatbots, now))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html(StatusCode::OK, page("Agents", Some(viewer), body)))
+}
+
+fn owner_of<'a>(owners: &'a HashMap<String, String>, token: &TokenRecord) -> &'a str {
+    owners.get(&token.user_id).map_or("a former member", String::as_str)
+}
+
+fn row(token: &TokenRecord, owner: Option<&str>, chatbots: &HashMap<String, String>, now: DateTime<Utc>) -> Markup {
+    let revoked = token.revoked_at.is_some();
+    let expired = token.expires_at <= now;
+    let soon = !revoked && !expired && token.expires_at - now <= Duration::days(SOON);
+    html! {
+        tr.revoked[revoked] {
+            th scope="row" {
+                (token.name)
+                span.hint { "···" (token.hint) }
+                @if let Some(at) = token.revoked_at { span.badge.danger { "Revoked " (day(at)) } }
+                @else if expired { span.badge.danger { "Expired" } }
+            }
+            @if let Some(owner) = owner { td { (owner) } }
+            td.access { (access(token)) }
+            td {
+                @if !token.chatbots.is_restricted() { "All chatbots" }
+                @else {
+                    @for (i, id) in token.chatbots.ids().iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (chatbots.get(id).map_or(id.as_str(), String::as_str))
+                    }
+                }
+            }
+            td.date { (day(token.created_at)) }
+            td.date { @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } } }
+            td.date.soon[soon] {
+                (day(token.expires_at))
+                @if soon { span.badge.warn { "in " (days_left(token.expires_at, now)) } }
+            }
+        }
+    }
+}
+
+/// "Standard", "Full" or "Custom · N scopes", with the scopes in a tooltip.
+fn access(token: &TokenRecord) -> Markup {
+    let scopes = token.scopes.to_space_separated();
+    let label = if token.scopes == AccessLevel::Full.scopes() {
+        "Full access".to_owned()
+    } else if token.scopes == AccessLevel::Standard.scopes() {
+        "Standard access".to_owned()
+    } else {
+        let n = scopes.split(' ').count();
+        format!("Custom · {n} scope{}", if n == 1 { "" } else { "s" })
+    };
+    html! { span title=(scopes) { (label) } }
+}
+
+fn day(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+fn days_left(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match (expires_at - now).num_days() {
+        0 => "less than a day".to_owned(),
+        1 => "1 day".to_owned(),
+        n => format!("{n} days"),
+    }
+}
