@@ -103,7 +103,8 @@ impl Verifier {
     pub async fn verify(&self, hash: TokenHash, peer: &str) -> Result<Option<Arc<Verified>>, ApiError> {
         let epoch = self.store.auth_epoch()?;
         if let Some(entries) = &self.entries {
-            if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            // A plain load first: the hot path writes nothing shared.
+            if self.epoch.load(Ordering::Acquire) != epoch && self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
                 entries.clear();
             }
             if let Some((at, hit)) = entries.get(&hash)

@@ -31,7 +31,7 @@ fn test_database() -> Option<sitegpt_store::postgres::TestDatabase> {
     if std::env::var("SITEGPT_TEST_ENGINE").ok()? != "postgres" {
         return None;
     }
-    let admin = std::env::var("SITEGPT_TEST_POSTGRES_URL").expect("SITEGPT_TEST_POSTGRES_URL for the postgres engine");
+    let admin = sitegpt_store::postgres::test_server_url(true)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     Some(runtime.block_on(sitegpt_store::postgres::create_test_database(&admin)).expect("a test database"))
 }

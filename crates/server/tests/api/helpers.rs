@@ -115,19 +115,9 @@ pub fn on_postgres() -> bool {
     std::env::var("SITEGPT_TEST_ENGINE").is_ok_and(|e| e == "postgres")
 }
 
-/// The test PostgreSQL server's URL; `None` outside CI when none was started
-/// (`scripts/test.sh` starts one), a failure in CI.
+/// The test PostgreSQL server's URL (required when running on it).
 pub fn postgres_test_url() -> Option<String> {
-    match std::env::var("SITEGPT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() || on_postgres() => {
-            panic!("SITEGPT_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
-        }
-        _ => {
-            eprintln!("note: SITEGPT_TEST_POSTGRES_URL is not set; PostgreSQL is not tested");
-            None
-        }
-    }
+    sitegpt_store::postgres::test_server_url(on_postgres())
 }
 
 async fn test_database() -> Option<sitegpt_store::postgres::TestDatabase> {

@@ -1183,6 +1183,22 @@ impl Store for PostgresStore {
     }
 }
 
+/// The test PostgreSQL server (`SITEGPT_TEST_POSTGRES_URL`, set by
+/// `scripts/test.sh`). Without it: a failure when `required` or in CI, else a
+/// note and `None`, so a bare `cargo test` still runs the SQLite half.
+pub fn test_server_url(required: bool) -> Option<String> {
+    match std::env::var("SITEGPT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if required || std::env::var_os("CI").is_some() => {
+            panic!("SITEGPT_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+        }
+        _ => {
+            eprintln!("note: SITEGPT_TEST_POSTGRES_URL is not set; PostgreSQL is not tested");
+            None
+        }
+    }
+}
+
 /// A database made for one test or benchmark. Dropped, with any connection
 /// still on it, soon after this value is, so test runs do not fill the disk.
 #[derive(Debug)]

@@ -119,16 +119,7 @@ pub async fn postgres() -> Option<TestStore> {
 }
 
 pub fn postgres_test_url() -> Option<String> {
-    match std::env::var("SITEGPT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("SITEGPT_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
-        }
-        _ => {
-            eprintln!("note: SITEGPT_TEST_POSTGRES_URL is not set; PostgreSQL is not tested");
-            None
-        }
-    }
+    sitegpt_store::postgres::test_server_url(false)
 }
 
 pub async fn wait_listening(store: &PostgresStore) {
