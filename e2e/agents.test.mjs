@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
 import { launch, screenshot, fitsWidth } from './browser.mjs';
+import { api, signUpAndVerify } from './flows.mjs';
 
-const PASSWORD = 'correct horse battery';
 let server;
 let browser;
 
@@ -23,27 +23,20 @@ after(async () => {
 test('the Agents page lists tokens, flags expiry, and hides revoked ones until asked', async () => {
   const page = await (await browser.newContext()).newPage();
   const email = 'agents@example.com';
-  await page.goto(`${server.base}/signup`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Team name').fill('Acme Support');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText('Verify your e-mail address').waitFor();
-  await page.goto(server.verificationLink(email));
-  await page.getByRole('heading', { name: 'Your e-mail is verified' }).waitFor();
+  await signUpAndVerify(server, page, email);
 
   // "Old laptop" can read the account and revoke itself, over the API.
   const old = server.admin('create-token', '--email', email, '--name', 'Old laptop', '--scope', 'account:read',
     '--scope', 'tokens:write');
-  const me = await api('GET', '/api/v2/account', old.plaintextToken);
+  const me = await api(server, 'GET', '/api/v2/account', old.plaintextToken);
   const bot = server.admin('create-chatbot', '--account-id', me.account.id, '--name', 'Support bot');
   server.admin('create-token', '--email', email, '--name', 'Docs agent', '--scope', 'knowledge:read',
     '--scope', 'knowledge:write', '--chatbot', bot.chatbotId);
   server.admin('create-token', '--email', email, '--name', 'Nightly sync', '--scope', 'account:read',
     '--expires-in-days', '3');
-  await api('POST', `/api/v2/tokens/${old.id}/revoke`, old.plaintextToken);
+  await api(server, 'POST', `/api/v2/tokens/${old.id}/revoke`, old.plaintextToken);
 
-  await page.goto(`${server.base}/agents`);
+  await page.goto(`${server.base}/dashboard/agents`);
   await page.getByRole('heading', { name: 'Agents' }).waitFor();
   const rows = page.locator('table.tokens tbody tr');
   assert.equal(await rows.count(), 2, 'revoked tokens are hidden');
@@ -61,15 +54,7 @@ test('the Agents page lists tokens, flags expiry, and hides revoked ones until a
   await screenshot(page, '21-agents-revoked');
 
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${server.base}/agents`);
+  await page.goto(`${server.base}/dashboard/agents`);
   assert.ok(await fitsWidth(page), 'the page does not scroll sideways on a phone');
   await screenshot(page, '22-agents-phone');
 });
-
-/** `data` of an API call, which must succeed. */
-async function api(method, path, token) {
-  const response = await fetch(server.base + path, { method, headers: { authorization: `Bearer ${token}` } });
-  const body = await response.json();
-  assert.equal(body.ok, true, JSON.stringify(body));
-  return body.data;
-}

@@ -16,8 +16,9 @@ export async function launch() {
   });
 }
 
+/** A full-page screenshot; shown secrets (`input.secret-value`) are masked. */
 export async function screenshot(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true, mask: [page.locator('input.secret-value')] });
 }
 
 /** Fails when the page scrolls sideways (unreadable on a phone). */

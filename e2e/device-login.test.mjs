@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
 import { launch, screenshot, fitsWidth } from './browser.mjs';
+import * as flows from './flows.mjs';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PASSWORD = 'correct horse battery';
@@ -20,19 +21,9 @@ after(async () => {
   await server?.stop();
 });
 
-async function signUpAndVerify(page, email) {
-  await page.goto(`${server.base}/signup`);
-  await screenshot(page, '01-signup');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Team name').fill('Acme Support');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText('Verify your e-mail address').waitFor();
-  await screenshot(page, '02-home-unverified');
-  await page.goto(server.verificationLink(email));
-  await page.getByRole('heading', { name: 'Your e-mail is verified' }).waitFor();
-  await screenshot(page, '03-verified');
-}
+const shots = { signup: '01-signup', 'home-unverified': '02-home-unverified', verified: '03-verified' };
+const signUpAndVerify = (page, email) =>
+  flows.signUpAndVerify(server, page, email, { shot: (name) => screenshot(page, shots[name]) });
 
 async function startDevice(scope) {
   const params = { client_id: 'sitegpt-cli', token_name: 'e2e laptop' };

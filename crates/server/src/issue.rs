@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope, ScopeSet, resolve_expiry};
 use sitegpt_api_types::{CreateTokenRequest, FieldError, PathSegment, Token};
-use sitegpt_store::{NewToken, Store, TokenRecord};
+use sitegpt_store::{NewToken, Rotation, Store, TokenRecord};
 
 use crate::error::ApiError;
 
@@ -142,6 +142,28 @@ pub async fn issue(
         .await?;
     tracing::info!(token_id = %record.id, account_id, user_id, via = via.as_str(), "token issued");
     Ok((record, plain))
+}
+
+/// Gives a token a new secret with the same scopes, chatbots and lifetime;
+/// the old secret stops working at once.
+pub async fn rotate(
+    store: &dyn Store,
+    record: &TokenRecord,
+    now: DateTime<Utc>,
+) -> Result<(TokenRecord, PlainToken), ApiError> {
+    let lifetime = record.expires_at - record.secret_issued_at;
+    let plain = PlainToken::generate();
+    let rotated = store
+        .rotate_token(Rotation {
+            token_id: record.id.clone(),
+            hash: plain.hash(),
+            hint: plain.hint(),
+            now,
+            expires_at: now + lifetime,
+        })
+        .await?;
+    tracing::info!(token_id = %rotated.id, "token rotated");
+    Ok((rotated, plain))
 }
 
 /// The API's view of a stored token.

@@ -211,6 +211,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// starting at `now` when the last is over. Returns the window after.
     async fn count_failure(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration) -> StoreResult<FailureWindow>;
 
+    /// True the first time `key` is presented within `window` (and for a day
+    /// at least, until old windows are swept): a one-time form key. Uses the
+    /// same counters as the rate limits, so every node agrees.
+    async fn first_use(&self, key: [u8; 32], now: DateTime<Utc>, window: Duration) -> StoreResult<bool> {
+        Ok(self.count_failure(key, now, window).await?.count == 1)
+    }
+
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.
     async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {

@@ -69,13 +69,62 @@ pub async fn list_members(
     Ok(ok(Page { items: members.iter().map(member_to_wire).collect(), next_cursor }))
 }
 
+/// Who changes the team, for the rules and the invitation e-mail.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub account_id: &'a str,
+    pub account_name: &'a str,
+    pub user_id: &'a str,
+    pub user_email: &'a str,
+    pub role: Role,
+}
+
+impl<'a> Actor<'a> {
+    fn of(caller: &'a Caller) -> Actor<'a> {
+        Actor {
+            account_id: caller.account_id(),
+            account_name: &caller.auth().account_name,
+            user_id: caller.user_id(),
+            user_email: &caller.auth().user_email,
+            role: caller.role(),
+        }
+    }
+}
+
 /// Only owners may hand out or take away the owner role.
-fn check_owner_change(caller: &Caller, from: Option<Role>, to: Option<Role>) -> Result<(), ApiError> {
+pub fn check_owner_change(actor_role: Role, from: Option<Role>, to: Option<Role>) -> Result<(), ApiError> {
     let touches_owner = from == Some(Role::Owner) || to == Some(Role::Owner);
-    if touches_owner && caller.role() != Role::Owner {
+    if touches_owner && actor_role != Role::Owner {
         return Err(ApiError::forbidden("Only owners can make, demote or remove owners."));
     }
     Ok(())
+}
+
+/// What an invitation did.
+#[derive(Debug)]
+pub enum Joined {
+    /// The address belongs to a user, who is now a member.
+    Added(MemberRecord),
+    /// No user has the address yet; signing up with it joins the team.
+    Invited(sitegpt_store::Invitation),
+}
+
+/// Adds the user with `email`, or invites the address when nobody has it.
+pub async fn add_or_invite(state: &AppState, actor: Actor<'_>, email: &str, role: Role) -> Result<Joined, ApiError> {
+    let email = normalize_email(email)
+        .map_err(|_| ApiError::validation(vec!["email".into()], "email must be an e-mail address"))?;
+    check_owner_change(actor.role, None, Some(role))?;
+    let Some(user) = state.store.user_by_email(&email).await? else {
+        return invite(state, actor, email, role).await.map(Joined::Invited);
+    };
+    match state.store.add_member(actor.account_id, &user.id, role, Utc::now()).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already a member."))),
+        Err(e) => return Err(e.into()),
+    }
+    let member = state.store.member(actor.account_id, &user.id).await?.ok_or_else(ApiError::not_found)?;
+    tracing::info!(user_id = %user.id, role = %role, "member added");
+    Ok(Joined::Added(member))
 }
 
 pub async fn invite_member(
@@ -85,32 +134,36 @@ pub async fn invite_member(
 ) -> Result<Response, ApiError> {
     caller.authorize(Target::Account)?;
     let request = body.parse()?;
-    let email = normalize_email(&request.email)
-        .map_err(|_| ApiError::validation(vec!["email".into()], "email must be an e-mail address"))?;
-    check_owner_change(&caller, None, Some(request.role))?;
-    let Some(user) = state.store.user_by_email(&email).await? else {
-        return invite(&state, &caller, email, request.role).await;
-    };
-    match state.store.add_member(caller.account_id(), &user.id, request.role, Utc::now()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already a member."))),
-        Err(e) => return Err(e.into()),
+    match add_or_invite(&state, Actor::of(&caller), &request.email, request.role).await? {
+        Joined::Added(member) => Ok(created(MemberData { member: member_to_wire(&member) })),
+        Joined::Invited(invitation) => {
+            let data = InvitationData {
+                invitation: Invitation {
+                    id: invitation.id,
+                    email: invitation.email,
+                    role: invitation.role,
+                    expires_at: invitation.expires_at,
+                },
+            };
+            Ok(super::envelope(axum::http::StatusCode::ACCEPTED, data))
+        }
     }
-    let member = state.store.member(caller.account_id(), &user.id).await?.ok_or_else(ApiError::not_found)?;
-    tracing::info!(user_id = %user.id, role = %request.role, "member added");
-    Ok(created(MemberData { member: member_to_wire(&member) }))
 }
 
-/// No user has the address yet: invite it. Signing up with that address
-/// joins the account with the role.
-async fn invite(state: &AppState, caller: &Caller, email: String, role: Role) -> Result<Response, ApiError> {
+/// Stores an invitation and mails it.
+async fn invite(
+    state: &AppState,
+    actor: Actor<'_>,
+    email: String,
+    role: Role,
+) -> Result<sitegpt_store::Invitation, ApiError> {
     let now = Utc::now();
     let invitation = sitegpt_store::Invitation {
         id: new_prefixed_id("inv_"),
-        account_id: caller.account_id().to_owned(),
+        account_id: actor.account_id.to_owned(),
         email: email.clone(),
         role,
-        invited_by: caller.user_id().to_owned(),
+        invited_by: actor.user_id.to_owned(),
         created_at: now,
         expires_at: now + chrono::Duration::days(INVITATION_DAYS),
     };
@@ -121,29 +174,59 @@ async fn invite(state: &AppState, caller: &Caller, email: String, role: Role) ->
     }
     let link = format!("{}/signup", state.public_url);
     let mail = crate::mail::Mail {
-        to: email.clone(),
-        subject: format!("You are invited to {} on SiteGPT", caller.auth().account_name),
+        to: email,
+        subject: format!("You are invited to {} on SiteGPT", actor.account_name),
         body: format!(
             "Hello,\n\n{} invited you to join {} on SiteGPT as {role}.\n\nCreate your account with this e-mail \
              address within {INVITATION_DAYS} days to join:\n\n{link}\n",
-            caller.auth().user_email,
-            caller.auth().account_name
+            actor.user_email, actor.account_name
         ),
     };
     state.mailer.send(mail, &link).await.map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     tracing::info!(invitation_id = %invitation.id, role = %role, "member invited");
-    let data =
-        InvitationData { invitation: Invitation { id: invitation.id, email, role, expires_at: invitation.expires_at } };
-    Ok(super::envelope(axum::http::StatusCode::ACCEPTED, data))
+    Ok(invitation)
 }
 
-const INVITATION_DAYS: i64 = 7;
+pub const INVITATION_DAYS: i64 = 7;
 
 async fn load_member(state: &AppState, caller: &Caller, user_id: &str) -> Result<MemberRecord, ApiError> {
-    let member = if is_plausible_id(user_id) { state.store.member(caller.account_id(), user_id).await? } else { None };
+    let member = find_member(state, caller.account_id(), user_id).await?;
     let target = if member.is_some() { Target::Record { same_account: true, chatbot: None } } else { Target::Missing };
     caller.authorize(target)?;
     member.ok_or_else(ApiError::not_found)
+}
+
+/// The member `user_id` of the account, if the id could be one.
+pub async fn find_member(state: &AppState, account_id: &str, user_id: &str) -> Result<Option<MemberRecord>, ApiError> {
+    Ok(if is_plausible_id(user_id) { state.store.member(account_id, user_id).await? } else { None })
+}
+
+fn keep_an_owner(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => ApiError::Conflict("An account must keep at least one owner.".into()),
+        other => other.into(),
+    }
+}
+
+/// Gives `member` a new role, under the owner rules.
+pub async fn change_role(
+    state: &AppState,
+    actor: Actor<'_>,
+    member: &MemberRecord,
+    role: Role,
+) -> Result<MemberRecord, ApiError> {
+    check_owner_change(actor.role, Some(member.role), Some(role))?;
+    state.store.set_role(actor.account_id, &member.user.id, role).await.map_err(keep_an_owner)?;
+    tracing::info!(user_id = %member.user.id, role = %role, "member role changed");
+    state.store.member(actor.account_id, &member.user.id).await?.ok_or_else(ApiError::not_found)
+}
+
+/// Removes `member` (and revokes their tokens here), under the owner rules.
+pub async fn remove(state: &AppState, actor: Actor<'_>, member: &MemberRecord) -> Result<(), ApiError> {
+    check_owner_change(actor.role, Some(member.role), None)?;
+    state.store.remove_member(actor.account_id, &member.user.id, Utc::now()).await.map_err(keep_an_owner)?;
+    tracing::info!(user_id = %member.user.id, "member removed");
+    Ok(())
 }
 
 pub async fn update_member(
@@ -154,12 +237,7 @@ pub async fn update_member(
 ) -> Result<Response, ApiError> {
     let member = load_member(&state, &caller, &user_id).await?;
     let request = body.parse()?;
-    check_owner_change(&caller, Some(member.role), Some(request.role))?;
-    state.store.set_role(caller.account_id(), &member.user.id, request.role).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::Conflict("An account must keep at least one owner.".into()),
-        other => other.into(),
-    })?;
-    let member = state.store.member(caller.account_id(), &member.user.id).await?.ok_or_else(ApiError::not_found)?;
+    let member = change_role(&state, Actor::of(&caller), &member, request.role).await?;
     Ok(ok(MemberData { member: member_to_wire(&member) }))
 }
 
@@ -169,12 +247,7 @@ pub async fn remove_member(
     Path(user_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let member = load_member(&state, &caller, &user_id).await?;
-    check_owner_change(&caller, Some(member.role), None)?;
-    state.store.remove_member(caller.account_id(), &member.user.id, Utc::now()).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::Conflict("An account must keep at least one owner.".into()),
-        other => other.into(),
-    })?;
-    tracing::info!(user_id = %member.user.id, "member removed");
+    remove(&state, Actor::of(&caller), &member).await?;
     Ok(ok(Deleted { id: member.user.id, deleted: true }))
 }
 

@@ -15,7 +15,7 @@ use sitegpt_access::id::is_plausible_id;
 use sitegpt_access::issuance::{Issuer, check_issuance};
 use sitegpt_access::{CreatedVia, IssuanceDenied, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
-use sitegpt_store::{Rotation, TokenQuery, TokenRecord};
+use sitegpt_store::{TokenQuery, TokenRecord};
 
 use super::paging::{next_page, window};
 use super::{created, ok};
@@ -198,20 +198,7 @@ pub async fn rotate(
     let requested = record.scopes.to_vec();
     check_issuance(&issuer(&caller), record.scopes, &record.chatbots)
         .map_err(|denied| issuance_error(denied, &requested, record.chatbots.ids()))?;
-    let now = Utc::now();
-    let lifetime = record.expires_at - record.secret_issued_at;
-    let plain = PlainToken::generate();
-    let rotated = state
-        .store
-        .rotate_token(Rotation {
-            token_id: record.id.clone(),
-            hash: plain.hash(),
-            hint: plain.hint(),
-            now,
-            expires_at: now + lifetime,
-        })
-        .await?;
-    tracing::info!(token_id = %rotated.id, "token rotated");
+    let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, Utc::now()).await?;
     Ok(ok(issued(&rotated, plain)))
 }
 

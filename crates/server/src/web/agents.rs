@@ -1,4 +1,4 @@
-//! The Agents page: the signed-in user's API tokens, with revoked ones
+//! The Agents page (`/dashboard/agents`): the signed-in user's API tokens, with revoked ones
 //! behind a toggle; owners and admins can switch to every token of the
 //! account.
 
@@ -10,12 +10,12 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use sitegpt_access::{AccessLevel, Role};
+use sitegpt_access::AccessLevel;
 use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
 
 use super::auth::urlencode;
-use super::layout::{Viewer, message_page, page};
-use super::{MaybeSession, WebError, html, redirect};
+use super::layout::{Viewer, page};
+use super::{MaybeSession, WebError, html, pick_team, sign_in_first};
 use crate::state::AppState;
 
 /// Tokens shown on one page (the API pages further).
@@ -31,6 +31,8 @@ pub struct AgentsParams {
     owner: Option<String>,
     /// Which of the person's teams (default: the first they joined).
     account: Option<String>,
+    /// What was just done, for a notice (`revoked`).
+    done: Option<String>,
 }
 
 pub async fn show(
@@ -38,25 +40,15 @@ pub async fn show(
     MaybeSession(session): MaybeSession,
     Query(params): Query<AgentsParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else {
-        return Ok(redirect(&format!("/login?next={}", urlencode("/agents"))));
-    };
+    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents")) };
     let user = &signed_in.session.user;
     let viewer = Viewer { user, csrf: signed_in.csrf() };
-    let memberships = state.store.memberships(&user.id).await?;
-    let chosen = match params.account.as_deref() {
-        Some(id) => memberships.iter().find(|(account, _)| account.id == id),
-        None => memberships.first(),
+    let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
+        Ok(team) => team,
+        Err(page) => return Ok(page),
     };
-    let Some((account, role)) = chosen.cloned() else {
-        let message = if memberships.is_empty() {
-            "You are not a member of any team."
-        } else {
-            "You are not a member of that team."
-        };
-        return Ok(html(StatusCode::NOT_FOUND, message_page("No such team", message, Some(viewer))));
-    };
-    let manager = matches!(role, Role::Owner | Role::Admin);
+    let account = &team.account;
+    let manager = team.role.manages_account();
     let everyone = manager && params.owner.as_deref() == Some("all");
     let with_revoked = params.revoked.as_deref() == Some("1");
     let tokens = state
@@ -81,7 +73,7 @@ pub async fn show(
     } else {
         HashMap::new()
     };
-    let several = memberships.len() > 1;
+    let several = team.memberships.len() > 1;
     let link = |account_id: &str, revoked: bool, all: bool| {
         let mut query = Vec::new();
         if several {
@@ -93,21 +85,29 @@ pub async fn show(
         if all {
             query.push("owner=all".to_owned());
         }
-        if query.is_empty() { "/agents".to_owned() } else { format!("/agents?{}", query.join("&")) }
+        if query.is_empty() { "/dashboard/agents".to_owned() } else { format!("/dashboard/agents?{}", query.join("&")) }
+    };
+    let notice = match params.done.as_deref() {
+        Some("revoked") => Some("Token revoked. It stopped working immediately."),
+        _ => None,
     };
     let now = Utc::now();
     let body = html! {
         section.card.wide.agents {
-            h1 { "Agents" }
+            div.heading {
+                h1 { "Agents" }
+                a.button.primary.create href=(team.link("/dashboard/agents/new")) { "Create token" }
+            }
             p.lead {
                 "API tokens let scripts, the " code { "sitegpt" } " CLI and AI agents act for you in "
                 strong { (account.name) } ". Each one has its own scopes, chatbots and expiry."
             }
+            @if let Some(notice) = notice { div.notice role="status" { (notice) } }
             @if several {
                 nav.toggles aria-label="Team" {
-                    @for (team, _) in &memberships {
-                        a href=(link(&team.id, with_revoked, false)) aria-current=[(team.id == account.id).then_some("page")] {
-                            (team.name)
+                    @for (t, _) in &team.memberships {
+                        a href=(link(&t.id, with_revoked, false)) aria-current=[(t.id == account.id).then_some("page")] {
+                            (t.name)
                         }
                     }
                 }
@@ -122,7 +122,7 @@ pub async fn show(
                 }
             }
             @if tokens.is_empty() {
-                p.empty { "No tokens yet. Run " code { "sitegpt login" } " in a terminal to connect one." }
+                p.empty { "No tokens yet. " a href=(team.link("/dashboard/agents/new")) { "Create one" } ", or run " code { "sitegpt login" } " in a terminal to connect the CLI." }
             } @else {
                 div.table-wrap {
                     table.tokens {
@@ -135,11 +135,12 @@ pub async fn show(
                                 th scope="col" { "Created" }
                                 th scope="col" { "Last used" }
                                 th scope="col" { "Expires" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
                             }
                         }
                         tbody {
                             @for token in &tokens {
-                                (row(token, everyone.then(|| owner_of(&owners, token)), &chatbots, now))
+                                (row(token, everyone.then(|| owner_of(&owners, token)), token.user_id == user.id, &chatbots, now))
                             }
                         }
                     }
@@ -154,7 +155,13 @@ fn owner_of<'a>(owners: &'a HashMap<String, String>, token: &TokenRecord) -> &'a
     owners.get(&token.user_id).map_or("a former member", String::as_str)
 }
 
-fn row(token: &TokenRecord, owner: Option<&str>, chatbots: &HashMap<String, String>, now: DateTime<Utc>) -> Markup {
+fn row(
+    token: &TokenRecord,
+    owner: Option<&str>,
+    own: bool,
+    chatbots: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Markup {
     let revoked = token.revoked_at.is_some();
     let expired = token.expires_at <= now;
     let soon = !revoked && !expired && token.expires_at - now <= Duration::days(SOON);
@@ -167,7 +174,7 @@ fn row(token: &TokenRecord, owner: Option<&str>, chatbots: &HashMap<String, Stri
                 @else if expired { span.badge.danger { "Expired" } }
             }
             @if let Some(owner) = owner { td { (owner) } }
-            td.access { (access(token)) }
+            td.access { (describe_access(token)) }
             td {
                 @if !token.chatbots.is_restricted() { "All chatbots" }
                 @else {
@@ -183,12 +190,18 @@ fn row(token: &TokenRecord, owner: Option<&str>, chatbots: &HashMap<String, Stri
                 (day(token.expires_at))
                 @if soon { span.badge.warn { "in " (days_left(token.expires_at, now)) } }
             }
+            td.row-actions {
+                @if !revoked {
+                    @if own && !expired { a href={ "/dashboard/agents/" (token.id) "/rotate" } aria-label={ "Rotate " (token.name) } { "Rotate" } }
+                    a.danger href={ "/dashboard/agents/" (token.id) "/revoke" } aria-label={ "Revoke " (token.name) } { "Revoke" }
+                }
+            }
         }
     }
 }
 
 /// "Standard", "Full" or "Custom · N scopes", with the scopes in a tooltip.
-fn access(token: &TokenRecord) -> Markup {
+pub fn describe_access(token: &TokenRecord) -> Markup {
     let scopes = token.scopes.to_space_separated();
     let label = if token.scopes == AccessLevel::Full.scopes() {
         "Full access".to_owned()

@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 const CSS: &str = include_str!("app.css");
+const JS: &str = include_str!("app.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut response = body.into_response();
@@ -19,4 +20,8 @@ pub async fn css() -> Response {
 
 pub async fn favicon() -> Response {
     asset("image/svg+xml", super::layout::FAVICON)
+}
+
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", JS)
 }

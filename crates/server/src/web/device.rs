@@ -16,7 +16,7 @@ use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, 
 
 use super::auth::urlencode;
 use super::layout::{Viewer, alert, message_page, page};
-use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect};
+use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect, unverified_page};
 use crate::routes::oauth::public_client;
 use crate::state::AppState;
 
@@ -154,24 +154,6 @@ fn limiter_keys(signed_in: &SignedIn, address: &str) -> [String; 2] {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The page to show instead when the user's e-mail is not verified.
-fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
-    if signed_in.session.user.email_verified_at.is_some() {
-        return None;
-    }
-    let body = html! {
-        section.card {
-            h1 { "Verify your e-mail first" }
-            p { "Tokens only work for verified e-mail addresses. Open the link we sent to " (signed_in.session.user.email) ", then come back to this page." }
-            form method="post" action="/verify-email/resend" {
-                input type="hidden" name="csrf" value=(signed_in.csrf());
-                div.actions.single { button.secondary type="submit" { "Send a new link" } }
-            }
-        }
-    };
-    Some(html(StatusCode::FORBIDDEN, page("Verify your e-mail", Some(viewer(signed_in)), body)))
 }
 
 /// A looked-up code: pending, or the page that answers it.

@@ -31,7 +31,7 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
             @if user.email_verified_at.is_none() {
                 div.alert role="status" {
                     "Verify your e-mail address: we sent a link to " (user.email) ". API tokens work once it is verified."
-                    form method="post" action="/verify-email/resend" style="margin-top:.5rem" {
+                    form.resend method="post" action="/verify-email/resend" {
                         input type="hidden" name="csrf" value=(signed_in.csrf());
                         button.link type="submit" { "Send a new link" }
                     }
@@ -44,7 +44,8 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 }
             }
             h2 { "Connect a tool or agent" }
-            p { "See and manage your API tokens on the " a href="/agents" { "Agents page" } "." }
+            p { "Create, rotate and revoke API tokens on the " a href="/dashboard/agents" { "Agents page" } ", and see who is in your team on the "
+                a href="/dashboard/members" { "Members page" } "." }
             p { "Run " code { "sitegpt login" } " in a terminal, then enter the code it shows on the "
                 a href="/device" { "device approval page" } "." }
         }

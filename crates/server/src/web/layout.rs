@@ -21,6 +21,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                 title { (title) " · SiteGPT" }
                 link rel="stylesheet" href="/assets/app.css";
                 link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+                script src="/assets/app.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -30,6 +31,11 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                         span { "SiteGPT" }
                     }
                     @if let Some(viewer) = viewer {
+                        nav.app aria-label="Dashboard" {
+                            a href="/dashboard/agents" { "Agents" }
+                            a href="/dashboard/members" { "Members" }
+                            a href="/device" { "Connect a device" }
+                        }
                         nav.account aria-label="Account" {
                             span.who { (viewer.user.email) }
                             form method="post" action="/logout" {

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod device;
 pub mod home;
 pub mod layout;
+pub mod members;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,7 +27,8 @@ use rand::RngCore;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sitegpt_access::base62;
-use sitegpt_store::Session;
+use sitegpt_access::Role;
+use sitegpt_store::{Account, Session};
 
 use crate::request::request_id;
 use crate::state::AppState;
@@ -179,27 +182,59 @@ impl FromRequestParts<AppState> for MaybeSession {
 #[derive(Debug)]
 pub struct WebForm<T>(pub T);
 
+/// The body of a form post, checked: the right content type and no NULs.
+async fn form_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<axum::body::Bytes, WebError> {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(WebError::BadRequest("Send this form from its page.".into()));
+    }
+    let bytes = axum::body::Bytes::from_request(request, state)
+        .await
+        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    if form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(WebError::BadRequest("The form contains a NUL character; type the values again.".into()));
+    }
+    Ok(bytes)
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
     type Rejection = WebError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(WebError::BadRequest("Send this form from its page.".into()));
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
-        if form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(WebError::BadRequest("The form contains a NUL character; type the values again.".into()));
-        }
+        let bytes = form_bytes(request, state).await?;
         serde_urlencoded::from_bytes(&bytes)
             .map(WebForm)
             .map_err(|e| WebError::BadRequest(format!("The form is incomplete: {e}")))
+    }
+}
+
+/// A form body as its name–value pairs, in order, for forms with repeated
+/// names (checkbox groups).
+#[derive(Debug, Default)]
+pub struct FormPairs(pub Vec<(String, String)>);
+
+impl FormPairs {
+    /// The first value named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value named `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormPairs {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = form_bytes(request, state).await?;
+        Ok(FormPairs(form_urlencoded::parse(&bytes).into_owned().collect()))
     }
 }
 
@@ -221,9 +256,103 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
+/// Pages may load only this site's styles and scripts, may not be framed,
+/// and post only to this site.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                           frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
 /// An HTML page with `status`.
 pub fn html(status: StatusCode, markup: maud::Markup) -> Response {
-    (status, Html(markup.into_string())).into_response()
+    let mut response = (status, Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// A page that shows a secret: never stored by the browser or a proxy.
+pub fn secret_page(markup: maud::Markup) -> Response {
+    let mut response = html(StatusCode::OK, markup);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The team a dashboard page acts in, with the person's role there.
+#[derive(Debug, Clone)]
+pub struct Team {
+    /// Every team the person belongs to, oldest membership first.
+    pub memberships: Vec<(Account, Role)>,
+    pub account: Account,
+    pub role: Role,
+}
+
+impl Team {
+    /// `?account=…` for links, when the person has several teams to tell apart.
+    pub fn query(&self) -> Option<String> {
+        (self.memberships.len() > 1).then(|| format!("account={}", auth::urlencode(&self.account.id)))
+    }
+
+    /// `path` in this team: `path?account=…` when it matters.
+    pub fn link(&self, path: &str) -> String {
+        match self.query() {
+            Some(q) if path.contains('?') => format!("{path}&{q}"),
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        }
+    }
+}
+
+/// The team named by `wanted` (an account id), or the first the person joined;
+/// a page saying so when they are in no such team.
+pub async fn pick_team(
+    state: &AppState,
+    signed_in: &SignedIn,
+    wanted: Option<&str>,
+) -> Result<Result<Team, Response>, WebError> {
+    let user = &signed_in.session.user;
+    let memberships = state.store.memberships(&user.id).await?;
+    let chosen = match wanted.filter(|w| !w.is_empty()) {
+        Some(id) => memberships.iter().find(|(account, _)| account.id == id),
+        None => memberships.first(),
+    };
+    match chosen.cloned() {
+        Some((account, role)) => Ok(Ok(Team { memberships, account, role })),
+        None => {
+            let message = if memberships.is_empty() {
+                "You are not a member of any team."
+            } else {
+                "You are not a member of that team."
+            };
+            let viewer = layout::Viewer { user, csrf: signed_in.csrf() };
+            Ok(Err(html(StatusCode::NOT_FOUND, layout::message_page("No such team", message, Some(viewer)))))
+        }
+    }
+}
+
+/// The page to show instead of handing out a token when the person's
+/// e-mail is not verified (tokens of unverified people do not work).
+pub fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
+    if signed_in.session.user.email_verified_at.is_some() {
+        return None;
+    }
+    let body = maud::html! {
+        section.card {
+            h1 { "Verify your e-mail first" }
+            p { "Tokens only work for verified e-mail addresses. Open the link we sent to " (signed_in.session.user.email) ", then come back to this page." }
+            form method="post" action="/verify-email/resend" {
+                input type="hidden" name="csrf" value=(signed_in.csrf());
+                div.actions.single { button.secondary type="submit" { "Send a new link" } }
+            }
+        }
+    };
+    let viewer = layout::Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() };
+    Some(html(StatusCode::FORBIDDEN, layout::page("Verify your e-mail", Some(viewer), body)))
+}
+
+/// Sends a signed-out visitor to sign in, then back to `here`.
+pub fn sign_in_first(here: &str) -> Response {
+    redirect(&format!("/login?next={}", auth::urlencode(here)))
 }
 
 #[cfg(test)]

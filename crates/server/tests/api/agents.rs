@@ -8,7 +8,7 @@ use sitegpt_store::NewToken;
 
 use crate::helpers::{Browser, TestApp, TestUser};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 async fn named_token(
     app: &TestApp,
@@ -40,7 +40,7 @@ async fn named_token(
 }
 
 /// A person signed in through the pages, with their user and account.
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, TestUser) {
+pub async fn signed_in<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, TestUser) {
     let mut browser = Browser::new(app);
     let link = browser.sign_up(email, PASSWORD).await;
     browser.open_link(&link).await.assert_contains("Your e-mail is verified");
@@ -52,8 +52,8 @@ async fn signed_in<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, TestUser)
 #[tokio::test]
 async fn the_page_needs_a_sign_in() {
     let app = TestApp::new().await;
-    let page = Browser::new(&app).get("/agents").await;
-    assert_eq!((page.status.as_u16(), page.location()), (303, "/login?next=%2Fagents"));
+    let page = Browser::new(&app).get("/dashboard/agents").await;
+    assert_eq!((page.status.as_u16(), page.location()), (303, "/login?next=%2Fdashboard%2Fagents"));
 }
 
 #[tokio::test]
@@ -70,7 +70,7 @@ async fn a_person_sees_their_tokens_with_access_chatbots_and_expiry() {
     let (old, _) = named_token(&app, &owner, "Old laptop", AccessLevel::Standard.scopes(), &[], later).await;
     app.store().revoke_token(&old, Utc::now()).await.expect("revoke");
 
-    let page = browser.get("/agents").await;
+    let page = browser.get("/dashboard/agents").await;
     assert_eq!(page.status.as_u16(), 200);
     for text in ["Deploy bot", "Full access", "Docs agent", "Standard access", "Support bot", "All chatbots"] {
         page.assert_contains(text);
@@ -84,10 +84,10 @@ async fn a_person_sees_their_tokens_with_access_chatbots_and_expiry() {
     assert_eq!(page.body.matches(r#"class="date soon""#).count(), 1, "only the token that expires soon");
     // Revoked tokens wait behind the toggle; the secret is never on the page.
     assert!(!page.body.contains("Old laptop"));
-    page.assert_contains(r#"href="/agents?revoked=1""#);
+    page.assert_contains(r#"href="/dashboard/agents?revoked=1""#);
     assert!(!page.body.contains(&docs_plaintext) && !page.body.contains(&docs_plaintext[5..40]));
     page.assert_contains(&format!("···{}", &docs_plaintext[docs_plaintext.len() - 4..]));
-    let with_revoked = browser.get("/agents?revoked=1").await;
+    let with_revoked = browser.get("/dashboard/agents?revoked=1").await;
     with_revoked.assert_contains("Old laptop");
     with_revoked.assert_contains("Revoked ");
     with_revoked.assert_contains("Hide revoked");
@@ -109,28 +109,28 @@ async fn owners_and_admins_can_see_every_token_of_the_account_members_cannot() {
         TestUser { id: helper.id.clone(), email: helper.email.clone(), account_id: owner.account_id.clone() };
     named_token(&app, &helper_here, "Helper's token", AccessLevel::Standard.scopes(), &[], later).await;
 
-    let mine = owner_browser.get("/agents").await;
+    let mine = owner_browser.get("/dashboard/agents").await;
     mine.assert_contains("Lead's token");
     assert!(!mine.body.contains("Helper's token"), "only the owner's own by default");
     mine.assert_contains("All account tokens");
-    let all = owner_browser.get("/agents?owner=all").await;
+    let all = owner_browser.get("/dashboard/agents?owner=all").await;
     all.assert_contains("Helper's token");
     all.assert_contains("helper@example.com");
     all.assert_contains("Lead's token");
 
     // In the lead's team the helper is a member: no switch, and asking for
     // it changes nothing. In their own team they are the owner.
-    let here = format!("/agents?account={}", owner.account_id);
+    let here = format!("/dashboard/agents?account={}", owner.account_id);
     let page = member_browser.get(&format!("{here}&owner=all")).await;
     assert_eq!(page.status.as_u16(), 200);
     page.assert_contains("Helper's token");
     assert!(!page.body.contains("Lead's token"));
     assert!(!page.body.contains("All account tokens"));
-    let own_team = member_browser.get("/agents").await;
+    let own_team = member_browser.get("/dashboard/agents").await;
     own_team.assert_contains("All account tokens");
     assert!(!own_team.body.contains("Helper's token"), "the first team joined is their own");
     // A team they are not in is not found.
     let (_, stranger) = signed_in(&app, "stranger@example.com").await;
-    let refused = member_browser.get(&format!("/agents?account={}", stranger.account_id)).await;
+    let refused = member_browser.get(&format!("/dashboard/agents?account={}", stranger.account_id)).await;
     assert_eq!(refused.status.as_u16(), 404);
 }

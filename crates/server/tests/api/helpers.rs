@@ -367,6 +367,11 @@ impl TestApp {
     }
 
     pub async fn count_tokens(&self, account_id: &str) -> usize {
+        self.tokens_of(account_id).await.len()
+    }
+
+    /// Every token of the account, revoked ones too.
+    pub async fn tokens_of(&self, account_id: &str) -> Vec<sitegpt_store::TokenRecord> {
         self.store()
             .list_tokens(sitegpt_store::TokenQuery {
                 account_id: account_id.into(),
@@ -377,7 +382,6 @@ impl TestApp {
             })
             .await
             .expect("list")
-            .len()
     }
 }
 
@@ -404,8 +408,20 @@ impl Page {
 
     /// The value of the first hidden `csrf` input.
     pub fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body)) + marker.len();
+        self.field("csrf")
+    }
+
+    /// The value of the first input named `name`.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start =
+            self.body.find(&marker).unwrap_or_else(|| panic!("no {name} field in:\n{}", self.body)) + marker.len();
+        self.body[start..].split('"').next().expect("value").to_owned()
+    }
+
+    /// The token secret shown on the page.
+    pub fn plaintext(&self) -> String {
+        let start = self.body.find("value=\"sgpt_").unwrap_or_else(|| panic!("no secret in:\n{}", self.body)) + 7;
         self.body[start..].split('"').next().expect("value").to_owned()
     }
 

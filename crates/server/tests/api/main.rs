@@ -3,6 +3,8 @@
 
 mod account;
 mod agents;
+mod dashboard_members;
+mod dashboard_tokens;
 mod bad_input;
 mod binary;
 mod chatbots;

@@ -1,0 +1,420 @@
+//! The Members page (`/dashboard/members`): everyone in a team sees who is
+//! in it; owners and admins invite people by e-mail, change roles and
+//! remove members, under the same owner rules as the API (only owners make
+//! or unmake owners; a team always keeps one) and with the API's messages.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use sitegpt_access::{Role, SubscriptionStatus};
+use sitegpt_store::MemberRecord;
+
+use super::layout::{Viewer, alert, page};
+use super::{
+    MaybeSession, SignedIn, Team, WebError, WebForm, check_origin, html, pick_team, redirect, sign_in_first,
+    unverified_page,
+};
+use crate::error::ApiError;
+use crate::routes::team::{self, Actor, Joined};
+use crate::state::AppState;
+
+fn viewer(signed_in: &SignedIn) -> Viewer<'_> {
+    Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() }
+}
+
+/// What each role may do, in a sentence.
+fn role_summary(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "Everything, including billing and making other owners.",
+        Role::Admin => "Everything but changing billing; manages members and every token.",
+        Role::Member => "Reads the team's data and edits chatbot content.",
+        Role::Viewer => "Reads the team's data (not billing).",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MembersParams {
+    account: Option<String>,
+    done: Option<String>,
+}
+
+/// The invite form as typed, with its error.
+#[derive(Debug, Default)]
+struct Invite<'a> {
+    email: &'a str,
+    role: Option<Role>,
+    error: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(params): Query<MembersParams>,
+) -> Result<Response, WebError> {
+    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/members")) };
+    let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
+        Ok(team) => team,
+        Err(page) => return Ok(page),
+    };
+    let notice = match params.done.as_deref() {
+        Some("invited") => Some("Invitation sent. They join when they sign up with that address."),
+        Some("added") => Some("Member added."),
+        Some("role") => Some("Role changed. It applies to their tokens at once."),
+        Some("removed") => Some("Member removed, and their tokens in this team revoked."),
+        _ => None,
+    };
+    members_page(&state, &signed_in, &team, StatusCode::OK, notice, None, Invite::default()).await
+}
+
+async fn members_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    team: &Team,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+    invite: Invite<'_>,
+) -> Result<Response, WebError> {
+    let members = state.store.members(&team.account.id).await?;
+    let me = &signed_in.session.user.id;
+    let blocked = why_not_manage(signed_in, team);
+    let manager = team.role.manages_account();
+    let grantable: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
+    let body = html! {
+        section.card.wide.members {
+            h1 { "Members" }
+            p.lead { "People in " strong { (team.account.name) } ". Your role is " strong { (team.role) } "." }
+            @if team.memberships.len() > 1 {
+                nav.toggles aria-label="Team" {
+                    @for (t, _) in &team.memberships {
+                        a href={ "/dashboard/members?account=" (super::auth::urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
+                    }
+                }
+            }
+            @if let Some(notice) = notice { div.notice role="status" { (notice) } }
+            (alert(error))
+            @if manager {
+                @if let Some(why) = blocked { div.alert role="status" { (why) } }
+                form.invite method="post" action="/dashboard/members" {
+                    input type="hidden" name="csrf" value=(signed_in.csrf());
+                    input type="hidden" name="account" value=(team.account.id);
+                    div.invite-row {
+                        div.field {
+                            label for="invite-email" { "Email" }
+                            input #invite-email type="email" name="email" value=(invite.email) autocomplete="off" required
+                                placeholder="name@example.com" aria-invalid=[invite.error.as_ref().map(|_| "true")];
+                        }
+                        div.field {
+                            label for="invite-role" { "Role" }
+                            select #invite-role name="role" {
+                                @for role in &grantable {
+                                    option value=(role) selected[invite.role.unwrap_or(Role::Member) == *role] { (capitalized(*role)) }
+                                }
+                            }
+                        }
+                        div.field.submit { button.primary type="submit" disabled[blocked.is_some()] { "Invite member" } }
+                    }
+                    @if let Some(e) = &invite.error { p.error role="alert" { (e) } }
+                }
+            }
+            div.table-wrap {
+                table.tokens.people {
+                    thead { tr {
+                        th scope="col" { "Member" }
+                        th scope="col" { "Role" }
+                        th scope="col" { "Joined" }
+                        @if manager { th scope="col" { span.visually-hidden { "Actions" } } }
+                    } }
+                    tbody {
+                        @for m in &members {
+                            (member_row(signed_in, team, m, m.user.id == *me, &grantable, blocked.is_some()))
+                        }
+                    }
+                }
+            }
+            h2 { "Roles" }
+            dl.facts.roles {
+                @for role in Role::ALL { dt { (capitalized(role)) } dd { (role_summary(role)) } }
+            }
+        }
+    };
+    Ok(html(status, page("Members", Some(viewer(signed_in)), body)))
+}
+
+fn member_row(
+    signed_in: &SignedIn,
+    team: &Team,
+    m: &MemberRecord,
+    is_me: bool,
+    grantable: &[Role],
+    blocked: bool,
+) -> Markup {
+    let manager = team.role.manages_account();
+    // Admins see owners but cannot change them.
+    let changeable = manager && (m.role != Role::Owner || team.role == Role::Owner);
+    html! {
+        tr {
+            th scope="row" {
+                (m.user.email)
+                @if is_me { span.badge.you { "You" } }
+                @if m.user.email_verified_at.is_none() { span.badge.warn { "Unverified e-mail" } }
+            }
+            td {
+                @if changeable {
+                    form.role-change method="post" action={ "/dashboard/members/" (m.user.id) "/role" } {
+                        input type="hidden" name="csrf" value=(signed_in.csrf());
+                        input type="hidden" name="account" value=(team.account.id);
+                        label.visually-hidden for={ "role-" (m.user.id) } { "Role of " (m.user.email) }
+                        select id={ "role-" (m.user.id) } name="role" {
+                            @for role in grantable {
+                                option value=(role) selected[m.role == *role] { (capitalized(*role)) }
+                            }
+                        }
+                        button.small type="submit" disabled[blocked] { "Change role" }
+                    }
+                } @else {
+                    span title=[(manager && !changeable).then_some("Only owners can change owners")] { (capitalized(m.role)) }
+                }
+            }
+            td.date { (m.joined_at.format("%Y-%m-%d")) }
+            @if manager {
+                td.row-actions {
+                    @if changeable && !blocked {
+                        a.danger href=(team.link(&format!("/dashboard/members/{}/remove", m.user.id))) aria-label={ "Remove " (m.user.email) } {
+                            @if is_me { "Leave" } @else { "Remove" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn capitalized(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "Owner",
+        Role::Admin => "Admin",
+        Role::Member => "Member",
+        Role::Viewer => "Viewer",
+    }
+}
+
+/// Why this person cannot change members now, if they cannot: the API's
+/// rules for `members:write` (verified e-mail, active subscription, role).
+fn why_not_manage(signed_in: &SignedIn, team: &Team) -> Option<&'static str> {
+    if !team.role.manages_account() {
+        Some("Only owners and admins can change members.")
+    } else if signed_in.session.user.email_verified_at.is_none() {
+        Some("Verify your e-mail address to change members.")
+    } else if team.account.subscription != SubscriptionStatus::Active {
+        Some("An active team subscription is required.")
+    } else {
+        None
+    }
+}
+
+fn actor<'a>(signed_in: &'a SignedIn, team: &'a Team) -> Actor<'a> {
+    Actor {
+        account_id: &team.account.id,
+        account_name: &team.account.name,
+        user_id: &signed_in.session.user.id,
+        user_email: &signed_in.session.user.email,
+        role: team.role,
+    }
+}
+
+/// The status and message a page shows for a refusal of the API's rules.
+fn refusal(e: ApiError) -> Result<(StatusCode, String), WebError> {
+    let status = match &e {
+        ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+        ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Internal(cause) => return Err(WebError::Internal(cause.clone())),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = match e {
+        ApiError::Validation(errors) => {
+            errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ").replacen("email", "Email", 1) + "."
+        }
+        other => other.to_string(),
+    };
+    Ok((status, message))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    csrf: String,
+    account: String,
+    email: String,
+    role: String,
+}
+
+/// Checks the post and picks the team; a page to answer with instead.
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: Option<SignedIn>,
+    csrf: &str,
+    account: &str,
+) -> Result<Result<(SignedIn, Team), Response>, WebError> {
+    check_origin(headers, state)?;
+    let Some(signed_in) = session else { return Ok(Err(sign_in_first("/dashboard/members"))) };
+    signed_in.check_csrf(csrf)?;
+    if let Some(page) = unverified_page(&signed_in) {
+        return Ok(Err(page));
+    }
+    let team = match pick_team(state, &signed_in, Some(account)).await? {
+        Ok(team) => team,
+        Err(page) => return Ok(Err(page)),
+    };
+    if let Some(why) = why_not_manage(&signed_in, &team) {
+        let status =
+            if why.starts_with("An active") { StatusCode::PAYMENT_REQUIRED } else { StatusCode::FORBIDDEN };
+        let page = members_page(state, &signed_in, &team, status, None, Some(why), Invite::default()).await?;
+        return Ok(Err(page));
+    }
+    Ok(Ok((signed_in, team)))
+}
+
+fn parse_role(s: &str) -> Result<Role, WebError> {
+    s.parse().map_err(|_| WebError::BadRequest("Choose one of the roles: owner, admin, member or viewer.".into()))
+}
+
+/// `POST /dashboard/members`: adds the person, or invites the address.
+pub async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    WebForm(form): WebForm<InviteForm>,
+) -> Result<Response, WebError> {
+    let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
+        Ok(pair) => pair,
+        Err(page) => return Ok(page),
+    };
+    let role = parse_role(&form.role)?;
+    match team::add_or_invite(&state, actor(&signed_in, &team), &form.email, role).await {
+        Ok(Joined::Added(_)) => Ok(redirect(&team.link("/dashboard/members?done=added"))),
+        Ok(Joined::Invited(_)) => Ok(redirect(&team.link("/dashboard/members?done=invited"))),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            let invite = Invite { email: &form.email, role: Some(role), error: Some(message) };
+            members_page(&state, &signed_in, &team, status, None, None, invite).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    csrf: String,
+    account: String,
+    role: String,
+}
+
+/// `POST /dashboard/members/{userId}/role`.
+pub async fn change_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(user_id): Path<String>,
+    WebForm(form): WebForm<RoleForm>,
+) -> Result<Response, WebError> {
+    let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
+        Ok(pair) => pair,
+        Err(page) => return Ok(page),
+    };
+    let role = parse_role(&form.role)?;
+    let member = team::find_member(&state, &team.account.id, &user_id).await.map_err(internal)?;
+    let Some(member) = member else { return Err(WebError::NotFound) };
+    match team::change_role(&state, actor(&signed_in, &team), &member, role).await {
+        Ok(_) => Ok(redirect(&team.link("/dashboard/members?done=role"))),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            members_page(&state, &signed_in, &team, status, None, Some(&message), Invite::default()).await
+        }
+    }
+}
+
+fn internal(e: ApiError) -> WebError {
+    WebError::Internal(e.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountParams {
+    account: Option<String>,
+}
+
+/// `GET /dashboard/members/{userId}/remove`: the confirmation page.
+pub async fn confirm_remove(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Path(user_id): Path<String>,
+    Query(params): Query<AccountParams>,
+) -> Result<Response, WebError> {
+    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/members")) };
+    let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
+        Ok(team) => team,
+        Err(page) => return Ok(page),
+    };
+    if !team.role.manages_account() {
+        return Err(WebError::NotFound);
+    }
+    let member = team::find_member(&state, &team.account.id, &user_id).await.map_err(internal)?;
+    let Some(member) = member else { return Err(WebError::NotFound) };
+    let leaving = member.user.id == signed_in.session.user.id;
+    let title = if leaving { "Leave this team?" } else { "Remove this member?" };
+    let body = html! {
+        section.card {
+            h1 { (title) }
+            dl.facts {
+                dt { "Member" } dd { (member.user.email) }
+                dt { "Role" } dd { (capitalized(member.role)) }
+                dt { "Team" } dd { (team.account.name) }
+            }
+            p {
+                @if leaving { "You lose access to " (team.account.name) " at once, and your tokens in it are revoked." }
+                @else { "They lose access at once, and every token they made in this team is revoked. You can invite them again later." }
+            }
+            form method="post" action={ "/dashboard/members/" (member.user.id) "/remove" } {
+                input type="hidden" name="csrf" value=(signed_in.csrf());
+                input type="hidden" name="account" value=(team.account.id);
+                div.actions {
+                    a.button.secondary href=(team.link("/dashboard/members")) { "Cancel" }
+                    button.danger.solid type="submit" { @if leaving { "Leave team" } @else { "Remove member" } }
+                }
+            }
+        }
+    };
+    Ok(html(StatusCode::OK, page(title, Some(viewer(&signed_in)), body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    csrf: String,
+    account: String,
+}
+
+/// `POST /dashboard/members/{userId}/remove`.
+pub async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(user_id): Path<String>,
+    WebForm(form): WebForm<RemoveForm>,
+) -> Result<Response, WebError> {
+    let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
+        Ok(pair) => pair,
+        Err(page) => return Ok(page),
+    };
+    let member = team::find_member(&state, &team.account.id, &user_id).await.map_err(internal)?;
+    let Some(member) = member else { return Err(WebError::NotFound) };
+    match team::remove(&state, actor(&signed_in, &team), &member).await {
+        Ok(()) if member.user.id == signed_in.session.user.id => Ok(redirect("/")),
+        Ok(()) => Ok(redirect(&team.link("/dashboard/members?done=removed"))),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            members_page(&state, &signed_in, &team, status, None, Some(&message), Invite::default()).await
+        }
+    }
+}

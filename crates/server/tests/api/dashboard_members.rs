@@ -1,0 +1,149 @@
+//! The Members page: everyone sees the team; owners and admins invite,
+//! change roles and remove, under the API's owner rules and messages.
+
+use sitegpt_access::{Role, Scope, SubscriptionStatus};
+
+use crate::agents::signed_in;
+use crate::helpers::{Browser, TestApp, TestUser};
+
+/// Posts a form on the Members page with the session's csrf and the team's id.
+async fn post(browser: &mut Browser<'_>, team: &TestUser, path: &str, fields: &[(&str, &str)]) -> crate::helpers::Page {
+    let csrf = browser.get("/dashboard/members").await.csrf();
+    let mut pairs = vec![("csrf", csrf.as_str()), ("account", team.account_id.as_str())];
+    pairs.extend_from_slice(fields);
+    browser.post(path, &pairs).await
+}
+
+async fn role_of(app: &TestApp, account_id: &str, user_id: &str) -> Option<Role> {
+    app.store().member(account_id, user_id).await.expect("member").map(|m| m.role)
+}
+
+#[tokio::test]
+async fn owners_invite_change_roles_and_remove() {
+    let app = TestApp::new().await;
+    let (mut browser, owner) = signed_in(&app, "owner@example.com").await;
+    let existing = app.new_user(None, true).await;
+
+    let page = browser.get("/dashboard/members").await;
+    assert_eq!(page.status.as_u16(), 200);
+    page.assert_contains("owner@example.com");
+    page.assert_contains("Invite member");
+    page.assert_contains(r#"<option value="owner""#);
+
+    // An existing user joins at once; an unknown address gets an invitation mail.
+    let added = post(&mut browser, &owner, "/dashboard/members", &[("email", &existing.email), ("role", "member")]).await;
+    assert_eq!((added.status.as_u16(), added.location()), (303, "/dashboard/members?done=added"), "{}", added.body);
+    assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, Some(Role::Member));
+    browser.get(added.location()).await.assert_contains("Member added.");
+    let invited = post(&mut browser, &owner, "/dashboard/members", &[("email", "New@Example.com"), ("role", "viewer")]).await;
+    assert_eq!((invited.status.as_u16(), invited.location()), (303, "/dashboard/members?done=invited"));
+    assert!(app.outbox().iter().any(|m| m.contains("new@example.com") && m.contains("as viewer")), "no invitation mail");
+
+    // The API's messages for bad input.
+    for (email, role, status, message) in [
+        ("not an address", "member", 400, "Email must be an e-mail address."),
+        (existing.email.as_str(), "member", 409, "is already a member."),
+        ("new@example.com", "viewer", 409, "is already invited."),
+    ] {
+        let page = post(&mut browser, &owner, "/dashboard/members", &[("email", email), ("role", role)]).await;
+        assert_eq!(page.status.as_u16(), status, "{email}: {}", page.body);
+        page.assert_contains(message);
+        page.assert_contains(&format!(r#"value="{}""#, email.replace(' ', " ")));
+    }
+    let bad_role = post(&mut browser, &owner, "/dashboard/members", &[("email", "x@example.com"), ("role", "king")]).await;
+    assert_eq!(bad_role.status.as_u16(), 400);
+
+    // Change a role; then remove, which revokes their tokens in the team.
+    let path = format!("/dashboard/members/{}/role", existing.id);
+    let changed = post(&mut browser, &owner, &path, &[("role", "admin")]).await;
+    assert_eq!((changed.status.as_u16(), changed.location()), (303, "/dashboard/members?done=role"));
+    assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, Some(Role::Admin));
+    let in_team = TestUser { account_id: owner.account_id.clone(), ..existing.clone() };
+    let (_, secret) = app.token(&in_team, &[Scope::AccountRead]).await;
+    app.get("/api/v2/account", &secret).await.assert_ok(200);
+    let confirm = browser.get(&format!("/dashboard/members/{}/remove", existing.id)).await;
+    assert_eq!(confirm.status.as_u16(), 200);
+    confirm.assert_contains("Remove this member?");
+    let removed = post(&mut browser, &owner, &format!("/dashboard/members/{}/remove", existing.id), &[]).await;
+    assert_eq!((removed.status.as_u16(), removed.location()), (303, "/dashboard/members?done=removed"));
+    assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, None);
+    assert_eq!(app.get("/api/v2/account", &secret).await.status.as_u16(), 401);
+
+    // The last owner cannot demote or remove themselves.
+    let own = format!("/dashboard/members/{}/role", owner.id);
+    let page = post(&mut browser, &owner, &own, &[("role", "admin")]).await;
+    assert_eq!(page.status.as_u16(), 409);
+    page.assert_contains("An account must keep at least one owner.");
+    let page = post(&mut browser, &owner, &format!("/dashboard/members/{}/remove", owner.id), &[]).await;
+    assert_eq!(page.status.as_u16(), 409);
+    assert_eq!(role_of(&app, &owner.account_id, &owner.id).await, Some(Role::Owner));
+    // Unknown members are 404.
+    let page = post(&mut browser, &owner, "/dashboard/members/usr_nobody/role", &[("role", "admin")]).await;
+    assert_eq!(page.status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn admins_cannot_touch_owners_and_members_only_look() {
+    let app = TestApp::new().await;
+    let (_, owner) = signed_in(&app, "owner@example.com").await;
+    let (mut admin_browser, admin) = signed_in(&app, "admin@example.com").await;
+    let (mut member_browser, member) = signed_in(&app, "member@example.com").await;
+    let now = chrono::Utc::now();
+    app.store().add_member(&owner.account_id, &admin.id, Role::Admin, now).await.expect("join");
+    app.store().add_member(&owner.account_id, &member.id, Role::Member, now).await.expect("join");
+    let team = TestUser { account_id: owner.account_id.clone(), ..owner.clone() };
+
+    let page = admin_browser.get(&format!("/dashboard/members?account={}", owner.account_id)).await;
+    page.assert_contains("Invite member");
+    assert!(!page.body.contains(r#"<option value="owner""#), "admins cannot pick owner");
+    assert!(!page.body.contains(&format!("/dashboard/members/{}/role", owner.id)), "no role form for the owner");
+    let forbidden = "Only owners can make, demote or remove owners.";
+    for (path, fields) in [
+        (format!("/dashboard/members/{}/role", owner.id), vec![("role", "admin")]),
+        (format!("/dashboard/members/{}/remove", owner.id), vec![]),
+        (format!("/dashboard/members/{}/role", member.id), vec![("role", "owner")]),
+        ("/dashboard/members".to_owned(), vec![("email", "boss@example.com"), ("role", "owner")]),
+    ] {
+        let page = post(&mut admin_browser, &team, &path, &fields).await;
+        assert_eq!(page.status.as_u16(), 403, "{path}: {}", page.body);
+        page.assert_contains(forbidden);
+    }
+    assert_eq!(role_of(&app, &owner.account_id, &owner.id).await, Some(Role::Owner));
+    assert_eq!(role_of(&app, &owner.account_id, &member.id).await, Some(Role::Member));
+    // An admin can change a member.
+    let page = post(&mut admin_browser, &team, &format!("/dashboard/members/{}/role", member.id), &[("role", "viewer")]).await;
+    assert_eq!(page.status.as_u16(), 303);
+
+    // A member sees the list, but no forms, and posts are refused.
+    let page = member_browser.get(&format!("/dashboard/members?account={}", owner.account_id)).await;
+    page.assert_contains("owner@example.com");
+    assert!(!page.body.contains("Invite member"));
+    let page = post(&mut member_browser, &team, "/dashboard/members", &[("email", "x@example.com"), ("role", "viewer")]).await;
+    assert_eq!(page.status.as_u16(), 403);
+    page.assert_contains("Only owners and admins can change members.");
+    let path = format!("/dashboard/members/{}/remove", admin.id);
+    assert_eq!(member_browser.get(&format!("{path}?account={}", owner.account_id)).await.status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn changes_need_an_active_subscription_and_the_forms_csrf() {
+    let app = TestApp::new().await;
+    let (mut browser, owner) = signed_in(&app, "owner@example.com").await;
+    let other = app.new_user(None, true).await;
+    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("inactive");
+    let page = browser.get("/dashboard/members").await;
+    page.assert_contains("An active team subscription is required.");
+    let refused = post(&mut browser, &owner, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
+    assert_eq!(refused.status.as_u16(), 402);
+    assert_eq!(role_of(&app, &owner.account_id, &other.id).await, None);
+
+    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Active).await.expect("active");
+    let forged = [("csrf", "forged"), ("account", owner.account_id.as_str()), ("email", other.email.as_str()), ("role", "member")];
+    assert_eq!(browser.post("/dashboard/members", &forged).await.status.as_u16(), 403);
+    assert_eq!(role_of(&app, &owner.account_id, &other.id).await, None);
+    // Another team's id is refused.
+    let stranger = app.owner().await;
+    let page = post(&mut browser, &stranger, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
+    assert_eq!(page.status.as_u16(), 404);
+    assert_eq!(role_of(&app, &stranger.account_id, &other.id).await, None);
+}

@@ -1,0 +1,41 @@
+// Steps several browser tests share: signing up, signing in, calling the API.
+import assert from 'node:assert/strict';
+
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up with `email` (a new team), then opens the verification link. */
+export async function signUpAndVerify(server, page, email, { team = 'Acme Support', shot = async () => {} } = {}) {
+  await page.goto(`${server.base}/signup`);
+  await shot('signup');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Team name').fill(team);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByText('Verify your e-mail address').waitFor();
+  await shot('home-unverified');
+  await page.goto(server.verificationLink(email));
+  await page.getByRole('heading', { name: 'Your e-mail is verified' }).waitFor();
+  await shot('verified');
+}
+
+/** Signs in as `email` (made with `admin create-user`). */
+export async function signIn(server, page, email) {
+  await page.goto(`${server.base}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
+}
+
+/** An API call with a bearer token: its status and parsed body. */
+export async function call(server, method, path, token) {
+  const response = await fetch(server.base + path, { method, headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: await response.json() };
+}
+
+/** `data` of an API call, which must succeed. */
+export async function api(server, method, path, token) {
+  const { body } = await call(server, method, path, token);
+  assert.equal(body.ok, true, JSON.stringify(body));
+  return body.data;
+}
