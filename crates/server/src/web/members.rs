@@ -81,7 +81,8 @@ async fn members_page(
     let me = &signed_in.session.user.id;
     let blocked = why_not_manage(signed_in, team);
     let manager = team.role.manages_account();
-    let grantable: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
+    let grantable: Vec<Role> =
+        Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
     let body = html! {
         section.card.wide.members {
             h1 { "Members" }
@@ -270,8 +271,7 @@ async fn begin(
         Err(page) => return Ok(Err(page)),
     };
     if let Some(why) = why_not_manage(&signed_in, &team) {
-        let status =
-            if why.starts_with("An active") { StatusCode::PAYMENT_REQUIRED } else { StatusCode::FORBIDDEN };
+        let status = if why.starts_with("An active") { StatusCode::PAYMENT_REQUIRED } else { StatusCode::FORBIDDEN };
         let page = members_page(state, &signed_in, &team, status, None, Some(why), Invite::default()).await?;
         return Ok(Err(page));
     }

@@ -26,8 +26,8 @@ use chrono::Utc;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use sitegpt_access::base62;
 use sitegpt_access::Role;
+use sitegpt_access::base62;
 use sitegpt_store::{Account, Session};
 
 use crate::request::request_id;

@@ -115,7 +115,7 @@ impl Problems {
     }
 
     /// Files the API's field errors under the form's fields.
-    fn from_api(&mut self, error: ApiError) -> Result<(), WebError> {
+    fn file_api_error(&mut self, error: ApiError) -> Result<(), WebError> {
         match error {
             ApiError::Validation(errors) => {
                 for e in errors {
@@ -144,7 +144,11 @@ impl Problems {
     }
 
     fn any(&self) -> bool {
-        self.form.is_some() || self.name.is_some() || self.scopes.is_some() || self.chatbots.is_some() || self.expiry.is_some()
+        self.form.is_some()
+            || self.name.is_some()
+            || self.scopes.is_some()
+            || self.chatbots.is_some()
+            || self.expiry.is_some()
     }
 }
 
@@ -164,7 +168,12 @@ fn sentence(message: &str) -> String {
 async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>, WebError> {
     Ok(state
         .store
-        .list_chatbots(ChatbotQuery { account_id: account_id.to_owned(), only: Vec::new(), limit: CHATBOTS_MAX, after: None })
+        .list_chatbots(ChatbotQuery {
+            account_id: account_id.to_owned(),
+            only: Vec::new(),
+            limit: CHATBOTS_MAX,
+            after: None,
+        })
         .await?)
 }
 
@@ -273,7 +282,7 @@ async fn check_draft(
     let spec = match issue::validate(request, now) {
         Ok(spec) => spec,
         Err(e) => {
-            problems.from_api(e)?;
+            problems.file_api_error(e)?;
             return Ok((StatusCode::BAD_REQUEST, None));
         }
     };
@@ -282,12 +291,11 @@ async fn check_draft(
     }
     let issuer = Issuer { role: team.role, via_token: None };
     if let Err(denied) = check_issuance(&issuer, spec.scopes, &spec.chatbots) {
-        problems.form =
-            Some(format!("{} Your role in {} is {}.", denied.message(), team.account.name, team.role));
+        problems.form = Some(format!("{} Your role in {} is {}.", denied.message(), team.account.name, team.role));
         return Ok((StatusCode::FORBIDDEN, None));
     }
     if let Err(e) = issue::check_chatbots_exist(state.store.as_ref(), &team.account.id, &spec.chatbots).await {
-        problems.from_api(e)?;
+        problems.file_api_error(e)?;
         return Ok((StatusCode::BAD_REQUEST, None));
     }
     Ok((StatusCode::OK, Some(spec)))
@@ -520,16 +528,32 @@ pub async fn confirm(
 ) -> Result<Response, WebError> {
     let Some(action) = Action::parse(&action) else { return Err(WebError::NotFound) };
     let Some(signed_in) = session else {
-        return Ok(sign_in_first(&format!("/dashboard/agents/{id}/{}", if action == Action::Rotate { "rotate" } else { "revoke" })));
+        return Ok(sign_in_first(&format!(
+            "/dashboard/agents/{id}/{}",
+            if action == Action::Rotate { "rotate" } else { "revoke" }
+        )));
     };
     let Some((record, team)) = load(&state, &signed_in, &id, action).await? else { return Err(WebError::NotFound) };
     if record.revoked_at.is_some() {
-        return Ok(html(StatusCode::CONFLICT, message_page("Already revoked", "This token is revoked. Create a new token instead.", Some(viewer(&signed_in)))));
+        return Ok(html(
+            StatusCode::CONFLICT,
+            message_page(
+                "Already revoked",
+                "This token is revoked. Create a new token instead.",
+                Some(viewer(&signed_in)),
+            ),
+        ));
     }
     Ok(html(StatusCode::OK, confirm_page(&signed_in, &team, &record, action, None)))
 }
 
-fn confirm_page(signed_in: &SignedIn, team: &Team, record: &TokenRecord, action: Action, error: Option<&str>) -> Markup {
+fn confirm_page(
+    signed_in: &SignedIn,
+    team: &Team,
+    record: &TokenRecord,
+    action: Action,
+    error: Option<&str>,
+) -> Markup {
     let (title, button, consequence) = match action {
         Action::Rotate => (
             "Rotate this token?",
@@ -544,7 +568,8 @@ fn confirm_page(signed_in: &SignedIn, team: &Team, record: &TokenRecord, action:
              will get 401 TOKEN_REVOKED.",
         ),
     };
-    let path = format!("/dashboard/agents/{}/{}", record.id, if action == Action::Rotate { "rotate" } else { "revoke" });
+    let path =
+        format!("/dashboard/agents/{}/{}", record.id, if action == Action::Rotate { "rotate" } else { "revoke" });
     let body = html! {
         section.card {
             h1 { (title) }
@@ -605,7 +630,10 @@ pub async fn act(
                     team.account.name,
                     team.role
                 );
-                return Ok(html(StatusCode::FORBIDDEN, confirm_page(&signed_in, &team, &record, action, Some(&message))));
+                return Ok(html(
+                    StatusCode::FORBIDDEN,
+                    confirm_page(&signed_in, &team, &record, action, Some(&message)),
+                ));
             }
             if !first_use(&state, form.get("once").unwrap_or_default(), now).await? {
                 return Ok(already_done(&signed_in, &team));

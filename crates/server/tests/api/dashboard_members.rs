@@ -31,13 +31,18 @@ async fn owners_invite_change_roles_and_remove() {
     page.assert_contains(r#"<option value="owner""#);
 
     // An existing user joins at once; an unknown address gets an invitation mail.
-    let added = post(&mut browser, &owner, "/dashboard/members", &[("email", &existing.email), ("role", "member")]).await;
+    let added =
+        post(&mut browser, &owner, "/dashboard/members", &[("email", &existing.email), ("role", "member")]).await;
     assert_eq!((added.status.as_u16(), added.location()), (303, "/dashboard/members?done=added"), "{}", added.body);
     assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, Some(Role::Member));
     browser.get(added.location()).await.assert_contains("Member added.");
-    let invited = post(&mut browser, &owner, "/dashboard/members", &[("email", "New@Example.com"), ("role", "viewer")]).await;
+    let invited =
+        post(&mut browser, &owner, "/dashboard/members", &[("email", "New@Example.com"), ("role", "viewer")]).await;
     assert_eq!((invited.status.as_u16(), invited.location()), (303, "/dashboard/members?done=invited"));
-    assert!(app.outbox().iter().any(|m| m.contains("new@example.com") && m.contains("as viewer")), "no invitation mail");
+    assert!(
+        app.outbox().iter().any(|m| m.contains("new@example.com") && m.contains("as viewer")),
+        "no invitation mail"
+    );
 
     // The API's messages for bad input.
     for (email, role, status, message) in [
@@ -48,9 +53,10 @@ async fn owners_invite_change_roles_and_remove() {
         let page = post(&mut browser, &owner, "/dashboard/members", &[("email", email), ("role", role)]).await;
         assert_eq!(page.status.as_u16(), status, "{email}: {}", page.body);
         page.assert_contains(message);
-        page.assert_contains(&format!(r#"value="{}""#, email.replace(' ', " ")));
+        page.assert_contains(&format!(r#"value="{email}""#));
     }
-    let bad_role = post(&mut browser, &owner, "/dashboard/members", &[("email", "x@example.com"), ("role", "king")]).await;
+    let bad_role =
+        post(&mut browser, &owner, "/dashboard/members", &[("email", "x@example.com"), ("role", "king")]).await;
     assert_eq!(bad_role.status.as_u16(), 400);
 
     // Change a role; then remove, which revokes their tokens in the team.
@@ -111,14 +117,16 @@ async fn admins_cannot_touch_owners_and_members_only_look() {
     assert_eq!(role_of(&app, &owner.account_id, &owner.id).await, Some(Role::Owner));
     assert_eq!(role_of(&app, &owner.account_id, &member.id).await, Some(Role::Member));
     // An admin can change a member.
-    let page = post(&mut admin_browser, &team, &format!("/dashboard/members/{}/role", member.id), &[("role", "viewer")]).await;
+    let page =
+        post(&mut admin_browser, &team, &format!("/dashboard/members/{}/role", member.id), &[("role", "viewer")]).await;
     assert_eq!(page.status.as_u16(), 303);
 
     // A member sees the list, but no forms, and posts are refused.
     let page = member_browser.get(&format!("/dashboard/members?account={}", owner.account_id)).await;
     page.assert_contains("owner@example.com");
     assert!(!page.body.contains("Invite member"));
-    let page = post(&mut member_browser, &team, "/dashboard/members", &[("email", "x@example.com"), ("role", "viewer")]).await;
+    let page =
+        post(&mut member_browser, &team, "/dashboard/members", &[("email", "x@example.com"), ("role", "viewer")]).await;
     assert_eq!(page.status.as_u16(), 403);
     page.assert_contains("Only owners and admins can change members.");
     let path = format!("/dashboard/members/{}/remove", admin.id);
@@ -133,17 +141,24 @@ async fn changes_need_an_active_subscription_and_the_forms_csrf() {
     app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("inactive");
     let page = browser.get("/dashboard/members").await;
     page.assert_contains("An active team subscription is required.");
-    let refused = post(&mut browser, &owner, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
+    let refused =
+        post(&mut browser, &owner, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
     assert_eq!(refused.status.as_u16(), 402);
     assert_eq!(role_of(&app, &owner.account_id, &other.id).await, None);
 
     app.store().set_subscription(&owner.account_id, SubscriptionStatus::Active).await.expect("active");
-    let forged = [("csrf", "forged"), ("account", owner.account_id.as_str()), ("email", other.email.as_str()), ("role", "member")];
+    let forged = [
+        ("csrf", "forged"),
+        ("account", owner.account_id.as_str()),
+        ("email", other.email.as_str()),
+        ("role", "member"),
+    ];
     assert_eq!(browser.post("/dashboard/members", &forged).await.status.as_u16(), 403);
     assert_eq!(role_of(&app, &owner.account_id, &other.id).await, None);
     // Another team's id is refused.
     let stranger = app.owner().await;
-    let page = post(&mut browser, &stranger, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
+    let page =
+        post(&mut browser, &stranger, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
     assert_eq!(page.status.as_u16(), 404);
     assert_eq!(role_of(&app, &stranger.account_id, &other.id).await, None);
 }

@@ -42,7 +42,7 @@ async fn a_created_token_is_shown_once_works_and_a_resent_form_makes_no_second_o
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].created_via.as_str(), "dashboard");
     assert_eq!(stored[0].scopes.to_space_separated(), "chatbots:read knowledge:read");
-    assert_eq!(stored[0].chatbots.ids(), [bot.clone()]);
+    assert_eq!(stored[0].chatbots.ids(), std::slice::from_ref(&bot));
 
     // The same form again (a reload): no secret, no second token.
     let again = browser.post("/dashboard/agents", &fields).await;
@@ -98,6 +98,9 @@ async fn standard_and_full_grant_their_levels_and_expiry_takes_days_or_a_date() 
     assert_eq!((dated.expires_at - dated.created_at).num_days(), 29);
 }
 
+/// Form fields, the status they get, and a message on the page.
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[tokio::test]
 async fn bad_forms_get_the_apis_messages_and_store_nothing() {
     let app = TestApp::new().await;
@@ -106,16 +109,48 @@ async fn bad_forms_get_the_apis_messages_and_store_nothing() {
     let foreign_bot = app.chatbot(&stranger.account_id).await;
     let form = browser.get("/dashboard/agents/new").await;
     let (csrf, once) = (form.csrf(), form.field("once"));
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (vec![("name", ""), ("access", "standard"), ("expiry", "days"), ("days", "0")], 400, "Name must not be empty."),
-        (vec![("name", "x"), ("access", "standard"), ("expiry", "days"), ("days", "0")], 400, "The number of days must be between 1 and 365."),
-        (vec![("name", "x"), ("access", "standard"), ("expiry", "days"), ("days", "ninety")], 400, "Enter a number of days from 1 to 365."),
-        (vec![("name", "x"), ("access", "standard"), ("expiry", "date"), ("date", "tomorrow")], 400, "Enter the expiry date as YYYY-MM-DD."),
-        (vec![("name", "x"), ("access", "standard"), ("expiry", "date"), ("date", "2001-01-01")], 400, "The expiry date must be in the future."),
-        (vec![("name", "x"), ("access", "custom"), ("expiry", "days"), ("days", "9")], 400, "Scopes must name at least one scope."),
-        (vec![("name", "x"), ("access", "custom"), ("scope", "admin:all"), ("expiry", "days"), ("days", "9")], 400, "valid scopes are"),
-        (vec![("name", "x"), ("access", "sudo"), ("expiry", "days"), ("days", "9")], 400, "Choose Standard, Full or Custom access."),
-        (vec![("name", "x"), ("access", "standard"), ("chatbot", &foreign_bot), ("expiry", "days"), ("days", "9")], 400, "in this account"),
+        (
+            vec![("name", "x"), ("access", "standard"), ("expiry", "days"), ("days", "0")],
+            400,
+            "The number of days must be between 1 and 365.",
+        ),
+        (
+            vec![("name", "x"), ("access", "standard"), ("expiry", "days"), ("days", "ninety")],
+            400,
+            "Enter a number of days from 1 to 365.",
+        ),
+        (
+            vec![("name", "x"), ("access", "standard"), ("expiry", "date"), ("date", "tomorrow")],
+            400,
+            "Enter the expiry date as YYYY-MM-DD.",
+        ),
+        (
+            vec![("name", "x"), ("access", "standard"), ("expiry", "date"), ("date", "2001-01-01")],
+            400,
+            "The expiry date must be in the future.",
+        ),
+        (
+            vec![("name", "x"), ("access", "custom"), ("expiry", "days"), ("days", "9")],
+            400,
+            "Scopes must name at least one scope.",
+        ),
+        (
+            vec![("name", "x"), ("access", "custom"), ("scope", "admin:all"), ("expiry", "days"), ("days", "9")],
+            400,
+            "valid scopes are",
+        ),
+        (
+            vec![("name", "x"), ("access", "sudo"), ("expiry", "days"), ("days", "9")],
+            400,
+            "Choose Standard, Full or Custom access.",
+        ),
+        (
+            vec![("name", "x"), ("access", "standard"), ("chatbot", &foreign_bot), ("expiry", "days"), ("days", "9")],
+            400,
+            "in this account",
+        ),
     ];
     for (fields, status, message) in cases {
         let mut pairs = vec![("csrf", csrf.as_str()), ("once", once.as_str())];
@@ -131,7 +166,14 @@ async fn bad_forms_get_the_apis_messages_and_store_nothing() {
     assert_eq!(browser.post("/dashboard/agents", &pairs[1..]).await.status.as_u16(), 403);
     assert_eq!(app.tokens_of(&user.account_id).await.len(), 0, "nothing was stored");
     // The same, once valid, works with that key.
-    let ok = [("csrf", csrf.as_str()), ("once", once.as_str()), ("name", "x"), ("access", "standard"), ("expiry", "days"), ("days", "9")];
+    let ok = [
+        ("csrf", csrf.as_str()),
+        ("once", once.as_str()),
+        ("name", "x"),
+        ("access", "standard"),
+        ("expiry", "days"),
+        ("days", "9"),
+    ];
     assert_eq!(browser.post("/dashboard/agents", &ok).await.status.as_u16(), 200);
 }
 
@@ -232,7 +274,8 @@ async fn managers_revoke_others_tokens_but_rotate_only_their_own() {
     assert_eq!(owner_browser.get(&format!("/dashboard/agents/{member_token}/rotate")).await.status.as_u16(), 404);
     let confirm = owner_browser.get(&format!("/dashboard/agents/{member_token}/revoke")).await;
     assert_eq!(confirm.status.as_u16(), 200);
-    let done = owner_browser.post(&format!("/dashboard/agents/{member_token}/revoke"), &[("csrf", &confirm.csrf())]).await;
+    let done =
+        owner_browser.post(&format!("/dashboard/agents/{member_token}/revoke"), &[("csrf", &confirm.csrf())]).await;
     assert_eq!(done.status.as_u16(), 303);
     app.get("/api/v2/account", &member_secret).await.assert_error(401, "TOKEN_REVOKED");
 
@@ -241,7 +284,10 @@ async fn managers_revoke_others_tokens_but_rotate_only_their_own() {
     for action in ["rotate", "revoke"] {
         let path = format!("/dashboard/agents/{owner_token}/{action}");
         assert_eq!(member_browser.get(&path).await.status.as_u16(), 404);
-        assert_eq!(member_browser.post(&path, &[("csrf", &csrf), ("once", &"k".repeat(43))]).await.status.as_u16(), 404);
+        assert_eq!(
+            member_browser.post(&path, &[("csrf", &csrf), ("once", &"k".repeat(43))]).await.status.as_u16(),
+            404
+        );
     }
     app.get("/api/v2/account", &owner_secret).await.assert_ok(200);
 }

@@ -3,12 +3,12 @@
 
 mod account;
 mod agents;
-mod dashboard_members;
-mod dashboard_tokens;
 mod bad_input;
 mod binary;
 mod chatbots;
 mod conversations;
+mod dashboard_members;
+mod dashboard_tokens;
 mod helpers;
 mod items;
 mod matrix;
