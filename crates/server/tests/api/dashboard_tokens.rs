@@ -12,9 +12,13 @@ async fn a_created_token_is_shown_once_works_and_a_resent_form_makes_no_second_o
     let (mut browser, user) = signed_in(&app, "create@example.com").await;
     let bot = app.chatbot(&user.account_id).await;
     let other_bot = app.chatbot(&user.account_id).await;
+    let start = browser.get("/dashboard").await;
+    assert_eq!((start.status.as_u16(), start.location()), (303, "/dashboard/agents"));
     let form = browser.get("/dashboard/agents/new").await;
     assert_eq!(form.status.as_u16(), 200);
     form.assert_contains("Create token");
+    let policy = form.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
     let (csrf, once) = (form.csrf(), form.field("once"));
     let fields = [
         ("csrf", csrf.as_str()),
