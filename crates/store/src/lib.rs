@@ -226,4 +226,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Records several uses in one transaction, each as `touch_token` does.
     async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()>;
+
+    // --- the deprecated v0 API: whitelabel brands and v0 keys ---------------
+
+    /// Gives or takes an account's whitelabel status. `NotFound` for an
+    /// unknown account.
+    async fn set_whitelabel(&self, account_id: &str, on: bool, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn is_whitelabel(&self, account_id: &str) -> StoreResult<bool>;
+    /// `NotFound` when the account does not exist.
+    async fn create_brand(&self, brand: Brand) -> StoreResult<()>;
+    async fn brand(&self, brand_id: &str) -> StoreResult<Option<Brand>>;
+    /// `Conflict` when the brand already has a user with that e-mail;
+    /// `NotFound` when the brand does not exist.
+    async fn create_brand_user(&self, user: BrandUser) -> StoreResult<()>;
+    async fn brand_user(&self, brand_id: &str, user_id: &str) -> StoreResult<Option<BrandUser>>;
+    /// Sets a brand user's monthly message quota (`None`: unlimited); the
+    /// user after, or `None` if the brand has no such user.
+    async fn set_brand_user_quota(
+        &self,
+        brand_id: &str,
+        user_id: &str,
+        quota: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<BrandUser>>;
+    /// Stores a new v0 key for `owner`, deleting the one it had, in one
+    /// transaction. `NotFound` when the owner does not exist.
+    async fn replace_v0_key(&self, owner: V0KeyOwner, hash: [u8; 32], hint: String, now: DateTime<Utc>)
+    -> StoreResult<()>;
+    /// The key with this hash, if one is stored.
+    async fn v0_key(&self, hash: [u8; 32]) -> StoreResult<Option<V0Key>>;
 }

@@ -36,6 +36,10 @@ pub const TABLES: &[&str] = &[
     "integrations",
     "invitations",
     "rate_limits",
+    "whitelabel_accounts",
+    "brands",
+    "brand_users",
+    "v0_api_keys",
 ];
 const NOT_COPIED: &[&str] = &["auth_epoch"];
 /// Rows sent from the reader to the writer at a time.

@@ -383,3 +383,43 @@ pub struct FailureWindow {
     pub started_at: DateTime<Utc>,
     pub count: u32,
 }
+
+/// A whitelabel brand, owned by a whitelabel account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user of a whitelabel brand (not a SiteGPT user: they sign in to the
+/// brand's product, which calls the v0 API for them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandUser {
+    pub id: String,
+    pub brand_id: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// Messages a month; `None` is unlimited.
+    pub message_quota: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whom a v0 API key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum V0KeyOwner {
+    /// A SiteGPT user (a whitelabel customer's own key).
+    User(String),
+    /// A user of a whitelabel brand.
+    BrandUser(String),
+}
+
+/// A stored v0 API key (its hash is the lookup key; the key itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V0Key {
+    pub owner: V0KeyOwner,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+}

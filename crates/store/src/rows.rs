@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus};
 
 use crate::{
-    Account, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus, IntegrationRecord, MemberRecord,
-    Message, TokenRecord, User,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus, IntegrationRecord, MemberRecord,
+    Message, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// One result row of an engine.
@@ -266,4 +266,43 @@ pub(crate) fn failure_window<R: Cells>(row: &R) -> Result<crate::FailureWindow, 
         started_at: row.time(0)?,
         count: u32::try_from(count).map_err(|_| R::corrupt("count", &count.to_string()))?,
     })
+}
+
+pub(crate) const BRAND_COLUMNS: &str = "id, account_id, name, created_at";
+
+pub(crate) fn brand<R: Cells>(row: &R) -> Result<Brand, R::Error> {
+    Ok(Brand { id: row.text(0)?, account_id: row.text(1)?, name: row.text(2)?, created_at: row.time(3)? })
+}
+
+pub(crate) const BRAND_USER_COLUMNS: &str = "id, brand_id, email, name, message_quota, created_at, updated_at";
+
+pub(crate) fn brand_user<R: Cells>(row: &R) -> Result<BrandUser, R::Error> {
+    Ok(BrandUser {
+        id: row.text(0)?,
+        brand_id: row.text(1)?,
+        email: row.text(2)?,
+        name: row.opt_text(3)?,
+        message_quota: row.opt_int(4)?,
+        created_at: row.time(5)?,
+        updated_at: row.time(6)?,
+    })
+}
+
+pub(crate) const V0_KEY_COLUMNS: &str = "user_id, brand_user_id, hint, created_at";
+
+pub(crate) fn v0_key<R: Cells>(row: &R) -> Result<V0Key, R::Error> {
+    let owner = match (row.opt_text(0)?, row.opt_text(1)?) {
+        (Some(user), None) => V0KeyOwner::User(user),
+        (None, Some(brand_user)) => V0KeyOwner::BrandUser(brand_user),
+        _ => return Err(R::corrupt("v0 key owner", "both or neither")),
+    };
+    Ok(V0Key { owner, hint: row.text(2)?, created_at: row.time(3)? })
+}
+
+/// The owner of a v0 key as its two columns, `(user_id, brand_user_id)`.
+pub(crate) fn v0_owner_columns(owner: &V0KeyOwner) -> (Option<&str>, Option<&str>) {
+    match owner {
+        V0KeyOwner::User(id) => (Some(id.as_str()), None),
+        V0KeyOwner::BrandUser(id) => (None, Some(id.as_str())),
+    }
 }

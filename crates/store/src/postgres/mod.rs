@@ -27,15 +27,15 @@ use tokio_postgres::types::ToSql;
 
 use self::listen::{CHANNEL, Epoch, Listener};
 use crate::rows::{
-    self, ACCOUNT_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
-    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, cursor_params,
+    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
+    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
     from_ms, ms,
 };
 use crate::{
-    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
     DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
     NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
-    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+    StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// Connections each node keeps at most.
@@ -131,6 +131,12 @@ fn unique_or(message: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError 
     move |e| {
         if has_code(&e, &SqlState::UNIQUE_VIOLATION) { StoreError::Conflict(message.into()) } else { pg(e) }
     }
+}
+
+/// `Conflict(message)` for a unique violation, `NotFound` for a missing
+/// parent row, else a backend error.
+fn constraint(message: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| if has_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) { StoreError::NotFound } else { unique_or(message)(e) }
 }
 
 /// `NotFound` for a foreign-key violation (the parent row is gone).
@@ -1180,6 +1186,130 @@ impl Store for PostgresStore {
         .await
         .map_err(pg)?;
         Ok(())
+    }
+
+    async fn set_whitelabel(&self, account_id: &str, on: bool, now: DateTime<Utc>) -> StoreResult<()> {
+        let client = self.client().await?;
+        let sql = if on {
+            "INSERT INTO whitelabel_accounts (account_id, since) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM whitelabel_accounts WHERE account_id = $1 AND $2::BIGINT IS NOT NULL"
+        };
+        execute(&client, sql, &[&account_id, &ms(now)]).await.map_err(missing_parent)?;
+        let exists = query_opt(&client, "SELECT 1 FROM accounts WHERE id = $1", &[&account_id]).await?;
+        if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    async fn is_whitelabel(&self, account_id: &str) -> StoreResult<bool> {
+        let client = self.client().await?;
+        Ok(query_opt(&client, "SELECT 1 FROM whitelabel_accounts WHERE account_id = $1", &[&account_id])
+            .await?
+            .is_some())
+    }
+
+    async fn create_brand(&self, brand: Brand) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO brands (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            &[&brand.id, &brand.account_id, &brand.name, &ms(brand.created_at)],
+        )
+        .await
+        .map_err(constraint("a brand with this id already exists"))?;
+        Ok(())
+    }
+
+    async fn brand(&self, brand_id: &str) -> StoreResult<Option<Brand>> {
+        let client = self.client().await?;
+        query_opt(&client, &format!("SELECT {BRAND_COLUMNS} FROM brands WHERE id = $1"), &[&brand_id])
+            .await?
+            .map(|r| rows::brand(&r))
+            .transpose()
+    }
+
+    async fn create_brand_user(&self, user: BrandUser) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "INSERT INTO brand_users (id, brand_id, email, name, message_quota, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &user.id,
+                &user.brand_id,
+                &user.email,
+                &user.name,
+                &user.message_quota,
+                &ms(user.created_at),
+                &ms(user.updated_at),
+            ],
+        )
+        .await
+        .map_err(constraint("the brand already has a user with this e-mail"))?;
+        Ok(())
+    }
+
+    async fn brand_user(&self, brand_id: &str, user_id: &str) -> StoreResult<Option<BrandUser>> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!("SELECT {BRAND_USER_COLUMNS} FROM brand_users WHERE id = $2 AND brand_id = $1"),
+            &[&brand_id, &user_id],
+        )
+        .await?
+        .map(|r| rows::brand_user(&r))
+        .transpose()
+    }
+
+    async fn set_brand_user_quota(
+        &self,
+        brand_id: &str,
+        user_id: &str,
+        quota: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<BrandUser>> {
+        let client = self.client().await?;
+        query_opt(
+            &client,
+            &format!(
+                "UPDATE brand_users SET message_quota = $3, updated_at = $4 WHERE id = $2 AND brand_id = $1 \
+                 RETURNING {BRAND_USER_COLUMNS}"
+            ),
+            &[&brand_id, &user_id, &quota, &ms(now)],
+        )
+        .await?
+        .map(|r| rows::brand_user(&r))
+        .transpose()
+    }
+
+    async fn replace_v0_key(
+        &self,
+        owner: V0KeyOwner,
+        hash: [u8; 32],
+        hint: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let (user_id, brand_user_id) = rows::v0_owner_columns(&owner);
+        execute(&tx, "DELETE FROM v0_api_keys WHERE user_id = $1 OR brand_user_id = $2", &[&user_id, &brand_user_id])
+            .await
+            .map_err(pg)?;
+        execute(
+            &tx,
+            "INSERT INTO v0_api_keys (key_hash, hint, user_id, brand_user_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&&hash[..], &hint, &user_id, &brand_user_id, &ms(now)],
+        )
+        .await
+        .map_err(constraint("this key already exists"))?;
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn v0_key(&self, hash: [u8; 32]) -> StoreResult<Option<V0Key>> {
+        let client = self.client().await?;
+        query_opt(&client, &format!("SELECT {V0_KEY_COLUMNS} FROM v0_api_keys WHERE key_hash = $1"), &[&&hash[..]])
+            .await?
+            .map(|r| rows::v0_key(&r))
+            .transpose()
     }
 }
 

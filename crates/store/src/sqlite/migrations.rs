@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_team.sql"),
     include_str!("0007_invitations.sql"),
     include_str!("0008_rate_limits.sql"),
+    include_str!("0009_whitelabel.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

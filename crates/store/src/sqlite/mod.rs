@@ -17,15 +17,15 @@ use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::rows::{
-    self, ACCOUNT_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
-    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, cursor_params,
+    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
+    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
 };
 pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
-    Account, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
     DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
     NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
-    StoreResult, TokenAuth, TokenQuery, TokenRecord, User,
+    StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -163,6 +163,28 @@ fn load_account(conn: &Connection, account_id: &str) -> StoreResult<Option<Accou
 /// Fails with `NotFound` unless exactly one row changed.
 fn expect_one(changed: usize) -> StoreResult<()> {
     if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+}
+
+fn load_brand_user(conn: &Connection, brand_id: &str, user_id: &str) -> StoreResult<Option<BrandUser>> {
+    conn.prepare_cached(&format!("SELECT {BRAND_USER_COLUMNS} FROM brand_users WHERE id = ?2 AND brand_id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([brand_id, user_id], |r| rows::brand_user(r)).optional())
+        .map_err(backend)
+}
+
+/// `Conflict(message)` for a unique violation, `NotFound` for a missing
+/// parent row, else a backend error.
+fn constraint(message: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(message.into())
+        } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
+            if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+        {
+            StoreError::NotFound
+        } else {
+            backend(e)
+        }
+    }
 }
 
 pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -1155,6 +1177,144 @@ impl Store for SqliteStore {
                     stmt.execute(params![token_id, ms(at)]).map_err(backend)?;
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn set_whitelabel(&self, account_id: &str, on: bool, now: DateTime<Utc>) -> StoreResult<()> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                if load_account(tx, &account_id)?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let sql = if on {
+                    "INSERT INTO whitelabel_accounts (account_id, since) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+                } else {
+                    "DELETE FROM whitelabel_accounts WHERE account_id = ?1 AND ?2 IS NOT NULL"
+                };
+                tx.execute(sql, params![account_id, ms(now)]).map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn is_whitelabel(&self, account_id: &str) -> StoreResult<bool> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM whitelabel_accounts WHERE account_id = ?1)")
+                    .and_then(|mut stmt| stmt.query_row([account_id], |r| r.get(0)))
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn create_brand(&self, brand: Brand) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO brands (id, account_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![brand.id, brand.account_id, brand.name, ms(brand.created_at)],
+                )
+                .map_err(constraint("a brand with this id already exists"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn brand(&self, brand_id: &str) -> StoreResult<Option<Brand>> {
+        let brand_id = brand_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {BRAND_COLUMNS} FROM brands WHERE id = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([brand_id], |r| rows::brand(r)).optional())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn create_brand_user(&self, user: BrandUser) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO brand_users (id, brand_id, email, name, message_quota, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        user.id,
+                        user.brand_id,
+                        user.email,
+                        user.name,
+                        user.message_quota,
+                        ms(user.created_at),
+                        ms(user.updated_at)
+                    ],
+                )
+                .map_err(constraint("the brand already has a user with this e-mail"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn brand_user(&self, brand_id: &str, user_id: &str) -> StoreResult<Option<BrandUser>> {
+        let (brand_id, user_id) = (brand_id.to_owned(), user_id.to_owned());
+        self.pool
+            .read(move |conn| load_brand_user(conn, &brand_id, &user_id))
+            .await
+    }
+
+    async fn set_brand_user_quota(
+        &self,
+        brand_id: &str,
+        user_id: &str,
+        quota: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<BrandUser>> {
+        let (brand_id, user_id) = (brand_id.to_owned(), user_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE brand_users SET message_quota = ?3, updated_at = ?4 WHERE id = ?2 AND brand_id = ?1",
+                    params![brand_id, user_id, quota, ms(now)],
+                )
+                .map_err(backend)?;
+                load_brand_user(tx, &brand_id, &user_id)
+            })
+            .await
+    }
+
+    async fn replace_v0_key(
+        &self,
+        owner: V0KeyOwner,
+        hash: [u8; 32],
+        hint: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.pool
+            .write(move |tx| {
+                let (user_id, brand_user_id) = rows::v0_owner_columns(&owner);
+                tx.execute(
+                    "DELETE FROM v0_api_keys WHERE user_id = ?1 OR brand_user_id = ?2",
+                    params![user_id, brand_user_id],
+                )
+                .map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO v0_api_keys (key_hash, hint, user_id, brand_user_id, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![&hash[..], hint, user_id, brand_user_id, ms(now)],
+                )
+                .map_err(constraint("this key already exists"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn v0_key(&self, hash: [u8; 32]) -> StoreResult<Option<V0Key>> {
+        self.pool
+            .read(move |conn| {
+                conn.prepare_cached(&format!("SELECT {V0_KEY_COLUMNS} FROM v0_api_keys WHERE key_hash = ?1"))
+                    .and_then(|mut stmt| stmt.query_row([&hash[..]], |r| rows::v0_key(r)).optional())
+                    .map_err(backend)
             })
             .await
     }

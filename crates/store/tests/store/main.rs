@@ -8,6 +8,7 @@ mod nodes;
 mod sessions;
 mod tls;
 mod tokens;
+mod whitelabel;
 
 use std::sync::Arc;
 
