@@ -98,6 +98,31 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Give an account whitelabel status (or take it away with --off), for
+    /// the deprecated v0 API.
+    #[command(after_help = "Example:\n  sitegpt-server admin set-whitelabel --account-id acc_…")]
+    SetWhitelabel {
+        #[arg(long)]
+        account_id: String,
+        /// Take whitelabel status away.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Create a whitelabel brand in a whitelabel account (v0 API).
+    #[command(after_help = "Example:\n  sitegpt-server admin create-brand --account-id acc_… --name 'Acme AI'")]
+    CreateBrand {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Generate a user's own v0 API key and print it (once); their previous
+    /// v0 key stops working.
+    #[command(after_help = "Example:\n  sitegpt-server admin create-v0-key --email owner@example.com")]
+    CreateV0Key {
+        #[arg(long)]
+        email: String,
+    },
     /// Copy this installation's SQLite database into an empty PostgreSQL
     /// database (creating its schema), then point every node at it.
     #[command(after_help = "Stop the server first: the copy is the file as it was when the command started.\n\n\
@@ -250,6 +275,36 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
             let user = user(store, &email).await?;
             store.verify_email(&user.id, now).await?;
             Ok(json!({"userId": user.id, "emailVerified": true}))
+        }
+        AdminCommand::SetWhitelabel { account_id, off } => {
+            store.set_whitelabel(&account_id, !off, now).await.map_err(|e| match e {
+                sitegpt_store::StoreError::NotFound => anyhow!("no account {account_id}"),
+                other => other.into(),
+            })?;
+            Ok(json!({"accountId": account_id, "whitelabel": !off}))
+        }
+        AdminCommand::CreateBrand { account_id, name } => {
+            check_name(&name).map_err(|e| anyhow!("--{e}"))?;
+            if !store.is_whitelabel(&account_id).await? {
+                bail!(
+                    "account {account_id} is not a whitelabel account; run `admin set-whitelabel --account-id {account_id}` first"
+                );
+            }
+            let brand = sitegpt_store::Brand {
+                id: crate::routes::v0::new_numeric_id(),
+                account_id: account_id.clone(),
+                name,
+                created_at: now,
+            };
+            store.create_brand(brand.clone()).await?;
+            Ok(json!({"brandId": brand.id, "accountId": account_id}))
+        }
+        AdminCommand::CreateV0Key { email } => {
+            let user = user(store, &email).await?;
+            let (key, hint) = crate::routes::v0::new_key();
+            let owner = sitegpt_store::V0KeyOwner::User(user.id.clone());
+            store.replace_v0_key(owner, crate::routes::v0::hash_key(&key), hint, now).await?;
+            Ok(json!({"userId": user.id, "apiKey": key}))
         }
         AdminCommand::MigrateToPostgres { .. } => unreachable!("handled before the store opens"),
     }

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of API v2, generated from the route table
-//! ([`api_routes`]) and the JSON Schemas of the wire types. Served at
-//! `GET /api/v2/openapi.json`.
+//! ([`api_routes`]) and the JSON Schemas of the wire types, with the
+//! deprecated v0 operations beside it. Served at `GET /api/v2/openapi.json`.
 
 use axum::Json;
 use axum::extract::State;
@@ -135,7 +135,12 @@ pub fn document(public_url: &str) -> Value {
         let item = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         item[route.method.as_str().to_lowercase()] = operation;
     }
-    let schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    for (path, method, operation) in crate::routes::v0::openapi_paths() {
+        let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        item[method] = operation;
+    }
+    let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    schemas.insert("V0Error".into(), crate::routes::v0::openapi_error_schema());
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -147,7 +152,11 @@ pub fn document(public_url: &str) -> Value {
         },
         "servers": [{"url": public_url}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A SiteGPT API token."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A SiteGPT API token."},
+                "v0ApiKey": {"type": "http", "scheme": "bearer",
+                    "description": "A v0 API key (UUID-shaped), for the deprecated v0 API only."},
+            },
             "schemas": schemas,
         },
         "paths": paths,

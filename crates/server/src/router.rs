@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, get, on, post};
+use axum::routing::{MethodFilter, MethodRouter, any, get, on, post};
 use axum::{Extension, Router};
 use schemars::{Schema, SchemaGenerator};
 use sitegpt_access::{RouteRule, Scope};
@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::items::{self, ItemKind};
-use crate::routes::{account, chatbots, conversations, health, oauth, settings, team, tokens};
+use crate::routes::{account, chatbots, conversations, health, oauth, settings, team, tokens, v0};
 use crate::state::AppState;
 use crate::web;
 
@@ -605,6 +605,8 @@ pub fn router(state: AppState) -> Router {
         .route("/verify-email", get(web::auth::verify_email))
         .route("/verify-email/resend", post(web::auth::resend_verification))
         .route("/device", get(web::device::show).post(web::device::decide))
+        .route("/api/v0", any(v0::dispatch))
+        .route("/api/v0/{*rest}", any(v0::dispatch))
         .route("/dashboard", get(|| async { web::redirect("/dashboard/agents") }))
         .route("/dashboard/agents", get(web::agents::show).post(web::tokens::create))
         .route("/dashboard/agents/new", get(web::tokens::new_form))

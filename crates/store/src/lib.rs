@@ -251,8 +251,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Option<BrandUser>>;
     /// Stores a new v0 key for `owner`, deleting the one it had, in one
     /// transaction. `NotFound` when the owner does not exist.
-    async fn replace_v0_key(&self, owner: V0KeyOwner, hash: [u8; 32], hint: String, now: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn replace_v0_key(
+        &self,
+        owner: V0KeyOwner,
+        hash: [u8; 32],
+        hint: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The key with this hash, if one is stored.
     async fn v0_key(&self, hash: [u8; 32]) -> StoreResult<Option<V0Key>>;
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus};
 
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus, IntegrationRecord, MemberRecord,
-    Message, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus,
+    IntegrationRecord, MemberRecord, Message, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// One result row of an engine.

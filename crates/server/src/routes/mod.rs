@@ -11,6 +11,7 @@ pub mod paging;
 pub mod settings;
 pub mod team;
 pub mod tokens;
+pub mod v0;
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -370,6 +370,19 @@ impl TestApp {
         self.tokens_of(account_id).await.len()
     }
 
+    /// Runs SQL on the app's database directly (to set up states the store
+    /// refuses, or to break it).
+    pub async fn execute_sql(&self, sql: &str) {
+        match &self.database_url {
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.expect("sql");
+            }
+            None => rusqlite::Connection::open(self.db_path()).expect("open").execute_batch(sql).expect("sql"),
+        }
+    }
+
     /// Every token of the account, revoked ones too.
     pub async fn tokens_of(&self, account_id: &str) -> Vec<sitegpt_store::TokenRecord> {
         self.store()

@@ -19,4 +19,5 @@ mod openapi;
 mod smtp;
 mod team;
 mod tokens;
+mod v0;
 mod web;

@@ -27,15 +27,15 @@ use tokio_postgres::types::ToSql;
 
 use self::listen::{CHANNEL, Epoch, Listener};
 use crate::rows::{
-    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
-    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
-    from_ms, ms,
+    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells,
+    INTEGRATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT,
+    TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params, from_ms, ms,
 };
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
-    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
-    StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
+    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session,
+    Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// Connections each node keeps at most.

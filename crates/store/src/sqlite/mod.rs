@@ -17,15 +17,16 @@ use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::rows::{
-    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells, INTEGRATION_COLUMNS, ITEM_COLUMNS,
-    MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
+    self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells,
+    INTEGRATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT,
+    TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
 };
 pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization, DeviceDecision,
-    DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message,
-    NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session, Store, StoreError,
-    StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
+    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session,
+    Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -1258,9 +1259,7 @@ impl Store for SqliteStore {
 
     async fn brand_user(&self, brand_id: &str, user_id: &str) -> StoreResult<Option<BrandUser>> {
         let (brand_id, user_id) = (brand_id.to_owned(), user_id.to_owned());
-        self.pool
-            .read(move |conn| load_brand_user(conn, &brand_id, &user_id))
-            .await
+        self.pool.read(move |conn| load_brand_user(conn, &brand_id, &user_id)).await
     }
 
     async fn set_brand_user_quota(

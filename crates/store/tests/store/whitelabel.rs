@@ -55,7 +55,10 @@ async fn brands_users_and_quotas() {
         t.store.create_brand_user(brand_user("10", "1", "ada@example.com")).await.expect("user");
         let duplicate = t.store.create_brand_user(brand_user("11", "1", "ada@example.com")).await;
         assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
-        assert!(matches!(t.store.create_brand_user(brand_user("12", "9", "x@example.com")).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            t.store.create_brand_user(brand_user("12", "9", "x@example.com")).await,
+            Err(StoreError::NotFound)
+        ));
         let user = t.store.brand_user("1", "10").await.expect("read").expect("found");
         assert_eq!((user.email.as_str(), user.message_quota), ("ada@example.com", Some(500)));
         assert_eq!(t.store.brand_user("2", "10").await.expect("read"), None, "users belong to their brand");
