@@ -220,6 +220,59 @@ fn server_path(dir: &Path, file: &str) -> PathBuf {
     dir.join("data").join(file)
 }
 
+/// A v0 call to the served binary: status, body and the `Sunset` header.
+fn v0_patch(server: &Server, path: &str, key: &str) -> (u16, Value, String) {
+    let result =
+        ureq::request("PATCH", &format!("{}{path}", server.base)).set("Authorization", &format!("Bearer {key}")).call();
+    let response = match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let sunset = response.header("sunset").unwrap_or_default().to_owned();
+    (response.status(), response.into_json().expect("JSON body"), sunset)
+}
+
+/// The operator sets up a whitelabel customer with the admin commands; the
+/// customer's v0 key then works against the served binary.
+#[test]
+fn whitelabel_customers_are_set_up_with_admin_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let owner = server
+        .admin(&["create-user", "--email", "wl@example.com", "--password", "a long secret", "--verified"])
+        .expect("create-user");
+    let account_id = owner["accountId"].as_str().expect("accountId").to_owned();
+    let refused =
+        server.admin(&["create-brand", "--account-id", &account_id, "--name", "Acme AI"]).expect_err("not yet");
+    assert!(refused.contains("not a whitelabel account") && refused.contains("set-whitelabel"), "{refused}");
+    let on = server.admin(&["set-whitelabel", "--account-id", &account_id]).expect("set-whitelabel");
+    assert_eq!(on["whitelabel"], true);
+    let brand = server.admin(&["create-brand", "--account-id", &account_id, "--name", "Acme AI"]).expect("brand");
+    let brand_id = brand["brandId"].as_str().expect("brandId").to_owned();
+    let first = server.admin(&["create-v0-key", "--email", "wl@example.com"]).expect("key");
+    let first = first["apiKey"].as_str().expect("apiKey").to_owned();
+    let second = server.admin(&["create-v0-key", "--email", "wl@example.com"]).expect("key");
+    let second = second["apiKey"].as_str().expect("apiKey").to_owned();
+
+    let path = format!("/api/v0/w/brands/{brand_id}/users/1/api-key");
+    let (status, body, sunset) = v0_patch(&server, &path, &first);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("API_KEY_NOT_VALID")),
+        "the first key was replaced"
+    );
+    assert_eq!(sunset, "Wed, 30 Jun 2027 23:59:59 GMT");
+    let (status, body, _) = v0_patch(&server, &path, &second);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("GENERATE_API_KEY_USER_NOT_FOUND")));
+    let off = server.admin(&["set-whitelabel", "--account-id", &account_id, "--off"]).expect("off");
+    assert_eq!(off["whitelabel"], false);
+    let (status, body, _) = v0_patch(&server, &path, &second);
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("GENERATE_API_KEY_FORBIDDEN")));
+    let log = server.stop();
+    assert!(!log.contains(&first) && !log.contains(&second), "a v0 key is in the server log");
+}
+
 #[test]
 fn help_lists_commands_with_examples() {
     let output = Command::new(BIN).arg("--help").output().expect("help");
