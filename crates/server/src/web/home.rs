@@ -53,6 +53,12 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
     Ok(html(StatusCode::OK, page("Your account", Some(Viewer { user, csrf: signed_in.csrf() }), body)))
 }
 
+const V0_ROUTES: [(&str, &str); 3] = [
+    ("POST", "/api/v0/w/brands/{brandId}/users"),
+    ("PATCH", "/api/v0/w/brands/{brandId}/users/{userId}/api-key"),
+    ("PATCH", "/api/v0/w/brands/{brandId}/users/{userId}/quota"),
+];
+
 pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Response {
     let base = &*state.public_url;
     let viewer = session.as_ref().map(|s| Viewer { user: &s.session.user, csrf: s.csrf() });
@@ -78,6 +84,16 @@ pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSes
             ul.scopes {
                 @for (method, path, what) in rows {
                     li { span.resource { code { (method) " " (path) } } ul { li { (what) } } }
+                }
+            }
+            h2 id="v0" { "Deprecated: API v0 (whitelabel)" }
+            p { "API v0 is served for existing whitelabel integrations until " strong { "30 June 2027" }
+                ". It uses v0 API keys (" code { "Authorization: Bearer <uuid>" } ") and answers "
+                code { "{\"success\", \"message\", \"data\"}" } ". Move to API v2 and scoped tokens; the full "
+                "description of both is in the " a href="/api/v2/openapi.json" { "OpenAPI document" } "." }
+            ul.scopes {
+                @for (method, path) in V0_ROUTES {
+                    li { span.resource { code { (method) " " (path) } } }
                 }
             }
         }

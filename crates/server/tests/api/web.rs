@@ -366,6 +366,11 @@ async fn cookies_are_secure_behind_https_and_assets_are_served() {
     assert!(css.headers["content-type"].to_str().expect("ct").starts_with("text/css"));
     let docs = browser.get("/docs").await;
     docs.assert_contains("/oauth/device_authorization");
+    docs.assert_contains("Deprecated: API v0 (whitelabel)");
+    docs.assert_contains("/api/v0/w/brands/{brandId}/users/{userId}/api-key");
+    let script = browser.get("/assets/app.js").await;
+    assert_eq!(script.status.as_u16(), 200);
+    assert!(script.headers["content-type"].to_str().expect("ct").starts_with("text/javascript"));
     for path in ["/", "/login", "/signup", "/docs"] {
         let page = Browser::new(&app).get(path).await;
         page.assert_contains("<meta name=\"viewport\"");
