@@ -30,6 +30,10 @@ CHATBOT=$($BIN admin create-chatbot --account-id "$ACCOUNT" --name "Fuzzed bot" 
 SCOPES=$(python3 -c 'print(" ".join("--scope " + s for s in """account:read account:write billing:read billing:write tokens:read tokens:write chatbots:read chatbots:write chatbots:delete knowledge:read knowledge:write knowledge:delete personas:read personas:write personas:delete instructions:read instructions:write instructions:delete settings:read settings:write starters:read starters:write starters:delete followups:read followups:write followups:delete conversations:read conversations:write conversations:delete leads:read leads:write leads:delete members:read members:write members:delete integrations:read integrations:write""".split()))')
 # shellcheck disable=SC2086
 TOKEN=$($BIN admin create-token --email fuzz@example.com --name fuzz $SCOPES | json plaintextToken)
+# The same person as a whitelabel customer, for the deprecated v0 API.
+$BIN admin set-whitelabel --account-id "$ACCOUNT" >/dev/null
+BRAND=$($BIN admin create-brand --account-id "$ACCOUNT" --name "Fuzzed brand" | json brandId)
+V0_KEY=$($BIN admin create-v0-key --email fuzz@example.com | json apiKey)
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SITEGPT_LISTEN="127.0.0.1:$PORT" $BIN serve 2>"$WORK/server.log" &
@@ -40,17 +44,24 @@ for _ in $(seq 100); do
 done
 
 # Real records for the path parameters, so the fuzzer reaches past 404.
-api() { # METHOD PATH BODY → the id of `data.<key>` in the answer
-    python3 - "$1" "http://127.0.0.1:$PORT$2" "$3" "$4" "$TOKEN" <<'PY'
+api() { # METHOD PATH BODY KEY [CREDENTIAL] → `data.<KEY>.id` (v2), or `data.<KEY>` (v0)
+    python3 - "$1" "http://127.0.0.1:$PORT$2" "$3" "$4" "${5:-$TOKEN}" <<'PY'
 import json, sys, urllib.request
 method, url, body, key, token = sys.argv[1:]
 request = urllib.request.Request(url, data=body.encode(), method=method,
     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(request))["data"][key]["id"])
+data = json.load(urllib.request.urlopen(request))["data"]
+print(data[key] if isinstance(data[key], str) else data[key]["id"])
 PY
 }
 ITEM=$(api POST "/api/v2/chatbots/$CHATBOT/knowledge" '{"type":"text","content":"Opening hours"}' knowledgeSource)
 INTEGRATION=$(api POST /api/v2/integrations '{"type":"webhook","config":{"url":"https://hooks.example.com"}}' integration)
+BRAND_USER=$(api POST "/api/v0/w/brands/$BRAND/users" '{"email":"brand-user@example.com"}' userId "$V0_KEY")
+cat >"$WORK/v0.toml" <<TOML
+[parameters]
+"path.brandId" = "$BRAND"
+"path.userId" = "$BRAND_USER"
+TOML
 cat >"$WORK/schemathesis.toml" <<TOML
 [parameters]
 "path.chatbotId" = "$CHATBOT"
@@ -62,8 +73,18 @@ TOML
 st --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v2/openapi.json" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-    --exclude-path-regex '/(rotate|revoke)$' \
+    --exclude-path-regex '(/(rotate|revoke)$|^/api/v0/)' \
     --phases examples,fuzzing,stateful \
+    --max-examples "${MAX_EXAMPLES:-25}" \
+    --seed "${SEED:-7}" \
+    --workers 2
+
+echo "== schemathesis: the deprecated v0 API, with a whitelabel customer's v0 key"
+st --config-file "$WORK/v0.toml" run "http://127.0.0.1:$PORT/api/v2/openapi.json" \
+    -H "Authorization: Bearer $V0_KEY" \
+    --include-path-regex '^/api/v0/' \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+    --phases examples,fuzzing \
     --max-examples "${MAX_EXAMPLES:-25}" \
     --seed "${SEED:-7}" \
     --workers 2
