@@ -1,23 +1,17 @@
 // The Agents page in a real browser: a person's tokens with their access,
 // chatbots and expiry, revoked ones behind a toggle, on a wide screen and a
 // phone.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { launch, screenshot, fitsWidth } from './browser.mjs';
-import { api, signUpAndVerify } from './flows.mjs';
+import { screenshot, fitsWidth } from './browser.mjs';
+import { api, serverAndBrowser, signUpAndVerify } from './flows.mjs';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test('the Agents page lists tokens, flags expiry, and hides revoked ones until asked', async () => {

@@ -1,9 +1,8 @@
 // A person signs up in a real browser, verifies the e-mail from the outbox,
 // and approves (or denies) a device login that a CLI started over HTTP.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { launch, screenshot, fitsWidth } from './browser.mjs';
+import { screenshot, fitsWidth } from './browser.mjs';
 import * as flows from './flows.mjs';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -11,14 +10,9 @@ const PASSWORD = 'correct horse battery';
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+flows.serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const shots = { signup: '01-signup', 'home-unverified': '02-home-unverified', verified: '03-verified' };

@@ -1,5 +1,9 @@
-// Steps several browser tests share: signing up, signing in, calling the API.
+// Steps several browser tests share: a server and a browser per file,
+// signing up, signing in, calling the API.
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { startServer } from './server.mjs';
+import { launch } from './browser.mjs';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -38,4 +42,22 @@ export async function api(server, method, path, token) {
   const { body } = await call(server, method, path, token);
   assert.equal(body.ok, true, JSON.stringify(body));
   return body.data;
+}
+
+/**
+ * Starts a server and a browser before this file's tests, hands them to
+ * `use`, and stops both after the last test.
+ */
+export function serverAndBrowser(use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }

@@ -1,23 +1,17 @@
 // The Members page in a real browser: an owner invites people, changes a
 // role and removes someone; an admin cannot touch the owner; a viewer only
 // looks.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { launch, screenshot, fitsWidth } from './browser.mjs';
-import { api, call, signIn, signUpAndVerify, PASSWORD } from './flows.mjs';
+import { screenshot, fitsWidth } from './browser.mjs';
+import { api, call, PASSWORD, serverAndBrowser, signIn, signUpAndVerify } from './flows.mjs';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test('owners invite, change roles and remove; admins and viewers are held to their roles', async () => {

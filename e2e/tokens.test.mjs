@@ -2,25 +2,19 @@
 // real browser: a Custom token restricted to one chatbot is copied from the
 // page and used against the API; a viewer cannot grant beyond their role;
 // everything also works with JavaScript turned off.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { launch, screenshot, fitsWidth } from './browser.mjs';
-import { api, call, signIn, signUpAndVerify, PASSWORD } from './flows.mjs';
+import { screenshot, fitsWidth } from './browser.mjs';
+import { api, call, PASSWORD, serverAndBrowser, signIn, signUpAndVerify } from './flows.mjs';
 
 let server;
 let browser;
 let owner;
 let bots;
 
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 /** A verified owner with two chatbots; made once, for every test here. */
