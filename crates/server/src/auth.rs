@@ -116,12 +116,12 @@ impl Verifier {
         if self.unknown.get(&hash).is_some() {
             return Ok(None);
         }
-        if let Some(wait) = self.misses.blocked(peer) {
+        if let Some(wait) = self.unknown_lookups_blocked(peer) {
             return Err(ApiError::RateLimited(wait.as_secs().max(1)));
         }
         let Some(auth) = self.store.token_for_auth(hash).await? else {
             self.unknown.insert(hash, ());
-            self.misses.fail(peer);
+            self.count_unknown_lookup(peer);
             return Ok(None);
         };
         let verified = Arc::new(Verified::new(auth));
@@ -129,6 +129,17 @@ impl Verifier {
             entries.insert(hash, (epoch, Arc::clone(&verified)));
         }
         Ok(Some(verified))
+    }
+
+    /// How long `peer` must wait before its next lookup of an unknown
+    /// credential, if it used up its minute (shared with the v0 API's keys).
+    pub fn unknown_lookups_blocked(&self, peer: &str) -> Option<Duration> {
+        self.misses.blocked(peer)
+    }
+
+    /// Counts a lookup that found nothing against `peer`.
+    pub fn count_unknown_lookup(&self, peer: &str) {
+        self.misses.fail(peer);
     }
 
     /// Forgets everything (after writes this node makes, the epoch does the

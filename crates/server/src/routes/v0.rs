@@ -7,7 +7,8 @@
 //! `Deprecation`, `Sunset` and `Link` headers on every answer.
 //!
 //! Each request is decided in this order: unknown path 404, method 405 (with
-//! `Allow`), key 401, path and body 400, whitelabel customer and brand 403,
+//! `Allow`), key 401 (429 for an address past its minute's budget of unknown
+//! credentials), path and body 400, whitelabel customer and brand 403,
 //! brand user 404; then the operation, whose failures are 500 without
 //! internals.
 
@@ -133,6 +134,7 @@ struct V0Error {
     message: String,
     details: Option<Vec<Detail>>,
     allow: Option<Method>,
+    retry_after: Option<u64>,
 }
 
 impl V0Error {
@@ -144,6 +146,7 @@ impl V0Error {
             message: message.into(),
             details: None,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -195,6 +198,9 @@ impl V0Error {
         {
             response.headers_mut().insert(header::ALLOW, value);
         }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -217,6 +223,7 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             message: "No v0 API endpoint has this path".into(),
             details: None,
             allow: None,
+            retry_after: None,
         }
         .into_response(),
     };
@@ -249,7 +256,8 @@ async fn handle(state: &AppState, op: &Operation, request: Request) -> Result<Re
             )
         });
     }
-    let caller = authenticate(state, op, request.headers()).await?;
+    let peer = crate::web::client_addr(request.extensions());
+    let caller = authenticate(state, op, request.headers(), &peer).await?;
     let (parts, body) = request.into_parts();
     let mut problems = check_ids(op);
     let body = read_body(op, &parts.headers, body, &mut problems).await?;
@@ -290,8 +298,15 @@ struct NewBrandUser {
     message_quota: Option<i64>,
 }
 
-/// The SiteGPT user whose v0 key this is.
-async fn authenticate(state: &AppState, op: &Operation, headers: &HeaderMap) -> Result<V0KeyOwner, V0Error> {
+/// The owner of the presented v0 key. Lookups that find nothing count
+/// against the address's budget for unknown credentials (shared with v2);
+/// beyond it, 429 until the minute is over.
+async fn authenticate(
+    state: &AppState,
+    op: &Operation,
+    headers: &HeaderMap,
+    peer: &str,
+) -> Result<V0KeyOwner, V0Error> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -300,9 +315,24 @@ async fn authenticate(state: &AppState, op: &Operation, headers: &HeaderMap) -> 
         .map(|(_, key)| key.trim().to_ascii_lowercase())
         .filter(|key| is_key_shaped(key));
     let Some(key) = presented else { return Err(V0Error::unauthenticated(op)) };
+    if let Some(wait) = state.verifier.unknown_lookups_blocked(peer) {
+        let seconds = wait.as_secs().max(1);
+        return Err(V0Error {
+            retry_after: Some(seconds),
+            ..V0Error::new(
+                op,
+                StatusCode::TOO_MANY_REQUESTS,
+                "REQUEST_RATE_LIMITED",
+                format!("Too many requests with unknown API keys from this address. Retry in {seconds} s."),
+            )
+        });
+    }
     match state.store.v0_key(hash_key(&key)).await {
         Ok(Some(found)) => Ok(found.owner),
-        Ok(None) => Err(V0Error::unauthenticated(op)),
+        Ok(None) => {
+            state.verifier.count_unknown_lookup(peer);
+            Err(V0Error::unauthenticated(op))
+        }
         Err(e) => Err(V0Error::failed(op, &e)),
     }
 }
@@ -617,6 +647,10 @@ pub fn openapi_paths() -> Vec<(&'static str, &'static str, Value)> {
         responses.insert("400".into(), error("REQUEST_VALIDATION_FAILED, with details [{path, message}]"));
         responses.insert("413".into(), error("REQUEST_BODY_TOO_LARGE: bodies are limited to 16 KiB"));
         responses.insert("500".into(), error(&format!("{op}_FAILED: a technical error; nothing internal is shown")));
+        responses.insert(
+            "429".into(),
+            error("REQUEST_RATE_LIMITED: too many unknown API keys from this address (with Retry-After)"),
+        );
         for (status, response) in extra {
             responses.insert((*status).into(), response.clone());
         }

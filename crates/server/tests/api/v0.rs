@@ -294,3 +294,26 @@ async fn customers_create_brand_users_and_set_their_quotas() {
     let response = call(&app, Method::POST, &users, Some(&stranger_key), Some(json!({"email": "x@example.com"}))).await;
     assert_v0_error(&response, 403, "CREATE_WHITELABEL_USER_FORBIDDEN");
 }
+
+/// Unknown v0 keys count against the same per-address budget as unknown v2
+/// tokens: beyond it, 429 in the v0 envelope with `Retry-After`.
+#[tokio::test]
+async fn unknown_keys_are_limited_per_address() {
+    let app = TestApp::new().await;
+    let s = setup(&app).await;
+    let path = key_path(&s.brand, &s.user);
+    for _ in 0..sitegpt_server::auth::UNKNOWN_PER_MINUTE {
+        let response = call(&app, Method::PATCH, &path, Some(&new_key().0), None).await;
+        assert_v0_error(&response, 401, "API_KEY_NOT_VALID");
+    }
+    let limited = call(&app, Method::PATCH, &path, Some(&new_key().0), None).await;
+    assert_v0_error(&limited, 429, "REQUEST_RATE_LIMITED");
+    let wait: u64 = limited.header("retry-after").parse().expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The budget is shared with v2's unknown tokens.
+    let unknown_v2 = sitegpt_access::PlainToken::generate().expose();
+    app.get("/api/v2/account", &unknown_v2).await.assert_error(429, "RATE_LIMITED");
+    // Requests that need no key lookup answer as before.
+    assert_v0_error(&call(&app, Method::GET, &path, None, None).await, 405, "REQUEST_METHOD_NOT_ALLOWED");
+    assert_v0_error(&call(&app, Method::PATCH, &path, Some("not-a-key"), None).await, 401, "API_KEY_NOT_VALID");
+}
