@@ -45,6 +45,12 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.getByText('ada@example.com is already a member.').waitFor();
   assert.equal(await page.getByLabel('Email').inputValue(), 'ada@example.com');
   await screenshot(page, '40-members');
+  // The invitation waits in its own list until withdrawn.
+  const pending = page.locator('tr', { hasText: 'newcomer@example.com' });
+  assert.match(await pending.innerText(), /Viewer/);
+  await page.getByRole('button', { name: 'Withdraw the invitation of newcomer@example.com' }).click();
+  await page.getByText('Invitation withdrawn.').waitFor();
+  assert.equal(await page.locator('tr', { hasText: 'newcomer@example.com' }).count(), 0);
 
   // Grace becomes a viewer, from her row.
   await page.getByLabel('Role of grace@example.com').selectOption('viewer');

@@ -613,6 +613,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/agents/{id}/{action}", get(web::tokens::confirm).post(web::tokens::act))
         .route("/dashboard/members", get(web::members::show).post(web::members::invite))
         .route("/dashboard/members/{user_id}/role", post(web::members::change_role))
+        .route("/dashboard/members/invitations/{id}/withdraw", post(web::members::withdraw))
         .route("/dashboard/members/{user_id}/remove", get(web::members::confirm_remove).post(web::members::remove));
     api_v2(routes)
         .route_layer(middleware::from_fn(remember_route))

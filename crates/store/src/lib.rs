@@ -87,6 +87,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()>;
     /// `Conflict` when the address already has a pending invitation there.
     async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()>;
+    /// The account's invitations that are neither accepted nor expired at
+    /// `now`, oldest first.
+    async fn pending_invitations(&self, account_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
+    /// Withdraws a pending invitation. `NotFound` if the account has no
+    /// pending invitation with that id.
+    async fn cancel_invitation(&self, account_id: &str, invitation_id: &str) -> StoreResult<()>;
     /// Joins the user to every account that invited their address (and has
     /// not expired); returns those account ids.
     async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>>;

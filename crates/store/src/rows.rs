@@ -10,7 +10,7 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus,
-    IntegrationRecord, MemberRecord, Message, TokenRecord, User, V0Key, V0KeyOwner,
+    IntegrationRecord, Invitation, MemberRecord, Message, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// One result row of an engine.
@@ -305,4 +305,18 @@ pub(crate) fn v0_owner_columns(owner: &V0KeyOwner) -> (Option<&str>, Option<&str
         V0KeyOwner::User(id) => (Some(id.as_str()), None),
         V0KeyOwner::BrandUser(id) => (None, Some(id.as_str())),
     }
+}
+
+pub(crate) const INVITATION_COLUMNS: &str = "id, account_id, email, role, invited_by, created_at, expires_at";
+
+pub(crate) fn invitation<R: Cells>(row: &R) -> Result<Invitation, R::Error> {
+    Ok(Invitation {
+        id: row.text(0)?,
+        account_id: row.text(1)?,
+        email: row.text(2)?,
+        role: row.role(3)?,
+        invited_by: row.text(4)?,
+        created_at: row.time(5)?,
+        expires_at: row.time(6)?,
+    })
 }

@@ -63,6 +63,7 @@ pub async fn show(
         Some("added") => Some("Member added."),
         Some("role") => Some("Role changed. It applies to their tokens at once."),
         Some("removed") => Some("Member removed, and their tokens in this team revoked."),
+        Some("withdrawn") => Some("Invitation withdrawn. The link in it no longer joins this team."),
         _ => None,
     };
     members_page(&state, &signed_in, &team, StatusCode::OK, notice, None, Invite::default()).await
@@ -78,9 +79,11 @@ async fn members_page(
     invite: Invite<'_>,
 ) -> Result<Response, WebError> {
     let members = state.store.members(&team.account.id).await?;
+    let manager = team.role.manages_account();
+    let invitations =
+        if manager { state.store.pending_invitations(&team.account.id, chrono::Utc::now()).await? } else { Vec::new() };
     let me = &signed_in.session.user.id;
     let blocked = why_not_manage(signed_in, team);
-    let manager = team.role.manages_account();
     let grantable: Vec<Role> =
         Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
     let body = html! {
@@ -131,6 +134,35 @@ async fn members_page(
                     tbody {
                         @for m in &members {
                             (member_row(signed_in, team, m, m.user.id == *me, &grantable, blocked.is_some()))
+                        }
+                    }
+                }
+            }
+            @if !invitations.is_empty() {
+                h2 { "Pending invitations" }
+                div.table-wrap {
+                    table.tokens.people {
+                        thead { tr {
+                            th scope="col" { "Email" }
+                            th scope="col" { "Role" }
+                            th scope="col" { "Expires" }
+                            th scope="col" { span.visually-hidden { "Actions" } }
+                        } }
+                        tbody {
+                            @for invitation in &invitations {
+                                tr {
+                                    th scope="row" { (invitation.email) }
+                                    td { (capitalized(invitation.role)) }
+                                    td.date { (invitation.expires_at.format("%Y-%m-%d")) }
+                                    td.row-actions {
+                                        form method="post" action={ "/dashboard/members/invitations/" (invitation.id) "/withdraw" } {
+                                            input type="hidden" name="csrf" value=(signed_in.csrf());
+                                            input type="hidden" name="account" value=(team.account.id);
+                                            button.small type="submit" disabled[blocked.is_some()] aria-label={ "Withdraw the invitation of " (invitation.email) } { "Withdraw" }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -417,4 +449,25 @@ pub async fn remove(
             members_page(&state, &signed_in, &team, status, None, Some(&message), Invite::default()).await
         }
     }
+}
+
+/// `POST /dashboard/members/invitations/{id}/withdraw`.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    Path(invitation_id): Path<String>,
+    WebForm(form): WebForm<RemoveForm>,
+) -> Result<Response, WebError> {
+    let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
+        Ok(pair) => pair,
+        Err(page) => return Ok(page),
+    };
+    match state.store.cancel_invitation(&team.account.id, &invitation_id).await {
+        Ok(()) => {}
+        Err(sitegpt_store::StoreError::NotFound) => return Err(WebError::NotFound),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(invitation_id = %invitation_id, by_user = %signed_in.session.user.id, "invitation withdrawn");
+    Ok(redirect(&team.link("/dashboard/members?done=withdrawn")))
 }

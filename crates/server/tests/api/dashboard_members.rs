@@ -59,6 +59,19 @@ async fn owners_invite_change_roles_and_remove() {
         post(&mut browser, &owner, "/dashboard/members", &[("email", "x@example.com"), ("role", "king")]).await;
     assert_eq!(bad_role.status.as_u16(), 400);
 
+    // Pending invitations are listed, and can be withdrawn.
+    let page = browser.get("/dashboard/members").await;
+    page.assert_contains("Pending invitations");
+    page.assert_contains("new@example.com");
+    let pending = app.store().pending_invitations(&owner.account_id, chrono::Utc::now()).await.expect("list");
+    assert_eq!(pending.len(), 1);
+    let withdraw = format!("/dashboard/members/invitations/{}/withdraw", pending[0].id);
+    let done = post(&mut browser, &owner, &withdraw, &[]).await;
+    assert_eq!((done.status.as_u16(), done.location()), (303, "/dashboard/members?done=withdrawn"));
+    assert!(app.store().pending_invitations(&owner.account_id, chrono::Utc::now()).await.expect("list").is_empty());
+    assert!(!browser.get("/dashboard/members").await.body.contains("new@example.com"));
+    assert_eq!(post(&mut browser, &owner, &withdraw, &[]).await.status.as_u16(), 404, "already withdrawn");
+
     // Change a role; then remove, which revokes their tokens in the team.
     let path = format!("/dashboard/members/{}/role", existing.id);
     let changed = post(&mut browser, &owner, &path, &[("role", "admin")]).await;
@@ -122,9 +135,17 @@ async fn admins_cannot_touch_owners_and_members_only_look() {
     assert_eq!(page.status.as_u16(), 303);
 
     // A member sees the list, but no forms, and posts are refused.
+    let invited =
+        post(&mut admin_browser, &team, "/dashboard/members", &[("email", "soon@example.com"), ("role", "viewer")])
+            .await;
+    assert_eq!(invited.status.as_u16(), 303);
     let page = member_browser.get(&format!("/dashboard/members?account={}", owner.account_id)).await;
     page.assert_contains("owner@example.com");
     assert!(!page.body.contains("Invite member"));
+    assert!(!page.body.contains("soon@example.com"), "only owners and admins see invitations");
+    let pending = app.store().pending_invitations(&owner.account_id, now).await.expect("list");
+    let withdraw = format!("/dashboard/members/invitations/{}/withdraw", pending[0].id);
+    assert_eq!(post(&mut member_browser, &team, &withdraw, &[]).await.status.as_u16(), 403);
     let page =
         post(&mut member_browser, &team, "/dashboard/members", &[("email", "x@example.com"), ("role", "viewer")]).await;
     assert_eq!(page.status.as_u16(), 403);

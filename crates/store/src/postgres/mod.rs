@@ -28,8 +28,8 @@ use tokio_postgres::types::ToSql;
 use self::listen::{CHANNEL, Epoch, Listener};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells,
-    INTEGRATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT,
-    TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params, from_ms, ms,
+    INTEGRATION_COLUMNS, INVITATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT,
+    TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params, from_ms, ms,
 };
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
@@ -596,6 +596,33 @@ impl Store for PostgresStore {
             self.epoch.bump();
         }
         Ok(joined)
+    }
+
+    async fn pending_invitations(&self, account_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
+        let client = self.client().await?;
+        let found = query(
+            &client,
+            &format!(
+                "SELECT {INVITATION_COLUMNS} FROM invitations \
+                 WHERE account_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at, id"
+            ),
+            &[&account_id, &ms(now)],
+        )
+        .await?;
+        all(found, rows::invitation)
+    }
+
+    async fn cancel_invitation(&self, account_id: &str, invitation_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(
+            execute(
+                &client,
+                "DELETE FROM invitations WHERE id = $2 AND account_id = $1 AND accepted_at IS NULL",
+                &[&account_id, &invitation_id],
+            )
+            .await
+            .map_err(pg)?,
+        )
     }
 
     async fn insert_integration(&self, i: IntegrationRecord) -> StoreResult<()> {

@@ -18,8 +18,8 @@ use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells,
-    INTEGRATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT, TOKEN_AUTH_SELECT,
-    TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
+    INTEGRATION_COLUMNS, INVITATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT,
+    TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
 };
 pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
@@ -501,6 +501,37 @@ impl Store for SqliteStore {
                     bump_epoch(tx)?;
                 }
                 Ok(joined)
+            })
+            .await
+    }
+
+    async fn pending_invitations(&self, account_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
+        let account_id = account_id.to_owned();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {INVITATION_COLUMNS} FROM invitations \
+                         WHERE account_id = ?1 AND accepted_at IS NULL AND expires_at > ?2 ORDER BY created_at, id"
+                    ))
+                    .map_err(backend)?;
+                let rows = stmt.query_map(params![account_id, ms(now)], |r| rows::invitation(r)).map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn cancel_invitation(&self, account_id: &str, invitation_id: &str) -> StoreResult<()> {
+        let (account_id, invitation_id) = (account_id.to_owned(), invitation_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(
+                        "DELETE FROM invitations WHERE id = ?2 AND account_id = ?1 AND accepted_at IS NULL",
+                        params![account_id, invitation_id],
+                    )
+                    .map_err(backend)?,
+                )
             })
             .await
     }

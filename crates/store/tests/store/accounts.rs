@@ -259,3 +259,50 @@ async fn invitations_are_accepted_once_and_expire() {
         assert!(t.store.accept_invitations("late@example.com", &guest.id, later).await.expect("expired").is_empty());
     }
 }
+
+#[tokio::test]
+async fn pending_invitations_are_listed_and_can_be_withdrawn() {
+    for t in engines().await {
+        let (owner, account) = t.owner("lister@example.com").await;
+        let (_, other) = t.owner("other@example.com").await;
+        let now = Utc::now();
+        let invitation =
+            |id: &str, email: &str, account_id: &str, expires_in: chrono::Duration| sitegpt_store::Invitation {
+                id: id.into(),
+                account_id: account_id.into(),
+                email: email.into(),
+                role: Role::Member,
+                invited_by: owner.id.clone(),
+                created_at: now,
+                expires_at: now + expires_in,
+            };
+        let week = chrono::Duration::days(7);
+        t.store.create_invitation(invitation("inv_a", "a@example.com", &account.id, week)).await.expect("a");
+        t.store.create_invitation(invitation("inv_b", "b@example.com", &account.id, week)).await.expect("b");
+        let soon = chrono::Duration::seconds(1);
+        t.store.create_invitation(invitation("inv_c", "c@example.com", &account.id, soon)).await.expect("c");
+        t.store.create_invitation(invitation("inv_d", "d@example.com", &other.id, week)).await.expect("d");
+        let later = now + chrono::Duration::seconds(5);
+        let ids = |list: Vec<sitegpt_store::Invitation>| list.into_iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(ids(t.store.pending_invitations(&account.id, later).await.expect("list")), ["inv_a", "inv_b"]);
+
+        assert!(matches!(t.store.cancel_invitation(&account.id, "inv_d").await, Err(StoreError::NotFound)));
+        t.store.cancel_invitation(&account.id, "inv_a").await.expect("cancel");
+        assert!(matches!(t.store.cancel_invitation(&account.id, "inv_a").await, Err(StoreError::NotFound)));
+        assert_eq!(ids(t.store.pending_invitations(&account.id, later).await.expect("list")), ["inv_b"]);
+        assert_eq!(ids(t.store.pending_invitations(&other.id, later).await.expect("list")), ["inv_d"]);
+        // A withdrawn invitation is not accepted at sign-up.
+        let (user, _) = t
+            .store
+            .create_user(NewUser {
+                email: "a@example.com".into(),
+                password_hash: "h".into(),
+                email_verified: true,
+                membership: NewMembership::NewAccount { name: "A".into(), subscription: SubscriptionStatus::Active },
+                now,
+            })
+            .await
+            .expect("user");
+        assert!(t.store.accept_invitations("a@example.com", &user.id, now).await.expect("accept").is_empty());
+    }
+}
