@@ -3,8 +3,10 @@
 //! shape of a stored token.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
-use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope, ScopeSet, resolve_expiry};
+use sitegpt_access::issuance::{Issuer, check_issuance};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, IssuanceDenied, PlainToken, Scope, ScopeSet, resolve_expiry};
 use sitegpt_api_types::{CreateTokenRequest, FieldError, PathSegment, Token};
 use sitegpt_store::{NewToken, Rotation, Store, TokenRecord};
 
@@ -142,6 +144,57 @@ pub async fn issue(
         .await?;
     tracing::info!(token_id = %record.id, account_id, user_id, via = via.as_str(), "token issued");
     Ok((record, plain))
+}
+
+fn field_path(field: &str, index: Option<usize>) -> serde_json::Value {
+    match index {
+        Some(index) => json!([field, index]),
+        None => json!([field]),
+    }
+}
+
+/// 403 naming what the issuer may not grant, with each scope's and chatbot's
+/// place in the request.
+pub fn issuance_error(
+    denied: IssuanceDenied,
+    requested_scopes: &[sitegpt_access::Scope],
+    chatbot_ids: &[String],
+) -> ApiError {
+    let mut details = Vec::new();
+    for scope in &denied.scopes {
+        let index = requested_scopes.iter().position(|s| s == scope);
+        details.push(json!({
+            "path": field_path("scopes", index),
+            "scope": scope.as_str(),
+            "message": format!("you may not grant `{scope}`"),
+        }));
+    }
+    for id in &denied.chatbots {
+        let index = chatbot_ids.iter().position(|c| c == id);
+        details.push(json!({
+            "path": field_path("chatbotIds", index),
+            "chatbotId": id,
+            "message": format!("you may not grant access to chatbot `{id}`"),
+        }));
+    }
+    if denied.unrestricted_from_restricted {
+        details.push(json!({
+            "path": ["chatbotIds"],
+            "message": "a chatbot-restricted token can only create tokens restricted to its own chatbots",
+        }));
+    }
+    ApiError::Forbidden { message: denied.message(), details }
+}
+
+/// Whether `issuer` may rotate `record`: not a revoked token (409), and,
+/// since rotation hands out a working secret, nothing beyond what the issuer
+/// could grant now (403).
+pub fn check_rotation(record: &TokenRecord, issuer: &Issuer<'_>) -> Result<(), ApiError> {
+    if record.revoked_at.is_some() {
+        return Err(ApiError::Conflict("A revoked token cannot be rotated. Create a new token instead.".into()));
+    }
+    check_issuance(issuer, record.scopes, &record.chatbots)
+        .map_err(|denied| issuance_error(denied, &record.scopes.to_vec(), record.chatbots.ids()))
 }
 
 /// Gives a token a new secret with the same scopes, chatbots and lifetime;

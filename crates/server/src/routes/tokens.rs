@@ -10,10 +10,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
 use sitegpt_access::id::is_plausible_id;
 use sitegpt_access::issuance::{Issuer, check_issuance};
-use sitegpt_access::{CreatedVia, IssuanceDenied, PlainToken, Target};
+use sitegpt_access::{CreatedVia, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{TokenQuery, TokenRecord};
 
@@ -21,7 +20,7 @@ use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::issue::{self, check_chatbots_exist, to_wire};
+use crate::issue::{self, check_chatbots_exist, issuance_error, to_wire};
 use crate::request::{JsonBody, QueryParams};
 use crate::state::AppState;
 
@@ -73,44 +72,6 @@ pub async fn list(
         .await?;
     let (records, next_cursor) = next_page(records, limit, |r| (r.created_at, r.id.as_str()));
     Ok(ok(Page { items: records.iter().map(to_wire).collect(), next_cursor }))
-}
-
-fn field_path(field: &str, index: Option<usize>) -> serde_json::Value {
-    match index {
-        Some(index) => json!([field, index]),
-        None => json!([field]),
-    }
-}
-
-fn issuance_error(
-    denied: IssuanceDenied,
-    requested_scopes: &[sitegpt_access::Scope],
-    chatbot_ids: &[String],
-) -> ApiError {
-    let mut details = Vec::new();
-    for scope in &denied.scopes {
-        let index = requested_scopes.iter().position(|s| s == scope);
-        details.push(json!({
-            "path": field_path("scopes", index),
-            "scope": scope.as_str(),
-            "message": format!("you may not grant `{scope}`"),
-        }));
-    }
-    for id in &denied.chatbots {
-        let index = chatbot_ids.iter().position(|c| c == id);
-        details.push(json!({
-            "path": field_path("chatbotIds", index),
-            "chatbotId": id,
-            "message": format!("you may not grant access to chatbot `{id}`"),
-        }));
-    }
-    if denied.unrestricted_from_restricted {
-        details.push(json!({
-            "path": ["chatbotIds"],
-            "message": "a chatbot-restricted token can only create tokens restricted to its own chatbots",
-        }));
-    }
-    ApiError::Forbidden { message: denied.message(), details }
 }
 
 fn issuer(caller: &Caller) -> Issuer<'_> {
@@ -191,13 +152,7 @@ pub async fn rotate(
             "Only the token's own user can rotate it; owners and admins can revoke it instead.",
         ));
     }
-    if record.revoked_at.is_some() {
-        return Err(ApiError::Conflict("A revoked token cannot be rotated. Create a new token instead.".into()));
-    }
-    // Rotation hands out a working secret, so it must not exceed the caller either.
-    let requested = record.scopes.to_vec();
-    check_issuance(&issuer(&caller), record.scopes, &record.chatbots)
-        .map_err(|denied| issuance_error(denied, &requested, record.chatbots.ids()))?;
+    issue::check_rotation(&record, &issuer(&caller))?;
     let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, Utc::now()).await?;
     Ok(ok(issued(&rotated, plain)))
 }

@@ -618,22 +618,20 @@ pub async fn act(
             if let Some(page) = unverified_page(&signed_in) {
                 return Ok(page);
             }
-            if record.revoked_at.is_some() {
-                let message = "A revoked token cannot be rotated. Create a new token instead.";
-                return Ok(html(StatusCode::CONFLICT, confirm_page(&signed_in, &team, &record, action, Some(message))));
-            }
             let issuer = Issuer { role: team.role, via_token: None };
-            if let Err(denied) = check_issuance(&issuer, record.scopes, &record.chatbots) {
-                let message = format!(
-                    "{} Your role in {} is now {}; create a new token within it instead.",
-                    denied.message(),
-                    team.account.name,
-                    team.role
-                );
-                return Ok(html(
-                    StatusCode::FORBIDDEN,
-                    confirm_page(&signed_in, &team, &record, action, Some(&message)),
-                ));
+            if let Err(refused) = issue::check_rotation(&record, &issuer) {
+                let (status, message) = match refused {
+                    ApiError::Conflict(message) => (StatusCode::CONFLICT, message),
+                    ApiError::Forbidden { message, .. } => (
+                        StatusCode::FORBIDDEN,
+                        format!(
+                            "{message} Your role in {} is now {}; create a new token within it instead.",
+                            team.account.name, team.role
+                        ),
+                    ),
+                    other => return Err(WebError::Internal(other.to_string())),
+                };
+                return Ok(html(status, confirm_page(&signed_in, &team, &record, action, Some(&message))));
             }
             if !first_use(&state, form.get("once").unwrap_or_default(), now).await? {
                 return Ok(already_done(&signed_in, &team));

@@ -309,3 +309,22 @@ async fn unverified_people_are_asked_to_verify_before_getting_a_secret() {
     assert_eq!(refused.status.as_u16(), 403);
     refused.assert_contains("Verify your e-mail first");
 }
+
+#[tokio::test]
+async fn a_demoted_person_cannot_rotate_a_token_beyond_their_new_role() {
+    let app = TestApp::new().await;
+    let (mut browser, user) = signed_in(&app, "demoted@example.com").await;
+    let (id, secret) = app.token(&user, &[Scope::AccountRead, Scope::KnowledgeWrite]).await;
+    // A second owner, so the first may be demoted.
+    app.member(&user.account_id, Role::Owner).await;
+    app.store().set_role(&user.account_id, &user.id, Role::Viewer).await.expect("demote");
+    let confirm = browser.get(&format!("/dashboard/agents/{id}/rotate")).await;
+    let (csrf, once) = (confirm.csrf(), confirm.field("once"));
+    let page = browser.post(&format!("/dashboard/agents/{id}/rotate"), &[("csrf", &csrf), ("once", &once)]).await;
+    assert_eq!(page.status.as_u16(), 403, "{}", page.body);
+    page.assert_contains("You may not grant knowledge:write.");
+    page.assert_contains("is now viewer");
+    assert!(!page.body.contains("sgpt_"));
+    // The old secret still works for what the role allows.
+    app.get("/api/v2/account", &secret).await.assert_ok(200);
+}
