@@ -260,10 +260,16 @@ async fn handle(state: &AppState, op: &Operation, request: Request) -> Result<Re
     let caller = authenticate(state, op, request.headers(), &peer).await?;
     let (parts, body) = request.into_parts();
     let mut problems = check_ids(op);
-    let body = read_body(op, &parts.headers, body, &mut problems).await?;
+    // Generating a key takes no body; whatever is sent is ignored.
     let input = match op {
-        Operation::CreateUser { .. } => Input::User(check_new_user(&body, &mut problems)),
-        Operation::UpdateQuota { .. } => Input::Quota(check_quota(&body, &mut problems)),
+        Operation::CreateUser { .. } => {
+            let body = read_body(op, &parts.headers, body, &mut problems).await?;
+            Input::User(check_new_user(&body, &mut problems))
+        }
+        Operation::UpdateQuota { .. } => {
+            let body = read_body(op, &parts.headers, body, &mut problems).await?;
+            Input::Quota(check_quota(&body, &mut problems))
+        }
         Operation::GenerateKey { .. } => Input::None,
     };
     if !problems.is_empty() {
