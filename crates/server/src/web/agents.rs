@@ -14,7 +14,7 @@ use sitegpt_access::AccessLevel;
 use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
 
 use super::auth::urlencode;
-use super::layout::{Viewer, page};
+use super::layout::page;
 use super::{MaybeSession, WebError, html, pick_team, sign_in_first};
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents")) };
     let user = &signed_in.session.user;
-    let viewer = Viewer { user, csrf: signed_in.csrf() };
+    let viewer = signed_in.viewer();
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
         Ok(team) => team,
         Err(page) => return Ok(page),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sitegpt_store::password::{hash_password, verify_password};
 use sitegpt_store::{NewMembership, NewSession, NewUser, StoreError, User};
 
-use super::layout::{Field, Viewer, alert, field, message_page, page};
+use super::layout::{Field, alert, field, message_page, page};
 use super::{
     CSRF_COOKIE, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
     constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
@@ -323,7 +323,7 @@ pub async fn verify_email(
     MaybeSession(session): MaybeSession,
     Query(params): Query<VerifyParams>,
 ) -> Result<Response, WebError> {
-    let viewer = session.as_ref().map(|s| Viewer { user: &s.session.user, csrf: s.csrf() });
+    let viewer = session.as_ref().map(super::SignedIn::viewer);
     let Some(token) = params.token.filter(|t| !t.is_empty() && t.len() <= 128) else {
         return Ok(html(
             StatusCode::BAD_REQUEST,
@@ -377,7 +377,7 @@ pub async fn resend_verification(
     let Some(signed_in) = session else { return Ok(redirect("/login")) };
     signed_in.check_csrf(&form.csrf)?;
     let user = &signed_in.session.user;
-    let viewer = Some(Viewer { user, csrf: signed_in.csrf() });
+    let viewer = Some(signed_in.viewer());
     if user.email_verified_at.is_some() {
         return Ok(html(
             StatusCode::OK,

@@ -15,7 +15,7 @@ use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
 use super::auth::urlencode;
-use super::layout::{Viewer, alert, message_page, page};
+use super::layout::{alert, message_page, page};
 use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect, unverified_page};
 use crate::routes::oauth::public_client;
 use crate::state::AppState;
@@ -25,14 +25,10 @@ pub struct CodeParams {
     user_code: Option<String>,
 }
 
-fn viewer(signed_in: &SignedIn) -> Viewer<'_> {
-    Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() }
-}
-
 fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup {
     page(
         "Connect a device",
-        Some(viewer(signed_in)),
+        Some(signed_in.viewer()),
         html! {
             section.card {
                 h1 { "Connect a device" }
@@ -78,7 +74,7 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
         r.device.token_name.clone().unwrap_or_else(|| format!("{client_name} on {}", Utc::now().format("%Y-%m-%d")));
     page(
         "Approve access",
-        Some(viewer(signed_in)),
+        Some(signed_in.viewer()),
         html! {
             section.card.wide {
                 h1 { "Allow " (client_name) " to access SiteGPT?" }
@@ -176,7 +172,7 @@ async fn pending(state: &AppState, signed_in: &SignedIn, keys: &[String], raw: &
         wrong_code(state, keys).await?;
         return Ok(Lookup::Page(html(StatusCode::NOT_FOUND, entry_page(signed_in, raw, Some(not_valid)))));
     };
-    let v = Some(viewer(signed_in));
+    let v = Some(signed_in.viewer());
     if device.status != DeviceStatus::Pending {
         let msg = "This code was already used. Start the login again on your device to get a new one.";
         return Ok(Lookup::Page(html(StatusCode::GONE, message_page("This code was already used", msg, v))));
@@ -213,7 +209,7 @@ pub async fn show(
     let Some((selected, role)) = accounts.first().cloned() else {
         return Ok(html(
             StatusCode::FORBIDDEN,
-            message_page("No team", "You are not a member of any team.", Some(viewer(&signed_in))),
+            message_page("No team", "You are not a member of any team.", Some(signed_in.viewer())),
         ));
     };
     let review = Review { device: &device, code: &code, accounts: &accounts, selected: &selected, role, error: None };
@@ -249,7 +245,7 @@ pub async fn decide(
         Lookup::Page(page) => return Ok(page),
     };
     let user = &signed_in.session.user;
-    let v = Some(viewer(&signed_in));
+    let v = Some(signed_in.viewer());
     let decision = match form.decision.as_str() {
         "deny" => DeviceDecision::Deny,
         "approve" => {

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 
-use super::layout::{Viewer, page};
+use super::layout::page;
 use super::{MaybeSession, WebError, html};
 use crate::state::AppState;
 
@@ -50,7 +50,7 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 a href="/device" { "device approval page" } "." }
         }
     };
-    Ok(html(StatusCode::OK, page("Your account", Some(Viewer { user, csrf: signed_in.csrf() }), body)))
+    Ok(html(StatusCode::OK, page("Your account", Some(signed_in.viewer()), body)))
 }
 
 const V0_ROUTES: [(&str, &str); 3] = [
@@ -61,7 +61,7 @@ const V0_ROUTES: [(&str, &str); 3] = [
 
 pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Response {
     let base = &*state.public_url;
-    let viewer = session.as_ref().map(|s| Viewer { user: &s.session.user, csrf: s.csrf() });
+    let viewer = session.as_ref().map(super::SignedIn::viewer);
     let rows: &[(&str, &str, &str)] = &[
         ("GET", "/api/v2/account", "account:read — who is calling, with which token"),
         ("GET", "/api/v2/tokens", "tokens:read — your tokens (?includeRevoked=true, ?owner=all)"),

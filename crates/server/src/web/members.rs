@@ -11,18 +11,14 @@ use serde::Deserialize;
 use sitegpt_access::{Role, SubscriptionStatus};
 use sitegpt_store::MemberRecord;
 
-use super::layout::{Viewer, alert, page};
+use super::layout::{alert, page};
 use super::{
-    MaybeSession, SignedIn, Team, WebError, WebForm, check_origin, html, pick_team, redirect, sign_in_first,
-    unverified_page,
+    MaybeSession, SignedIn, Team, TeamForm, TeamParams, WebError, WebForm, check_origin, html, pick_team, redirect,
+    sign_in_first, unverified_page,
 };
 use crate::error::ApiError;
 use crate::routes::team::{self, Actor, Joined};
 use crate::state::AppState;
-
-fn viewer(signed_in: &SignedIn) -> Viewer<'_> {
-    Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() }
-}
 
 /// What each role may do, in a sentence.
 fn role_summary(role: Role) -> &'static str {
@@ -83,7 +79,7 @@ async fn members_page(
     let invitations =
         if manager { state.store.pending_invitations(&team.account.id, chrono::Utc::now()).await? } else { Vec::new() };
     let me = &signed_in.session.user.id;
-    let blocked = why_not_manage(signed_in, team);
+    let blocked = why_not_manage(signed_in, team).map(|(_, why)| why);
     let grantable: Vec<Role> =
         Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
     let body = html! {
@@ -173,7 +169,7 @@ async fn members_page(
             }
         }
     };
-    Ok(html(status, page("Members", Some(viewer(signed_in)), body)))
+    Ok(html(status, page("Members", Some(signed_in.viewer()), body)))
 }
 
 fn member_row(
@@ -234,15 +230,16 @@ fn capitalized(role: Role) -> &'static str {
     }
 }
 
-/// Why this person cannot change members now, if they cannot: the API's
-/// rules for `members:write` (verified e-mail, active subscription, role).
-fn why_not_manage(signed_in: &SignedIn, team: &Team) -> Option<&'static str> {
+/// Why this person cannot change members now, if they cannot, with the
+/// status the API gives for it (`members:write`: role, verified e-mail,
+/// active subscription).
+fn why_not_manage(signed_in: &SignedIn, team: &Team) -> Option<(StatusCode, &'static str)> {
     if !team.role.manages_account() {
-        Some("Only owners and admins can change members.")
+        Some((StatusCode::FORBIDDEN, "Only owners and admins can change members."))
     } else if signed_in.session.user.email_verified_at.is_none() {
-        Some("Verify your e-mail address to change members.")
+        Some((StatusCode::FORBIDDEN, "Verify your e-mail address to change members."))
     } else if team.account.subscription != SubscriptionStatus::Active {
-        Some("An active team subscription is required.")
+        Some((StatusCode::PAYMENT_REQUIRED, "An active team subscription is required."))
     } else {
         None
     }
@@ -302,8 +299,7 @@ async fn begin(
         Ok(team) => team,
         Err(page) => return Ok(Err(page)),
     };
-    if let Some(why) = why_not_manage(&signed_in, &team) {
-        let status = if why.starts_with("An active") { StatusCode::PAYMENT_REQUIRED } else { StatusCode::FORBIDDEN };
+    if let Some((status, why)) = why_not_manage(&signed_in, &team) {
         let page = members_page(state, &signed_in, &team, status, None, Some(why), Invite::default()).await?;
         return Ok(Err(page));
     }
@@ -372,17 +368,12 @@ fn internal(e: ApiError) -> WebError {
     WebError::Internal(e.to_string())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AccountParams {
-    account: Option<String>,
-}
-
 /// `GET /dashboard/members/{userId}/remove`: the confirmation page.
 pub async fn confirm_remove(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     Path(user_id): Path<String>,
-    Query(params): Query<AccountParams>,
+    Query(params): Query<TeamParams>,
 ) -> Result<Response, WebError> {
     let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/members")) };
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
@@ -418,13 +409,7 @@ pub async fn confirm_remove(
             }
         }
     };
-    Ok(html(StatusCode::OK, page(title, Some(viewer(&signed_in)), body)))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RemoveForm {
-    csrf: String,
-    account: String,
+    Ok(html(StatusCode::OK, page(title, Some(signed_in.viewer()), body)))
 }
 
 /// `POST /dashboard/members/{userId}/remove`.
@@ -433,7 +418,7 @@ pub async fn remove(
     headers: HeaderMap,
     MaybeSession(session): MaybeSession,
     Path(user_id): Path<String>,
-    WebForm(form): WebForm<RemoveForm>,
+    WebForm(form): WebForm<TeamForm>,
 ) -> Result<Response, WebError> {
     let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
         Ok(pair) => pair,
@@ -457,7 +442,7 @@ pub async fn withdraw(
     headers: HeaderMap,
     MaybeSession(session): MaybeSession,
     Path(invitation_id): Path<String>,
-    WebForm(form): WebForm<RemoveForm>,
+    WebForm(form): WebForm<TeamForm>,
 ) -> Result<Response, WebError> {
     let (signed_in, team) = match begin(&state, &headers, session, &form.csrf, &form.account).await? {
         Ok(pair) => pair,

@@ -160,6 +160,11 @@ impl SignedIn {
         &self.session.csrf_token
     }
 
+    /// What the page header shows for this person.
+    pub fn viewer(&self) -> layout::Viewer<'_> {
+        layout::Viewer { user: &self.session.user, csrf: self.csrf() }
+    }
+
     /// Checks a form's CSRF token against the session's.
     pub fn check_csrf(&self, presented: &str) -> Result<(), WebError> {
         if constant_time_eq(presented, &self.session.csrf_token) { Ok(()) } else { Err(WebError::Csrf) }
@@ -278,6 +283,19 @@ pub fn secret_page(markup: maud::Markup) -> Response {
     response
 }
 
+/// `?account=ID`: which of the person's teams a page is about.
+#[derive(Debug, serde::Deserialize)]
+pub struct TeamParams {
+    pub account: Option<String>,
+}
+
+/// A dashboard form that only names its team (besides its CSRF token).
+#[derive(Debug, serde::Deserialize)]
+pub struct TeamForm {
+    pub csrf: String,
+    pub account: String,
+}
+
 /// The team a dashboard page acts in, with the person's role there.
 #[derive(Debug, Clone)]
 pub struct Team {
@@ -324,8 +342,10 @@ pub async fn pick_team(
             } else {
                 "You are not a member of that team."
             };
-            let viewer = layout::Viewer { user, csrf: signed_in.csrf() };
-            Ok(Err(html(StatusCode::NOT_FOUND, layout::message_page("No such team", message, Some(viewer)))))
+            Ok(Err(html(
+                StatusCode::NOT_FOUND,
+                layout::message_page("No such team", message, Some(signed_in.viewer())),
+            )))
         }
     }
 }
@@ -346,8 +366,7 @@ pub fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
             }
         }
     };
-    let viewer = layout::Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() };
-    Some(html(StatusCode::FORBIDDEN, layout::page("Verify your e-mail", Some(viewer), body)))
+    Some(html(StatusCode::FORBIDDEN, layout::page("Verify your e-mail", Some(signed_in.viewer()), body)))
 }
 
 /// Sends a signed-out visitor to sign in, then back to `here`.

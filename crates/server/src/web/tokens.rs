@@ -12,17 +12,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
-use serde::Deserialize;
 use sitegpt_access::issuance::{Issuer, check_issuance};
 use sitegpt_access::{AccessLevel, CreatedVia, PlainToken, Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_api_types::CreateTokenRequest;
 use sitegpt_store::{Chatbot, ChatbotQuery, TokenRecord};
 
 use super::agents::describe_access;
-use super::layout::{Viewer, alert, message_page, page};
+use super::layout::{alert, message_page, page};
 use super::{
-    FormPairs, MaybeSession, SignedIn, Team, WebError, check_origin, hash_secret, html, pick_team, random_secret,
-    redirect, secret_page, sign_in_first, unverified_page,
+    FormPairs, MaybeSession, SignedIn, Team, TeamParams, WebError, check_origin, hash_secret, html, pick_team,
+    random_secret, redirect, secret_page, sign_in_first, unverified_page,
 };
 use crate::error::ApiError;
 use crate::issue::{self, CHATBOTS_MAX, NAME_MAX};
@@ -30,10 +29,6 @@ use crate::state::AppState;
 
 /// How long a form's one-time key is remembered.
 const ONCE_WINDOW: chrono::Duration = chrono::Duration::days(1);
-
-fn viewer(signed_in: &SignedIn) -> Viewer<'_> {
-    Viewer { user: &signed_in.session.user, csrf: signed_in.csrf() }
-}
 
 /// The access levels of the form, in the order shown.
 const LEVELS: [(&str, &str, &str); 3] = [
@@ -177,11 +172,6 @@ async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>,
         .await?)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TeamParams {
-    account: Option<String>,
-}
-
 /// `GET /dashboard/agents/new`: the Create token form.
 pub async fn new_form(
     State(state): State<AppState>,
@@ -318,7 +308,7 @@ fn already_done(signed_in: &SignedIn, team: &Team) -> Response {
             div.actions.single { a.button.primary href=(team.link("/dashboard/agents")) { "Back to Agents" } }
         }
     };
-    html(StatusCode::CONFLICT, page("Already sent", Some(viewer(signed_in)), body))
+    html(StatusCode::CONFLICT, page("Already sent", Some(signed_in.viewer()), body))
 }
 
 fn form_page(signed_in: &SignedIn, team: &Team, chatbots: &[Chatbot], draft: &Draft, problems: &Problems) -> Markup {
@@ -434,7 +424,7 @@ fn form_page(signed_in: &SignedIn, team: &Team, chatbots: &[Chatbot], draft: &Dr
             }
         }
     };
-    page("Create token", Some(viewer(signed_in)), body)
+    page("Create token", Some(signed_in.viewer()), body)
 }
 
 /// The secret, shown once, with a copy button and what the token can do.
@@ -471,7 +461,7 @@ fn shown_once(
             div.actions.single { a.button.primary href=(list) { "Done, I copied it" } }
         }
     };
-    page(title, Some(viewer(signed_in)), body)
+    page(title, Some(signed_in.viewer()), body)
 }
 
 fn chatbot_names(record: &TokenRecord, chatbots: &[Chatbot]) -> String {
@@ -540,7 +530,7 @@ pub async fn confirm(
             message_page(
                 "Already revoked",
                 "This token is revoked. Create a new token instead.",
-                Some(viewer(&signed_in)),
+                Some(signed_in.viewer()),
             ),
         ));
     }
@@ -591,7 +581,7 @@ fn confirm_page(
             }
         }
     };
-    page(title, Some(viewer(signed_in)), body)
+    page(title, Some(signed_in.viewer()), body)
 }
 
 /// `POST /dashboard/agents/{id}/{rotate|revoke}`.
