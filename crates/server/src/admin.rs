@@ -245,7 +245,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
                     beyond.to_space_separated()
                 );
             }
-            let spec = TokenSpec { name, scopes, chatbots, expires_at };
+            let spec = TokenSpec { name, scopes, chatbots, expires_at, expiry_field: None };
             let (record, plain) = issue::issue(store, &account.id, &user.id, spec, CreatedVia::Admin, now)
                 .await
                 .map_err(|e| anyhow!("could not create the token: {e}"))?;

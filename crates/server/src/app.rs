@@ -10,12 +10,14 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::router::router;
+use crate::serve::{ConnectionLimits, serve};
 use crate::state::AppState;
 
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl Application {
@@ -26,7 +28,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let state = AppState::new(store, settings.server_config(addr)?);
-        Ok(Application { listener, state })
+        Ok(Application { listener, state, limits: settings.connection_limits() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -41,8 +43,8 @@ impl Application {
     /// A background task purges expired sessions, codes and links meanwhile.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let janitor = tokio::spawn(purge_regularly(std::sync::Arc::clone(&self.state.store)));
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        tracing::debug!(limits = ?self.limits, "connection limits");
+        let served = serve(self.listener, router(self.state), self.limits, shutdown).await.context("serving HTTP");
         janitor.abort();
         served
     }

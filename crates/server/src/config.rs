@@ -55,6 +55,22 @@ pub struct Settings {
     /// 0 turns the cache off, so every request reads the database).
     #[arg(long, env = "SITEGPT_TOKEN_CACHE", default_value_t = crate::auth::CACHE_CAPACITY, global = true)]
     pub token_cache: usize,
+
+    /// Seconds a client has to send a request's head, from when its
+    /// connection opens or the previous response ends (so also how long an
+    /// idle keep-alive connection stays open).
+    #[arg(long, env = "SITEGPT_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client has to send a whole request body; slower bodies get
+    /// 408 and the connection is closed.
+    #[arg(long, env = "SITEGPT_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub body_timeout_secs: u64,
+
+    /// Connections open at once (further clients wait to be accepted); kept
+    /// below the process's descriptor limit, which is raised to its maximum.
+    #[arg(long, env = "SITEGPT_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub max_connections: u64,
 }
 
 /// Registered confidential clients for introspection. Keeps only SHA-256
@@ -118,6 +134,18 @@ impl Settings {
             smtp_url: None,
             mail_from: None,
             token_cache: crate::auth::CACHE_CAPACITY,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 10_000,
+        }
+    }
+
+    /// The connection limits, the cap fitted under the descriptor limit.
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
+            max_connections: crate::serve::fit_connections(usize::try_from(self.max_connections).unwrap_or(usize::MAX)),
         }
     }
 

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 413: bodies are limited to 64 KiB.
     #[error("The request body is larger than 64 KiB.")]
     PayloadTooLarge,
+    /// 408: the body did not arrive within the body timeout.
+    #[error("The request body did not arrive in time; send it again, faster.")]
+    RequestTimeout,
     /// 415: JSON bodies need `Content-Type: application/json`.
     #[error("Send the body as JSON with `Content-Type: application/json`.")]
     UnsupportedMediaType,
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +86,7 @@ impl ApiError {
             ApiError::NoRoute => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::Internal(_) => "INTERNAL",

@@ -23,6 +23,9 @@ pub struct TokenSpec {
     pub scopes: ScopeSet,
     pub chatbots: ChatbotRestriction,
     pub expires_at: DateTime<Utc>,
+    /// The field the expiry was chosen with (`expiresInDays` or
+    /// `expiresAt`); `None` when it is the default.
+    pub expiry_field: Option<&'static str>,
 }
 
 fn err(path: Vec<PathSegment>, message: impl Into<String>) -> FieldError {
@@ -75,6 +78,11 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
             errors.push(err(vec!["chatbotIds".into(), index.into()], "not a chatbot id"));
         }
     }
+    let expiry_field = match (request.expires_in_days, request.expires_at) {
+        (Some(_), None) => Some("expiresInDays"),
+        (_, Some(_)) => Some("expiresAt"),
+        (None, None) => None,
+    };
     let expires_at = match resolve_expiry(request.expires_in_days, request.expires_at, now) {
         Ok(at) => Some(at),
         Err(e) => {
@@ -92,6 +100,7 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
             scopes,
             chatbots: ChatbotRestriction::from_ids(chatbot_ids),
             expires_at,
+            expiry_field,
         }),
         _ => Err(ApiError::Validation(errors)),
     }
@@ -159,6 +168,7 @@ pub fn issuance_error(
     denied: IssuanceDenied,
     requested_scopes: &[sitegpt_access::Scope],
     chatbot_ids: &[String],
+    expiry_field: Option<&str>,
 ) -> ApiError {
     let mut details = Vec::new();
     for scope in &denied.scopes {
@@ -183,6 +193,13 @@ pub fn issuance_error(
             "message": "a chatbot-restricted token can only create tokens restricted to its own chatbots",
         }));
     }
+    if let Some(latest) = denied.outlives {
+        details.push(json!({
+            "path": [expiry_field.unwrap_or("expiresAt")],
+            "latestExpiresAt": latest.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "message": "a token cannot outlive the token that creates it; ask for an earlier expiry",
+        }));
+    }
     ApiError::Forbidden { message: denied.message(), details }
 }
 
@@ -193,15 +210,18 @@ pub fn check_rotation(record: &TokenRecord, issuer: &Issuer<'_>) -> Result<(), A
     if record.revoked_at.is_some() {
         return Err(ApiError::Conflict("A revoked token cannot be rotated. Create a new token instead.".into()));
     }
-    check_issuance(issuer, record.scopes, &record.chatbots)
-        .map_err(|denied| issuance_error(denied, &record.scopes.to_vec(), record.chatbots.ids()))
+    // Rotation's expiry is brought forward rather than refused (see `rotate`).
+    check_issuance(issuer, record.scopes, &record.chatbots, issuer.cap_expiry(record.expires_at))
+        .map_err(|denied| issuance_error(denied, &record.scopes.to_vec(), record.chatbots.ids(), None))
 }
 
 /// Gives a token a new secret with the same scopes, chatbots and lifetime;
-/// the old secret stops working at once.
+/// the old secret stops working at once. A token rotated by a token expires
+/// no later than that token.
 pub async fn rotate(
     store: &dyn Store,
     record: &TokenRecord,
+    issuer: &Issuer<'_>,
     now: DateTime<Utc>,
 ) -> Result<(TokenRecord, PlainToken), ApiError> {
     let lifetime = record.expires_at - record.secret_issued_at;
@@ -212,7 +232,7 @@ pub async fn rotate(
             hash: plain.hash(),
             hint: plain.hint(),
             now,
-            expires_at: now + lifetime,
+            expires_at: issuer.cap_expiry(now + lifetime),
         })
         .await?;
     tracing::info!(token_id = %rotated.id, "token rotated");

@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: settings from flags and `SITEGPT_*` variables.
 //! - [`app`]: building and running the server as a value ([`app::Application`]).
+//! - [`serve`]: the listener, with timeouts for slow clients and a connection cap.
 //! - [`router`]: the one route table; every API route declares its scope there.
 //! - [`auth`]: the bearer-token extractor and the verification cache.
 //! - [`error`]: the one error type of the API and its JSON envelope.
@@ -25,5 +26,6 @@ pub mod ratelimit;
 pub mod request;
 pub mod router;
 pub mod routes;
+pub mod serve;
 pub mod state;
 pub mod web;

@@ -11,48 +11,112 @@ use std::time::{Duration, Instant};
 use sha2::Digest;
 use sitegpt_store::{Store, StoreResult};
 
-/// Failure counters in the store, shared by every node on it. Keys are
-/// stored as SHA-256 hashes.
+/// One limit: at most `max` counted events per `window` for each key.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// Prefix of the keys, so limits with the same key text never share a counter.
+    pub name: &'static str,
+    pub max: u32,
+    pub window: Duration,
+}
+
+impl Limit {
+    pub const fn per_minute(name: &'static str, max: u32) -> Limit {
+        Limit { name, max, window: Duration::from_secs(60) }
+    }
+}
+
+/// Failed sign-ins from one address, whatever the account.
+pub const LOGIN_ADDRESS: Limit = Limit::per_minute("login-addr", 10);
+/// Failed sign-ins from one address into one account.
+pub const LOGIN_ADDRESS_ACCOUNT: Limit = Limit { name: "login-pair", max: 5, window: Duration::from_secs(600) };
+/// Failed sign-ins into one account from anywhere. Past it, only addresses
+/// that have already failed for that account are refused, so nobody can
+/// lock the owner out by failing on purpose.
+pub const LOGIN_ACCOUNT: Limit = Limit { name: "login-account", max: 10, window: Duration::from_secs(600) };
+/// Sign-ups from one address (each costs a password hash and a mail).
+pub const SIGNUP_ADDRESS: Limit = Limit { name: "signup-addr", max: 10, window: Duration::from_secs(600) };
+/// Device authorizations from one address (each stores a row).
+pub const DEVICE_ADDRESS: Limit = Limit::per_minute("device-addr", 30);
+/// Wrong device codes, per session and per address.
+pub const DEVICE_CODE: Limit = Limit::per_minute("device-code", 5);
+/// New verification links asked for by one person.
+pub const RESEND_VERIFICATION: Limit = Limit::per_minute("resend", 10);
+
+/// Counters in the store, shared by every node on it. Keys are stored as
+/// SHA-256 hashes of the limit's name and the key.
 #[derive(Debug)]
 pub struct SharedLimiter {
     store: Arc<dyn Store>,
-    limit: u32,
-    window: chrono::Duration,
 }
 
 impl SharedLimiter {
-    pub fn new(store: Arc<dyn Store>, limit: u32, window: Duration) -> SharedLimiter {
-        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        SharedLimiter { store, limit, window }
+    pub fn new(store: Arc<dyn Store>) -> SharedLimiter {
+        SharedLimiter { store }
     }
 
-    /// `Some(wait)` when any of `keys` has used up its failures.
-    pub async fn blocked(&self, keys: &[String]) -> StoreResult<Option<Duration>> {
+    /// Events counted for `key` under `limit` in its current window.
+    pub async fn count(&self, limit: &Limit, key: &str) -> StoreResult<u32> {
+        let window = chrono_window(limit);
+        Ok(self.store.failures(hash(limit, key), chrono::Utc::now(), window).await?.map_or(0, |w| w.count))
+    }
+
+    /// `Some(wait)` when any of `checks` has used up its limit.
+    pub async fn blocked(&self, checks: &[(Limit, &str)]) -> StoreResult<Option<Duration>> {
         let now = chrono::Utc::now();
         let mut wait = None;
-        for key in keys {
-            if let Some(window) = self.store.failures(hash(key), now, self.window).await?
-                && window.count >= self.limit
+        for (limit, key) in checks {
+            let window = chrono_window(limit);
+            if let Some(counted) = self.store.failures(hash(limit, key), now, window).await?
+                && counted.count >= limit.max
             {
-                let left = (window.started_at + self.window - now).to_std().unwrap_or(Duration::from_secs(1));
-                wait = wait.max(Some(left));
+                wait = wait.max(Some(left(counted.started_at + window, now)));
             }
         }
         Ok(wait)
     }
 
-    /// Counts one failure for each of `keys`.
-    pub async fn fail(&self, keys: &[String]) -> StoreResult<()> {
+    /// Counts one event for each of `checks`.
+    pub async fn fail(&self, checks: &[(Limit, &str)]) -> StoreResult<()> {
         let now = chrono::Utc::now();
-        for key in keys {
-            self.store.count_failure(hash(key), now, self.window).await?;
+        for (limit, key) in checks {
+            self.store.count_failure(hash(limit, key), now, chrono_window(limit)).await?;
         }
         Ok(())
     }
+
+    /// Counts one attempt for each of `checks` and says how long to wait
+    /// when any of them is now past its limit. Counting first makes the
+    /// limit exact under concurrency: of 25 simultaneous attempts against a
+    /// limit of 10, exactly 10 pass.
+    pub async fn take(&self, checks: &[(Limit, &str)]) -> StoreResult<Option<Duration>> {
+        let now = chrono::Utc::now();
+        let mut wait = None;
+        for (limit, key) in checks {
+            let window = chrono_window(limit);
+            let counted = self.store.count_failure(hash(limit, key), now, window).await?;
+            if counted.count > limit.max {
+                wait = wait.max(Some(left(counted.started_at + window, now)));
+            }
+        }
+        Ok(wait)
+    }
 }
 
-fn hash(key: &str) -> [u8; 32] {
-    sha2::Sha256::digest(key.as_bytes()).into()
+fn chrono_window(limit: &Limit) -> chrono::Duration {
+    chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX)
+}
+
+fn left(ends: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    (ends - now).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1))
+}
+
+fn hash(limit: &Limit, key: &str) -> [u8; 32] {
+    let mut digest = sha2::Sha256::new();
+    digest.update(limit.name.as_bytes());
+    digest.update(b":");
+    digest.update(key.as_bytes());
+    digest.finalize().into()
 }
 
 /// Keys kept before stale ones are swept.

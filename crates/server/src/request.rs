@@ -119,19 +119,36 @@ where
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
             return Ok(JsonBody(Err(ApiError::UnsupportedMediaType)));
         }
-        let bytes = match axum::body::Bytes::from_request(request, state).await {
+        let bytes = match read_body(request, state).await {
             Ok(bytes) => bytes,
-            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Ok(JsonBody(Err(ApiError::PayloadTooLarge)));
-            }
-            Err(rejection) => {
-                return Ok(JsonBody(Err(ApiError::validation(
-                    vec![],
-                    format!("could not read the body: {rejection}"),
-                ))));
+            Err(BodyError::TooLarge) => return Ok(JsonBody(Err(ApiError::PayloadTooLarge))),
+            Err(BodyError::TimedOut) => return Ok(JsonBody(Err(ApiError::RequestTimeout))),
+            Err(BodyError::Unreadable(why)) => {
+                return Ok(JsonBody(Err(ApiError::validation(vec![], format!("could not read the body: {why}")))));
             }
         };
         Ok(JsonBody(parse_json(&bytes)))
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Over the body limit (64 KiB).
+    TooLarge,
+    /// Not all of it arrived within the body timeout.
+    TimedOut,
+    /// The connection failed mid-body, or the body was malformed.
+    Unreadable(String),
+}
+
+/// Reads the whole body of `request`, telling the ways it can fail apart.
+pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<axum::body::Bytes, BodyError> {
+    match axum::body::Bytes::from_request(request, state).await {
+        Ok(bytes) => Ok(bytes),
+        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(BodyError::TooLarge),
+        Err(rejection) if crate::serve::is_body_timeout(&rejection) => Err(BodyError::TimedOut),
+        Err(rejection) => Err(BodyError::Unreadable(rejection.to_string())),
     }
 }
 
@@ -150,12 +167,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|e| {
-        let path = serde_path(e.path());
+        let mut path = serde_path(e.path());
         let inner = e.into_inner();
         let message = if inner.is_syntax() || inner.is_eof() {
+            // Broken JSON has no field to point at, only a position.
+            path.clear();
             format!("the body is not valid JSON ({inner})")
         } else {
-            strip_position(&inner.to_string())
+            let message = strip_position(&inner.to_string());
+            // serde reports a missing field at the object that lacks it;
+            // the path names the field itself, like every other detail.
+            if let Some(field) = missing_field(&message) {
+                path.push(PathSegment::Key(field.to_owned()));
+            }
+            message
         };
         ApiError::Validation(vec![FieldError { path, message }])
     })?;
@@ -211,6 +236,11 @@ fn serde_path(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
             Segment::Unknown => None,
         })
         .collect()
+}
+
+/// The field named by serde's "missing field `name`".
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 /// serde_json appends " at line L column C"; the path says more.
@@ -316,6 +346,15 @@ mod tests {
         assert_eq!(errors[0].path, vec![PathSegment::Key("items".into()), PathSegment::Index(1)]);
         assert!(!errors[0].message.contains("line"));
         assert!(matches!(parse_json::<Sample>(b"{nope"), Err(ApiError::Validation(_))));
+        let Err(ApiError::Validation(errors)) = parse_json::<Sample>(br#"{"items":[]}"#) else { panic!("missing") };
+        assert_eq!(errors[0].path, vec![PathSegment::Key("name".into())], "a missing field is named");
+        let Err(ApiError::Validation(errors)) = parse_json::<Sample>(br#"{"name": "#) else { panic!("cut off") };
+        assert_eq!(errors[0].path, Vec::<PathSegment>::new(), "broken JSON has no field path");
+        assert!(errors[0].message.contains("not valid JSON"));
+        let Err(ApiError::Validation(errors)) = parse_json::<Sample>(br#"{"name": "x", "items": [1,"#) else {
+            panic!("cut off inside")
+        };
+        assert_eq!(errors[0].path, Vec::<PathSegment>::new());
         assert!(matches!(parse_json::<Sample>(br#"{"name":"x","items":[],"extra":1}"#), Err(ApiError::Validation(_))));
         assert!(matches!(parse_json::<Sample>(br#"{"name":"x","items":[]} {}"#), Err(ApiError::Validation(_))));
     }

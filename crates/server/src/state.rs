@@ -2,7 +2,6 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
@@ -47,11 +46,9 @@ pub struct Shared {
     pub mailer: Mailer,
     /// Subscription status of accounts created by sign-up.
     pub default_subscription: SubscriptionStatus,
-    /// Failed sign-ins, per address and per e-mail: 10 a minute, counted
-    /// in the store so every node sees them.
-    pub login_limiter: SharedLimiter,
-    /// Wrong device codes, per session and per address: 5 a minute, likewise.
-    pub code_limiter: SharedLimiter,
+    /// Rate limits counted in the store so every node sees them (the
+    /// limits themselves are the constants of [`crate::ratelimit`]).
+    pub limits: SharedLimiter,
 }
 
 impl AppState {
@@ -59,8 +56,7 @@ impl AppState {
         let public_url = config.public_url;
         AppState(Arc::new(Shared {
             verifier: Verifier::new(Arc::clone(&store), config.token_cache),
-            login_limiter: SharedLimiter::new(Arc::clone(&store), 10, Duration::from_secs(60)),
-            code_limiter: SharedLimiter::new(Arc::clone(&store), 5, Duration::from_secs(60)),
+            limits: SharedLimiter::new(Arc::clone(&store)),
             usage: UsageRecorder::new(Arc::clone(&store)),
             store,
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),

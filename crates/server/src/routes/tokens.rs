@@ -11,7 +11,7 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 use sitegpt_access::id::is_plausible_id;
-use sitegpt_access::issuance::{Issuer, check_issuance};
+use sitegpt_access::issuance::{Issuer, ViaToken, check_issuance};
 use sitegpt_access::{CreatedVia, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{TokenQuery, TokenRecord};
@@ -75,7 +75,9 @@ pub async fn list(
 }
 
 fn issuer(caller: &Caller) -> Issuer<'_> {
-    Issuer { role: caller.role(), via_token: Some((caller.facts().scopes, &caller.facts().chatbots)) }
+    let facts = caller.facts();
+    let via = ViaToken { scopes: facts.scopes, chatbots: &facts.chatbots, expires_at: facts.expires_at };
+    Issuer { role: caller.role(), via_token: Some(via) }
 }
 
 pub async fn create(
@@ -87,9 +89,14 @@ pub async fn create(
     let now = Utc::now();
     let request = body.parse()?;
     let requested_order: Vec<sitegpt_access::Scope> = request.scopes.iter().filter_map(|s| s.parse().ok()).collect();
-    let spec = issue::validate(request, now)?;
-    check_issuance(&issuer(&caller), spec.scopes, &spec.chatbots)
-        .map_err(|denied| issuance_error(denied, &requested_order, spec.chatbots.ids()))?;
+    let mut spec = issue::validate(request, now)?;
+    let issuer = issuer(&caller);
+    if spec.expiry_field.is_none() {
+        // The default lifetime ends, at the latest, with the calling token.
+        spec.expires_at = issuer.cap_expiry(spec.expires_at);
+    }
+    check_issuance(&issuer, spec.scopes, &spec.chatbots, spec.expires_at)
+        .map_err(|denied| issuance_error(denied, &requested_order, spec.chatbots.ids(), spec.expiry_field))?;
     check_chatbots_exist(state.store.as_ref(), caller.account_id(), &spec.chatbots).await?;
     let (record, plain) =
         issue::issue(state.store.as_ref(), caller.account_id(), caller.user_id(), spec, CreatedVia::Api, now).await?;
@@ -152,8 +159,9 @@ pub async fn rotate(
             "Only the token's own user can rotate it; owners and admins can revoke it instead.",
         ));
     }
-    issue::check_rotation(&record, &issuer(&caller))?;
-    let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, Utc::now()).await?;
+    let issuer = issuer(&caller);
+    issue::check_rotation(&record, &issuer)?;
+    let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, Utc::now()).await?;
     Ok(ok(issued(&rotated, plain)))
 }
 

@@ -397,6 +397,14 @@ async fn read_body(
 ) -> Result<Map<String, Value>, V0Error> {
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(bytes) => bytes,
+        Err(e) if crate::serve::is_body_timeout(&e) => {
+            return Err(V0Error::new(
+                op,
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "The request body did not arrive in time",
+            ));
+        }
         Err(_) => {
             return Err(V0Error::new(
                 op,

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::admin::normalize_email;
 use crate::mail::Mail;
+use crate::ratelimit::{LOGIN_ACCOUNT, LOGIN_ADDRESS, LOGIN_ADDRESS_ACCOUNT, RESEND_VERIFICATION, SIGNUP_ADDRESS};
 use crate::state::AppState;
 
 const PASSWORD_MIN: usize = 8;
@@ -267,8 +268,8 @@ pub async fn login(
     check_anonymous_csrf(&headers, &state, &form.csrf)?;
     let next = safe_next(form.next.as_deref());
     let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
-    let keys = [format!("login-addr:{address}"), format!("login-email:{email}")];
-    if let Some(wait) = state.login_limiter.blocked(&keys).await? {
+    let pair = format!("{address} {email}");
+    if let Some(wait) = login_blocked(&state, &address, &email, &pair).await? {
         return Err(WebError::RateLimited(wait));
     }
     let user = state.store.user_by_email(&email).await?;
@@ -284,12 +285,33 @@ pub async fn login(
             start_session(&state, &user, &next).await
         }
         None => {
-            state.login_limiter.fail(&keys).await?;
+            let failed = [(LOGIN_ADDRESS, address.as_str()), (LOGIN_ADDRESS_ACCOUNT, &pair), (LOGIN_ACCOUNT, &email)];
+            state.limits.fail(&failed).await?;
             tracing::info!("failed sign-in");
             let page = login_page(&form.csrf, form.email.trim(), &next, Some("Incorrect e-mail or password."));
             Ok(html(StatusCode::UNAUTHORIZED, page))
         }
     }
+}
+
+/// How long a sign-in from `address` into `email` must wait, if at all: an
+/// address that failed too often (at all, or for this account) waits; past
+/// the account's own limit, so does every address that has failed for it,
+/// while an address that has not failed may still try. So nobody can keep
+/// an owner out by failing on purpose from other addresses.
+async fn login_blocked(
+    state: &AppState,
+    address: &str,
+    email: &str,
+    pair: &str,
+) -> Result<Option<std::time::Duration>, WebError> {
+    if let Some(wait) = state.limits.blocked(&[(LOGIN_ADDRESS, address), (LOGIN_ADDRESS_ACCOUNT, pair)]).await? {
+        return Ok(Some(wait));
+    }
+    if state.limits.count(&LOGIN_ADDRESS_ACCOUNT, pair).await? == 0 {
+        return Ok(None);
+    }
+    Ok(state.limits.blocked(&[(LOGIN_ACCOUNT, email)]).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,11 +406,9 @@ pub async fn resend_verification(
             message_page("Already verified", "Your e-mail address is already verified.", viewer),
         ));
     }
-    let key = [format!("resend:{}", user.id)];
-    if let Some(wait) = state.login_limiter.blocked(&key).await? {
+    if let Some(wait) = state.limits.take(&[(RESEND_VERIFICATION, &user.id)]).await? {
         return Err(WebError::RateLimited(wait));
     }
-    state.login_limiter.fail(&key).await?;
     send_verification(&state, user).await?;
     Ok(html(
         StatusCode::OK,

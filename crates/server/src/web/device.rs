@@ -17,6 +17,7 @@ use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, 
 use super::auth::urlencode;
 use super::layout::{alert, message_page, page};
 use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect, unverified_page};
+use crate::ratelimit::{DEVICE_CODE, Limit};
 use crate::routes::oauth::public_client;
 use crate::state::AppState;
 
@@ -141,7 +142,11 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
 /// Counts a wrong code against the session and the address; refuses once
 /// either has used up its tries.
 async fn wrong_code(state: &AppState, keys: &[String]) -> Result<(), WebError> {
-    Ok(state.code_limiter.fail(keys).await?)
+    Ok(state.limits.fail(&code_checks(keys)).await?)
+}
+
+fn code_checks(keys: &[String]) -> Vec<(Limit, &str)> {
+    keys.iter().map(|key| (DEVICE_CODE, key.as_str())).collect()
 }
 
 fn limiter_keys(signed_in: &SignedIn, address: &str) -> [String; 2] {
@@ -160,7 +165,7 @@ enum Lookup {
 
 /// Looks the code up and answers every state but "pending" with its page.
 async fn pending(state: &AppState, signed_in: &SignedIn, keys: &[String], raw: &str) -> Result<Lookup, WebError> {
-    if let Some(wait) = state.code_limiter.blocked(keys).await? {
+    if let Some(wait) = state.limits.blocked(&code_checks(keys)).await? {
         return Err(WebError::RateLimited(wait));
     }
     let not_valid = "That code is not valid. Check it against the one on your device.";

@@ -72,17 +72,70 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> He
         .expect("cookie values are base62")
 }
 
-/// `303 See Other` to a path of this site.
+/// Where a page sends a person when no (acceptable) `next` was given.
+pub const DEFAULT_NEXT: &str = "/dashboard";
+
+/// `303 See Other` to a path of this site. A target that cannot be a header
+/// value (only possible through a bug, since `next` targets are checked by
+/// [`safe_next`]) goes to the dashboard instead of failing the request.
 pub fn redirect(to: &str) -> Response {
+    let to = if HeaderValue::from_str(to).is_ok() { to } else { DEFAULT_NEXT };
     Redirect::to(to).into_response()
 }
 
-/// A `next` target is followed only when it is a path on this site.
+/// A `next` target is followed only when it is a path on this site;
+/// anything else falls back to the dashboard.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => n.to_owned(),
-        _ => "/".to_owned(),
+        Some(n) if is_local_path(n) => n.to_owned(),
+        _ => DEFAULT_NEXT.to_owned(),
     }
+}
+
+/// A path on this site: one `/` followed by neither `/` nor `\`, printable
+/// ASCII only, and none of that changes when the text is percent-decoded
+/// (once, twice, …): browsers drop tabs and newlines and treat `\` as `/`
+/// before resolving, so `/%09/evil.example` would leave the site.
+fn is_local_path(raw: &str) -> bool {
+    if raw.len() >= 512 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let mut text = std::borrow::Cow::Borrowed(raw);
+    for _ in 0..4 {
+        let bytes = text.as_bytes();
+        let shape_ok = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+        let chars_ok = !text.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+        if !shape_ok || !chars_ok {
+            return false;
+        }
+        let decoded: Vec<u8> = percent_decode(text.as_bytes());
+        if decoded == text.as_bytes() {
+            return true;
+        }
+        text = std::borrow::Cow::Owned(String::from_utf8_lossy(&decoded).into_owned());
+    }
+    // Still changing after four rounds of decoding: no honest link does that.
+    false
+}
+
+/// `%XX` sequences decoded; everything else as is.
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%'
+            && let (Some(hi), Some(lo)) =
+                (input.get(i + 1).copied().and_then(hex), input.get(i + 2).copied().and_then(hex))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The peer address, for rate limits (`unknown` when not served over TCP).
@@ -97,6 +150,8 @@ pub enum WebError {
     NotFound,
     RateLimited(Duration),
     BadRequest(String),
+    /// The form did not arrive within the body timeout.
+    Timeout,
     Internal(String),
 }
 
@@ -121,6 +176,11 @@ impl IntoResponse for WebError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
                 format!("Wait {} seconds, then try again.", wait.as_secs().max(1)),
+            ),
+            WebError::Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "The form took too long to arrive",
+                "Check your connection and send the form again.".to_owned(),
             ),
             WebError::BadRequest(message) => {
                 (StatusCode::BAD_REQUEST, "Something is wrong with this request", message.clone())
@@ -197,9 +257,13 @@ async fn form_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<axum:
     if !is_form {
         return Err(WebError::BadRequest("Send this form from its page.".into()));
     }
-    let bytes = axum::body::Bytes::from_request(request, state)
-        .await
-        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    let bytes = crate::request::read_body(request, state).await.map_err(|e| match e {
+        crate::request::BodyError::TimedOut => WebError::Timeout,
+        crate::request::BodyError::TooLarge => WebError::BadRequest("The form is too large.".into()),
+        crate::request::BodyError::Unreadable(why) => {
+            WebError::BadRequest(format!("The form could not be read: {why}"))
+        }
+    })?;
     if form_urlencoded::parse(&bytes).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return Err(WebError::BadRequest("The form contains a NUL character; type the values again.".into()));
     }
@@ -247,7 +311,9 @@ impl<S: Send + Sync> FromRequest<S> for FormPairs {
 /// behind CSRF tokens and SameSite cookies).
 pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), WebError> {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None | Some("null") => Ok(()),
+        None => Ok(()),
+        // Sandboxed frames, `data:` pages and some redirects post with
+        // `Origin: null`; none of them is this site's page.
         Some(origin) if origin == origin_of(&state.public_url) => Ok(()),
         Some(_) => Err(WebError::Csrf),
     }
@@ -380,11 +446,50 @@ mod tests {
 
     #[test]
     fn next_targets_stay_on_this_site() {
-        assert_eq!(safe_next(Some("/device?user_code=BCDF-GHJK")), "/device?user_code=BCDF-GHJK");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "javascript:alert(1)", ""] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        for good in ["/device?user_code=BCDF-GHJK", "/dashboard/agents?account=acc_1", "/x%2Fy", "/a%3Db"] {
+            assert_eq!(safe_next(Some(good)), good);
         }
-        assert_eq!(safe_next(None), "/");
+        let bad = [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "/\\/evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "dashboard",
+            "/\t/evil.example/x",
+            "/\r/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/a%20b",
+            "/ok\nLocation: x",
+            "/%09/evil.example/x",
+            "/%0d/evil.example",
+            "/%0A/evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5C/evil.example",
+            "/%5cevil.example",
+            "/%2509/evil.example",
+            "/%252F/evil.example",
+            "/%25252F/evil.example",
+            "/%2525252F/evil.example",
+            "/caf\u{e9}",
+            "/\u{200b}/evil.example",
+        ];
+        for bad in bad {
+            assert_eq!(safe_next(Some(bad)), DEFAULT_NEXT, "{bad:?}");
+        }
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(600)))), DEFAULT_NEXT);
+        assert_eq!(safe_next(None), DEFAULT_NEXT);
+    }
+
+    #[test]
+    fn redirects_never_fail() {
+        let response = redirect("/a\nb");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], DEFAULT_NEXT);
     }
 
     #[test]

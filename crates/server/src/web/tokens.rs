@@ -280,7 +280,7 @@ async fn check_draft(
         return Ok((StatusCode::BAD_REQUEST, None));
     }
     let issuer = Issuer { role: team.role, via_token: None };
-    if let Err(denied) = check_issuance(&issuer, spec.scopes, &spec.chatbots) {
+    if let Err(denied) = check_issuance(&issuer, spec.scopes, &spec.chatbots, spec.expires_at) {
         problems.form = Some(format!("{} Your role in {} is {}.", denied.message(), team.account.name, team.role));
         return Ok((StatusCode::FORBIDDEN, None));
     }
@@ -626,7 +626,7 @@ pub async fn act(
             if !first_use(&state, form.get("once").unwrap_or_default(), now).await? {
                 return Ok(already_done(&signed_in, &team));
             }
-            let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, now)
+            let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, now)
                 .await
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             let chatbots = chatbots_of(&state, &team.account.id).await?;

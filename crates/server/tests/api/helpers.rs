@@ -263,9 +263,10 @@ impl TestApp {
         (record.id, plain.expose())
     }
 
-    /// A live token for `user` with `scopes`: `(id, plaintext)`.
+    /// A live token for `user` with `scopes`, valid for a year (so tokens it
+    /// creates may have any lifetime): `(id, plaintext)`.
     pub async fn token(&self, user: &TestUser, scopes: &[Scope]) -> (String, String) {
-        self.raw_token(user, scopes.iter().copied().collect(), &[], Utc::now() + Duration::days(30)).await
+        self.raw_token(user, scopes.iter().copied().collect(), &[], Utc::now() + Duration::days(366)).await
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {

@@ -6,6 +6,7 @@ mod agents;
 mod bad_input;
 mod binary;
 mod chatbots;
+mod connections;
 mod conversations;
 mod dashboard_members;
 mod dashboard_tokens;

@@ -399,3 +399,63 @@ async fn unknown_tokens_are_remembered_and_limited_per_address() {
     // A token this node never verified waits like any unknown one.
     app.get("/api/v2/account", &fresh).await.assert_error(429, "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn a_token_made_or_rotated_by_a_token_never_outlives_it() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let day = Utc::now() + Duration::days(1);
+    let (_, short) = app.raw_token(&owner, MANAGE.iter().copied().collect(), &[], day).await;
+    let expiry = |data: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(data["token"]["expiresAt"].as_str().expect("expiresAt"))
+            .expect("date")
+            .with_timezone(&Utc)
+    };
+
+    // Asking for a year is refused, naming the field and the latest allowed.
+    for (body, field) in [
+        (json!({"name": "long", "scopes": ["account:read"], "expiresInDays": 365}), "expiresInDays"),
+        (
+            json!({"name": "long", "scopes": ["account:read"], "expiresAt": (Utc::now() + Duration::days(30)).to_rfc3339()}),
+            "expiresAt",
+        ),
+    ] {
+        let refused = app.post("/api/v2/tokens", &short, body).await;
+        refused.assert_error(403, "FORBIDDEN");
+        let detail = &refused.body["error"]["details"][0];
+        assert_eq!(detail["path"], json!([field]), "{}", refused.body);
+        let latest = chrono::DateTime::parse_from_rfc3339(detail["latestExpiresAt"].as_str().expect("latest"))
+            .expect("date")
+            .with_timezone(&Utc);
+        assert!((latest - day).num_milliseconds().abs() <= 1, "{latest} vs {day}");
+        assert!(refused.body["error"]["message"].as_str().expect("m").contains("cannot outlive"));
+    }
+    assert_eq!(app.count_tokens(&owner.account_id).await, 1, "nothing was minted");
+
+    // The default 90 days ends with the calling token instead.
+    let made = app.post("/api/v2/tokens", &short, json!({"name": "default", "scopes": ["tokens:write"]})).await;
+    let made = made.assert_ok(201).clone();
+    assert!(expiry(&made) <= day, "{} > {day}", expiry(&made));
+    // A shorter explicit lifetime is kept as asked.
+    let hours = app
+        .post(
+            "/api/v2/tokens",
+            &short,
+            json!({"name": "sooner", "scopes": ["account:read"], "expiresAt": (Utc::now() + Duration::hours(12)).to_rfc3339()}),
+        )
+        .await;
+    assert!(expiry(hours.assert_ok(201)) < day);
+
+    // Rotation through the API: a 90-day token rotated with the 1-day token
+    // ends with the 1-day token.
+    let (long_id, _) =
+        app.raw_token(&owner, [Scope::AccountRead].into_iter().collect(), &[], Utc::now() + Duration::days(90)).await;
+    let rotated = app.post_empty(&format!("/api/v2/tokens/{long_id}/rotate"), &short).await;
+    assert!(expiry(rotated.assert_ok(200)) <= day, "{}", rotated.body);
+
+    // The token minted by the short one cannot stretch itself either.
+    let child = made["plaintextToken"].as_str().expect("plaintext").to_owned();
+    let child_id = made["token"]["id"].as_str().expect("id").to_owned();
+    let self_rotated = app.post_empty(&format!("/api/v2/tokens/{child_id}/rotate"), &child).await;
+    assert!(expiry(self_rotated.assert_ok(200)) <= day, "{}", self_rotated.body);
+}

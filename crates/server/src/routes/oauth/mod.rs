@@ -41,11 +41,31 @@ pub struct OAuthError {
     pub description: String,
     /// `slow_down` tells the client its new interval.
     pub interval: Option<i64>,
+    /// Seconds for `Retry-After` on a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
-        OAuthError { status, error, description: description.into(), interval: None }
+        OAuthError { status, error, description: description.into(), interval: None, retry_after: None }
+    }
+
+    /// 429: this address sent too many requests of this kind.
+    pub fn rate_limited(seconds: u64, what: &str) -> OAuthError {
+        let seconds = seconds.max(1);
+        OAuthError {
+            retry_after: Some(seconds),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                format!("too many {what} from this address; retry in {seconds} s"),
+            )
+        }
+    }
+
+    /// 408: the body did not arrive within the body timeout.
+    pub fn timed_out() -> OAuthError {
+        OAuthError::new(StatusCode::REQUEST_TIMEOUT, "invalid_request", "the request body did not arrive in time")
     }
 
     pub fn invalid_request(description: impl Into<String>) -> OAuthError {
@@ -71,11 +91,7 @@ impl From<sitegpt_store::StoreError> for OAuthError {
 impl From<crate::error::ApiError> for OAuthError {
     fn from(e: crate::error::ApiError) -> Self {
         match e {
-            crate::error::ApiError::RateLimited(_) => OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "temporarily_unavailable",
-                "too many unknown tokens from this address; retry in a minute",
-            ),
+            crate::error::ApiError::RateLimited(seconds) => OAuthError::rate_limited(seconds, "unknown tokens"),
             other => OAuthError::server_error(other),
         }
     }
@@ -88,7 +104,11 @@ impl IntoResponse for OAuthError {
             error_description: Some(self.description),
             interval: self.interval,
         };
-        no_store((self.status, Json(body)).into_response())
+        let mut response = no_store((self.status, Json(body)).into_response());
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -141,9 +161,13 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         if !is_form {
             return Err(OAuthError::invalid_request("send parameters as application/x-www-form-urlencoded"));
         }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| OAuthError::invalid_request(format!("could not read the body: {e}")))?;
+        let bytes = crate::request::read_body(request, state).await.map_err(|e| match e {
+            crate::request::BodyError::TimedOut => OAuthError::timed_out(),
+            crate::request::BodyError::TooLarge => OAuthError::invalid_request("the body is larger than 64 KiB"),
+            crate::request::BodyError::Unreadable(why) => {
+                OAuthError::invalid_request(format!("could not read the body: {why}"))
+            }
+        })?;
         Ok(Form(form_urlencoded::parse(&bytes).into_owned().collect()))
     }
 }
