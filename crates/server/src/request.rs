@@ -71,6 +71,10 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         None => new_request_id().into(),
     };
     let method = request.method().clone();
+    // Answers to a credential are for that client alone: no shared cache
+    // may keep them (handlers that return a secret set `no-store`).
+    let credentialed = request.headers().contains_key(header::AUTHORIZATION)
+        || request.headers().get(header::COOKIE).is_some_and(|c| c.as_bytes().windows(15).any(|w| w == b"sitegpt_session"));
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
     let context =
@@ -78,6 +82,9 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
     let mut response = CONTEXT.scope(context, next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if credentialed && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
     }
     tracing::info!(
         target: "sitegpt::access",

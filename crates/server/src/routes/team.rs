@@ -276,6 +276,19 @@ fn check_integration(
     {
         return Err(ApiError::validation(vec!["config".into()], "config must be at most 16 KiB"));
     }
+    if let Some(path) = config.and_then(|c| secret_looking_key(c, vec!["config".into()])) {
+        let name = match path.last() {
+            Some(sitegpt_api_types::PathSegment::Key(name)) => name.clone(),
+            _ => String::new(),
+        };
+        return Err(ApiError::validation(
+            path,
+            format!(
+                "`{name}` looks like a secret, and config is returned to anyone who can read integrations: \
+                 send it in `secrets` instead (stored, never returned)"
+            ),
+        ));
+    }
     if let Some(secrets) = secrets {
         for (name, value) in secrets {
             let valid_name =
@@ -295,6 +308,62 @@ fn check_integration(
         }
     }
     Ok(())
+}
+
+/// The path of the first key in `value` (at any depth) whose name says it
+/// holds a secret: `apiKey`, `secret`, `password`, `token`, or a name whose
+/// last word is one of `key`, `secret`, `token`, `password` (`api_key`,
+/// `clientSecret`, `bot-token`).
+fn secret_looking_key(
+    value: &serde_json::Map<String, serde_json::Value>,
+    path: Vec<sitegpt_api_types::PathSegment>,
+) -> Option<Vec<sitegpt_api_types::PathSegment>> {
+    for (key, inner) in value {
+        let mut here = path.clone();
+        here.push(key.as_str().into());
+        if is_secret_name(key) {
+            return Some(here);
+        }
+        let found = match inner {
+            serde_json::Value::Object(map) => secret_looking_key(map, here),
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| match item {
+                serde_json::Value::Object(map) => {
+                    let mut at = here.clone();
+                    at.push(i.into());
+                    secret_looking_key(map, at)
+                }
+                _ => None,
+            }),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn is_secret_name(name: &str) -> bool {
+    // Words split at `_`, `-`, `.`, spaces and lower-to-upper case changes.
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            words.extend((!current.is_empty()).then(|| std::mem::take(&mut current)));
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower {
+            words.push(std::mem::take(&mut current));
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    words.extend((!current.is_empty()).then_some(current));
+    let joined: String = words.concat();
+    matches!(joined.as_str(), "apikey" | "secret" | "password" | "passwd" | "token")
+        || words.last().is_some_and(|w| matches!(w.as_str(), "key" | "secret" | "token" | "password" | "passwd"))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
@@ -388,4 +457,22 @@ pub async fn update_billing(
     state.store.set_plan(caller.account_id(), request.plan.as_str()).await?;
     tracing::info!(plan = request.plan.as_str(), "plan changed");
     Ok(ok(BillingData { billing: Billing { plan: request.plan, subscription_status: caller.auth().subscription } }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn secret_looking_names() {
+        for secret in [
+            "apiKey", "api_key", "API_KEY", "apikey", "secret", "Secret", "password", "token", "clientSecret",
+            "client_secret", "bot-token", "signingKey", "private.key", "webhook_token", "accessToken", "PASSWORD",
+        ] {
+            assert!(is_secret_name(secret), "{secret}");
+        }
+        for plain in ["channel", "url", "tokenUrl", "secretName", "monkey", "keyboard", "password_hint", "webhookUrl"] {
+            assert!(!is_secret_name(plain), "{plain}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{TokenQuery, TokenRecord};
 
 use super::paging::{next_page, window};
+use super::oauth::no_store;
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -100,7 +101,8 @@ pub async fn create(
     check_chatbots_exist(state.store.as_ref(), caller.account_id(), &spec.chatbots).await?;
     let (record, plain) =
         issue::issue(state.store.as_ref(), caller.account_id(), caller.user_id(), spec, CreatedVia::Api, now).await?;
-    let mut response = created(issued(&record, plain));
+    // The plaintext exists only in this answer: never cached.
+    let mut response = no_store(created(issued(&record, plain)));
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v2/tokens/{}", record.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -162,7 +164,7 @@ pub async fn rotate(
     let issuer = issuer(&caller);
     issue::check_rotation(&record, &issuer)?;
     let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, Utc::now()).await?;
-    Ok(ok(issued(&rotated, plain)))
+    Ok(no_store(ok(issued(&rotated, plain))))
 }
 
 pub async fn revoke(

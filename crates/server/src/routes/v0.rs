@@ -603,7 +603,12 @@ async fn generate_key(
         .map_err(|e| V0Error::failed(op, &e))?;
     tracing::info!(brand_id = %user.brand_id, brand_user_id = %user.id, "whitelabel user API key generated");
     let data = json!({"userId": user.id, "userEmail": user.email, "apiKey": key});
-    Ok(success(StatusCode::OK, "Generated API key of the whitelabel user successfully", data))
+    // The key exists in plaintext only in this answer: never cached.
+    Ok(crate::routes::oauth::no_store(success(
+        StatusCode::OK,
+        "Generated API key of the whitelabel user successfully",
+        data,
+    )))
 }
 
 async fn update_quota(

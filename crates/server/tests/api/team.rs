@@ -108,6 +108,40 @@ async fn integration_secrets_are_write_only() {
     let listed = app.get("/api/v2/integrations", &token).await;
     assert!(!listed.body.to_string().contains("xoxb-very-secret") && !listed.body.to_string().contains("\"s3\""));
     app.post("/api/v2/integrations", &token, json!({"type": "fax"})).await.assert_error(400, "VALIDATION_FAILED");
+
+    // Secret-looking config keys are refused, at any depth, on create and
+    // update, with the way to send them; nothing is stored or echoed.
+    for (config, path) in [
+        (json!({"apiKey": "k-123-secret"}), json!(["config", "apiKey"])),
+        (json!({"channel": "#a", "password": "p-123-secret"}), json!(["config", "password"])),
+        (json!({"auth": {"client_secret": "c-123-secret"}}), json!(["config", "auth", "client_secret"])),
+        (json!({"hooks": [{"url": "https://x", "signing_key": "s-123-secret"}]}), json!(["config", "hooks", 0, "signing_key"])),
+        (json!({"token": "t-123-secret"}), json!(["config", "token"])),
+    ] {
+        let refused = app.post("/api/v2/integrations", &token, json!({"type": "webhook", "config": config})).await;
+        refused.assert_error(400, "VALIDATION_FAILED");
+        assert_eq!(refused.body["error"]["details"][0]["path"], path, "{}", refused.body);
+        assert!(refused.body["error"]["message"].as_str().expect("m").contains("`secrets`"), "{}", refused.body);
+        assert!(!refused.body.to_string().contains("-123-secret"), "the value is not echoed");
+        let patched = app
+            .request(
+                Method::PATCH,
+                &format!("/api/v2/integrations/{id}"),
+                Some(&token),
+                Some(json!({"config": refused_config(&path)})),
+            )
+            .await;
+        patched.assert_error(400, "VALIDATION_FAILED");
+    }
+    let listed = app.get("/api/v2/integrations", &token).await.body.to_string();
+    assert!(!listed.contains("-123-secret"));
+    assert_eq!(app.get("/api/v2/integrations", &token).await.body["data"]["items"].as_array().expect("items").len(), 1);
+}
+
+/// A config with a secret-looking key at the end of `path` (`["config", …]`).
+fn refused_config(path: &serde_json::Value) -> serde_json::Value {
+    let key = path.as_array().expect("path").last().expect("key").as_str().unwrap_or("apiKey").to_owned();
+    json!({ key: "p-123-secret" })
 }
 
 #[tokio::test]

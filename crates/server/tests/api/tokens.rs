@@ -33,6 +33,7 @@ async fn token_lifecycle_create_use_rotate_revoke() {
     assert_eq!(data["token"]["userId"], owner.id.as_str());
     assert!(data["token"]["lastUsedAt"].is_null() && data["token"]["revokedAt"].is_null());
     assert_eq!(created.header("location"), format!("/api/v2/tokens/{id}"));
+    assert_eq!(created.header("cache-control"), "no-store", "the only copy of the secret is never cached");
     let expires =
         chrono::DateTime::parse_from_rfc3339(data["token"]["expiresAt"].as_str().expect("expiresAt")).expect("date");
     let created_at =
@@ -50,6 +51,9 @@ async fn token_lifecycle_create_use_rotate_revoke() {
 
     // Rotate: same id, new secret, old one dead at once.
     let rotated = app.post_empty(&format!("/api/v2/tokens/{id}/rotate"), &admin_token).await;
+    assert_eq!(rotated.header("cache-control"), "no-store");
+    let listed = app.get("/api/v2/tokens", &admin_token).await;
+    assert_eq!(listed.header("cache-control"), "private", "answers to a credential are never shared");
     let rotated = rotated.assert_ok(200).clone();
     assert_eq!(rotated["token"]["id"], id.as_str());
     assert_eq!(rotated["token"]["name"], "Knowledge updater");

@@ -97,6 +97,7 @@ async fn generating_a_key_answers_as_documented_and_replaces_the_old_key() {
     assert_deprecated(&first);
     assert_eq!(first.body["success"], true);
     assert_eq!(first.body["message"], "Generated API key of the whitelabel user successfully");
+    assert_eq!(first.header("cache-control"), "no-store", "the new key is never cached");
     assert_eq!(first.body["data"]["userId"], "401577831134278614");
     assert_eq!(first.body["data"]["userEmail"], "test@gmail.com");
     let brand_key = first.body["data"]["apiKey"].as_str().expect("key").to_owned();
