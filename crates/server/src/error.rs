@@ -11,6 +11,10 @@ use sitegpt_store::StoreError;
 
 use crate::request::RequestContext;
 
+/// Problems listed in an error's `details`; the rest are counted, so an
+/// answer stays small whatever the request.
+pub const MAX_DETAILS: usize = 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// An authorization step failed (401, 402, 403 or 404 by the step).
@@ -95,7 +99,16 @@ impl ApiError {
 
     fn details(&self) -> Option<Vec<Value>> {
         match self {
-            ApiError::Validation(errors) => Some(errors.iter().map(|e| json!(e)).collect()),
+            ApiError::Validation(errors) => {
+                let mut details: Vec<Value> = errors.iter().take(MAX_DETAILS).map(|e| json!(e)).collect();
+                if errors.len() > MAX_DETAILS {
+                    details.push(json!({
+                        "path": [],
+                        "message": format!("{} more problems are not listed", errors.len() - MAX_DETAILS),
+                    }));
+                }
+                Some(details)
+            }
             ApiError::Forbidden { details, .. } if !details.is_empty() => Some(details.clone()),
             _ => None,
         }
@@ -107,6 +120,9 @@ impl ApiError {
                  report the request id."
                 .into(),
             ApiError::Validation(errors) if errors.len() == 1 => format!("Invalid request: {}", errors[0].message),
+            ApiError::Validation(errors) if errors.len() > MAX_DETAILS => {
+                format!("Invalid request: {} problems; details lists the first {MAX_DETAILS}.", errors.len())
+            }
             ApiError::Validation(errors) => format!("Invalid request: {} problems, see details.", errors.len()),
             other => other.to_string(),
         }

@@ -60,13 +60,20 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
         errors.push(err(vec!["scopes".into()], "scopes must name at least one scope"));
     }
     let mut scopes = ScopeSet::EMPTY;
+    let mut named_catalog = false;
     for (index, name) in request.scopes.iter().enumerate() {
         match name.parse::<Scope>() {
             Ok(scope) => scopes.insert(scope),
-            Err(unknown) => errors.push(err(
-                vec!["scopes".into(), index.into()],
-                format!("{unknown}; valid scopes are: {}", catalog_list()),
-            )),
+            Err(unknown) => {
+                // The catalog is named once, with the first unknown scope.
+                let message = if named_catalog {
+                    unknown.to_string()
+                } else {
+                    named_catalog = true;
+                    format!("{unknown}; valid scopes are: {}", catalog_list())
+                };
+                errors.push(err(vec!["scopes".into(), index.into()], message));
+            }
         }
     }
     let chatbot_ids = request.chatbot_ids.unwrap_or_default();

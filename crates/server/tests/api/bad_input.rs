@@ -72,6 +72,25 @@ async fn malformed_bodies_are_400_with_paths() {
 }
 
 #[tokio::test]
+async fn error_bodies_stay_small_whatever_the_request() {
+    let (app, owner, token) = setup().await;
+    let scopes: Vec<String> = (0..10_000).map(|i| format!("s{}", i % 10)).collect();
+    let body = json!({"name": "n", "scopes": scopes}).to_string();
+    assert!(body.len() > 40_000, "{}", body.len());
+    let (status, _, text) = app.send_text(raw_post(&token, Some("application/json"), body.clone())).await;
+    assert_eq!(status.as_u16(), 400);
+    assert!(text.len() < 4_096, "a {}-byte request got a {}-byte answer", body.len(), text.len());
+    let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let details = answer["error"]["details"].as_array().expect("details");
+    assert_eq!(details.len(), 21, "the first 20 and a count");
+    assert_eq!(details[0]["path"], json!(["scopes", 0]));
+    assert_eq!(details[20]["message"], "9980 more problems are not listed");
+    assert_eq!(text.matches("account:read").count(), 1, "the catalog is named once");
+    assert!(answer["error"]["message"].as_str().expect("m").contains("10000 problems"), "{answer}");
+    assert_eq!(app.count_tokens(&owner.account_id).await, 1);
+}
+
+#[tokio::test]
 async fn wrong_content_type_is_415_and_oversized_bodies_413() {
     let (app, owner, token) = setup().await;
     let body = r#"{"name":"n","scopes":["account:read"]}"#;
