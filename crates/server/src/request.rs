@@ -74,7 +74,10 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
     // Answers to a credential are for that client alone: no shared cache
     // may keep them (handlers that return a secret set `no-store`).
     let credentialed = request.headers().contains_key(header::AUTHORIZATION)
-        || request.headers().get(header::COOKIE).is_some_and(|c| c.as_bytes().windows(15).any(|w| w == b"sitegpt_session"));
+        || request
+            .headers()
+            .get(header::COOKIE)
+            .is_some_and(|c| c.as_bytes().windows(15).any(|w| w == b"sitegpt_session"));
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
     let context =

@@ -466,8 +466,22 @@ mod tests {
     #[test]
     fn secret_looking_names() {
         for secret in [
-            "apiKey", "api_key", "API_KEY", "apikey", "secret", "Secret", "password", "token", "clientSecret",
-            "client_secret", "bot-token", "signingKey", "private.key", "webhook_token", "accessToken", "PASSWORD",
+            "apiKey",
+            "api_key",
+            "API_KEY",
+            "apikey",
+            "secret",
+            "Secret",
+            "password",
+            "token",
+            "clientSecret",
+            "client_secret",
+            "bot-token",
+            "signingKey",
+            "private.key",
+            "webhook_token",
+            "accessToken",
+            "PASSWORD",
         ] {
             assert!(is_secret_name(secret), "{secret}");
         }

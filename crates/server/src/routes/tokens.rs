@@ -16,8 +16,8 @@ use sitegpt_access::{CreatedVia, PlainToken, Target};
 use sitegpt_api_types::{CreateTokenRequest, IssuedToken, Page, TokenData};
 use sitegpt_store::{TokenQuery, TokenRecord};
 
-use super::paging::{next_page, window};
 use super::oauth::no_store;
+use super::paging::{next_page, window};
 use super::{created, ok};
 use crate::auth::Caller;
 use crate::error::ApiError;

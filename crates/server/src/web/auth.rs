@@ -11,7 +11,7 @@ use sitegpt_store::{NewMembership, NewSession, NewUser, StoreError, User};
 
 use super::layout::{Field, alert, field, message_page, page};
 use super::{
-    CSRF_COOKIE, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
+    CSRF_COOKIE, ClientAddr, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
     constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
 };
 use crate::admin::normalize_email;
@@ -137,6 +137,7 @@ pub struct SignupForm {
 pub async fn signup(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(address): ClientAddr,
     WebForm(form): WebForm<SignupForm>,
 ) -> Result<Response, WebError> {
     check_anonymous_csrf(&headers, &state, &form.csrf)?;
@@ -163,6 +164,11 @@ pub async fn signup(
             return Ok(rerender(email_error.as_deref(), password_error.as_deref(), error));
         }
     };
+    // Counted only once the form is valid, and before the password hash and
+    // the mail that each sign-up costs.
+    if let Some(wait) = state.limits.take(&[(SIGNUP_ADDRESS, &address)]).await? {
+        return Err(WebError::RateLimited(wait));
+    }
     let password = form.password.clone();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await

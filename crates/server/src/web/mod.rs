@@ -143,6 +143,19 @@ pub fn client_addr(parts_extensions: &axum::http::Extensions) -> String {
     parts_extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
+/// The peer address as an extractor that never fails, for handlers that
+/// also read the body.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(&parts.extensions)))
+    }
+}
+
 /// Why a page could not be served; rendered as a page, never as JSON.
 #[derive(Debug)]
 pub enum WebError {

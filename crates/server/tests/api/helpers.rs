@@ -325,6 +325,18 @@ impl TestApp {
         self.send(builder.body(Body::from(body)).expect("request")).await
     }
 
+    /// A form-encoded POST from the TCP peer `address` (`ip:port`).
+    pub async fn form_from(&self, path: &str, pairs: &[(&str, &str)], address: &str) -> TestResponse {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let mut request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let peer: std::net::SocketAddr = address.parse().expect("address");
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> TestResponse {
         self.request(Method::GET, path, Some(token), None).await
     }
@@ -349,6 +361,12 @@ impl TestApp {
             }
             None => dump_sqlite(&self.db_path(), skip),
         }
+    }
+
+    /// How many rows `table` holds, on either engine.
+    pub async fn count_rows(&self, table: &str) -> usize {
+        let prefix = format!("{table}: ");
+        self.dump(&[]).await.lines().filter(|line| line.starts_with(&prefix)).count()
     }
 
     /// What the database keeps, to search for secrets: the SQLite file with

@@ -364,3 +364,47 @@ async fn introspection_for_clients_and_same_account_tokens() {
     let revoked = app.form("/oauth/introspect", &[("token", &token)], Some(&basic)).await;
     assert_eq!(revoked.body, json!({"active": false}));
 }
+
+#[tokio::test]
+async fn device_authorizations_are_limited_per_address() {
+    let app = TestApp::new().await;
+    let pairs = [("client_id", "sitegpt-cli"), ("scope", "account:read")];
+    let limit = sitegpt_server::ratelimit::DEVICE_ADDRESS.max as usize;
+    for _ in 0..limit {
+        let response = app.form_from("/oauth/device_authorization", &pairs, "10.0.0.1:4000").await;
+        assert_eq!(response.status.as_u16(), 200, "{}", response.body);
+    }
+    let limited = app.form_from("/oauth/device_authorization", &pairs, "10.0.0.1:4001").await;
+    assert_oauth_error(&limited, 429, "temporarily_unavailable");
+    let wait: u64 = limited.header("retry-after").parse().expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Invalid requests are refused before they count, and other addresses go on.
+    let bad = app.form_from("/oauth/device_authorization", &[("client_id", "nope")], "10.0.0.2:4000").await;
+    assert_oauth_error(&bad, 401, "invalid_client");
+    let other = app.form_from("/oauth/device_authorization", &pairs, "10.0.0.2:4000").await;
+    assert_eq!(other.status.as_u16(), 200, "{}", other.body);
+    assert_eq!(app.count_rows("device_authorizations").await, limit + 1, "the refused request stored nothing");
+}
+
+#[tokio::test]
+async fn revocation_counts_unknown_tokens_against_the_address_budget() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let (_, known) = app.token(&owner, &[Scope::AccountRead]).await;
+    for _ in 0..sitegpt_server::auth::UNKNOWN_PER_MINUTE {
+        let unknown = sitegpt_access::PlainToken::generate().expose();
+        assert_eq!(app.form("/oauth/revoke", &[("token", &unknown)], None).await.status.as_u16(), 200);
+    }
+    let unknown = sitegpt_access::PlainToken::generate().expose();
+    let limited = app.form("/oauth/revoke", &[("token", &unknown)], None).await;
+    assert_oauth_error(&limited, 429, "temporarily_unavailable");
+    assert!(limited.header("retry-after").parse::<u64>().is_ok());
+    // The budget is the one API v2 spends too.
+    let unknown = sitegpt_access::PlainToken::generate().expose();
+    app.get("/api/v2/account", &unknown).await.assert_error(429, "RATE_LIMITED");
+    // From another address, revocation still works.
+    let revoked = app.form_from("/oauth/revoke", &[("token", &known)], "10.3.3.3:4000").await;
+    assert_eq!(revoked.status.as_u16(), 200);
+    let record = app.tokens_of(&owner.account_id).await;
+    assert!(record.iter().all(|t| t.revoked_at.is_some()));
+}

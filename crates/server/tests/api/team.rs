@@ -115,7 +115,10 @@ async fn integration_secrets_are_write_only() {
         (json!({"apiKey": "k-123-secret"}), json!(["config", "apiKey"])),
         (json!({"channel": "#a", "password": "p-123-secret"}), json!(["config", "password"])),
         (json!({"auth": {"client_secret": "c-123-secret"}}), json!(["config", "auth", "client_secret"])),
-        (json!({"hooks": [{"url": "https://x", "signing_key": "s-123-secret"}]}), json!(["config", "hooks", 0, "signing_key"])),
+        (
+            json!({"hooks": [{"url": "https://x", "signing_key": "s-123-secret"}]}),
+            json!(["config", "hooks", 0, "signing_key"]),
+        ),
         (json!({"token": "t-123-secret"}), json!(["config", "token"])),
     ] {
         let refused = app.post("/api/v2/integrations", &token, json!({"type": "webhook", "config": config})).await;

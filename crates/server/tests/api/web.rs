@@ -180,17 +180,132 @@ async fn sign_in_checks_passwords_and_is_rate_limited() {
     assert!(limited.headers.get("retry-after").is_some());
     limited.assert_contains("Too many attempts");
 
-    // Ten failures against one address lock that address out of it too.
-    let mut spray = Browser::from_address(&app, "10.7.7.7:5000");
-    let csrf = spray.get("/login").await.csrf();
-    for _ in 0..10 {
-        spray.post("/login", &[("csrf", &csrf), ("email", "target@example.com"), ("password", "guess guess")]).await;
+    // Failures against one account from many addresses cannot lock its
+    // owner out: past the account's limit, only addresses that have failed
+    // for it wait; the right password from a new address still signs in.
+    for i in 0..11 {
+        let mut spray = Browser::from_address(&app, &format!("10.7.7.{i}:5000"));
+        let csrf = spray.get("/login").await.csrf();
+        let page = spray
+            .post("/login", &[("csrf", &csrf), ("email", "member@example.com"), ("password", "guess guess")])
+            .await;
+        assert_eq!(page.status.as_u16(), 401, "attempt {i}");
     }
-    let mut elsewhere = Browser::from_address(&app, "10.8.8.8:5000");
-    let csrf = elsewhere.get("/login").await.csrf();
-    let page =
-        elsewhere.post("/login", &[("csrf", &csrf), ("email", "target@example.com"), ("password", "x y z w v")]).await;
-    assert_eq!(page.status.as_u16(), 429, "the per-e-mail limit holds across addresses");
+    let mut sprayer = Browser::from_address(&app, "10.7.7.0:5001");
+    let csrf = sprayer.get("/login").await.csrf();
+    let again =
+        sprayer.post("/login", &[("csrf", &csrf), ("email", "member@example.com"), ("password", "guess again")]).await;
+    assert_eq!(again.status.as_u16(), 429, "an address that failed for the account waits");
+    let mut owner = Browser::from_address(&app, "10.8.8.8:5000");
+    let csrf = owner.get("/login").await.csrf();
+    let page = owner.post("/login", &[("csrf", &csrf), ("email", "member@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!((page.status.as_u16(), page.location()), (303, "/dashboard"), "{}", page.body);
+    // One address may fail for one account only a few times, whatever the
+    // other accounts it tries.
+    let mut pair = Browser::from_address(&app, "10.6.6.6:5000");
+    let csrf = pair.get("/login").await.csrf();
+    let max = sitegpt_server::ratelimit::LOGIN_ADDRESS_ACCOUNT.max;
+    for _ in 0..max {
+        let page =
+            pair.post("/login", &[("csrf", &csrf), ("email", "pair@example.com"), ("password", "x y z w")]).await;
+        assert_eq!(page.status.as_u16(), 401);
+    }
+    let page = pair.post("/login", &[("csrf", &csrf), ("email", "pair@example.com"), ("password", "x y z w")]).await;
+    assert_eq!(page.status.as_u16(), 429);
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited() {
+    let app = TestApp::new().await;
+    let limit = sitegpt_server::ratelimit::SIGNUP_ADDRESS.max;
+    let mut browser = Browser::from_address(&app, "10.4.4.4:5000");
+    let csrf = browser.get("/signup").await.csrf();
+    // Invalid forms cost nothing and are not counted.
+    for _ in 0..3 {
+        let bad = browser.post("/signup", &[("csrf", &csrf), ("email", "x"), ("password", "short")]).await;
+        assert_eq!(bad.status.as_u16(), 400);
+    }
+    for i in 0..limit {
+        let email = format!("flood{i}@example.com");
+        let done = browser.post("/signup", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD)]).await;
+        assert_eq!(done.status.as_u16(), 303, "sign-up {i}: {}", done.body);
+    }
+    let mails = app.outbox().len();
+    let limited =
+        browser.post("/signup", &[("csrf", &csrf), ("email", "one-more@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(limited.status.as_u16(), 429);
+    let wait: u64 = limited.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!(wait >= 1);
+    limited.assert_contains("Too many attempts");
+    assert_eq!(app.store().count_users().await.expect("count"), u64::from(limit));
+    assert!(app.store().user_by_email("one-more@example.com").await.expect("q").is_none());
+    assert_eq!(app.outbox().len(), mails, "no mail for a refused sign-up");
+    // Another address is not affected.
+    Browser::from_address(&app, "10.5.5.5:5000").sign_up("elsewhere@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn posts_from_an_opaque_origin_are_refused() {
+    let app = TestApp::new().await;
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/signup").await.csrf();
+    let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("csrf", csrf.as_str()), ("email", "null@example.com"), ("password", PASSWORD)])
+        .finish();
+    for path in ["/signup", "/login"] {
+        let request = axum::http::Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", "null")
+            .header("cookie", &cookie)
+            .body(axum::body::Body::from(body.clone()))
+            .expect("request");
+        let (status, _, page) = app.send_text(request).await;
+        assert_eq!(status.as_u16(), 403, "{path}: {page}");
+    }
+    assert_eq!(app.store().count_users().await.expect("count"), 0);
+    assert!(app.outbox().is_empty());
+}
+
+/// `next` values that cannot be a `Location` header, or that a browser
+/// would resolve to another site, all go to the dashboard; none is a 500,
+/// and sign-up still creates exactly one account and one mail.
+#[tokio::test]
+async fn hostile_next_targets_go_to_the_dashboard() {
+    let app = TestApp::new().await;
+    let hostile = [
+        "/ok\nLocation: https://evil.example",
+        "/\t/evil.example/x",
+        "/%09/evil.example/x",
+        "/%0d%0a/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "/%2F/evil.example",
+        "/%252F%252Fevil.example",
+        "https://evil.example",
+    ];
+    for (i, next) in hostile.iter().enumerate() {
+        let mut browser = Browser::from_address(&app, &format!("10.2.0.{i}:5000"));
+        let csrf = browser.get(&format!("/signup?next={}", urlencode(next))).await.csrf();
+        let email = format!("next{i}@example.com");
+        let signed_up = browser
+            .post("/signup", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD), ("next", next)])
+            .await;
+        assert_eq!((signed_up.status.as_u16(), signed_up.location()), (303, "/dashboard"), "sign-up, {next:?}");
+        let again = browser.get(&format!("/login?next={}", urlencode(next))).await;
+        assert_eq!((again.status.as_u16(), again.location()), (303, "/dashboard"), "signed-in GET, {next:?}");
+        let mut other = Browser::from_address(&app, &format!("10.2.1.{i}:5000"));
+        let csrf = other.get("/login").await.csrf();
+        let signed_in =
+            other.post("/login", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD), ("next", next)]).await;
+        assert_eq!((signed_in.status.as_u16(), signed_in.location()), (303, "/dashboard"), "sign-in, {next:?}");
+    }
+    assert_eq!(app.store().count_users().await.expect("count"), hostile.len() as u64);
+    assert_eq!(app.outbox().len(), hostile.len());
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@ use sitegpt_store::{NewDeviceAuthorization, StoreError};
 
 use super::{Form, OAuthError, json_no_store, require_client, truncate};
 use crate::issue::{CHATBOTS_MAX, check_name};
+use crate::ratelimit::DEVICE_ADDRESS;
 use crate::state::AppState;
+use crate::web::ClientAddr;
 
 /// Parses `scope`: space-separated catalog names; omitted or empty = Standard.
 pub fn parse_scope(scope: Option<&str>) -> Result<ScopeSet, OAuthError> {
@@ -27,7 +29,11 @@ pub fn parse_scope(scope: Option<&str>) -> Result<ScopeSet, OAuthError> {
     }
 }
 
-pub async fn device_authorization(State(state): State<AppState>, form: Form) -> Result<Response, OAuthError> {
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    form: Form,
+) -> Result<Response, OAuthError> {
     let client = require_client(&form)?;
     let scopes = parse_scope(form.single("scope")?)?;
     let chatbot_ids: Vec<String> = form.all("chatbot_id").map(str::to_owned).collect();
@@ -37,6 +43,10 @@ pub async fn device_authorization(State(state): State<AppState>, form: Form) -> 
     let token_name = form.single("token_name")?.map(str::to_owned);
     if let Some(name) = &token_name {
         check_name(name).map_err(|e| OAuthError::invalid_request(format!("token_{e}")))?;
+    }
+    // Each authorization stores a row: counted once the request is valid.
+    if let Some(wait) = state.limits.take(&[(DEVICE_ADDRESS, &address)]).await? {
+        return Err(OAuthError::rate_limited(wait.as_secs(), "device authorizations"));
     }
     let now = Utc::now();
     let device_code = DeviceCode::generate();

@@ -9,8 +9,13 @@ use sitegpt_access::PlainToken;
 
 use super::{Form, OAuthError, no_store, public_client, truncate};
 use crate::state::AppState;
+use crate::web::ClientAddr;
 
-pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<Response, OAuthError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    form: Form,
+) -> Result<Response, OAuthError> {
     if let Some(id) = form.single("client_id")?
         && public_client(id).is_none()
     {
@@ -18,11 +23,14 @@ pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<Respons
     }
     let token = form.required("token")?;
     form.single("token_type_hint")?;
+    // Through the verifier, so unknown tokens count against the address's
+    // budget for unknown credentials, as they do on the API.
     if let Ok(token) = PlainToken::parse(token)
-        && let Some(found) = state.store.token_for_auth(token.hash()).await?
+        && let Some(found) = state.verifier.verify(token.hash(), &address).await?
     {
-        state.store.revoke_token(&found.token.id, Utc::now()).await?;
-        tracing::info!(token_id = %found.token.id, "token revoked through OAuth revocation");
+        let id = &found.auth.token.id;
+        state.store.revoke_token(id, Utc::now()).await?;
+        tracing::info!(token_id = %id, "token revoked through OAuth revocation");
     }
     Ok(no_store(StatusCode::OK.into_response()))
 }
