@@ -15,7 +15,7 @@ flows.serverAndBrowser((s, b) => {
   browser = b;
 });
 
-const shots = { signup: '01-signup', 'home-unverified': '02-home-unverified', verified: '03-verified' };
+const shots = { signup: '01-signup', 'check-inbox': '02-check-inbox', verified: '03-verified' };
 const signUpAndVerify = (page, email) =>
   flows.signUpAndVerify(server, page, email, { shot: (name) => screenshot(page, shots[name]) });
 

@@ -7,7 +7,10 @@ import { launch } from './browser.mjs';
 
 export const PASSWORD = 'correct horse battery';
 
-/** Signs up with `email` (a new team), then opens the verification link. */
+/**
+ * Signs up with `email` (a new team), opens the verification link from the
+ * outbox, and signs in from there.
+ */
 export async function signUpAndVerify(server, page, email, { team = 'Acme Support', shot = async () => {} } = {}) {
   await page.goto(`${server.base}/signup`);
   await shot('signup');
@@ -15,11 +18,16 @@ export async function signUpAndVerify(server, page, email, { team = 'Acme Suppor
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByLabel('Team name').fill(team);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByText('Verify your e-mail address').waitFor();
-  await shot('home-unverified');
-  await page.goto(server.verificationLink(email));
+  await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+  await shot('check-inbox');
+  await page.goto(await server.verificationLink(email));
   await page.getByRole('heading', { name: 'Your e-mail is verified' }).waitFor();
   await shot('verified');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname.startsWith('/dashboard'));
 }
 
 /** Signs in as `email` (made with `admin create-user`). */

@@ -55,12 +55,21 @@ export async function startServer() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },
-    /** The verification link of the newest mail to `email` in the outbox. */
-    verificationLink(email) {
+    /**
+     * The verification link of the newest mail to `email` in the outbox,
+     * once the server's mail worker has written it (within ten seconds).
+     */
+    async verificationLink(email) {
       const dir = join(dataDir, 'outbox');
-      const files = readdirSync(dir).filter((f) => f.includes(email)).sort();
-      const mail = readFileSync(join(dir, files.at(-1)), 'utf8');
-      return mail.match(/https?:\/\/\S+\/verify-email\?token=\S+/)[0];
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.includes(email)).sort() : [];
+        const mail = files.length ? readFileSync(join(dir, files.at(-1)), 'utf8') : '';
+        const link = mail.match(/https?:\/\/\S+\/verify-email\?token=\S+/);
+        if (link) return link[0];
+        if (Date.now() > deadline) throw new Error(`no verification mail to ${email} in ${dir}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     /** Runs `sitegpt-server admin ARGS…` on this server's database; its JSON answer. */
     admin(...args) {

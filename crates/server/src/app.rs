@@ -40,12 +40,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    /// A background task purges expired sessions, codes and links meanwhile.
+    /// Background tasks meanwhile deliver queued mail and purge expired
+    /// sessions, codes and links.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let janitor = tokio::spawn(purge_regularly(std::sync::Arc::clone(&self.state.store)));
+        let mail = tokio::spawn(std::sync::Arc::clone(&self.state.mail).run());
         tracing::debug!(limits = ?self.limits, "connection limits");
         let served = serve(self.listener, router(self.state), self.limits, shutdown).await.context("serving HTTP");
         janitor.abort();
+        mail.abort();
         served
     }
 }

@@ -1,16 +1,27 @@
-//! Outgoing mail (e-mail verification links). With `SITEGPT_SMTP_URL`
-//! (`smtp://user:pass@host:587?tls=required`, `smtps://…:465`, or plain
-//! `smtp://host:25` for a local relay) mail goes over SMTP; without it, each
-//! message is written to `DATA_DIR/outbox/` and its link to the log, so a
-//! self-hosted install works with no mail server at all.
+//! Outgoing mail. Requests never send mail themselves: they queue it in the
+//! store, in the transaction of the change that causes it, and
+//! [`MailQueue`] delivers it with retries and backoff, so a mail server
+//! that is down fails no request and a restart loses no message.
+//!
+//! With `SITEGPT_SMTP_URL` (`smtp://user:pass@host:587?tls=required`,
+//! `smtps://…:465`, or plain `smtp://host:25` for a local relay) mail goes
+//! over SMTP; without it, each message is written to `DATA_DIR/outbox/` and
+//! its link to the log, so a self-hosted install works with no mail server
+//! at all.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sitegpt_store::{MailLink, QueuedMail, Store};
+use tokio::sync::Notify;
+
+use crate::web::{hash_secret, random_secret};
 
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -40,6 +51,7 @@ impl Mailer {
     pub fn smtp(url: &str, from: &str) -> anyhow::Result<Mailer> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .context("SITEGPT_SMTP_URL is not a valid smtp:// or smtps:// URL")?
+            .timeout(Some(SMTP_TIMEOUT))
             .build();
         Ok(Mailer {
             delivery: Delivery::Smtp(transport),
@@ -93,5 +105,146 @@ impl Mailer {
             }
         }
         Ok(())
+    }
+}
+
+/// How long one SMTP conversation may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claimed message is kept from other workers: longer than one
+/// delivery can take, so only a worker that died leaves it to another.
+const LEASE: Duration = Duration::from_secs(300);
+/// Messages claimed at a time.
+const BATCH: u32 = 16;
+/// Attempts before a message is given up on (retries over about twelve hours).
+pub const MAX_ATTEMPTS: u32 = 12;
+/// How often the queue is looked at when nothing wakes the worker: for
+/// retries, and for mail queued by other nodes or the admin commands.
+const POLL: Duration = Duration::from_secs(2);
+/// How long a verification link stays valid.
+pub const VERIFICATION_HOURS: i64 = 24;
+
+/// The wait after `attempts` failed attempts: 30 s, doubling, at most 4 h.
+pub fn backoff(attempts: u32) -> Duration {
+    let doubled = 30u64.saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+    Duration::from_secs(doubled.min(4 * 3600))
+}
+
+/// Delivers queued mail: claims due messages, makes their links, sends them,
+/// and records the outcome. One runs in each server process; the store's
+/// claims keep workers on several nodes from sending a message twice.
+#[derive(Debug)]
+pub struct MailQueue {
+    store: Arc<dyn Store>,
+    mailer: Mailer,
+    public_url: Arc<str>,
+    wake: Notify,
+}
+
+impl MailQueue {
+    pub fn new(store: Arc<dyn Store>, mailer: Mailer, public_url: Arc<str>) -> MailQueue {
+        MailQueue { store, mailer, public_url, wake: Notify::new() }
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Tells the worker that mail was queued, so it need not wait for its
+    /// next look.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delivers until the task is dropped.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            // Whole batches in a row, then wait for a wake-up or the next look.
+            while self.deliver_due().await >= BATCH as usize {}
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// One pass over the due messages; returns how many were claimed.
+    pub async fn deliver_due(&self) -> usize {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::MAX);
+        let claimed = match self.store.claim_mail(now, lease, BATCH).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the mail queue");
+                return 0;
+            }
+        };
+        let count = claimed.len();
+        for queued in claimed {
+            self.deliver(queued).await;
+        }
+        count
+    }
+
+    async fn deliver(&self, queued: QueuedMail) {
+        let attempt = queued.attempts + 1;
+        let outcome = match self.render(&queued).await {
+            Ok((mail, link)) => self.mailer.send(mail, &link).await,
+            Err(e) => Err(e),
+        };
+        let recorded = match outcome {
+            Ok(()) => self.store.mail_sent(&queued.id).await,
+            Err(e) => {
+                let error = format!("{e:#}");
+                let now = Utc::now();
+                let retry_at = (attempt < MAX_ATTEMPTS)
+                    .then(|| now + chrono::Duration::from_std(backoff(attempt)).unwrap_or(chrono::Duration::MAX));
+                if retry_at.is_some() {
+                    tracing::warn!(mail_id = %queued.id, attempt, error, "mail not sent; will retry");
+                } else {
+                    tracing::error!(mail_id = %queued.id, attempt, error, "mail not sent; giving up");
+                }
+                self.store.mail_failed(&queued.id, &error, retry_at, now).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(mail_id = %queued.id, error = %e, "could not record a delivery");
+        }
+    }
+
+    /// The message as sent: `{link}` replaced by a fresh single-use link,
+    /// whose hash is stored now (so a link is valid from when it is sent).
+    async fn render(&self, queued: &QueuedMail) -> anyhow::Result<(Mail, String)> {
+        let link = match (queued.link, &queued.user_id) {
+            (None, _) => String::new(),
+            (Some(MailLink::VerifyEmail), Some(user_id)) => {
+                let secret = random_secret();
+                let now = Utc::now();
+                let expires = now + chrono::Duration::hours(VERIFICATION_HOURS);
+                self.store
+                    .create_email_verification(hash_secret(&secret), user_id, now, expires)
+                    .await
+                    .context("storing the verification link")?;
+                format!("{}/verify-email?token={secret}", self.public_url)
+            }
+            (Some(kind), None) => anyhow::bail!("a {} link needs a user", kind.as_str()),
+        };
+        let body = if link.is_empty() { queued.body.clone() } else { queued.body.replace("{link}", &link) };
+        Ok((Mail { to: queued.to.clone(), subject: queued.subject.clone(), body }, link))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_four_hours() {
+        assert_eq!(backoff(1), Duration::from_secs(30));
+        assert_eq!(backoff(2), Duration::from_secs(60));
+        assert_eq!(backoff(5), Duration::from_secs(480));
+        assert_eq!(backoff(11), Duration::from_secs(4 * 3600));
+        assert_eq!(backoff(u32::MAX), Duration::from_secs(4 * 3600));
+        let total: u64 = (1..MAX_ATTEMPTS).map(|a| backoff(a).as_secs()).sum();
+        assert!((12 * 3600..24 * 3600).contains(&total), "retries span about twelve hours: {total} s");
     }
 }

@@ -8,7 +8,7 @@ use sitegpt_store::Store;
 
 use crate::auth::{UsageRecorder, Verifier};
 use crate::config::IntrospectionClients;
-use crate::mail::Mailer;
+use crate::mail::{MailQueue, Mailer};
 use crate::ratelimit::SharedLimiter;
 
 /// Shared by all requests. One `Arc`, so cloning it per request is one
@@ -42,8 +42,9 @@ pub struct Shared {
     pub resource_metadata: Arc<str>,
     /// Confidential clients that may introspect any token.
     pub introspection_clients: IntrospectionClients,
-    /// Verification mail: SMTP, or the outbox folder.
-    pub mailer: Mailer,
+    /// Outgoing mail: queued in the store, delivered by this queue's worker
+    /// (SMTP, or the outbox folder).
+    pub mail: Arc<MailQueue>,
     /// Subscription status of accounts created by sign-up.
     pub default_subscription: SubscriptionStatus,
     /// Rate limits counted in the store so every node sees them (the
@@ -53,16 +54,16 @@ pub struct Shared {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> AppState {
-        let public_url = config.public_url;
+        let public_url: Arc<str> = config.public_url.into();
         AppState(Arc::new(Shared {
+            mail: Arc::new(MailQueue::new(Arc::clone(&store), config.mailer, Arc::clone(&public_url))),
             verifier: Verifier::new(Arc::clone(&store), config.token_cache),
             limits: SharedLimiter::new(Arc::clone(&store)),
             usage: UsageRecorder::new(Arc::clone(&store)),
             store,
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
-            public_url: public_url.into(),
+            public_url,
             introspection_clients: config.introspection_clients,
-            mailer: config.mailer,
             default_subscription: config.default_subscription,
         }))
     }

@@ -65,6 +65,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// existing one. `Conflict` when the e-mail is taken, `NotFound` when the
     /// existing account does not exist.
     async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)>;
+    /// [`create_user`](Store::create_user), and `mail` queued in the same
+    /// transaction with its `user_id` set to the new user's.
+    async fn sign_up(&self, new: NewUser, mail: OutgoingMail) -> StoreResult<(User, Account)>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn count_users(&self) -> StoreResult<u64>;
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
@@ -85,8 +88,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn member(&self, account_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>>;
     /// Adds an existing user; `Conflict` if already a member.
     async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores the invitation and queues its `mail` in one transaction.
     /// `Conflict` when the address already has a pending invitation there.
-    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()>;
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()>;
     /// The account's invitations that are neither accepted nor expired at
     /// `now`, oldest first.
     async fn pending_invitations(&self, account_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
@@ -202,10 +206,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// unknown link, `Conflict` for a used or expired one.
     async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User>;
 
+    // --- outgoing mail ---------------------------------------------------------
+
+    /// Queues a message for the delivery worker.
+    async fn queue_mail(&self, mail: OutgoingMail, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Claims up to `limit` messages due at `now`, oldest first, and moves
+    /// their next attempt to `now + lease`, so no other worker takes them
+    /// meanwhile (and a worker that dies mid-send leaves them to be retried).
+    async fn claim_mail(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> StoreResult<Vec<QueuedMail>>;
+    /// A message was sent: it leaves the queue.
+    async fn mail_sent(&self, mail_id: &str) -> StoreResult<()>;
+    /// A message could not be sent: counts the attempt and keeps `error`;
+    /// tries again at `retry_at`, or never when `None` (it is kept, marked
+    /// failed, until the janitor purges it).
+    async fn mail_failed(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Messages waiting to be sent, and messages given up on.
+    async fn mail_counts(&self) -> StoreResult<(u64, u64)>;
+
     /// Deletes what can no longer be used: sessions past expiry, and device
     /// authorizations and verification links a day past theirs (kept that
-    /// long so their pages can still say "expired" or "already used").
-    /// Returns how many rows went.
+    /// long so their pages can still say "expired" or "already used"),
+    /// and mail given up on a week ago. Returns how many rows went.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     // --- failure counters shared by every node ------------------------------

@@ -40,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "brands",
     "brand_users",
     "v0_api_keys",
+    "mail_queue",
 ];
 const NOT_COPIED: &[&str] = &["auth_epoch"];
 /// Rows sent from the reader to the writer at a time.

@@ -377,6 +377,55 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A single-use link a queued mail gets when it is sent: the body's
+/// `{link}` is replaced by it. Made at delivery, so no link secret is ever
+/// stored in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailLink {
+    /// An e-mail verification link for the mail's user.
+    VerifyEmail,
+}
+
+impl MailLink {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailLink::VerifyEmail => "verify-email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MailLink> {
+        match text {
+            "verify-email" => Some(MailLink::VerifyEmail),
+            _ => None,
+        }
+    }
+}
+
+/// A message to queue. `user_id` is the user it is about (required for a
+/// [`MailLink`]); [`Store::sign_up`](crate::Store::sign_up) fills it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub link: Option<MailLink>,
+    pub user_id: Option<String>,
+}
+
+/// A queued message, as a delivery worker claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub link: Option<MailLink>,
+    pub user_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
 /// Failures counted under one key in one fixed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureWindow {

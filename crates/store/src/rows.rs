@@ -10,7 +10,7 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, Subscriptio
 
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus,
-    IntegrationRecord, Invitation, MemberRecord, Message, TokenRecord, User, V0Key, V0KeyOwner,
+    IntegrationRecord, Invitation, MailLink, MemberRecord, Message, QueuedMail, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// One result row of an engine.
@@ -319,4 +319,68 @@ pub(crate) fn invitation<R: Cells>(row: &R) -> Result<Invitation, R::Error> {
         created_at: row.time(5)?,
         expires_at: row.time(6)?,
     })
+}
+
+pub(crate) const INSERT_MAIL: &str = "INSERT INTO mail_queue \
+     (id, recipient, subject, body, link_kind, user_id, created_at, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+
+/// Claims due mail: `$1` now, `$2` the end of the lease, `$3` how many.
+/// `{lock}` is PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite's single
+/// writer needs none).
+pub(crate) fn claim_mail_sql(lock: &str) -> String {
+    format!(
+        "UPDATE mail_queue SET next_attempt_at = $2 WHERE id IN \
+         (SELECT id FROM mail_queue WHERE failed_at IS NULL AND next_attempt_at <= $1 \
+          ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
+         RETURNING id, recipient, subject, body, link_kind, user_id, created_at, attempts"
+    )
+}
+
+/// `$1` id, `$2` error, `$3` next attempt or NULL, `$4` now.
+pub(crate) const MAIL_FAILED: &str = "UPDATE mail_queue SET attempts = attempts + 1, last_error = $2, \
+     next_attempt_at = coalesce(CAST($3 AS BIGINT), next_attempt_at), \
+     failed_at = CASE WHEN CAST($3 AS BIGINT) IS NULL THEN CAST($4 AS BIGINT) END WHERE id = $1";
+
+pub(crate) const MAIL_COUNTS: &str = "SELECT count(*) FILTER (WHERE failed_at IS NULL), \
+     count(*) FILTER (WHERE failed_at IS NOT NULL) FROM mail_queue";
+
+/// A new mail's id.
+pub(crate) fn new_mail_id() -> String {
+    sitegpt_access::id::new_prefixed_id("mail_")
+}
+
+/// Errors kept with a failed attempt are cut to this many characters.
+pub(crate) const MAIL_ERROR_MAX: usize = 500;
+
+pub(crate) fn mail_error(error: &str) -> String {
+    error.chars().take(MAIL_ERROR_MAX).collect()
+}
+
+/// Eight cells from [`claim_mail_sql`]'s `RETURNING`.
+pub(crate) fn queued_mail<R: Cells>(row: &R) -> Result<QueuedMail, R::Error> {
+    let link = match row.opt_text(4)? {
+        Some(kind) => Some(MailLink::parse(&kind).ok_or_else(|| R::corrupt("link_kind", &kind))?),
+        None => None,
+    };
+    let attempts = row.int(7)?;
+    Ok(QueuedMail {
+        id: row.text(0)?,
+        to: row.text(1)?,
+        subject: row.text(2)?,
+        body: row.text(3)?,
+        link,
+        user_id: row.opt_text(5)?,
+        created_at: row.time(6)?,
+        attempts: u32::try_from(attempts).map_err(|_| R::corrupt("attempts", &attempts.to_string()))?,
+    })
+}
+
+/// Failed mail is kept this long for operators, then purged.
+pub(crate) const FAILED_MAIL_KEPT_MS: i64 = 7 * 86_400_000;
+
+/// `RETURNING` rows come in no set order.
+pub(crate) fn oldest_first(mut mail: Vec<QueuedMail>) -> Vec<QueuedMail> {
+    mail.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    mail
 }

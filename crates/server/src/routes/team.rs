@@ -167,22 +167,23 @@ async fn invite(
         created_at: now,
         expires_at: now + chrono::Duration::days(INVITATION_DAYS),
     };
-    match state.store.create_invitation(invitation.clone()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already invited."))),
-        Err(e) => return Err(e.into()),
-    }
     let link = format!("{}/signup", state.public_url);
-    let mail = crate::mail::Mail {
-        to: email,
+    let mail = sitegpt_store::OutgoingMail {
+        to: email.clone(),
         subject: format!("You are invited to {} on SiteGPT", actor.account_name),
         body: format!(
             "Hello,\n\n{} invited you to join {} on SiteGPT as {role}.\n\nCreate your account with this e-mail \
              address within {INVITATION_DAYS} days to join:\n\n{link}\n",
             actor.user_email, actor.account_name
         ),
+        link: None,
+        user_id: None,
     };
-    state.mailer.send(mail, &link).await.map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    match state.store.create_invitation(invitation.clone(), mail).await {
+        Ok(()) => state.mail.wake(),
+        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already invited."))),
+        Err(e) => return Err(e.into()),
+    }
     tracing::info!(invitation_id = %invitation.id, role = %role, "member invited");
     Ok(invitation)
 }

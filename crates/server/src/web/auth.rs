@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_store::password::{hash_password, verify_password};
-use sitegpt_store::{NewMembership, NewSession, NewUser, StoreError, User};
+use sitegpt_store::{MailLink, NewMembership, NewSession, NewUser, OutgoingMail, StoreError, User};
 
 use super::layout::{Field, alert, field, message_page, page};
 use super::{
@@ -15,13 +15,12 @@ use super::{
     constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
 };
 use crate::admin::normalize_email;
-use crate::mail::Mail;
+use crate::mail::VERIFICATION_HOURS;
 use crate::ratelimit::{LOGIN_ACCOUNT, LOGIN_ADDRESS, LOGIN_ADDRESS_ACCOUNT, RESEND_VERIFICATION, SIGNUP_ADDRESS};
 use crate::state::AppState;
 
 const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 1024;
-const VERIFICATION_HOURS: i64 = 24;
 
 #[derive(Debug, Deserialize)]
 pub struct NextParam {
@@ -175,51 +174,83 @@ pub async fn signup(
         .map_err(|e| WebError::Internal(e.to_string()))?;
     let team = if team.is_empty() { format!("{email}'s team") } else { team.to_owned() };
     let now = Utc::now();
-    let created = state
-        .store
-        .create_user(NewUser {
-            email: email.clone(),
-            password_hash,
-            email_verified: false,
-            membership: NewMembership::NewAccount { name: team, subscription: state.default_subscription },
-            now,
-        })
-        .await;
-    let user = match created {
-        Ok((user, _)) => user,
+    let new_user = NewUser {
+        email: email.clone(),
+        password_hash,
+        email_verified: false,
+        membership: NewMembership::NewAccount { name: team, subscription: state.default_subscription },
+        now,
+    };
+    // Whether or not the address has an account, the answer is the same
+    // page; only the mail differs. So sign-up tells nobody who is a user.
+    match state.store.sign_up(new_user, verification_mail(&email, &next)).await {
+        Ok((user, _)) => tracing::info!(user_id = %user.id, "signed up"),
         Err(StoreError::Conflict(_)) => {
-            return Ok(rerender(Some("An account with this e-mail already exists. Sign in instead."), None, None));
+            let existing = state.store.user_by_email(&email).await?;
+            tracing::info!(user_id = ?existing.as_ref().map(|u| &u.id), "sign-up with a registered address");
+            state.store.queue_mail(signup_attempt_mail(&state, &email, existing.map(|u| u.id)), now).await?;
         }
         Err(e) => return Err(e.into()),
-    };
-    tracing::info!(user_id = %user.id, "signed up");
-    let joined = state.store.accept_invitations(&user.email, &user.id, now).await?;
-    if !joined.is_empty() {
-        tracing::info!(user_id = %user.id, accounts = joined.len(), "joined the accounts that invited them");
     }
-    send_verification(&state, &user).await?;
-    start_session(&state, &user, &next).await
+    state.mail.wake();
+    Ok(html(StatusCode::OK, check_inbox_page(&email, &next)))
 }
 
-/// Creates a verification link for `user` and sends it.
-pub async fn send_verification(state: &AppState, user: &User) -> Result<(), WebError> {
-    let secret = random_secret();
-    let now = Utc::now();
-    state
-        .store
-        .create_email_verification(hash_secret(&secret), &user.id, now, now + Duration::hours(VERIFICATION_HOURS))
-        .await?;
-    let link = format!("{}/verify-email?token={secret}", state.public_url);
-    let mail = Mail {
-        to: user.email.clone(),
+/// The verification mail; the queue puts a fresh link at `{link}`, and
+/// `next` rides along so the person ends up where they were going.
+pub fn verification_mail(email: &str, next: &str) -> OutgoingMail {
+    let link =
+        if next == super::DEFAULT_NEXT { "{link}".to_owned() } else { format!("{{link}}&next={}", urlencode(next)) };
+    OutgoingMail {
+        to: email.to_owned(),
         subject: "Verify your e-mail address for SiteGPT".into(),
         body: format!(
-            "Hello,\n\nconfirm that {} is your e-mail address by opening this link within {VERIFICATION_HOURS} hours:\n\n{link}\n\n\
-             If you did not create a SiteGPT account, ignore this message.\n",
-            user.email
+            "Hello,\n\nconfirm that {email} is your e-mail address by opening this link within {VERIFICATION_HOURS} hours:\n\n{link}\n\n\
+             If you did not create a SiteGPT account, ignore this message.\n"
         ),
-    };
-    state.mailer.send(mail, &link).await.map_err(|e| WebError::Internal(format!("{e:#}")))
+        link: Some(MailLink::VerifyEmail),
+        user_id: None,
+    }
+}
+
+/// Sent instead when someone signs up with an address that has an account.
+fn signup_attempt_mail(state: &AppState, email: &str, user_id: Option<String>) -> OutgoingMail {
+    let public = &state.public_url;
+    OutgoingMail {
+        to: email.to_owned(),
+        subject: "Someone tried to create a SiteGPT account with your address".into(),
+        body: format!(
+            "Hello,\n\nsomeone just tried to create a SiteGPT account with {email}, which already has one.\n\n\
+             If it was you, sign in instead:\n\n{public}/login\n\n\
+             If it was not you, nothing has changed and you can ignore this message.\n"
+        ),
+        link: None,
+        user_id,
+    }
+}
+
+fn check_inbox_page(email: &str, next: &str) -> Markup {
+    page(
+        "Check your inbox",
+        None,
+        html! {
+            section.card {
+                h1 { "Check your inbox" }
+                p { "We sent a message to " strong { (email) } ". Open the link in it to verify your address, then sign in." }
+                p.hint { "Nothing there after a few minutes? Look in your spam folder, or sign up again to have it sent once more." }
+                div.actions.single { a.button.primary href={ "/login?next=" (urlencode(next)) } { "Sign in" } }
+            }
+        },
+    )
+}
+
+/// Queues a new verification link for `user` and wakes the mail worker.
+pub async fn send_verification(state: &AppState, user: &User) -> Result<(), WebError> {
+    let mut mail = verification_mail(&user.email, super::DEFAULT_NEXT);
+    mail.user_id = Some(user.id.clone());
+    state.store.queue_mail(mail, Utc::now()).await?;
+    state.mail.wake();
+    Ok(())
 }
 
 async fn start_session(state: &AppState, user: &User, next: &str) -> Result<Response, WebError> {
@@ -344,6 +375,7 @@ pub async fn logout(
 #[derive(Debug, Deserialize)]
 pub struct VerifyParams {
     token: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn verify_email(
@@ -361,11 +393,20 @@ pub async fn verify_email(
     match state.store.use_email_verification(hash_secret(&token), Utc::now()).await {
         Ok(user) => {
             tracing::info!(user_id = %user.id, "e-mail verified");
+            // The address is proven now: invitations sent to it take effect.
+            let joined = state.store.accept_invitations(&user.email, &user.id, Utc::now()).await?;
+            if !joined.is_empty() {
+                tracing::info!(user_id = %user.id, accounts = joined.len(), "joined the teams that invited them");
+            }
+            let next = safe_next(params.next.as_deref());
+            let signed_in_as_user = session.as_ref().is_some_and(|s| s.session.user.id == user.id);
+            let continue_to = if signed_in_as_user { next } else { format!("/login?next={}", urlencode(&next)) };
+            let action = if signed_in_as_user { "Continue" } else { "Sign in" };
             let body = html! {
                 section.card {
                     h1 { "Your e-mail is verified" }
                     p { (user.email) " is confirmed. Your API tokens can now be used." }
-                    div.actions.single { a.button.primary href="/" { "Continue" } }
+                    div.actions.single { a.button.primary href=(continue_to) { (action) } }
                 }
             };
             Ok(html(StatusCode::OK, page("E-mail verified", viewer, body)))

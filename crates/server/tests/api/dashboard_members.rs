@@ -40,7 +40,7 @@ async fn owners_invite_change_roles_and_remove() {
         post(&mut browser, &owner, "/dashboard/members", &[("email", "New@Example.com"), ("role", "viewer")]).await;
     assert_eq!((invited.status.as_u16(), invited.location()), (303, "/dashboard/members?done=invited"));
     assert!(
-        app.outbox().iter().any(|m| m.contains("new@example.com") && m.contains("as viewer")),
+        app.outbox().await.iter().any(|m| m.contains("new@example.com") && m.contains("as viewer")),
         "no invitation mail"
     );
 

@@ -166,7 +166,7 @@ async fn only_owners_change_the_plan() {
 }
 
 #[tokio::test]
-async fn people_without_a_user_are_invited_and_join_when_they_sign_up() {
+async fn people_without_a_user_are_invited_and_join_when_they_verify_their_address() {
     let app = TestApp::new().await;
     let owner = app.owner().await;
     let token = full_token(&app, &owner).await;
@@ -174,19 +174,25 @@ async fn people_without_a_user_are_invited_and_join_when_they_sign_up() {
     assert_eq!(invited.status.as_u16(), 202, "{}", invited.body);
     assert_eq!(invited.body["data"]["invitation"]["email"], "new.hire@example.com");
     assert_eq!(invited.body["data"]["invitation"]["role"], "member");
-    assert!(app.outbox().iter().any(|m| m.contains("To: new.hire@example.com") && m.contains("/signup")));
+    assert!(app.outbox().await.iter().any(|m| m.contains("To: new.hire@example.com") && m.contains("/signup")));
     app.post("/api/v2/members", &token, json!({"email": "new.hire@example.com", "role": "admin"}))
         .await
         .assert_error(409, "CONFLICT");
 
-    crate::helpers::Browser::new(&app).sign_up("new.hire@example.com", "correct horse battery").await;
-    let members = app.get("/api/v2/members", &token).await;
-    let joined: Vec<_> = members.assert_ok(200)["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|m| m["email"] == "new.hire@example.com")
-        .map(|m| m["role"].clone())
-        .collect();
-    assert_eq!(joined, vec![json!("member")]);
+    let joined = || async {
+        let members = app.get("/api/v2/members", &token).await;
+        members.assert_ok(200)["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|m| m["email"] == "new.hire@example.com")
+            .map(|m| m["role"].clone())
+            .collect::<Vec<_>>()
+    };
+    let mut browser = crate::helpers::Browser::new(&app);
+    let link = browser.sign_up("new.hire@example.com", "correct horse battery").await;
+    // Anyone can sign up with an address: only proving it joins the team.
+    assert!(joined().await.is_empty(), "not before the address is verified");
+    browser.open_link(&link).await.assert_contains("Your e-mail is verified");
+    assert_eq!(joined().await, vec![json!("member")]);
 }

@@ -7,8 +7,12 @@ use super::pg;
 use crate::StoreResult;
 
 /// Migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("0001_init.sql"), include_str!("0002_rate_limits.sql"), include_str!("0003_whitelabel.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_rate_limits.sql"),
+    include_str!("0003_whitelabel.sql"),
+    include_str!("0004_mail_queue.sql"),
+];
 
 /// An arbitrary constant naming the migration lock.
 const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;

@@ -33,9 +33,10 @@ use crate::rows::{
 };
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
-    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session,
-    Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MailLink,
+    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, OutgoingMail,
+    QueuedMail, Rotation, Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key,
+    V0KeyOwner,
 };
 
 /// Connections each node keeps at most.
@@ -292,6 +293,69 @@ async fn load_item(c: &impl GenericClient, kind: &str, item_id: &str) -> StoreRe
         .transpose()
 }
 
+async fn insert_user(tx: &impl GenericClient, new: NewUser) -> StoreResult<(User, Account)> {
+    let now = ms(new.now);
+    let created_at = from_ms(now);
+    let (account, role) = match new.membership {
+        NewMembership::NewAccount { name, subscription } => {
+            let id = new_id(IdKind::Account);
+            execute(
+                tx,
+                "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES ($1, $2, $3, $4)",
+                &[&id, &name, &subscription.as_str(), &now],
+            )
+            .await
+            .map_err(pg)?;
+            (Account { id, name, subscription, created_at }, Role::Owner)
+        }
+        NewMembership::Existing { account_id, role } => {
+            (load_account(tx, &account_id).await?.ok_or(StoreError::NotFound)?, role)
+        }
+    };
+    let user = User {
+        id: new_id(IdKind::User),
+        email: new.email,
+        password_hash: new.password_hash,
+        email_verified_at: new.email_verified.then_some(created_at),
+        created_at,
+    };
+    let taken = format!("a user with e-mail {} already exists", user.email);
+    execute(
+        tx,
+        "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&user.id, &user.email, &user.password_hash, &user.email_verified_at.map(ms), &now],
+    )
+    .await
+    .map_err(unique_or(&taken))?;
+    execute(
+        tx,
+        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+        &[&account.id, &user.id, &role.as_str(), &now],
+    )
+    .await
+    .map_err(missing_parent)?;
+    Ok((user, account))
+}
+
+async fn insert_mail(tx: &impl GenericClient, mail: &OutgoingMail, now: DateTime<Utc>) -> StoreResult<()> {
+    execute(
+        tx,
+        rows::INSERT_MAIL,
+        &[
+            &rows::new_mail_id(),
+            &mail.to,
+            &mail.subject,
+            &mail.body,
+            &mail.link.map(MailLink::as_str),
+            &mail.user_id,
+            &ms(now),
+        ],
+    )
+    .await
+    .map_err(missing_parent)?;
+    Ok(())
+}
+
 async fn insert_message(tx: &impl GenericClient, message: &Message) -> StoreResult<()> {
     execute(
         tx,
@@ -325,46 +389,18 @@ impl Store for PostgresStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
-        let now = ms(new.now);
-        let created_at = from_ms(now);
-        let (account, role) = match new.membership {
-            NewMembership::NewAccount { name, subscription } => {
-                let id = new_id(IdKind::Account);
-                execute(
-                    &tx,
-                    "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES ($1, $2, $3, $4)",
-                    &[&id, &name, &subscription.as_str(), &now],
-                )
-                .await
-                .map_err(pg)?;
-                (Account { id, name, subscription, created_at }, Role::Owner)
-            }
-            NewMembership::Existing { account_id, role } => {
-                (load_account(&tx, &account_id).await?.ok_or(StoreError::NotFound)?, role)
-            }
-        };
-        let user = User {
-            id: new_id(IdKind::User),
-            email: new.email,
-            password_hash: new.password_hash,
-            email_verified_at: new.email_verified.then_some(created_at),
-            created_at,
-        };
-        let taken = format!("a user with e-mail {} already exists", user.email);
-        execute(
-            &tx,
-            "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&user.id, &user.email, &user.password_hash, &user.email_verified_at.map(ms), &now],
-        )
-        .await
-        .map_err(unique_or(&taken))?;
-        execute(
-            &tx,
-            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-            &[&account.id, &user.id, &role.as_str(), &now],
-        )
-        .await
-        .map_err(missing_parent)?;
+        let created = insert_user(&tx, new).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(created)
+    }
+
+    async fn sign_up(&self, new: NewUser, mut mail: OutgoingMail) -> StoreResult<(User, Account)> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let now = new.now;
+        let (user, account) = insert_user(&tx, new).await?;
+        mail.user_id = Some(user.id.clone());
+        insert_mail(&tx, &mail, now).await?;
         tx.commit().await.map_err(pg)?;
         Ok((user, account))
     }
@@ -535,7 +571,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()> {
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         // An expired invitation does not block a new one.
@@ -562,6 +598,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(unique_or("this address already has a pending invitation"))?;
+        insert_mail(&tx, &mail, invitation.created_at).await?;
         tx.commit().await.map_err(pg)
     }
 
@@ -1185,6 +1222,47 @@ impl Store for PostgresStore {
         rows::failure_window(&row.ok_or(StoreError::NotFound)?)
     }
 
+    async fn queue_mail(&self, mail: OutgoingMail, now: DateTime<Utc>) -> StoreResult<()> {
+        let client = self.client().await?;
+        insert_mail(&client, &mail, now).await
+    }
+
+    async fn claim_mail(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> StoreResult<Vec<QueuedMail>> {
+        let client = self.client().await?;
+        let claimed = query(
+            &client,
+            &rows::claim_mail_sql("FOR UPDATE SKIP LOCKED"),
+            &[&ms(now), &ms(now + lease), &i64::from(limit)],
+        )
+        .await?;
+        all(claimed, rows::queued_mail).map(rows::oldest_first)
+    }
+
+    async fn mail_sent(&self, mail_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(&client, "DELETE FROM mail_queue WHERE id = $1", &[&mail_id]).await.map_err(pg)?;
+        Ok(())
+    }
+
+    async fn mail_failed(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        let error = rows::mail_error(error);
+        execute(&client, rows::MAIL_FAILED, &[&mail_id, &error, &retry_at.map(ms), &ms(now)]).await.map_err(pg)?;
+        Ok(())
+    }
+
+    async fn mail_counts(&self) -> StoreResult<(u64, u64)> {
+        let client = self.client().await?;
+        let row = query_opt(&client, rows::MAIL_COUNTS, &[]).await?.ok_or(StoreError::NotFound)?;
+        Ok((u64::try_from(row.int(0)?).unwrap_or(0), u64::try_from(row.int(1)?).unwrap_or(0)))
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let client = self.client().await?;
         let day_ago = ms(now) - 86_400_000;
@@ -1198,6 +1276,10 @@ impl Store for PostgresStore {
             .map_err(pg)?;
         purged +=
             execute(&client, "DELETE FROM rate_limits WHERE window_start <= $1", &[&day_ago]).await.map_err(pg)?;
+        purged +=
+            execute(&client, "DELETE FROM mail_queue WHERE failed_at <= $1", &[&(ms(now) - rows::FAILED_MAIL_KEPT_MS)])
+                .await
+                .map_err(pg)?;
         Ok(purged)
     }
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0007_invitations.sql"),
     include_str!("0008_rate_limits.sql"),
     include_str!("0009_whitelabel.sql"),
+    include_str!("0010_mail_queue.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

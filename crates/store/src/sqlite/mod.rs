@@ -19,14 +19,15 @@ use self::pool::{Pool, backend};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, BRAND_COLUMNS, BRAND_USER_COLUMNS, CHATBOT_COLUMNS, CONVERSATION_COLUMNS, Cells,
     INTEGRATION_COLUMNS, INVITATION_COLUMNS, ITEM_COLUMNS, MEMBER_SELECT, MESSAGE_COLUMNS, SESSION_SELECT,
-    TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params,
+    TOKEN_AUTH_SELECT, TOKEN_COLUMNS, USER_COLUMNS, V0_KEY_COLUMNS, cursor_params, oldest_first,
 };
 pub(crate) use crate::rows::{from_ms, ms};
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
-    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, Rotation, Session,
-    Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery, MailLink,
+    MemberRecord, Message, NewDeviceAuthorization, NewMembership, NewSession, NewToken, NewUser, OutgoingMail,
+    QueuedMail, Rotation, Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key,
+    V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -197,6 +198,73 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
+fn insert_user(tx: &Connection, new: NewUser) -> StoreResult<(User, Account)> {
+    let now = ms(new.now);
+    let created_at = from_ms(now);
+    let (account, role) = match new.membership {
+        NewMembership::NewAccount { name, subscription } => {
+            let id = new_id(IdKind::Account);
+            tx.execute(
+                "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, name, subscription.as_str(), now],
+            )
+            .map_err(backend)?;
+            let account = Account { id, name, subscription, created_at };
+            (account, Role::Owner)
+        }
+        NewMembership::Existing { account_id, role } => {
+            (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, role)
+        }
+    };
+    let user = User {
+        id: new_id(IdKind::User),
+        email: new.email,
+        password_hash: new.password_hash,
+        email_verified_at: new.email_verified.then_some(created_at),
+        created_at,
+    };
+    tx.execute(
+        "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user.id, user.email, user.password_hash, user.email_verified_at.map(ms), now],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(format!("a user with e-mail {} already exists", user.email))
+        } else {
+            backend(e)
+        }
+    })?;
+    tx.execute(
+        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![account.id, user.id, role.as_str(), now],
+    )
+    .map_err(backend)?;
+    Ok((user, account))
+}
+
+/// Shared statements number their parameters `$1`…; SQLite reads `$1` as a
+/// name and numbers names in order of appearance, so spell them `?1`….
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn insert_mail(tx: &Connection, mail: &OutgoingMail, now: DateTime<Utc>) -> StoreResult<()> {
+    tx.prepare_cached(&numbered(rows::INSERT_MAIL))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                rows::new_mail_id(),
+                mail.to,
+                mail.subject,
+                mail.body,
+                mail.link.map(MailLink::as_str),
+                mail.user_id,
+                ms(now)
+            ])
+        })
+        .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
@@ -212,48 +280,16 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, new: NewUser) -> StoreResult<(User, Account)> {
+        self.pool.write(move |tx| insert_user(tx, new)).await
+    }
+
+    async fn sign_up(&self, new: NewUser, mut mail: OutgoingMail) -> StoreResult<(User, Account)> {
         self.pool
             .write(move |tx| {
-                let now = ms(new.now);
-                let created_at = from_ms(now);
-                let (account, role) = match new.membership {
-                    NewMembership::NewAccount { name, subscription } => {
-                        let id = new_id(IdKind::Account);
-                        tx.execute(
-                            "INSERT INTO accounts (id, name, subscription_status, created_at) VALUES (?1, ?2, ?3, ?4)",
-                            params![id, name, subscription.as_str(), now],
-                        )
-                        .map_err(backend)?;
-                        let account = Account { id, name, subscription, created_at };
-                        (account, Role::Owner)
-                    }
-                    NewMembership::Existing { account_id, role } => {
-                        (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, role)
-                    }
-                };
-                let user = User {
-                    id: new_id(IdKind::User),
-                    email: new.email,
-                    password_hash: new.password_hash,
-                    email_verified_at: new.email_verified.then_some(created_at),
-                    created_at,
-                };
-                tx.execute(
-                    "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![user.id, user.email, user.password_hash, user.email_verified_at.map(ms), now],
-                )
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::Conflict(format!("a user with e-mail {} already exists", user.email))
-                    } else {
-                        backend(e)
-                    }
-                })?;
-                tx.execute(
-                    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![account.id, user.id, role.as_str(), now],
-                )
-                .map_err(backend)?;
+                let now = new.now;
+                let (user, account) = insert_user(tx, new)?;
+                mail.user_id = Some(user.id.clone());
+                insert_mail(tx, &mail, now)?;
                 Ok((user, account))
             })
             .await
@@ -436,7 +472,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_invitation(&self, invitation: Invitation) -> StoreResult<()> {
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
         self.pool
             .write(move |tx| {
                 // An expired invitation does not block a new one.
@@ -465,7 +501,7 @@ impl Store for SqliteStore {
                         backend(e)
                     }
                 })?;
-                Ok(())
+                insert_mail(tx, &mail, invitation.created_at)
             })
             .await
     }
@@ -1179,6 +1215,62 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn queue_mail(&self, mail: OutgoingMail, now: DateTime<Utc>) -> StoreResult<()> {
+        self.pool.write(move |tx| insert_mail(tx, &mail, now)).await
+    }
+
+    async fn claim_mail(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> StoreResult<Vec<QueuedMail>> {
+        self.pool
+            .write(move |tx| {
+                let mut stmt = tx.prepare_cached(&numbered(&rows::claim_mail_sql(""))).map_err(backend)?;
+                let claimed = stmt
+                    .query_map(params![ms(now), ms(now + lease), limit], |r| rows::queued_mail(r))
+                    .map_err(backend)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(backend)?;
+                Ok(claimed)
+            })
+            .await
+            .map(oldest_first)
+    }
+
+    async fn mail_sent(&self, mail_id: &str) -> StoreResult<()> {
+        let mail_id = mail_id.to_owned();
+        self.pool
+            .write(move |tx| {
+                tx.execute("DELETE FROM mail_queue WHERE id = ?1", [mail_id]).map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mail_failed(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (mail_id, error) = (mail_id.to_owned(), rows::mail_error(error));
+        self.pool
+            .write(move |tx| {
+                tx.execute(&numbered(rows::MAIL_FAILED), params![mail_id, error, retry_at.map(ms), ms(now)])
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mail_counts(&self) -> StoreResult<(u64, u64)> {
+        self.pool
+            .read(|conn| {
+                conn.query_row(rows::MAIL_COUNTS, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .map(|(due, failed)| (u64::try_from(due).unwrap_or(0), u64::try_from(failed).unwrap_or(0)))
+                    .map_err(backend)
+            })
+            .await
+    }
+
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.pool
             .write(move |tx| {
@@ -1191,6 +1283,9 @@ impl Store for SqliteStore {
                 purged +=
                     tx.execute("DELETE FROM email_verifications WHERE expires_at <= ?1", [day_ago]).map_err(backend)?;
                 purged += tx.execute("DELETE FROM rate_limits WHERE window_start <= ?1", [day_ago]).map_err(backend)?;
+                purged += tx
+                    .execute("DELETE FROM mail_queue WHERE failed_at <= ?1", [ms(now) - rows::FAILED_MAIL_KEPT_MS])
+                    .map_err(backend)?;
                 Ok(u64::try_from(purged).unwrap_or_default())
             })
             .await

@@ -220,8 +220,14 @@ async fn invitations_are_accepted_once_and_expire() {
             created_at: now,
             expires_at: now + expires_in,
         };
-        t.store.create_invitation(invitation("inv_1", chrono::Duration::days(7))).await.expect("invite");
-        let again = t.store.create_invitation(invitation("inv_2", chrono::Duration::days(7))).await;
+        t.store
+            .create_invitation(invitation("inv_1", chrono::Duration::days(7)), crate::mail("x@example.com"))
+            .await
+            .expect("invite");
+        let again = t
+            .store
+            .create_invitation(invitation("inv_2", chrono::Duration::days(7)), crate::mail("x@example.com"))
+            .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "one pending invitation per address");
         let (guest, _) = t
             .store
@@ -249,10 +255,13 @@ async fn invitations_are_accepted_once_and_expire() {
         assert!(t.store.accept_invitations("guest@example.com", &guest.id, now).await.expect("again").is_empty());
 
         t.store
-            .create_invitation(sitegpt_store::Invitation {
-                email: "late@example.com".into(),
-                ..invitation("inv_3", chrono::Duration::seconds(1))
-            })
+            .create_invitation(
+                sitegpt_store::Invitation {
+                    email: "late@example.com".into(),
+                    ..invitation("inv_3", chrono::Duration::seconds(1))
+                },
+                crate::mail("late@example.com"),
+            )
             .await
             .expect("invite");
         let later = now + chrono::Duration::seconds(5);
@@ -277,11 +286,23 @@ async fn pending_invitations_are_listed_and_can_be_withdrawn() {
                 expires_at: now + expires_in,
             };
         let week = chrono::Duration::days(7);
-        t.store.create_invitation(invitation("inv_a", "a@example.com", &account.id, week)).await.expect("a");
-        t.store.create_invitation(invitation("inv_b", "b@example.com", &account.id, week)).await.expect("b");
+        t.store
+            .create_invitation(invitation("inv_a", "a@example.com", &account.id, week), crate::mail("x@example.com"))
+            .await
+            .expect("a");
+        t.store
+            .create_invitation(invitation("inv_b", "b@example.com", &account.id, week), crate::mail("x@example.com"))
+            .await
+            .expect("b");
         let soon = chrono::Duration::seconds(1);
-        t.store.create_invitation(invitation("inv_c", "c@example.com", &account.id, soon)).await.expect("c");
-        t.store.create_invitation(invitation("inv_d", "d@example.com", &other.id, week)).await.expect("d");
+        t.store
+            .create_invitation(invitation("inv_c", "c@example.com", &account.id, soon), crate::mail("x@example.com"))
+            .await
+            .expect("c");
+        t.store
+            .create_invitation(invitation("inv_d", "d@example.com", &other.id, week), crate::mail("x@example.com"))
+            .await
+            .expect("d");
         let later = now + chrono::Duration::seconds(5);
         let ids = |list: Vec<sitegpt_store::Invitation>| list.into_iter().map(|i| i.id).collect::<Vec<_>>();
         assert_eq!(ids(t.store.pending_invitations(&account.id, later).await.expect("list")), ["inv_a", "inv_b"]);

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod mail;
 mod migrate;
 mod nodes;
 mod sessions;
@@ -98,6 +99,17 @@ pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: Sco
         created_via: CreatedVia::Api,
         now,
         expires_at: now + Duration::days(90),
+    }
+}
+
+/// A plain message for tests that need one.
+pub fn mail(to: &str) -> sitegpt_store::OutgoingMail {
+    sitegpt_store::OutgoingMail {
+        to: to.into(),
+        subject: "Hello".into(),
+        body: "A message.".into(),
+        link: None,
+        user_id: None,
     }
 }
 

@@ -100,15 +100,18 @@ async fn every_row_of_every_table_arrives_unchanged() {
         .await
         .expect("integration");
     t.store
-        .create_invitation(sitegpt_store::Invitation {
-            id: "inv_1".into(),
-            account_id: account.id.clone(),
-            email: "later@example.com".into(),
-            role: Role::Member,
-            invited_by: owner.id.clone(),
-            created_at: now,
-            expires_at: now + Duration::days(7),
-        })
+        .create_invitation(
+            sitegpt_store::Invitation {
+                id: "inv_1".into(),
+                account_id: account.id.clone(),
+                email: "later@example.com".into(),
+                role: Role::Member,
+                invited_by: owner.id.clone(),
+                created_at: now,
+                expires_at: now + Duration::days(7),
+            },
+            crate::mail("later@example.com"),
+        )
         .await
         .expect("invitation");
     let session = NewSession {
