@@ -36,7 +36,7 @@ export async function signIn(server, page, email) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Your account' }).waitFor();
+  await page.waitForURL((url) => url.pathname.startsWith('/dashboard'));
 }
 
 /** An API call with a bearer token: its status and parsed body. */
