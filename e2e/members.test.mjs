@@ -30,11 +30,11 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel('Role', { exact: true }).selectOption('admin');
   await page.getByRole('button', { name: 'Invite member' }).click();
-  await page.getByText('Member added.').waitFor();
+  await page.getByText('Invitation sent.').waitFor();
   await page.getByLabel('Email').fill('grace@example.com');
   await page.getByLabel('Role', { exact: true }).selectOption('member');
   await page.getByRole('button', { name: 'Invite member' }).click();
-  await page.getByText('Member added.').waitFor();
+  await page.getByText('Invitation sent.').waitFor();
   await page.getByLabel('Email').fill('newcomer@example.com');
   await page.getByLabel('Role', { exact: true }).selectOption('viewer');
   await page.getByRole('button', { name: 'Invite member' }).click();
@@ -42,7 +42,7 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   // A mistake gets the API's message, and what was typed stays.
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByRole('button', { name: 'Invite member' }).click();
-  await page.getByText('ada@example.com is already a member.').waitFor();
+  await page.getByText('ada@example.com is already invited.').waitFor();
   assert.equal(await page.getByLabel('Email').inputValue(), 'ada@example.com');
   await screenshot(page, '40-members');
   // The invitation waits in its own list until withdrawn.
@@ -51,6 +51,25 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.getByRole('button', { name: 'Withdraw the invitation of newcomer@example.com' }).click();
   await page.getByText('Invitation withdrawn.').waitFor();
   assert.equal(await page.locator('tr', { hasText: 'newcomer@example.com' }).count(), 0);
+
+  // Ada and Grace accept, from the start page's notice.
+  const ada = await browser.newPage();
+  const grace = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  for (const [person, email] of [[ada, 'ada@example.com'], [grace, 'grace@example.com']]) {
+    await signIn(server, person, email);
+    await person.goto(`${server.base}/`);
+    await person.getByRole('link', { name: 'Review invitations' }).click();
+    await person.getByRole('heading', { name: 'Acme Support' }).waitFor();
+    if (person === grace) {
+      assert.ok(await fitsWidth(grace), 'the invitations page fits a phone');
+      await screenshot(grace, '45-invitations-phone');
+    } else {
+      await screenshot(ada, '45-invitations');
+    }
+    await person.getByRole('button', { name: 'Accept and join Acme Support' }).click();
+    await person.getByText('You joined the team.').waitFor();
+  }
+  await page.goto(`${server.base}/dashboard/members`);
 
   // Grace becomes a viewer, from her row.
   await page.getByLabel('Role of grace@example.com').selectOption('viewer');
@@ -65,8 +84,6 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await screenshot(page, '41-members-last-owner');
 
   // Ada, an admin, sees the owner but cannot change or remove them.
-  const ada = await browser.newPage();
-  await signIn(server, ada, 'ada@example.com');
   await ada.goto(`${server.base}/dashboard/members?account=${accountId}`);
   const ownerRow = ada.locator('tr', { hasText: 'owner@example.com' });
   assert.equal(await ownerRow.getByRole('combobox').count(), 0);
@@ -76,8 +93,6 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await screenshot(ada, '42-members-admin');
 
   // Grace, a viewer, only looks.
-  const grace = await browser.newPage();
-  await signIn(server, grace, 'grace@example.com');
   const graceToken = server.admin('create-token', '--email', 'grace@example.com', '--account-id', accountId,
     '--name', 'grace laptop', '--scope', 'account:read');
   await grace.goto(`${server.base}/dashboard/members?account=${accountId}`);

@@ -311,11 +311,11 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         method: Post,
         path: "/api/v2/members",
         rule: R::new(Scope::MembersWrite),
-        summary: "Add a user (by e-mail) with a role",
+        summary: "Invite a person (by e-mail) with a role; they join when they accept",
         query: &[],
         body: Some(|g| g.subschema_for::<api::team::InviteMember>()),
-        data: |g| g.subschema_for::<api::team::MemberData>(),
-        status: 201,
+        data: |g| g.subschema_for::<api::team::InvitationData>(),
+        status: 202,
     },
     ApiRoute {
         method: Patch,
@@ -611,6 +611,9 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/agents", get(web::agents::show).post(web::tokens::create))
         .route("/dashboard/agents/new", get(web::tokens::new_form))
         .route("/dashboard/agents/{id}/{action}", get(web::tokens::confirm).post(web::tokens::act))
+        .route("/invitations", get(web::invitations::show))
+        .route("/invitations/{id}/accept", post(web::invitations::accept))
+        .route("/invitations/{id}/decline", post(web::invitations::decline))
         .route("/dashboard/members", get(web::members::show).post(web::members::invite))
         .route("/dashboard/members/{user_id}/role", post(web::members::change_role))
         .route("/dashboard/members/invitations/{id}/withdraw", post(web::members::withdraw))

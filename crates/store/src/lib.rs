@@ -98,8 +98,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// pending invitation with that id.
     async fn cancel_invitation(&self, account_id: &str, invitation_id: &str) -> StoreResult<()>;
     /// Joins the user to every account that invited their address (and has
-    /// not expired); returns those account ids.
-    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
+    /// not expired), or only through the invitation `only`; returns those
+    /// account ids.
+    async fn accept_invitations(
+        &self,
+        email: &str,
+        user_id: &str,
+        only: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>>;
+    /// The invitations to `email` that are neither accepted nor expired,
+    /// oldest first, each with the name of the inviting account.
+    async fn invitations_to(&self, email: &str, now: DateTime<Utc>) -> StoreResult<Vec<(Invitation, String)>>;
+    /// The invited person turns a pending invitation down. `NotFound` if
+    /// `email` has no pending invitation with that id.
+    async fn decline_invitation(&self, email: &str, invitation_id: &str) -> StoreResult<()>;
     async fn insert_integration(&self, integration: IntegrationRecord) -> StoreResult<()>;
     async fn integration(&self, integration_id: &str) -> StoreResult<Option<IntegrationRecord>>;
     async fn integrations(&self, account_id: &str) -> StoreResult<Vec<IntegrationRecord>>;

@@ -384,3 +384,11 @@ pub(crate) fn oldest_first(mut mail: Vec<QueuedMail>) -> Vec<QueuedMail> {
     mail.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     mail
 }
+
+/// Pending invitations to `$1` at `$2`, with the inviting account's name.
+pub(crate) const INVITATIONS_TO: &str = "SELECT id, account_id, email, role, invited_by, created_at, expires_at, \
+     (SELECT name FROM accounts WHERE accounts.id = invitations.account_id) FROM invitations \
+     WHERE email = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at, id";
+
+pub(crate) const DECLINE_INVITATION: &str =
+    "DELETE FROM invitations WHERE email = $1 AND id = $2 AND accepted_at IS NULL";

@@ -100,31 +100,26 @@ pub fn check_owner_change(actor_role: Role, from: Option<Role>, to: Option<Role>
     Ok(())
 }
 
-/// What an invitation did.
-#[derive(Debug)]
-pub enum Joined {
-    /// The address belongs to a user, who is now a member.
-    Added(MemberRecord),
-    /// No user has the address yet; signing up with it joins the team.
-    Invited(sitegpt_store::Invitation),
-}
-
-/// Adds the user with `email`, or invites the address when nobody has it.
-pub async fn add_or_invite(state: &AppState, actor: Actor<'_>, email: &str, role: Role) -> Result<Joined, ApiError> {
+/// Invites `email` to the team with `role`, whether or not the address
+/// has an account: the answer is the same either way (so it tells the
+/// inviter nothing about who is a user), and the person joins only by
+/// accepting. `Conflict` when they are already a member (the member list
+/// shows that anyway) or already invited.
+pub async fn invite_by_email(
+    state: &AppState,
+    actor: Actor<'_>,
+    email: &str,
+    role: Role,
+) -> Result<sitegpt_store::Invitation, ApiError> {
     let email = normalize_email(email)
         .map_err(|_| ApiError::validation(vec!["email".into()], "email must be an e-mail address"))?;
     check_owner_change(actor.role, None, Some(role))?;
-    let Some(user) = state.store.user_by_email(&email).await? else {
-        return invite(state, actor, email, role).await.map(Joined::Invited);
-    };
-    match state.store.add_member(actor.account_id, &user.id, role, Utc::now()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already a member."))),
-        Err(e) => return Err(e.into()),
+    if let Some(user) = state.store.user_by_email(&email).await?
+        && state.store.member(actor.account_id, &user.id).await?.is_some()
+    {
+        return Err(ApiError::Conflict(format!("{email} is already a member.")));
     }
-    let member = state.store.member(actor.account_id, &user.id).await?.ok_or_else(ApiError::not_found)?;
-    tracing::info!(user_id = %user.id, role = %role, "member added");
-    Ok(Joined::Added(member))
+    invite(state, actor, email, role).await
 }
 
 pub async fn invite_member(
@@ -134,20 +129,16 @@ pub async fn invite_member(
 ) -> Result<Response, ApiError> {
     caller.authorize(Target::Account)?;
     let request = body.parse()?;
-    match add_or_invite(&state, Actor::of(&caller), &request.email, request.role).await? {
-        Joined::Added(member) => Ok(created(MemberData { member: member_to_wire(&member) })),
-        Joined::Invited(invitation) => {
-            let data = InvitationData {
-                invitation: Invitation {
-                    id: invitation.id,
-                    email: invitation.email,
-                    role: invitation.role,
-                    expires_at: invitation.expires_at,
-                },
-            };
-            Ok(super::envelope(axum::http::StatusCode::ACCEPTED, data))
-        }
-    }
+    let invitation = invite_by_email(&state, Actor::of(&caller), &request.email, request.role).await?;
+    let data = InvitationData {
+        invitation: Invitation {
+            id: invitation.id,
+            email: invitation.email,
+            role: invitation.role,
+            expires_at: invitation.expires_at,
+        },
+    };
+    Ok(super::envelope(axum::http::StatusCode::ACCEPTED, data))
 }
 
 /// Stores an invitation and mails it.
@@ -167,13 +158,16 @@ async fn invite(
         created_at: now,
         expires_at: now + chrono::Duration::days(INVITATION_DAYS),
     };
-    let link = format!("{}/signup", state.public_url);
+    let public = &state.public_url;
     let mail = sitegpt_store::OutgoingMail {
         to: email.clone(),
         subject: format!("You are invited to {} on SiteGPT", actor.account_name),
         body: format!(
-            "Hello,\n\n{} invited you to join {} on SiteGPT as {role}.\n\nCreate your account with this e-mail \
-             address within {INVITATION_DAYS} days to join:\n\n{link}\n",
+            "Hello,\n\n{} invited you to join {} on SiteGPT as {role}.\n\n\
+             If you have a SiteGPT account with this address, sign in and accept within {INVITATION_DAYS} days:\n\n\
+             {public}/invitations\n\n\
+             If you have none, create one with this address; you join once you verify it:\n\n\
+             {public}/signup\n",
             actor.user_email, actor.account_name
         ),
         link: None,

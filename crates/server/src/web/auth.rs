@@ -188,7 +188,15 @@ pub async fn signup(
         Err(StoreError::Conflict(_)) => {
             let existing = state.store.user_by_email(&email).await?;
             tracing::info!(user_id = ?existing.as_ref().map(|u| &u.id), "sign-up with a registered address");
-            state.store.queue_mail(signup_attempt_mail(&state, &email, existing.map(|u| u.id)), now).await?;
+            // Not yet verified: signing up again sends a new link, as the
+            // page promises; otherwise the owner hears that someone tried.
+            let mail = match existing {
+                Some(user) if user.email_verified_at.is_none() => {
+                    OutgoingMail { user_id: Some(user.id), ..verification_mail(&email, &next) }
+                }
+                existing => signup_attempt_mail(&state, &email, existing.map(|u| u.id)),
+            };
+            state.store.queue_mail(mail, now).await?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -353,7 +361,7 @@ async fn login_blocked(
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(
@@ -394,7 +402,7 @@ pub async fn verify_email(
         Ok(user) => {
             tracing::info!(user_id = %user.id, "e-mail verified");
             // The address is proven now: invitations sent to it take effect.
-            let joined = state.store.accept_invitations(&user.email, &user.id, Utc::now()).await?;
+            let joined = state.store.accept_invitations(&user.email, &user.id, None, Utc::now()).await?;
             if !joined.is_empty() {
                 tracing::info!(user_id = %user.id, accounts = joined.len(), "joined the teams that invited them");
             }

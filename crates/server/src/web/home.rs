@@ -25,6 +25,7 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
     };
     let user = &signed_in.session.user;
     let memberships = state.store.memberships(&user.id).await?;
+    let invitations = state.store.invitations_to(&user.email, chrono::Utc::now()).await?.len();
     let body = html! {
         section.card.wide {
             h1 { "Your account" }
@@ -35,6 +36,12 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                         input type="hidden" name="csrf" value=(signed_in.csrf());
                         button.link type="submit" { "Send a new link" }
                     }
+                }
+            }
+            @if invitations > 0 {
+                div.notice role="status" {
+                    @if invitations == 1 { "A team has invited you. " } @else { (invitations) " teams have invited you. " }
+                    a href="/invitations" { "Review invitations" }
                 }
             }
             dl.facts {

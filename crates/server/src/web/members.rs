@@ -17,7 +17,7 @@ use super::{
     sign_in_first, unverified_page,
 };
 use crate::error::ApiError;
-use crate::routes::team::{self, Actor, Joined};
+use crate::routes::team::{self, Actor};
 use crate::state::AppState;
 
 /// What each role may do, in a sentence.
@@ -55,8 +55,8 @@ pub async fn show(
         Err(page) => return Ok(page),
     };
     let notice = match params.done.as_deref() {
-        Some("invited") => Some("Invitation sent. They join when they sign up with that address."),
-        Some("added") => Some("Member added."),
+        Some("invited") => Some("Invitation sent. They join when they accept it."),
+        Some("joined") => Some("You joined the team."),
         Some("role") => Some("Role changed. It applies to their tokens at once."),
         Some("removed") => Some("Member removed, and their tokens in this team revoked."),
         Some("withdrawn") => Some("Invitation withdrawn. The link in it no longer joins this team."),
@@ -310,7 +310,7 @@ fn parse_role(s: &str) -> Result<Role, WebError> {
     s.parse().map_err(|_| WebError::BadRequest("Choose one of the roles: owner, admin, member or viewer.".into()))
 }
 
-/// `POST /dashboard/members`: adds the person, or invites the address.
+/// `POST /dashboard/members`: invites the address.
 pub async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -322,9 +322,8 @@ pub async fn invite(
         Err(page) => return Ok(page),
     };
     let role = parse_role(&form.role)?;
-    match team::add_or_invite(&state, actor(&signed_in, &team), &form.email, role).await {
-        Ok(Joined::Added(_)) => Ok(redirect(&team.link("/dashboard/members?done=added"))),
-        Ok(Joined::Invited(_)) => Ok(redirect(&team.link("/dashboard/members?done=invited"))),
+    match team::invite_by_email(&state, actor(&signed_in, &team), &form.email, role).await {
+        Ok(_) => Ok(redirect(&team.link("/dashboard/members?done=invited"))),
         Err(e) => {
             let (status, message) = refusal(e)?;
             let invite = Invite { email: &form.email, role: Some(role), error: Some(message) };

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod auth;
 pub mod device;
 pub mod home;
+pub mod invitations;
 pub mod layout;
 pub mod members;
 pub mod tokens;

@@ -22,7 +22,7 @@ async fn role_of(app: &TestApp, account_id: &str, user_id: &str) -> Option<Role>
 async fn owners_invite_change_roles_and_remove() {
     let app = TestApp::new().await;
     let (mut browser, owner) = signed_in(&app, "owner@example.com").await;
-    let existing = app.new_user(None, true).await;
+    let (mut existing_browser, existing) = signed_in(&app, "existing@example.com").await;
 
     let page = browser.get("/dashboard/members").await;
     assert_eq!(page.status.as_u16(), 200);
@@ -30,12 +30,24 @@ async fn owners_invite_change_roles_and_remove() {
     page.assert_contains("Invite member");
     page.assert_contains(r#"<option value="owner""#);
 
-    // An existing user joins at once; an unknown address gets an invitation mail.
+    // A person with an account is invited like anyone, and joins by accepting.
     let added =
         post(&mut browser, &owner, "/dashboard/members", &[("email", &existing.email), ("role", "member")]).await;
-    assert_eq!((added.status.as_u16(), added.location()), (303, "/dashboard/members?done=added"), "{}", added.body);
+    assert_eq!((added.status.as_u16(), added.location()), (303, "/dashboard/members?done=invited"), "{}", added.body);
+    assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, None, "not before accepting");
+    browser.get(added.location()).await.assert_contains("Invitation sent. They join when they accept it.");
+    existing_browser.get("/").await.assert_contains("Review invitations");
+    let invitations = existing_browser.get("/invitations").await;
+    invitations.assert_contains("owner@example.com's team");
+    invitations.assert_contains("Accept and join");
+    let pending = app.store().pending_invitations(&owner.account_id, chrono::Utc::now()).await.expect("list");
+    let accept = format!("/invitations/{}/accept", pending[0].id);
+    let csrf = invitations.csrf();
+    let joined = existing_browser.post(&accept, &[("csrf", &csrf)]).await;
+    assert_eq!(joined.status.as_u16(), 303, "{}", joined.body);
+    assert_eq!(joined.location(), format!("/dashboard/members?account={}&done=joined", owner.account_id));
     assert_eq!(role_of(&app, &owner.account_id, &existing.id).await, Some(Role::Member));
-    browser.get(added.location()).await.assert_contains("Member added.");
+    assert_eq!(existing_browser.post(&accept, &[("csrf", &csrf)]).await.status.as_u16(), 404, "answered once");
     let invited =
         post(&mut browser, &owner, "/dashboard/members", &[("email", "New@Example.com"), ("role", "viewer")]).await;
     assert_eq!((invited.status.as_u16(), invited.location()), (303, "/dashboard/members?done=invited"));
@@ -182,4 +194,51 @@ async fn changes_need_an_active_subscription_and_the_forms_csrf() {
         post(&mut browser, &stranger, "/dashboard/members", &[("email", &other.email), ("role", "member")]).await;
     assert_eq!(page.status.as_u16(), 404);
     assert_eq!(role_of(&app, &stranger.account_id, &other.id).await, None);
+}
+
+#[tokio::test]
+async fn invited_people_accept_only_with_a_verified_address_and_may_decline() {
+    let app = TestApp::new().await;
+    let (_, host) = signed_in(&app, "host@example.com").await;
+    let mut guest = Browser::new(&app);
+    guest.sign_up("guest@example.com", crate::agents::PASSWORD).await;
+    let now = chrono::Utc::now();
+    let invite = |id: &str| sitegpt_store::Invitation {
+        id: id.into(),
+        account_id: host.account_id.clone(),
+        email: "guest@example.com".into(),
+        role: Role::Viewer,
+        invited_by: host.id.clone(),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(7),
+    };
+    let mail = sitegpt_store::OutgoingMail {
+        to: "guest@example.com".into(),
+        subject: "s".into(),
+        body: "b".into(),
+        link: None,
+        user_id: None,
+    };
+    app.store().create_invitation(invite("inv_1"), mail.clone()).await.expect("invite");
+
+    // Not verified yet: the page says so and accepting is refused.
+    let page = guest.get("/invitations").await;
+    page.assert_contains("to accept an invitation");
+    page.assert_contains("disabled");
+    let refused = guest.post("/invitations/inv_1/accept", &[("csrf", &page.csrf())]).await;
+    assert_eq!(refused.status.as_u16(), 403);
+    let guest_user = app.store().user_by_email("guest@example.com").await.expect("q").expect("user");
+    assert_eq!(role_of(&app, &host.account_id, &guest_user.id).await, None);
+    // Another site's form, or no CSRF token, cannot answer for them.
+    assert_eq!(guest.post("/invitations/inv_1/decline", &[("csrf", "nope")]).await.status.as_u16(), 403);
+
+    let declined = guest.post("/invitations/inv_1/decline", &[("csrf", &page.csrf())]).await;
+    assert_eq!((declined.status.as_u16(), declined.location()), (303, "/invitations?done=declined"));
+    let after = guest.get(declined.location()).await;
+    after.assert_contains("Invitation declined.");
+    after.assert_contains("No team has invited guest@example.com right now.");
+    assert!(app.store().pending_invitations(&host.account_id, now).await.expect("list").is_empty());
+    // Signed out, the page asks for a sign-in first.
+    let page = Browser::new(&app).get("/invitations").await;
+    assert_eq!((page.status.as_u16(), page.location()), (303, "/login?next=%2Finvitations"));
 }

@@ -46,11 +46,28 @@ async fn members_and_owner_protections() {
     assert!(second["nextCursor"].is_null());
     assert_ne!(second["items"][0]["userId"], first.body["data"]["items"][0]["userId"]);
 
+    // A registered address and an unknown one get the same answer: an
+    // invitation, which the person accepts.
     let added = app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "member"})).await;
-    assert_eq!(added.assert_ok(201)["member"]["role"], "member");
+    let unknown =
+        app.post("/api/v2/members", &admin_token, json!({"email": "nobody@example.com", "role": "member"})).await;
+    let shape = |r: &crate::helpers::TestResponse| {
+        let mut data = r.assert_ok(202)["invitation"].clone();
+        for key in ["id", "email", "expiresAt"] {
+            data[key] = json!("…");
+        }
+        data
+    };
+    assert_eq!(shape(&added), shape(&unknown));
+    assert!(app.store().member(&owner.account_id, &outsider.id).await.expect("q").is_none(), "not before accepting");
     app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "member"}))
         .await
         .assert_error(409, "CONFLICT");
+    let invitation = added.body["data"]["invitation"]["id"].as_str().expect("id");
+    app.store().accept_invitations(&outsider.email, &outsider.id, Some(invitation), Utc::now()).await.expect("accept");
+    let again = app.post("/api/v2/members", &admin_token, json!({"email": outsider.email, "role": "viewer"})).await;
+    again.assert_error(409, "CONFLICT");
+    assert!(again.body["error"]["message"].as_str().expect("message").contains("already a member"));
     let bad = app.post("/api/v2/members", &admin_token, json!({"email": "not an address", "role": "viewer"})).await;
     bad.assert_error(400, "VALIDATION_FAILED");
 

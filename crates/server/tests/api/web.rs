@@ -96,7 +96,8 @@ async fn sign_up_validates_and_refuses_duplicates() {
     bad.assert_contains("aria-invalid=\"true\"");
     assert_eq!(app.store().count_users().await.expect("count"), 0);
 
-    browser.sign_up("taken@example.com", PASSWORD).await;
+    let link = browser.sign_up("taken@example.com", PASSWORD).await;
+    browser.open_link(&link).await.assert_contains("Your e-mail is verified");
     let mut other = Browser::new(&app);
     let csrf = other.get("/signup").await.csrf();
     let fresh = other
@@ -123,6 +124,23 @@ async fn sign_up_validates_and_refuses_duplicates() {
     assert_eq!(app.store().count_users().await.expect("count"), 2);
     let mut owner = Browser::new(&app);
     owner.sign_in("taken@example.com", PASSWORD).await;
+
+    // An address that was never verified gets a new link instead, so
+    // signing up again is how a lost link is resent.
+    let mut third = Browser::new(&app);
+    let csrf = third.get("/signup").await.csrf();
+    let resend = third
+        .post("/signup", &[("csrf", &csrf), ("email", "fresh@example.com"), ("password", PASSWORD), ("team", "")])
+        .await;
+    assert_eq!(strip(&resend.body, "fresh@example.com"), strip(&fresh.body, "fresh@example.com"));
+    let links: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.contains("To: fresh@example.com") && m.contains("/verify-email?token="))
+        .collect();
+    assert_eq!(links.len(), 2, "a second verification link");
+    assert_eq!(app.store().count_users().await.expect("count"), 2);
 }
 
 #[tokio::test]

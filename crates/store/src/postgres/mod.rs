@@ -602,14 +602,21 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(pg)
     }
 
-    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+    async fn accept_invitations(
+        &self,
+        email: &str,
+        user_id: &str,
+        only: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         let accepted = query(
             &tx,
             "UPDATE invitations SET accepted_at = $2 \
-             WHERE email = $1 AND accepted_at IS NULL AND expires_at > $2 RETURNING account_id, role",
-            &[&email, &ms(now)],
+             WHERE email = $1 AND accepted_at IS NULL AND expires_at > $2 AND ($3::TEXT IS NULL OR id = $3) \
+             RETURNING account_id, role",
+            &[&email, &ms(now), &only],
         )
         .await?;
         let mut joined = Vec::new();
@@ -647,6 +654,17 @@ impl Store for PostgresStore {
         )
         .await?;
         all(found, rows::invitation)
+    }
+
+    async fn invitations_to(&self, email: &str, now: DateTime<Utc>) -> StoreResult<Vec<(Invitation, String)>> {
+        let client = self.client().await?;
+        let found = query(&client, rows::INVITATIONS_TO, &[&email, &ms(now)]).await?;
+        all(found, |r| Ok((rows::invitation(r)?, r.text(7)?)))
+    }
+
+    async fn decline_invitation(&self, email: &str, invitation_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        expect_one(execute(&client, rows::DECLINE_INVITATION, &[&email, &invitation_id]).await.map_err(pg)?)
     }
 
     async fn cancel_invitation(&self, account_id: &str, invitation_id: &str) -> StoreResult<()> {

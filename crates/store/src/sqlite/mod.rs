@@ -506,19 +506,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn accept_invitations(&self, email: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
-        let (email, user_id) = (email.to_owned(), user_id.to_owned());
+    async fn accept_invitations(
+        &self,
+        email: &str,
+        user_id: &str,
+        only: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let (email, user_id, only) = (email.to_owned(), user_id.to_owned(), only.map(str::to_owned));
         self.pool
             .write(move |tx| {
                 let pending: Vec<(String, String, String)> = {
                     let mut stmt = tx
                         .prepare(
                             "SELECT id, account_id, role FROM invitations \
-                             WHERE email = ?1 AND accepted_at IS NULL AND expires_at > ?2",
+                             WHERE email = ?1 AND accepted_at IS NULL AND expires_at > ?2 AND (?3 IS NULL OR id = ?3)",
                         )
                         .map_err(backend)?;
                     let rows = stmt
-                        .query_map(params![email, ms(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .query_map(params![email, ms(now), only], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                         .map_err(backend)?;
                     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
                 };
@@ -553,6 +559,30 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 let rows = stmt.query_map(params![account_id, ms(now)], |r| rows::invitation(r)).map_err(backend)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn invitations_to(&self, email: &str, now: DateTime<Utc>) -> StoreResult<Vec<(Invitation, String)>> {
+        let email = email.to_owned();
+        self.pool
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(&numbered(rows::INVITATIONS_TO)).map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![email, ms(now)], |r| Ok((rows::invitation(r)?, r.get(7)?)))
+                    .map_err(backend)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+            })
+            .await
+    }
+
+    async fn decline_invitation(&self, email: &str, invitation_id: &str) -> StoreResult<()> {
+        let (email, invitation_id) = (email.to_owned(), invitation_id.to_owned());
+        self.pool
+            .write(move |tx| {
+                expect_one(
+                    tx.execute(&numbered(rows::DECLINE_INVITATION), params![email, invitation_id]).map_err(backend)?,
+                )
             })
             .await
     }

@@ -245,14 +245,14 @@ async fn invitations_are_accepted_once_and_expire() {
             .expect("guest");
         let epoch = t.store.auth_epoch().expect("epoch");
         assert_eq!(
-            t.store.accept_invitations("guest@example.com", &guest.id, now).await.expect("accept"),
+            t.store.accept_invitations("guest@example.com", &guest.id, None, now).await.expect("accept"),
             vec![account.id.clone()]
         );
         assert!(t.store.auth_epoch().expect("epoch") > epoch);
         let roles: Vec<_> =
             t.store.memberships(&guest.id).await.expect("m").into_iter().map(|(a, r)| (a.id, r)).collect();
         assert!(roles.contains(&(account.id.clone(), Role::Viewer)));
-        assert!(t.store.accept_invitations("guest@example.com", &guest.id, now).await.expect("again").is_empty());
+        assert!(t.store.accept_invitations("guest@example.com", &guest.id, None, now).await.expect("again").is_empty());
 
         t.store
             .create_invitation(
@@ -265,7 +265,9 @@ async fn invitations_are_accepted_once_and_expire() {
             .await
             .expect("invite");
         let later = now + chrono::Duration::seconds(5);
-        assert!(t.store.accept_invitations("late@example.com", &guest.id, later).await.expect("expired").is_empty());
+        assert!(
+            t.store.accept_invitations("late@example.com", &guest.id, None, later).await.expect("expired").is_empty()
+        );
     }
 }
 
@@ -324,6 +326,47 @@ async fn pending_invitations_are_listed_and_can_be_withdrawn() {
             })
             .await
             .expect("user");
-        assert!(t.store.accept_invitations("a@example.com", &user.id, now).await.expect("accept").is_empty());
+        assert!(t.store.accept_invitations("a@example.com", &user.id, None, now).await.expect("accept").is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_invited_person_sees_accepts_or_declines_each_invitation() {
+    for t in engines().await {
+        let (host, account) = t.owner("host@example.com").await;
+        let (other_host, other) = t.owner("other@example.com").await;
+        let (guest, _) = t.owner("guest@example.com").await;
+        let now = Utc::now();
+        let invitation = |id: &str, account_id: &str, by: &str, email: &str| sitegpt_store::Invitation {
+            id: id.into(),
+            account_id: account_id.into(),
+            email: email.into(),
+            role: Role::Member,
+            invited_by: by.into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::days(7),
+        };
+        for (id, account_id, by, email) in [
+            ("inv_a", account.id.as_str(), host.id.as_str(), "guest@example.com"),
+            ("inv_b", other.id.as_str(), other_host.id.as_str(), "guest@example.com"),
+            ("inv_c", account.id.as_str(), host.id.as_str(), "someone@example.com"),
+        ] {
+            t.store.create_invitation(invitation(id, account_id, by, email), crate::mail(email)).await.expect("invite");
+        }
+        let listed = t.store.invitations_to("guest@example.com", now).await.expect("list");
+        let seen: Vec<_> = listed.iter().map(|(i, name)| (i.id.as_str(), name.as_str())).collect();
+        assert_eq!(seen, [("inv_a", "host@example.com's team"), ("inv_b", "other@example.com's team")]);
+
+        // Only the named invitation, and only for its own address.
+        let wrong = t.store.accept_invitations("someone@example.com", &guest.id, Some("inv_a"), now).await;
+        assert!(wrong.expect("none").is_empty(), "another address cannot take it");
+        let joined = t.store.accept_invitations("guest@example.com", &guest.id, Some("inv_a"), now).await;
+        assert_eq!(joined.expect("accept"), vec![account.id.clone()]);
+        assert!(matches!(t.store.decline_invitation("someone@example.com", "inv_b").await, Err(StoreError::NotFound)));
+        t.store.decline_invitation("guest@example.com", "inv_b").await.expect("decline");
+        assert!(t.store.invitations_to("guest@example.com", now).await.expect("list").is_empty());
+        let teams: Vec<_> = t.store.memberships(&guest.id).await.expect("m").into_iter().map(|(a, _)| a.id).collect();
+        assert!(teams.contains(&account.id) && !teams.contains(&other.id));
+        assert!(t.store.pending_invitations(&other.id, now).await.expect("list").is_empty(), "declined is gone");
     }
 }
