@@ -51,16 +51,21 @@ fn smtp_sink() -> (String, mpsc::Receiver<String>) {
     (url, receiver)
 }
 
+/// Signs up through the page, which answers at once whatever the mail does.
+async fn sign_up(app: &TestApp, email: &str) {
+    let mut browser = Browser::new(app);
+    let csrf = browser.get("/signup").await.csrf();
+    let done =
+        browser.post("/signup", &[("csrf", &csrf), ("email", email), ("password", "correct horse battery")]).await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    done.assert_contains("Check your inbox");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_mail_goes_over_smtp_when_configured() {
     let (url, received) = smtp_sink();
     let app = TestApp::with_mail("http://api.test", Some(&url)).await;
-    let mut browser = Browser::new(&app);
-    let csrf = browser.get("/signup").await.csrf();
-    let done = browser
-        .post("/signup", &[("csrf", &csrf), ("email", "smtp@example.com"), ("password", "correct horse battery")])
-        .await;
-    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    sign_up(&app, "smtp@example.com").await;
     assert_eq!(app.deliver_mail().await, 1);
     let message = tokio::task::spawn_blocking(move || received.recv_timeout(std::time::Duration::from_secs(10)))
         .await
@@ -81,12 +86,7 @@ async fn mail_waits_in_the_store_while_the_mail_server_is_down() {
         format!("smtp://{}", listener.local_addr().expect("addr"))
     };
     let app = TestApp::with_mail("http://api.test", Some(&closed)).await;
-    let mut browser = Browser::new(&app);
-    let csrf = browser.get("/signup").await.csrf();
-    let done = browser
-        .post("/signup", &[("csrf", &csrf), ("email", "patient@example.com"), ("password", "correct horse battery")])
-        .await;
-    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    sign_up(&app, "patient@example.com").await;
     assert!(app.store().user_by_email("patient@example.com").await.expect("q").is_some());
     assert_eq!(app.deliver_mail().await, 1, "one attempt");
     assert_eq!(app.store().mail_counts().await.expect("counts"), (1, 0), "still queued");
@@ -115,12 +115,7 @@ async fn an_unwritable_outbox_fails_no_request_and_mail_is_retried() {
     let app = TestApp::new().await;
     let outbox = app.db_path().with_file_name("outbox");
     std::fs::write(&outbox, "not a folder").expect("block the outbox");
-    let mut browser = Browser::new(&app);
-    let csrf = browser.get("/signup").await.csrf();
-    let done = browser
-        .post("/signup", &[("csrf", &csrf), ("email", "later@example.com"), ("password", "correct horse battery")])
-        .await;
-    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    sign_up(&app, "later@example.com").await;
     assert_eq!(app.deliver_mail().await, 1);
     assert!(contains(&app.database_bytes().await, "File exists"), "the reason is kept");
 
