@@ -104,6 +104,8 @@ async fn mail_waits_in_the_store_while_the_mail_server_is_down() {
     assert!(outbox[0].contains("To: patient@example.com"));
     assert_eq!(node.store().mail_counts().await.expect("counts"), (0, 0), "sent mail leaves the queue");
     let link = outbox[0].lines().find(|l| l.contains("/verify-email?token=")).expect("link").trim().to_owned();
+    let secret = &link[link.find("token=").expect("token") + 6..];
+    assert!(!contains(&node.database_bytes().await, secret), "only the link's hash is stored");
     let path = &link[link.find("/verify-email").expect("path")..];
     Browser::new(&node).get(path).await.assert_contains("Your e-mail is verified");
 }
