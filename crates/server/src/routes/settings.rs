@@ -26,20 +26,10 @@ pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(ok(SettingsData { settings: current(&state, &chatbot.id).await? }))
 }
 
-/// RFC 7396: objects merge, `null` removes (back to the default), the rest replaces.
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    target.remove(&key);
-                } else {
-                    merge(target.entry(key).or_insert(Value::Null), value);
-                }
-            }
-        }
-        (target, patch) => *target = patch,
-    }
+/// RFC 7396: objects merge, `null` removes (back to the default), the rest
+/// replaces; a patch object replaces a non-object target with `{}` first.
+fn merge(target: &mut Value, patch: &Value) {
+    json_patch::merge(target, patch);
 }
 
 fn check(settings: &ChatbotSettings) -> Result<(), ApiError> {
@@ -80,7 +70,7 @@ pub async fn update(
     }
     let mut merged =
         serde_json::to_value(current(&state, &chatbot.id).await?).map_err(|e| ApiError::Internal(e.to_string()))?;
-    merge(&mut merged, patch);
+    merge(&mut merged, &patch);
     let settings: ChatbotSettings = crate::request::parse_json(merged.to_string().as_bytes())?;
     check(&settings)?;
     let text = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -96,7 +86,35 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut target = json!({"a": {"b": 1, "c": 2}, "d": 3});
-        merge(&mut target, json!({"a": {"b": 5, "c": null}, "e": [1]}));
+        merge(&mut target, &json!({"a": {"b": 5, "c": null}, "e": [1]}));
         assert_eq!(target, json!({"a": {"b": 5}, "d": 3, "e": [1]}));
+    }
+
+    /// The test cases of RFC 7396's appendix A, nested nulls among them.
+    #[test]
+    fn merge_patch_passes_the_rfc_examples() {
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": "b", "b": "c"}), json!({"a": null}), json!({"b": "c"})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "c"}), json!({"a": ["b"]}), json!({"a": ["b"]})),
+            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (json!({"a": [{"b": "c"}]}), json!({"a": [1]}), json!({"a": [1]})),
+            (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
+            (json!({"a": "b"}), json!(["c"]), json!(["c"])),
+            (json!({"a": "foo"}), json!(null), json!(null)),
+            (json!({"a": "foo"}), json!("bar"), json!("bar")),
+            (json!({"e": null}), json!({"a": 1}), json!({"e": null, "a": 1})),
+            (json!([1, 2]), json!({"a": "b", "c": null}), json!({"a": "b"})),
+            (json!({}), json!({"a": {"bb": {"ccc": null}}}), json!({"a": {"bb": {}}})),
+            (json!({}), json!({"a": {"b": null}}), json!({"a": {}})),
+        ];
+        for (target, patch, expected) in cases {
+            let mut merged = target.clone();
+            merge(&mut merged, &patch);
+            assert_eq!(merged, expected, "{target} patched with {patch}");
+        }
     }
 }

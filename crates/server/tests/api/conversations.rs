@@ -37,6 +37,18 @@ async fn settings_merge_and_validate() {
         app.request(Method::PATCH, &path, Some(&token), Some(json!({"localization": {"language": null}}))).await;
     assert_eq!(reset.assert_ok(200)["settings"]["localization"]["language"], "en", "null restores the default");
 
+    // Nulls at every depth: a whole group, and one field of another, go back
+    // to their defaults in the same patch that sets a third.
+    let custom = json!({"general": {"displayName": "Ada", "responseLength": "long"}, "advanced": {"temperature": 0.9}});
+    app.request(Method::PATCH, &path, Some(&token), Some(custom)).await.assert_ok(200);
+    let nested = json!({"general": null, "advanced": {"temperature": null}, "userData": {"collectEmail": true}});
+    let reset = app.request(Method::PATCH, &path, Some(&token), Some(nested)).await;
+    let settings = reset.assert_ok(200)["settings"].clone();
+    assert_eq!(settings["general"], json!({"displayName": "", "responseLength": "medium"}));
+    assert_eq!(settings["advanced"], json!({"temperature": 0.3, "maxMessagesPerConversation": 50}));
+    assert_eq!(settings["userData"]["collectEmail"], true);
+    assert_eq!(app.get(&path, &token).await.body["data"]["settings"], settings, "saved");
+
     for (body, field) in [
         (json!({"advanced": {"temperature": 3}}), json!(["advanced", "temperature"])),
         (json!({"chatMode": {"mode": "telepathy"}}), json!(["chatMode", "mode"])),
