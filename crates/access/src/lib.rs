@@ -12,6 +12,7 @@
 
 pub mod base62;
 pub mod device;
+pub mod email;
 pub mod expiry;
 pub mod id;
 pub mod issuance;
@@ -20,6 +21,7 @@ pub mod policy;
 pub mod role;
 pub mod scope;
 pub mod token;
+pub mod v0_key;
 
 pub use expiry::{ExpiryError, resolve_expiry};
 pub use issuance::{IssuanceDenied, Issuer, check_issuance};

@@ -197,7 +197,10 @@ fn device_login(ctx: &Context, args: &LoginArgs) -> Result<(String, AccountInfo)
         match client.poll_device_login(&device.device_code).map_err(|e| ctx.fail(e))? {
             Poll::Token(token) => break token,
             Poll::Pending => {}
-            Poll::SlowDown { interval: next } => interval = next.unwrap_or(interval + 5),
+            // RFC 8628 §3.5: without a new interval, add the standard step.
+            Poll::SlowDown { interval: next } => {
+                interval = next.unwrap_or(interval + sitegpt_access::device::SLOW_DOWN_STEP_SECS)
+            }
             Poll::Denied => {
                 spinner.stop();
                 return Err(CliError::Device {

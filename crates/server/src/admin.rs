@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::{Value, json};
+use sitegpt_access::email::normalize_email;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, Scope, ScopeSet, SubscriptionStatus, resolve_expiry};
 use sitegpt_store::password::hash_password;
 use sitegpt_store::{Account, NewMembership, NewUser, Store, User};
@@ -137,20 +138,6 @@ pub enum AdminCommand {
     },
 }
 
-/// Trims and lower-cases an address, and checks its rough shape.
-pub fn normalize_email(email: &str) -> anyhow::Result<String> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-    if !valid {
-        bail!("`{email}` is not an e-mail address");
-    }
-    Ok(email)
-}
-
 async fn user(store: &dyn Store, email: &str) -> anyhow::Result<User> {
     let email = normalize_email(email)?;
     store.user_by_email(&email).await?.ok_or_else(|| anyhow!("no user with e-mail {email}"))
@@ -192,9 +179,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
                         );
                     }
                     let name = account.unwrap_or_else(|| format!("{email}'s team"));
-                    if name.trim().is_empty() || name.chars().count() > 120 {
-                        bail!("--account must be 1–120 characters");
-                    }
+                    check_name(&name).map_err(|e| anyhow!("--account {e}"))?;
                     NewMembership::NewAccount { name, subscription: settings.default_subscription }
                 }
             };
@@ -210,9 +195,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
             Ok(json!({"userId": user.id, "accountId": account.id}))
         }
         AdminCommand::CreateChatbot { account_id, name } => {
-            if name.trim().is_empty() || name.chars().count() > 120 {
-                bail!("--name must be 1–120 characters");
-            }
+            check_name(&name).map_err(|e| anyhow!("--{e}"))?;
             let chatbot = store.create_chatbot(&account_id, &name, now).await.map_err(|e| match e {
                 sitegpt_store::StoreError::NotFound => anyhow!("no account {account_id}"),
                 other => other.into(),
@@ -301,9 +284,9 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
         }
         AdminCommand::CreateV0Key { email } => {
             let user = user(store, &email).await?;
-            let (key, hint) = crate::routes::v0::new_key();
+            let (key, hint) = sitegpt_access::v0_key::generate();
             let owner = sitegpt_store::V0KeyOwner::User(user.id.clone());
-            store.replace_v0_key(owner, crate::routes::v0::hash_key(&key), hint, now).await?;
+            store.replace_v0_key(owner, sitegpt_access::v0_key::hash(&key), hint, now).await?;
             Ok(json!({"userId": user.id, "apiKey": key}))
         }
         AdminCommand::MigrateToPostgres { .. } => unreachable!("handled before the store opens"),
@@ -354,13 +337,5 @@ mod tests {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app@db:5432/x");
         assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
-    }
-
-    #[test]
-    fn e_mail_addresses_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").expect("valid"), "ada@example.com");
-        for bad in ["", "ada", "@example.com", "ada@", "a b@example.com", "a@b@c"] {
-            assert!(normalize_email(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -100,7 +100,7 @@ impl IntrospectionClients {
     pub fn verify(&self, id: &str, secret: &str) -> bool {
         let presented = digest(secret);
         self.0.iter().any(|(known_id, known)| {
-            known_id == id && known.iter().zip(presented.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            known_id == id && bool::from(subtle::ConstantTimeEq::ct_eq(&known[..], &presented[..]))
         })
     }
 }

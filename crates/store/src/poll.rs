@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::CreatedVia;
+use sitegpt_access::device::SLOW_DOWN_STEP_SECS;
 
 use crate::{DeviceAuthorization, DevicePoll, DevicePollOutcome, DeviceStatus, NewToken, StoreError, StoreResult};
 
@@ -50,7 +51,8 @@ pub(crate) fn step(
         }
         DeviceStatus::Pending => {
             let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
-            let interval_secs = if too_soon { device.interval_secs + 5 } else { device.interval_secs };
+            let interval_secs =
+                if too_soon { device.interval_secs + SLOW_DOWN_STEP_SECS } else { device.interval_secs };
             Ok(PollStep::Wait { interval_secs, slow_down: too_soon })
         }
     }

@@ -20,12 +20,12 @@ use sitegpt_store::{IntegrationRecord, MemberRecord, StoreError};
 use super::chatbots::ListParams;
 use super::paging::{Position, page_in_memory, window};
 use super::{created, ok};
-use crate::admin::normalize_email;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::issue::check_name;
 use crate::request::{JsonBody, QueryParams};
 use crate::state::AppState;
+use sitegpt_access::email::normalize_email;
 
 pub async fn update_account(
     State(state): State<AppState>,

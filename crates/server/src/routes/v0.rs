@@ -20,12 +20,12 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use sitegpt_access::Role;
 use sitegpt_store::{Brand, BrandUser, StoreError, V0KeyOwner};
 
-use crate::admin::normalize_email;
 use crate::state::AppState;
+use sitegpt_access::email::normalize_email;
+use sitegpt_access::v0_key;
 
 /// When v0 was deprecated (RFC 9745 `Deprecation`: `@` and Unix seconds):
 /// 2026-01-01T00:00:00Z.
@@ -34,7 +34,7 @@ pub const DEPRECATED_AT: i64 = 1_767_225_600;
 pub const SUNSET: &str = "Wed, 30 Jun 2027 23:59:59 GMT";
 /// Bodies are small JSON objects.
 const BODY_LIMIT: usize = 16 * 1024;
-const NAME_MAX: usize = 120;
+use crate::issue::NAME_MAX;
 /// Ids are decimal numbers, as in the v0 documentation.
 const ID_MAX_DIGITS: usize = 20;
 
@@ -319,7 +319,7 @@ async fn authenticate(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim().to_ascii_lowercase())
-        .filter(|key| is_key_shaped(key));
+        .filter(|key| v0_key::is_shaped(key));
     let Some(key) = presented else { return Err(V0Error::unauthenticated(op)) };
     if let Some(wait) = state.verifier.unknown_lookups_blocked(peer) {
         let seconds = wait.as_secs().max(1);
@@ -333,7 +333,7 @@ async fn authenticate(
             )
         });
     }
-    match state.store.v0_key(hash_key(&key)).await {
+    match state.store.v0_key(v0_key::hash(&key)).await {
         Ok(Some(found)) => Ok(found.owner),
         Ok(None) => {
             state.verifier.count_unknown_lookup(peer);
@@ -341,30 +341,6 @@ async fn authenticate(
         }
         Err(e) => Err(V0Error::failed(op, &e)),
     }
-}
-
-/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lowercase hex.
-pub fn is_key_shaped(key: &str) -> bool {
-    key.len() == 36
-        && key.char_indices().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_digit() || ('a'..='f').contains(&c) }
-        })
-}
-
-pub fn hash_key(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// A new random key (a version 4 UUID) and its hint.
-pub fn new_key() -> (String, String) {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let key = format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
-    let hint = key[32..].to_owned();
-    (key, hint)
 }
 
 fn is_id(s: &str) -> bool {
@@ -487,9 +463,7 @@ fn check_new_user(body: &Map<String, Value>, problems: &mut Vec<Detail>) -> Opti
     };
     let name = match body.get("name") {
         None | Some(Value::Null) => Some(None),
-        Some(Value::String(s)) if crate::issue::check_name(s).is_ok() && s.chars().count() <= NAME_MAX => {
-            Some(Some(s.clone()))
-        }
+        Some(Value::String(s)) if crate::issue::check_name(s).is_ok() => Some(Some(s.clone())),
         Some(Value::String(_)) => {
             problems.push(detail(&["name"], format!("Must be 1 to {NAME_MAX} characters, without control characters")));
             None
@@ -595,10 +569,10 @@ async fn generate_key(
     user: &BrandUser,
     now: DateTime<Utc>,
 ) -> Result<Response, V0Error> {
-    let (key, hint) = new_key();
+    let (key, hint) = v0_key::generate();
     state
         .store
-        .replace_v0_key(V0KeyOwner::BrandUser(user.id.clone()), hash_key(&key), hint, now)
+        .replace_v0_key(V0KeyOwner::BrandUser(user.id.clone()), v0_key::hash(&key), hint, now)
         .await
         .map_err(|e| V0Error::failed(op, &e))?;
     tracing::info!(brand_id = %user.brand_id, brand_user_id = %user.id, "whitelabel user API key generated");
@@ -775,20 +749,6 @@ mod tests {
             ["/api/v0", "/api/v0/w/brands/1", "/api/v0/w/brands/1/users/2", "/api/v0/w/brands/1/users/2/api-key/x"]
         {
             assert_eq!(Operation::parse(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn keys_are_version_4_uuids() {
-        let (key, hint) = new_key();
-        assert!(is_key_shaped(&key), "{key}");
-        assert_eq!(&key[14..15], "4");
-        assert!(matches!(&key[19..20], "8" | "9" | "a" | "b"));
-        assert_eq!(hint, key[32..]);
-        assert_ne!(new_key().0, key);
-        assert!(is_key_shaped("7f488a50-8a5a-9e34-9a04-1dad5bd548c3"), "the documentation's example");
-        for bad in ["", "7f488a50-8a5a-9e34-9a04-1dad5bd548c", "7f488a50x8a5a-9e34-9a04-1dad5bd548c3", "sgpt_abc"] {
-            assert!(!is_key_shaped(bad), "{bad}");
         }
     }
 

@@ -14,10 +14,11 @@ use super::{
     CSRF_COOKIE, ClientAddr, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
     constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
 };
-use crate::admin::normalize_email;
+use crate::issue::NAME_MAX;
 use crate::mail::VERIFICATION_HOURS;
 use crate::ratelimit::{LOGIN_ACCOUNT, LOGIN_ADDRESS, LOGIN_ADDRESS_ACCOUNT, RESEND_VERIFICATION, SIGNUP_ADDRESS};
 use crate::state::AppState;
+use sitegpt_access::email::normalize_email;
 
 const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 1024;
@@ -156,10 +157,11 @@ pub async fn signup(
         html(StatusCode::BAD_REQUEST, signup_page(&form.csrf, values))
     };
     let email = match (email, &password_error) {
-        (Ok(email), None) if team.chars().count() <= 120 => email,
+        (Ok(email), None) if team.chars().count() <= NAME_MAX => email,
         (email, _) => {
             let email_error = email.err().map(|_| "Enter an e-mail address like you@example.com.".to_owned());
-            let error = (team.chars().count() > 120).then_some("The team name can have at most 120 characters.");
+            let too_long = format!("The team name can have at most {NAME_MAX} characters.");
+            let error = (team.chars().count() > NAME_MAX).then_some(too_long.as_str());
             return Ok(rerender(email_error.as_deref(), password_error.as_deref(), error));
         }
     };

@@ -51,7 +51,7 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 
 /// Equality that takes the same time wherever the inputs differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
 /// The value of one cookie.

@@ -5,8 +5,8 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use chrono::Utc;
 use serde_json::{Value, json};
+use sitegpt_access::v0_key::{generate as new_key, hash as hash_key};
 use sitegpt_access::{Role, Scope};
-use sitegpt_server::routes::v0::{hash_key, new_key};
 use sitegpt_store::{Brand, BrandUser, V0KeyOwner};
 
 use crate::helpers::{TestApp, TestResponse, TestUser, captured_logs, contains};
@@ -101,7 +101,7 @@ async fn generating_a_key_answers_as_documented_and_replaces_the_old_key() {
     assert_eq!(first.body["data"]["userId"], "401577831134278614");
     assert_eq!(first.body["data"]["userEmail"], "test@gmail.com");
     let brand_key = first.body["data"]["apiKey"].as_str().expect("key").to_owned();
-    assert!(sitegpt_server::routes::v0::is_key_shaped(&brand_key), "{brand_key}");
+    assert!(sitegpt_access::v0_key::is_shaped(&brand_key), "{brand_key}");
     let stored = app.store().v0_key(hash_key(&brand_key)).await.expect("read").expect("stored by hash");
     assert_eq!(stored.owner, V0KeyOwner::BrandUser(s.user.clone()));
 
