@@ -112,10 +112,22 @@ impl<T> JsonBody<T> {
     }
 }
 
-fn is_json(parts_ct: Option<&HeaderValue>) -> bool {
-    let Some(ct) = parts_ct.and_then(|v| v.to_str().ok()) else { return false };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+/// The media type of a request's body (`Content-Type` without its
+/// parameters, lower-cased), if it names one.
+pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    essence(headers.get(header::CONTENT_TYPE))
+}
+
+fn essence(content_type: Option<&HeaderValue>) -> Option<String> {
+    let value = content_type?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    (!essence.is_empty()).then_some(essence)
+}
+
+/// `application/json` or a `+json` type of it.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    essence(content_type)
+        .is_some_and(|mime| mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")))
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>

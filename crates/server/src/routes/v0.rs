@@ -393,10 +393,7 @@ async fn read_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let is_json = crate::request::media_type(headers).as_deref() == Some("application/json");
     if !is_json {
         problems.push(detail(&[], "Send the body as JSON with Content-Type: application/json"));
         return Ok(Map::new());

@@ -263,11 +263,7 @@ pub struct WebForm<T>(pub T);
 
 /// The body of a form post, checked: the right content type and no NULs.
 async fn form_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<axum::body::Bytes, WebError> {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form = crate::request::media_type(request.headers()).as_deref() == Some("application/x-www-form-urlencoded");
     if !is_form {
         return Err(WebError::BadRequest("Send this form from its page.".into()));
     }

@@ -152,12 +152,8 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = OAuthError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        let is_form =
+            crate::request::media_type(request.headers()).as_deref() == Some("application/x-www-form-urlencoded");
         if !is_form {
             return Err(OAuthError::invalid_request("send parameters as application/x-www-form-urlencoded"));
         }
