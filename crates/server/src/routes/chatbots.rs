@@ -136,13 +136,28 @@ pub async fn create(
 }
 
 /// Loads the chatbot and runs steps 4–6 for it.
+/// The chatbot with this id, if the id could be one and it exists.
+pub async fn find(state: &AppState, id: &str) -> Result<Option<Chatbot>, ApiError> {
+    Ok(if is_plausible_id(id) { state.store.chatbot(id).await? } else { None })
+}
+
+/// "Inside this chatbot": the target of a record that names `under` as its
+/// chatbot (`None`: no such record), in the path's `chatbot`. A missing
+/// chatbot or record, or a record of another chatbot, is `Missing` (404,
+/// decided before subscription and role).
+pub fn inside<'a>(caller: &Caller, chatbot: Option<&'a Chatbot>, under: Option<&str>) -> Target<'a> {
+    match chatbot {
+        Some(c) if under == Some(c.id.as_str()) => {
+            Target::Record { same_account: c.account_id == caller.account_id(), chatbot: Some(&c.id) }
+        }
+        _ => Target::Missing,
+    }
+}
+
+/// The chatbot in the path, authorized.
 pub async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Chatbot, ApiError> {
-    let chatbot = if is_plausible_id(id) { state.store.chatbot(id).await? } else { None };
-    let target = match &chatbot {
-        None => Target::Missing,
-        Some(c) => Target::Record { same_account: c.account_id == caller.account_id(), chatbot: Some(&c.id) },
-    };
-    caller.authorize(target)?;
+    let chatbot = find(state, id).await?;
+    caller.authorize(inside(caller, chatbot.as_ref(), chatbot.as_ref().map(|c| c.id.as_str())))?;
     chatbot.ok_or_else(ApiError::not_found)
 }
 

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use sitegpt_access::Target;
 use sitegpt_access::id::is_plausible_id;
 use sitegpt_api_types::content::{
     AddMessage, ChatMessage, Conversation as WireConversation, ConversationData, ConversationStatus, MessageData,
@@ -118,16 +117,11 @@ async fn load(
     chatbot_id: &str,
     conversation_id: &str,
 ) -> Result<Conversation, ApiError> {
-    let chatbot = if is_plausible_id(chatbot_id) { state.store.chatbot(chatbot_id).await? } else { None };
+    let chatbot = super::chatbots::find(state, chatbot_id).await?;
     let conversation =
         if is_plausible_id(conversation_id) { state.store.conversation(conversation_id).await? } else { None };
-    let target = match (&chatbot, &conversation) {
-        (Some(b), Some(c)) if c.chatbot_id == b.id => {
-            Target::Record { same_account: b.account_id == caller.account_id(), chatbot: Some(&b.id) }
-        }
-        _ => Target::Missing,
-    };
-    caller.authorize(target)?;
+    let under = conversation.as_ref().map(|c| c.chatbot_id.as_str());
+    caller.authorize(super::chatbots::inside(caller, chatbot.as_ref(), under))?;
     conversation.ok_or_else(ApiError::not_found)
 }
 

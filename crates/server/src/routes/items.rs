@@ -11,8 +11,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use sitegpt_access::Scope;
 use sitegpt_access::id::{is_plausible_id, new_prefixed_id};
-use sitegpt_access::{Scope, Target};
 use sitegpt_api_types::content::{
     CreateKnowledgeSource, Instruction, Item, KnowledgeSource, KnowledgeStatus, KnowledgeType, Lead, Persona,
     Suggestion, UpdateInstruction, UpdateKnowledgeSource, UpdatePersona, UpdateSuggestion,
@@ -116,15 +116,13 @@ async fn item<K: ItemKind>(
     chatbot_id: &str,
     item_id: &str,
 ) -> Result<ChatbotItem, ApiError> {
-    let chatbot = if is_plausible_id(chatbot_id) { state.store.chatbot(chatbot_id).await? } else { None };
+    let chatbot = super::chatbots::find(state, chatbot_id).await?;
     let item = if is_plausible_id(item_id) { state.store.item(K::KIND, item_id).await? } else { None };
-    let target = match (&chatbot, &item) {
-        (Some(c), Some(i)) if i.chatbot_id == c.id => {
-            Target::Record { same_account: c.account_id == caller.account_id(), chatbot: Some(&c.id) }
-        }
-        _ => Target::Missing,
-    };
-    caller.authorize(target)?;
+    caller.authorize(super::chatbots::inside(
+        caller,
+        chatbot.as_ref(),
+        item.as_ref().map(|i| i.chatbot_id.as_str()),
+    ))?;
     item.ok_or_else(ApiError::not_found)
 }
 
