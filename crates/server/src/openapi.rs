@@ -100,20 +100,6 @@ pub fn document(public_url: &str) -> Value {
         });
         let mut responses = Map::new();
         responses.insert(route.status.to_string(), success);
-        if route.method.as_str() == "POST" && route.path == "/api/v2/members" {
-            let invitation = generator.subschema_for::<sitegpt_api_types::team::InvitationData>();
-            responses.insert(
-                "202".into(),
-                json!({
-                    "description": "No user has this address yet: an invitation was sent; signing up with it joins the account",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["ok", "data", "meta"],
-                        "properties": {"ok": {"const": true}, "data": invitation, "meta": meta},
-                    }}}
-                }),
-            );
-        }
         for (status, description) in errors(route) {
             responses.insert(status.into(), error_response(description));
         }

@@ -1,15 +1,15 @@
-//! The route table. Every API v2 route is declared in [`api_routes`] with the
-//! one scope it requires (and whether it needs an active subscription); the
-//! router wires handlers only to declared routes, the [`Caller`] extractor
-//! refuses to serve a route that has no rule, and the API document is
-//! generated from the same list.
+//! The route table. Every API v2 route is declared once, in [`api_routes`]:
+//! method, path, handler, the one scope it requires (and whether it needs an
+//! active subscription), summary, query and schemas. The router is built by
+//! walking that list (each handler carries its rule, and the [`Caller`]
+//! extractor refuses to serve a route without one), and the API document
+//! is generated from the same list.
 //!
 //! [`Caller`]: crate::auth::Caller
 
 use std::sync::LazyLock;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get, on, post};
@@ -72,6 +72,8 @@ pub struct QueryParam {
 pub struct ApiRoute {
     pub method: ApiMethod,
     pub path: &'static str,
+    /// The handler, as a method router for `method` (the router adds the rule).
+    pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
     pub rule: RouteRule,
     pub summary: &'static str,
     pub query: &'static [QueryParam],
@@ -98,6 +100,18 @@ const LIST: &[QueryParam] = &[
     QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
 ];
 
+// Paths that several methods share, written once.
+const ACCOUNT: &str = "/api/v2/account";
+const TOKENS: &str = "/api/v2/tokens";
+const CHATBOTS: &str = "/api/v2/chatbots";
+const CHATBOT: &str = "/api/v2/chatbots/{chatbotId}";
+const SETTINGS: &str = "/api/v2/chatbots/{chatbotId}/settings";
+const CONVERSATION: &str = "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}";
+const MEMBERS: &str = "/api/v2/members";
+const MEMBER: &str = "/api/v2/members/{userId}";
+const INTEGRATIONS: &str = "/api/v2/integrations";
+const BILLING: &str = "/api/v2/billing";
+
 use ApiMethod::{Delete, Get, Patch, Post};
 use RouteRule as R;
 
@@ -106,7 +120,8 @@ use RouteRule as R;
 const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Get,
-        path: "/api/v2/account",
+        path: ACCOUNT,
+        handler: |m| on(m, account::show),
         rule: R::exempt(Scope::AccountRead),
         summary: "Who is calling: user, account, role and the calling token",
         query: &[],
@@ -116,7 +131,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/tokens",
+        path: TOKENS,
+        handler: |m| on(m, tokens::list),
         rule: R::exempt(Scope::TokensRead),
         summary: "List API tokens (your own; owners and admins may ask for all)",
         query: TOKEN_LIST,
@@ -126,7 +142,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Post,
-        path: "/api/v2/tokens",
+        path: TOKENS,
+        handler: |m| on(m, tokens::create),
         rule: R::exempt(Scope::TokensWrite),
         summary: "Create an API token; the plaintext is returned once",
         query: &[],
@@ -137,6 +154,7 @@ const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Get,
         path: "/api/v2/tokens/{id}",
+        handler: |m| on(m, tokens::show),
         rule: R::exempt(Scope::TokensRead),
         summary: "Get an API token",
         query: &[],
@@ -147,6 +165,7 @@ const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Post,
         path: "/api/v2/tokens/{id}/rotate",
+        handler: |m| on(m, tokens::rotate),
         rule: R::exempt(Scope::TokensWrite),
         summary: "Give a token a new secret (same id); the plaintext is returned once",
         query: &[],
@@ -157,6 +176,7 @@ const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Post,
         path: "/api/v2/tokens/{id}/revoke",
+        handler: |m| on(m, tokens::revoke),
         rule: R::exempt(Scope::TokensWrite),
         summary: "Revoke a token; it stops working at once",
         query: &[],
@@ -166,7 +186,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/chatbots",
+        path: CHATBOTS,
+        handler: |m| on(m, chatbots::list),
         rule: R::new(Scope::ChatbotsRead),
         summary: "List chatbots (a chatbot-restricted token sees only its own)",
         query: LIST,
@@ -176,7 +197,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Post,
-        path: "/api/v2/chatbots",
+        path: CHATBOTS,
+        handler: |m| on(m, chatbots::create),
         rule: R::new(Scope::ChatbotsWrite),
         summary: "Create a chatbot",
         query: &[],
@@ -186,7 +208,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/chatbots/{chatbotId}",
+        path: CHATBOT,
+        handler: |m| on(m, chatbots::show),
         rule: R::new(Scope::ChatbotsRead),
         summary: "Get a chatbot",
         query: &[],
@@ -196,7 +219,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Patch,
-        path: "/api/v2/chatbots/{chatbotId}",
+        path: CHATBOT,
+        handler: |m| on(m, chatbots::update),
         rule: R::new(Scope::ChatbotsWrite),
         summary: "Change a chatbot's name, description or appearance",
         query: &[],
@@ -206,7 +230,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Delete,
-        path: "/api/v2/chatbots/{chatbotId}",
+        path: CHATBOT,
+        handler: |m| on(m, chatbots::delete),
         rule: R::new(Scope::ChatbotsDelete),
         summary: "Delete a chatbot and everything under it",
         query: &[],
@@ -216,7 +241,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/chatbots/{chatbotId}/settings",
+        path: SETTINGS,
+        handler: |m| on(m, settings::show),
         rule: R::new(Scope::SettingsRead),
         summary: "Get the chatbot's settings (general, user data, chat mode, localization, advanced)",
         query: &[],
@@ -226,7 +252,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Patch,
-        path: "/api/v2/chatbots/{chatbotId}/settings",
+        path: SETTINGS,
+        handler: |m| on(m, settings::update),
         rule: R::new(Scope::SettingsWrite),
         summary: "Change any part of the chatbot's settings (a JSON merge patch)",
         query: &[],
@@ -237,6 +264,7 @@ const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Get,
         path: "/api/v2/chatbots/{chatbotId}/conversations",
+        handler: |m| on(m, conversations::list),
         rule: R::new(Scope::ConversationsRead),
         summary: "List the chatbot's conversations with their messages",
         query: CONVERSATION_LIST,
@@ -246,7 +274,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        path: CONVERSATION,
+        handler: |m| on(m, conversations::show),
         rule: R::new(Scope::ConversationsRead),
         summary: "Get a conversation with its messages",
         query: &[],
@@ -256,7 +285,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Patch,
-        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        path: CONVERSATION,
+        handler: |m| on(m, conversations::update),
         rule: R::new(Scope::ConversationsWrite),
         summary: "Change a conversation's status",
         query: &[],
@@ -267,6 +297,7 @@ const BASE_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Post,
         path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages",
+        handler: |m| on(m, conversations::reply),
         rule: R::new(Scope::ConversationsWrite),
         summary: "Reply in a conversation as a person on the team",
         query: &[],
@@ -276,7 +307,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Delete,
-        path: "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}",
+        path: CONVERSATION,
+        handler: |m| on(m, conversations::delete),
         rule: R::new(Scope::ConversationsDelete),
         summary: "Delete a conversation and its messages",
         query: &[],
@@ -289,7 +321,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
 const TEAM_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Patch,
-        path: "/api/v2/account",
+        path: ACCOUNT,
+        handler: |m| on(m, team::update_account),
         rule: R::exempt(Scope::AccountWrite),
         summary: "Rename the account",
         query: &[],
@@ -299,7 +332,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/members",
+        path: MEMBERS,
+        handler: |m| on(m, team::list_members),
         rule: R::new(Scope::MembersRead),
         summary: "List the account's members and their roles",
         query: LIST,
@@ -309,7 +343,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Post,
-        path: "/api/v2/members",
+        path: MEMBERS,
+        handler: |m| on(m, team::invite_member),
         rule: R::new(Scope::MembersWrite),
         summary: "Invite a person (by e-mail) with a role; they join when they accept",
         query: &[],
@@ -319,7 +354,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Patch,
-        path: "/api/v2/members/{userId}",
+        path: MEMBER,
+        handler: |m| on(m, team::update_member),
         rule: R::new(Scope::MembersWrite),
         summary: "Change a member's role (only owners make or demote owners)",
         query: &[],
@@ -329,7 +365,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Delete,
-        path: "/api/v2/members/{userId}",
+        path: MEMBER,
+        handler: |m| on(m, team::remove_member),
         rule: R::new(Scope::MembersDelete),
         summary: "Remove a member; their tokens in this account are revoked",
         query: &[],
@@ -339,7 +376,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/integrations",
+        path: INTEGRATIONS,
+        handler: |m| on(m, team::list_integrations),
         rule: R::new(Scope::IntegrationsRead),
         summary: "List integrations (secrets are never returned, only their names)",
         query: LIST,
@@ -349,7 +387,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Post,
-        path: "/api/v2/integrations",
+        path: INTEGRATIONS,
+        handler: |m| on(m, team::create_integration),
         rule: R::new(Scope::IntegrationsWrite),
         summary: "Add an integration",
         query: &[],
@@ -360,6 +399,7 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     ApiRoute {
         method: Patch,
         path: "/api/v2/integrations/{integrationId}",
+        handler: |m| on(m, team::update_integration),
         rule: R::new(Scope::IntegrationsWrite),
         summary: "Change an integration's config or set its secrets",
         query: &[],
@@ -369,7 +409,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Get,
-        path: "/api/v2/billing",
+        path: BILLING,
+        handler: |m| on(m, team::billing),
         rule: R::exempt(Scope::BillingRead),
         summary: "The plan and subscription status",
         query: &[],
@@ -379,7 +420,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Patch,
-        path: "/api/v2/billing",
+        path: BILLING,
+        handler: |m| on(m, team::update_billing),
         rule: R::exempt(Scope::BillingWrite),
         summary: "Change the plan (owners only)",
         query: &[],
@@ -407,6 +449,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
         ApiRoute {
             method: Get,
             path: K::COLLECTION,
+            handler: |m| on(m, items::list::<K>),
             rule: R::new(K::READ),
             summary: summary(format!("List the chatbot's {label}")),
             query: LIST,
@@ -417,6 +460,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
         ApiRoute {
             method: Post,
             path: K::COLLECTION,
+            handler: |m| on(m, items::create::<K>),
             rule: R::new(K::WRITE),
             summary: summary(format!("Add to the chatbot's {label}")),
             query: &[],
@@ -427,6 +471,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
         ApiRoute {
             method: Get,
             path: K::ITEM,
+            handler: |m| on(m, items::show::<K>),
             rule: R::new(K::READ),
             summary: summary(format!("Get one of the chatbot's {label}")),
             query: &[],
@@ -437,6 +482,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
         ApiRoute {
             method: Patch,
             path: K::ITEM,
+            handler: |m| on(m, items::update::<K>),
             rule: R::new(K::WRITE),
             summary: summary(format!("Change one of the chatbot's {label}")),
             query: &[],
@@ -447,6 +493,7 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
         ApiRoute {
             method: Delete,
             path: K::ITEM,
+            handler: |m| on(m, items::delete::<K>),
             rule: R::new(K::DELETE),
             summary: summary(format!("Delete one of the chatbot's {label}")),
             query: &[],
@@ -475,111 +522,23 @@ pub fn api_routes() -> &'static [ApiRoute] {
     &API_ROUTES
 }
 
-fn wire_items<K: ItemKind>(router: Router<AppState>) -> Router<AppState> {
-    router
-        .route(
-            K::COLLECTION,
-            wire(Get, K::COLLECTION, items::list::<K>).merge(wire(Post, K::COLLECTION, items::create::<K>)),
-        )
-        .route(
-            K::ITEM,
-            wire(Get, K::ITEM, items::show::<K>).merge(wire(Patch, K::ITEM, items::update::<K>)).merge(wire(
-                Delete,
-                K::ITEM,
-                items::delete::<K>,
-            )),
-        )
-}
-
-/// Wires `handler` for the route of [`api_routes`] with this method and path.
-/// Panics at start-up if there is none: a route cannot exist without its rule.
-fn wire<H, T>(method: ApiMethod, path: &str, handler: H) -> MethodRouter<AppState>
-where
-    H: Handler<T, AppState>,
-    T: 'static,
-{
-    let route = api_routes()
-        .iter()
-        .find(|r| r.method == method && r.path == path)
-        .unwrap_or_else(|| panic!("{} {path} is not in the route table", method.as_str()));
-    on(method.filter(), handler).route_layer(Extension(route.rule))
-}
-
-/// `/api/v2`, registered with full paths (no nested router on the hot path).
-/// Account and token routes are exempt from the subscription check so that a
-/// team with a lapsed subscription can still see who it is and manage its
-/// credentials.
-fn api_v2(router: Router<AppState>) -> Router<AppState> {
-    let router = wire_items::<items::Knowledge>(router);
-    let router = wire_items::<items::Personas>(router);
-    let router = wire_items::<items::Instructions>(router);
-    let router = wire_items::<items::Starters>(router);
-    let router = wire_items::<items::Followups>(router);
-    let router = wire_items::<items::Leads>(router);
-    const SETTINGS: &str = "/api/v2/chatbots/{chatbotId}/settings";
-    const CONVERSATIONS: &str = "/api/v2/chatbots/{chatbotId}/conversations";
-    const CONVERSATION: &str = "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}";
-    const MESSAGES: &str = "/api/v2/chatbots/{chatbotId}/conversations/{conversationId}/messages";
-    router
-        .route(SETTINGS, wire(Get, SETTINGS, settings::show).merge(wire(Patch, SETTINGS, settings::update)))
-        .route(CONVERSATIONS, wire(Get, CONVERSATIONS, conversations::list))
-        .route(
-            CONVERSATION,
-            wire(Get, CONVERSATION, conversations::show)
-                .merge(wire(Patch, CONVERSATION, conversations::update))
-                .merge(wire(Delete, CONVERSATION, conversations::delete)),
-        )
-        .route(MESSAGES, wire(Post, MESSAGES, conversations::reply))
-        .route("/api/v2/openapi.json", get(openapi::serve))
-        .route(
-            "/api/v2/account",
-            wire(Get, "/api/v2/account", account::show).merge(wire(Patch, "/api/v2/account", team::update_account)),
-        )
-        .route(
-            "/api/v2/members",
-            wire(Get, "/api/v2/members", team::list_members).merge(wire(Post, "/api/v2/members", team::invite_member)),
-        )
-        .route(
-            "/api/v2/members/{userId}",
-            wire(Patch, "/api/v2/members/{userId}", team::update_member).merge(wire(
-                Delete,
-                "/api/v2/members/{userId}",
-                team::remove_member,
-            )),
-        )
-        .route(
-            "/api/v2/integrations",
-            wire(Get, "/api/v2/integrations", team::list_integrations).merge(wire(
-                Post,
-                "/api/v2/integrations",
-                team::create_integration,
-            )),
-        )
-        .route(
-            "/api/v2/integrations/{integrationId}",
-            wire(Patch, "/api/v2/integrations/{integrationId}", team::update_integration),
-        )
-        .route(
-            "/api/v2/billing",
-            wire(Get, "/api/v2/billing", team::billing).merge(wire(Patch, "/api/v2/billing", team::update_billing)),
-        )
-        .route(
-            "/api/v2/tokens",
-            wire(Get, "/api/v2/tokens", tokens::list).merge(wire(Post, "/api/v2/tokens", tokens::create)),
-        )
-        .route("/api/v2/tokens/{id}", wire(Get, "/api/v2/tokens/{id}", tokens::show))
-        .route("/api/v2/tokens/{id}/rotate", wire(Post, "/api/v2/tokens/{id}/rotate", tokens::rotate))
-        .route("/api/v2/tokens/{id}/revoke", wire(Post, "/api/v2/tokens/{id}/revoke", tokens::revoke))
-        .route(
-            "/api/v2/chatbots",
-            wire(Get, "/api/v2/chatbots", chatbots::list).merge(wire(Post, "/api/v2/chatbots", chatbots::create)),
-        )
-        .route(
-            "/api/v2/chatbots/{chatbotId}",
-            wire(Get, "/api/v2/chatbots/{chatbotId}", chatbots::show)
-                .merge(wire(Patch, "/api/v2/chatbots/{chatbotId}", chatbots::update))
-                .merge(wire(Delete, "/api/v2/chatbots/{chatbotId}", chatbots::delete)),
-        )
+/// `/api/v2`: each path of [`api_routes`] with its methods, each method's
+/// handler carrying its rule; registered with full paths (no nested router
+/// on the hot path).
+fn api_v2(mut router: Router<AppState>) -> Router<AppState> {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for route in api_routes() {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    for path in paths {
+        let methods = api_routes().iter().filter(|r| r.path == path).fold(MethodRouter::new(), |methods, route| {
+            methods.merge((route.handler)(route.method.filter()).route_layer(Extension(route.rule)))
+        });
+        router = router.route(path, methods);
+    }
+    router.route("/api/v2/openapi.json", get(openapi::serve))
 }
 
 /// The whole application.
