@@ -43,20 +43,10 @@ fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
         errors.push(("413", "PAYLOAD_TOO_LARGE: bodies are limited to 64 KiB"));
         errors.push(("415", "UNSUPPORTED_MEDIA_TYPE: send application/json"));
     }
-    if let Some(conflict) = conflict(route) {
+    if let Some(conflict) = route.conflict {
         errors.push(("409", conflict));
     }
     errors
-}
-
-/// When a route answers 409.
-fn conflict(route: &ApiRoute) -> Option<&'static str> {
-    match (route.method.as_str(), route.path) {
-        (_, path) if path.ends_with("/rotate") => Some("CONFLICT: the token is revoked"),
-        ("POST", "/api/v2/members") => Some("CONFLICT: already a member, or already invited"),
-        (_, "/api/v2/members/{userId}") => Some("CONFLICT: an account must keep at least one owner"),
-        _ => None,
-    }
 }
 
 fn operation_id(route: &ApiRoute) -> String {
@@ -115,8 +105,11 @@ pub fn document(public_url: &str) -> Value {
             "responses": responses,
         });
         if let Some(body) = route.body {
-            operation["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": body(&mut generator)}}});
+            let mut content = json!({"schema": body(&mut generator)});
+            if let Some(example) = route.example.and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+                content["example"] = example;
+            }
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": content}});
         }
         let item = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         item[route.method.as_str().to_lowercase()] = operation;

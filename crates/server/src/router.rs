@@ -82,6 +82,11 @@ pub struct ApiRoute {
     /// The `data` of the success envelope.
     pub data: SchemaFn,
     pub status: u16,
+    /// A valid body, as JSON: the document's example, and what the
+    /// authorization matrix sends.
+    pub example: Option<&'static str>,
+    /// When the route answers 409 `CONFLICT`, if it can.
+    pub conflict: Option<&'static str>,
 }
 
 const TOKEN_LIST: &[QueryParam] = &[
@@ -128,6 +133,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::AccountInfo>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -139,6 +146,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Page<api::Token>>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -150,6 +159,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::CreateTokenRequest>()),
         data: |g| g.subschema_for::<api::IssuedToken>(),
         status: 201,
+        example: Some(r#"{"name": "Docs agent", "scopes": ["account:read"]}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -161,6 +172,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::TokenData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -172,6 +185,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::IssuedToken>(),
         status: 200,
+        example: None,
+        conflict: Some("the token is revoked"),
     },
     ApiRoute {
         method: Post,
@@ -183,6 +198,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::TokenData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -194,6 +211,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Page<api::Chatbot>>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -205,6 +224,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::CreateChatbotRequest>()),
         data: |g| g.subschema_for::<api::ChatbotData>(),
         status: 201,
+        example: Some(r#"{"name": "Sales bot"}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -216,6 +237,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::ChatbotData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Patch,
@@ -227,6 +250,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::UpdateChatbotRequest>()),
         data: |g| g.subschema_for::<api::ChatbotData>(),
         status: 200,
+        example: Some(r#"{"description": "Answers questions about pricing"}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Delete,
@@ -238,6 +263,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Deleted>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -249,6 +276,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::content::SettingsData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Patch,
@@ -260,6 +289,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::content::ChatbotSettings>()),
         data: |g| g.subschema_for::<api::content::SettingsData>(),
         status: 200,
+        example: Some(r#"{"general": {"responseLength": "short"}}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -271,6 +302,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Page<api::content::Conversation>>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -282,6 +315,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::content::ConversationData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Patch,
@@ -293,6 +328,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::content::UpdateConversation>()),
         data: |g| g.subschema_for::<api::content::ConversationData>(),
         status: 200,
+        example: Some(r#"{"status": "resolved"}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -304,6 +341,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::content::AddMessage>()),
         data: |g| g.subschema_for::<api::content::MessageData>(),
         status: 201,
+        example: Some(r#"{"content": "A person replies"}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Delete,
@@ -315,6 +354,8 @@ const BASE_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Deleted>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
 ];
 
@@ -329,6 +370,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::UpdateAccount>()),
         data: |g| g.subschema_for::<api::team::AccountData>(),
         status: 200,
+        example: Some(r#"{"name": "Acme Support"}"#),
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -340,6 +383,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Page<api::team::Member>>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -351,6 +396,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::InviteMember>()),
         data: |g| g.subschema_for::<api::team::InvitationData>(),
         status: 202,
+        example: Some(r#"{"email": "new.member@example.com", "role": "viewer"}"#),
+        conflict: Some("already a member, or already invited"),
     },
     ApiRoute {
         method: Patch,
@@ -362,6 +409,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::UpdateMember>()),
         data: |g| g.subschema_for::<api::team::MemberData>(),
         status: 200,
+        example: Some(r#"{"role": "member"}"#),
+        conflict: Some("an account must keep at least one owner"),
     },
     ApiRoute {
         method: Delete,
@@ -373,6 +422,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Deleted>(),
         status: 200,
+        example: None,
+        conflict: Some("an account must keep at least one owner"),
     },
     ApiRoute {
         method: Get,
@@ -384,6 +435,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::Page<api::team::Integration>>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Post,
@@ -395,6 +448,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::CreateIntegration>()),
         data: |g| g.subschema_for::<api::team::IntegrationData>(),
         status: 201,
+        example: Some(r##"{"type": "slack", "config": {"channel": "#support"}, "secrets": {"botToken": "xoxb-1"}}"##),
+        conflict: None,
     },
     ApiRoute {
         method: Patch,
@@ -406,6 +461,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::UpdateIntegration>()),
         data: |g| g.subschema_for::<api::team::IntegrationData>(),
         status: 200,
+        example: Some(r##"{"config": {"channel": "#sales"}}"##),
+        conflict: None,
     },
     ApiRoute {
         method: Get,
@@ -417,6 +474,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: None,
         data: |g| g.subschema_for::<api::team::BillingData>(),
         status: 200,
+        example: None,
+        conflict: None,
     },
     ApiRoute {
         method: Patch,
@@ -428,6 +487,8 @@ const TEAM_ROUTES: &[ApiRoute] = &[
         body: Some(|g| g.subschema_for::<api::team::UpdateBilling>()),
         data: |g| g.subschema_for::<api::team::BillingData>(),
         status: 200,
+        example: Some(r#"{"plan": "growth"}"#),
+        conflict: None,
     },
 ];
 
@@ -456,6 +517,8 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
             body: None,
             data: |g| g.subschema_for::<api::Page<api::content::Item<K::Fields>>>(),
             status: 200,
+            example: None,
+            conflict: None,
         },
         ApiRoute {
             method: Post,
@@ -467,6 +530,8 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
             body: Some(|g| g.subschema_for::<K::Create>()),
             data: items::single_schema::<K>,
             status: 201,
+            example: Some(K::EXAMPLE_CREATE),
+            conflict: None,
         },
         ApiRoute {
             method: Get,
@@ -478,6 +543,8 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
             body: None,
             data: items::single_schema::<K>,
             status: 200,
+            example: None,
+            conflict: None,
         },
         ApiRoute {
             method: Patch,
@@ -489,6 +556,8 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
             body: Some(|g| g.subschema_for::<K::Update>()),
             data: items::single_schema::<K>,
             status: 200,
+            example: Some(K::EXAMPLE_UPDATE),
+            conflict: None,
         },
         ApiRoute {
             method: Delete,
@@ -500,6 +569,8 @@ fn item_routes<K: ItemKind>() -> [ApiRoute; 5] {
             body: None,
             data: |g| g.subschema_for::<api::Deleted>(),
             status: 200,
+            example: None,
+            conflict: None,
         },
     ]
 }

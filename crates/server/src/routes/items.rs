@@ -71,6 +71,9 @@ pub trait ItemKind: Send + Sync + 'static {
     const READ: Scope;
     const WRITE: Scope;
     const DELETE: Scope;
+    /// A valid create body and a valid update body, as JSON.
+    const EXAMPLE_CREATE: &'static str;
+    const EXAMPLE_UPDATE: &'static str;
     type Fields: Serialize + DeserializeOwned + JsonSchema + Send;
     type Create: DeserializeOwned + JsonSchema + Send;
     type Update: DeserializeOwned + JsonSchema + Send;
@@ -231,7 +234,10 @@ fn check_source(problems: &mut Problems, source: &KnowledgeSource) {
 }
 
 macro_rules! kind {
-    ($name:ident, $kind:literal, $singular:literal, $prefix:literal, $read:ident, $write:ident, $delete:ident) => {
+    (
+        $name:ident, $kind:literal, $singular:literal, $prefix:literal, $read:ident, $write:ident, $delete:ident,
+        $create:literal, $update:literal
+    ) => {
         #[derive(Debug)]
         pub struct $name;
 
@@ -251,6 +257,8 @@ macro_rules! kind {
             const READ: Scope = Scope::$read;
             const WRITE: Scope = Scope::$write;
             const DELETE: Scope = Scope::$delete;
+            const EXAMPLE_CREATE: &'static str = $create;
+            const EXAMPLE_UPDATE: &'static str = $update;
             type Fields = <$name as KindBody>::Fields;
             type Create = <$name as KindBody>::Create;
             type Update = <$name as KindBody>::Update;
@@ -275,12 +283,72 @@ pub trait KindBody {
     fn update(current: Self::Fields, request: Self::Update) -> Result<Self::Fields, ApiError>;
 }
 
-kind!(Knowledge, "knowledge", "knowledgeSource", "ks_", KnowledgeRead, KnowledgeWrite, KnowledgeDelete);
-kind!(Personas, "personas", "persona", "pe_", PersonasRead, PersonasWrite, PersonasDelete);
-kind!(Instructions, "instructions", "instruction", "in_", InstructionsRead, InstructionsWrite, InstructionsDelete);
-kind!(Starters, "starters", "starter", "st_", StartersRead, StartersWrite, StartersDelete);
-kind!(Followups, "followups", "followup", "fu_", FollowupsRead, FollowupsWrite, FollowupsDelete);
-kind!(Leads, "leads", "lead", "ld_", LeadsRead, LeadsWrite, LeadsDelete);
+kind!(
+    Knowledge,
+    "knowledge",
+    "knowledgeSource",
+    "ks_",
+    KnowledgeRead,
+    KnowledgeWrite,
+    KnowledgeDelete,
+    r#"{"type":"text","content":"Opening hours: 9 to 5"}"#,
+    r#"{"status":"ready"}"#
+);
+kind!(
+    Personas,
+    "personas",
+    "persona",
+    "pe_",
+    PersonasRead,
+    PersonasWrite,
+    PersonasDelete,
+    r#"{"name":"Formal","prompt":"Be precise."}"#,
+    r#"{"prompt":"Be brief."}"#
+);
+kind!(
+    Instructions,
+    "instructions",
+    "instruction",
+    "in_",
+    InstructionsRead,
+    InstructionsWrite,
+    InstructionsDelete,
+    r#"{"content":"Answer in English."}"#,
+    r#"{"content":"Answer in French."}"#
+);
+kind!(
+    Starters,
+    "starters",
+    "starter",
+    "st_",
+    StartersRead,
+    StartersWrite,
+    StartersDelete,
+    r#"{"text":"What does it cost?"}"#,
+    r#"{"text":"Where are you?"}"#
+);
+kind!(
+    Followups,
+    "followups",
+    "followup",
+    "fu_",
+    FollowupsRead,
+    FollowupsWrite,
+    FollowupsDelete,
+    r#"{"text":"Shall I email you?"}"#,
+    r#"{"text":"Did that help?"}"#
+);
+kind!(
+    Leads,
+    "leads",
+    "lead",
+    "ld_",
+    LeadsRead,
+    LeadsWrite,
+    LeadsDelete,
+    r#"{"email":"bob@example.com","phone":"+44 20 7946 0000"}"#,
+    r#"{"notes":"Call back"}"#
+);
 
 impl KindBody for Knowledge {
     type Fields = KnowledgeSource;

@@ -125,3 +125,23 @@ fn route_rules_follow_the_conventions() {
         assert_eq!(route.rule.subscription, expected, "{}", route.path);
     }
 }
+
+/// Every body in the document comes with the route's declared example (the
+/// body the authorization matrix sends), and every 409 a route declares is
+/// documented.
+#[tokio::test]
+async fn bodies_carry_their_examples_and_conflicts_are_documented() {
+    let app = TestApp::new().await;
+    let doc = app.request(Method::GET, "/api/v2/openapi.json", None, None).await.body;
+    for route in api_routes() {
+        let operation = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
+        if route.body.is_some() {
+            let example = &operation["requestBody"]["content"]["application/json"]["example"];
+            let declared: Value = serde_json::from_str(route.example.expect("an example")).expect("JSON");
+            assert_eq!(example, &declared, "{} {}", route.method.as_str(), route.path);
+        } else {
+            assert!(route.example.is_none(), "{} {} has no body to exemplify", route.method.as_str(), route.path);
+        }
+        assert_eq!(operation["responses"]["409"].is_object(), route.conflict.is_some(), "{}", route.path);
+    }
+}
