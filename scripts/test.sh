@@ -32,6 +32,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== import loops in the server"
+python3 scripts/import-loops.py crates/server/src
 echo "== PostgreSQL for the tests"
 source scripts/postgres.sh
 pg_start

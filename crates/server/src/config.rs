@@ -12,7 +12,21 @@ use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::sqlite::SqliteStore;
 
 use crate::mail::Mailer;
-use crate::state::ServerConfig;
+
+/// What the server is told at start (the rest of `Shared` it builds itself).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL, without a trailing slash.
+    pub public_url: String,
+    pub introspection_clients: IntrospectionClients,
+    pub mailer: Mailer,
+    pub default_subscription: SubscriptionStatus,
+    /// Verified tokens kept in memory (0: none).
+    pub token_cache: usize,
+}
+
+/// Verified tokens kept per node by default (a few hundred bytes each).
+pub const CACHE_CAPACITY: usize = 32_768;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
@@ -53,7 +67,7 @@ pub struct Settings {
 
     /// Verified tokens each node keeps in memory (a few hundred bytes each;
     /// 0 turns the cache off, so every request reads the database).
-    #[arg(long, env = "SITEGPT_TOKEN_CACHE", default_value_t = crate::auth::CACHE_CAPACITY, global = true)]
+    #[arg(long, env = "SITEGPT_TOKEN_CACHE", default_value_t = CACHE_CAPACITY, global = true)]
     pub token_cache: usize,
 
     /// Seconds a client has to send a request's head, from when its
@@ -133,7 +147,7 @@ impl Settings {
             introspection_clients: IntrospectionClients::default(),
             smtp_url: None,
             mail_from: None,
-            token_cache: crate::auth::CACHE_CAPACITY,
+            token_cache: CACHE_CAPACITY,
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             max_connections: 10_000,

@@ -9,7 +9,7 @@ use sitegpt_access::{Denial, UnauthenticatedReason};
 use sitegpt_api_types::{ErrorBody, Failure, FieldError, Meta};
 use sitegpt_store::StoreError;
 
-use crate::request::RequestContext;
+use crate::context::RequestContext;
 
 /// Problems listed in an error's `details`; the rest are counted, so an
 /// answer stays small whatever the request.

@@ -14,9 +14,12 @@
 //! - [`admin`]: the `sitegpt-server admin …` commands.
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod conn;
+pub mod context;
 pub mod error;
 pub mod issue;
 pub mod logging;
@@ -26,6 +29,8 @@ pub mod ratelimit;
 pub mod request;
 pub mod router;
 pub mod routes;
+pub mod secret;
 pub mod serve;
 pub mod state;
+pub mod verify;
 pub mod web;

@@ -21,7 +21,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sitegpt_store::{MailLink, QueuedMail, Store};
 use tokio::sync::Notify;
 
-use crate::web::{hash_secret, random_secret};
+use crate::secret::{hash_secret, random_secret};
 
 #[derive(Debug, Clone)]
 pub enum Delivery {

@@ -9,7 +9,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 use sitegpt_access::Subscription;
 
-use crate::router::{ApiRoute, api_routes};
+use crate::api::{ApiRoute, api_routes};
 use crate::state::AppState;
 
 pub async fn serve(State(state): State<AppState>) -> Response {

@@ -14,37 +14,13 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use sitegpt_api_types::{FieldError, PathSegment};
 
+pub use crate::context::{RequestContext, request_id};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// What error responses need to know about the request they answer.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub request_id: Arc<str>,
-    pub resource_metadata: Arc<str>,
-}
-
-tokio::task_local! {
-    static CONTEXT: RequestContext;
-}
-
-impl RequestContext {
-    /// The context of the request being served (a placeholder outside one).
-    pub fn current() -> RequestContext {
-        CONTEXT
-            .try_with(Clone::clone)
-            .unwrap_or_else(|_| RequestContext { request_id: "unknown".into(), resource_metadata: "".into() })
-    }
-}
-
-/// The request id of the request being served.
-pub fn request_id() -> Arc<str> {
-    RequestContext::current().request_id
-}
 
 fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
     let s = value.to_str().ok()?;
@@ -82,7 +58,7 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
     let context =
         RequestContext { request_id: Arc::clone(&request_id), resource_metadata: Arc::clone(&state.resource_metadata) };
-    let mut response = CONTEXT.scope(context, next.run(request)).await;
+    let mut response = context.scope(next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

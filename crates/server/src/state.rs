@@ -6,27 +6,16 @@ use std::sync::Arc;
 use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
 
-use crate::auth::{UsageRecorder, Verifier};
 use crate::config::IntrospectionClients;
-use crate::mail::{MailQueue, Mailer};
+pub use crate::config::ServerConfig;
+use crate::mail::MailQueue;
 use crate::ratelimit::SharedLimiter;
+use crate::verify::{UsageRecorder, Verifier};
 
 /// Shared by all requests. One `Arc`, so cloning it per request is one
 /// atomic increment.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
-
-/// What the server is told at start (the rest of `Shared` it builds itself).
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The public base URL, without a trailing slash.
-    pub public_url: String,
-    pub introspection_clients: IntrospectionClients,
-    pub mailer: Mailer,
-    pub default_subscription: SubscriptionStatus,
-    /// Verified tokens kept in memory (0: none).
-    pub token_cache: usize,
-}
 
 #[derive(Debug)]
 pub struct Shared {

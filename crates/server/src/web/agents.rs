@@ -13,8 +13,8 @@ use serde::Deserialize;
 use sitegpt_access::AccessLevel;
 use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
 
-use super::auth::urlencode;
 use super::layout::page;
+use super::urlencode;
 use super::{MaybeSession, WebError, html, pick_team, sign_in_first};
 use crate::state::AppState;
 

@@ -12,7 +12,7 @@ use sitegpt_store::{MailLink, NewMembership, NewSession, NewUser, OutgoingMail, 
 use super::layout::{Field, alert, field, message_page, page};
 use super::{
     CSRF_COOKIE, ClientAddr, MaybeSession, SESSION_COOKIE, SESSION_DAYS, WebError, WebForm, check_origin, client_addr,
-    constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie,
+    constant_time_eq, cookie, hash_secret, html, random_secret, redirect, safe_next, set_cookie, urlencode,
 };
 use crate::issue::NAME_MAX;
 use crate::mail::VERIFICATION_HOURS;
@@ -109,10 +109,6 @@ fn login_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Marku
             }
         },
     )
-}
-
-pub fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextParam>) -> Response {

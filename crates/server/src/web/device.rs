@@ -14,8 +14,8 @@ use sitegpt_access::device::UserCode;
 use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
-use super::auth::urlencode;
 use super::layout::{alert, message_page, page};
+use super::urlencode;
 use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect, unverified_page};
 use crate::ratelimit::{DEVICE_CODE, Limit};
 use crate::routes::oauth::public_client;

@@ -89,7 +89,7 @@ async fn members_page(
             @if team.memberships.len() > 1 {
                 nav.toggles aria-label="Team" {
                     @for (t, _) in &team.memberships {
-                        a href={ "/dashboard/members?account=" (super::auth::urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
+                        a href={ "/dashboard/members?account=" (super::urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
                     }
                 }
             }

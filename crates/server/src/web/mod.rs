@@ -15,44 +15,26 @@ pub mod layout;
 pub mod members;
 pub mod tokens;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
-use rand::RngCore;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use sitegpt_access::Role;
-use sitegpt_access::base62;
 use sitegpt_store::{Account, Session};
 
+pub use crate::conn::{ClientAddr, client_addr};
 use crate::request::request_id;
+pub use crate::secret::{constant_time_eq, hash_secret, random_secret};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "sitegpt_session";
 pub const CSRF_COOKIE: &str = "sitegpt_csrf";
 pub const SESSION_DAYS: i64 = 14;
-
-/// A fresh 256-bit secret in base62 (session ids, CSRF tokens, link tokens).
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base62::encode_fixed(&bytes, 43)
-}
-
-pub fn hash_secret(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-/// Equality that takes the same time wherever the inputs differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
-}
 
 /// The value of one cookie.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -137,24 +119,6 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// The peer address, for rate limits (`unknown` when not served over TCP).
-pub fn client_addr(parts_extensions: &axum::http::Extensions) -> String {
-    parts_extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
-
-/// The peer address as an extractor that never fails, for handlers that
-/// also read the body.
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(client_addr(&parts.extensions)))
-    }
 }
 
 /// Why a page could not be served; rendered as a page, never as JSON.
@@ -255,6 +219,11 @@ impl FromRequestParts<AppState> for MaybeSession {
         let session = state.store.session(id_hash, Utc::now()).await?;
         Ok(MaybeSession(session.map(|session| SignedIn { id_hash, session })))
     }
+}
+
+/// `s` as one component of a URL's query.
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A form body (`application/x-www-form-urlencoded`) parsed into `T`.
@@ -384,7 +353,7 @@ pub struct Team {
 impl Team {
     /// `?account=…` for links, when the person has several teams to tell apart.
     pub fn query(&self) -> Option<String> {
-        (self.memberships.len() > 1).then(|| format!("account={}", auth::urlencode(&self.account.id)))
+        (self.memberships.len() > 1).then(|| format!("account={}", urlencode(&self.account.id)))
     }
 
     /// `path` in this team: `path?account=…` when it matters.
@@ -447,7 +416,7 @@ pub fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
 
 /// Sends a signed-out visitor to sign in, then back to `here`.
 pub fn sign_in_first(here: &str) -> Response {
-    redirect(&format!("/login?next={}", auth::urlencode(here)))
+    redirect(&format!("/login?next={}", urlencode(here)))
 }
 
 #[cfg(test)]

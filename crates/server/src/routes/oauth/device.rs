@@ -10,10 +10,10 @@ use sitegpt_api_types::DeviceAuthorizationResponse;
 use sitegpt_store::{NewDeviceAuthorization, StoreError};
 
 use super::{Form, OAuthError, json_no_store, require_client, truncate};
+use crate::conn::ClientAddr;
 use crate::issue::{CHATBOTS_MAX, check_name};
 use crate::ratelimit::DEVICE_ADDRESS;
 use crate::state::AppState;
-use crate::web::ClientAddr;
 
 /// Parses `scope`: space-separated catalog names; omitted or empty = Standard.
 pub fn parse_scope(scope: Option<&str>) -> Result<ScopeSet, OAuthError> {

@@ -67,7 +67,7 @@ pub async fn introspect(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, OAuthError> {
-    let peer = crate::web::client_addr(&extensions);
+    let peer = crate::conn::client_addr(&extensions);
     let caller = introspector(&state, &headers, &peer).await?;
     let token = form.required("token")?;
     form.single("token_type_hint")?;

@@ -8,8 +8,8 @@ use chrono::Utc;
 use sitegpt_access::PlainToken;
 
 use super::{Form, OAuthError, no_store, public_client, truncate};
+use crate::conn::ClientAddr;
 use crate::state::AppState;
-use crate::web::ClientAddr;
 
 pub async fn revoke(
     State(state): State<AppState>,

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Operation;
+use super::operation::Operation;
 
 /// One problem with the request, in the envelope's `details`.
 #[derive(Debug, Clone, Serialize)]

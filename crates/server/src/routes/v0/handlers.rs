@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use sitegpt_access::{Role, v0_key};
 use sitegpt_store::{Brand, BrandUser, StoreError, V0KeyOwner};
 
-use super::Operation;
 use super::envelope::{V0Error, success};
 use super::input::NewBrandUser;
+use super::operation::Operation;
 use crate::state::AppState;
 
 /// The brand, when the caller is an owner or admin of the whitelabel

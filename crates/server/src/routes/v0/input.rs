@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sitegpt_access::email::normalize_email;
 
 use super::envelope::{Detail, V0Error, detail};
-use super::{BODY_LIMIT, ID_MAX_DIGITS, Operation};
+use super::operation::{BODY_LIMIT, ID_MAX_DIGITS, Operation};
 use crate::issue::NAME_MAX;
 
 /// The validated body of an operation.

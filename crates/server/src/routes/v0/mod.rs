@@ -20,9 +20,10 @@ mod envelope;
 mod handlers;
 mod input;
 mod openapi;
+mod operation;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 use sitegpt_access::v0_key;
@@ -34,6 +35,7 @@ pub use self::handlers::new_numeric_id;
 use self::handlers::*;
 use self::input::*;
 pub use self::openapi::{openapi_error_schema, openapi_paths};
+use self::operation::Operation;
 use crate::state::AppState;
 
 /// When v0 was deprecated (RFC 9745 `Deprecation`: `@` and Unix seconds):
@@ -41,86 +43,6 @@ use crate::state::AppState;
 pub const DEPRECATED_AT: i64 = 1_767_225_600;
 /// When v0 stops being served (RFC 8594 `Sunset`).
 pub const SUNSET: &str = "Wed, 30 Jun 2027 23:59:59 GMT";
-/// Bodies are small JSON objects.
-pub(crate) const BODY_LIMIT: usize = 16 * 1024;
-/// Ids are decimal numbers, as in the v0 documentation.
-pub(crate) const ID_MAX_DIGITS: usize = 20;
-
-/// The v0 operations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Operation {
-    CreateUser { brand_id: String },
-    GenerateKey { brand_id: String, user_id: String },
-    UpdateQuota { brand_id: String, user_id: String },
-}
-
-impl Operation {
-    /// The operation a path names, if any.
-    fn parse(path: &str) -> Option<Operation> {
-        let rest = path.strip_prefix("/api/v0/w/brands/")?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        match parts.as_slice() {
-            [brand, "users"] => Some(Operation::CreateUser { brand_id: (*brand).to_owned() }),
-            [brand, "users", user, "api-key"] => {
-                Some(Operation::GenerateKey { brand_id: (*brand).to_owned(), user_id: (*user).to_owned() })
-            }
-            [brand, "users", user, "quota"] => {
-                Some(Operation::UpdateQuota { brand_id: (*brand).to_owned(), user_id: (*user).to_owned() })
-            }
-            _ => None,
-        }
-    }
-
-    fn method(&self) -> Method {
-        match self {
-            Operation::CreateUser { .. } => Method::POST,
-            Operation::GenerateKey { .. } | Operation::UpdateQuota { .. } => Method::PATCH,
-        }
-    }
-
-    /// The start of this operation's error codes.
-    fn code(&self) -> &'static str {
-        match self {
-            Operation::CreateUser { .. } => "CREATE_WHITELABEL_USER",
-            Operation::GenerateKey { .. } => "GENERATE_API_KEY",
-            Operation::UpdateQuota { .. } => "UPDATE_WHITELABEL_USER_QUOTA",
-        }
-    }
-
-    /// The envelope's `message` when the operation fails.
-    fn failure(&self) -> &'static str {
-        match self {
-            Operation::CreateUser { .. } => "Failed to create the whitelabel user",
-            Operation::GenerateKey { .. } => "Failed to generate API key of the whitelabel user",
-            Operation::UpdateQuota { .. } => "Failed to update the quota of the whitelabel user",
-        }
-    }
-
-    /// The 403 message.
-    fn forbidden(&self) -> &'static str {
-        match self {
-            Operation::CreateUser { .. } => "You are not authorized to create users of this whitelabel brand",
-            Operation::GenerateKey { .. } => "You are not authorized to generate API key of the whitelabel user",
-            Operation::UpdateQuota { .. } => "You are not authorized to update the quota of the whitelabel user",
-        }
-    }
-
-    fn brand_id(&self) -> &str {
-        match self {
-            Operation::CreateUser { brand_id }
-            | Operation::GenerateKey { brand_id, .. }
-            | Operation::UpdateQuota { brand_id, .. } => brand_id,
-        }
-    }
-
-    fn user_id(&self) -> Option<&str> {
-        match self {
-            Operation::CreateUser { .. } => None,
-            Operation::GenerateKey { user_id, .. } | Operation::UpdateQuota { user_id, .. } => Some(user_id),
-        }
-    }
-}
-
 /// Every `/api/v0/…` request.
 pub async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     let mut response = match Operation::parse(request.uri().path()) {
@@ -168,7 +90,7 @@ async fn handle(state: &AppState, op: &Operation, request: Request) -> Result<Re
             )
         });
     }
-    let peer = crate::web::client_addr(request.extensions());
+    let peer = crate::conn::client_addr(request.extensions());
     let caller = authenticate(state, op, request.headers(), &peer).await?;
     let (parts, body) = request.into_parts();
     let mut problems = check_ids(op);

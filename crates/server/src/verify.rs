@@ -1,0 +1,322 @@
+//! Verifying bearer tokens on the hot path: the per-node cache of
+//! verified tokens (served without a database read while the store's auth
+//! epoch stands still), the limit on lookups of unknown tokens, and the
+//! batched recording of `lastUsedAt`.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sitegpt_access::{TokenFacts, TokenHash};
+use sitegpt_store::{Store, TokenAuth};
+
+use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
+
+pub use crate::config::CACHE_CAPACITY;
+/// Hashes the store did not know, kept so repeating one costs no read.
+const UNKNOWN_CAPACITY: usize = 16_384;
+/// Lookups of unknown tokens one address may cause per minute; beyond,
+/// tokens not already cached are refused with 429 until the minute ends.
+pub const UNKNOWN_PER_MINUTE: u32 = 120;
+
+/// A verified token as the cache holds it.
+#[derive(Debug)]
+pub struct Verified {
+    pub auth: TokenAuth,
+    pub facts: TokenFacts,
+    /// `data` of `GET /api/v2/account` for this token, serialized on first use:
+    /// it depends only on what is cached here.
+    pub account_data: OnceLock<Box<RawValue>>,
+    /// When this node last had `lastUsedAt` written for the token
+    /// (milliseconds since the Unix epoch; 0: not yet).
+    used_at: AtomicI64,
+}
+
+impl Verified {
+    fn new(auth: TokenAuth) -> Verified {
+        let facts = TokenFacts {
+            expires_at: auth.token.expires_at,
+            revoked_at: auth.token.revoked_at,
+            scopes: auth.token.scopes,
+            chatbots: auth.token.chatbots.clone(),
+            role: auth.role,
+            email_verified: auth.email_verified,
+            subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
+        };
+        Verified { auth, facts, account_data: OnceLock::new(), used_at: AtomicI64::new(0) }
+    }
+}
+
+/// The per-node cache of verified tokens, keyed by token hash.
+///
+/// Correctness rests on the store's auth epoch: every write that can change
+/// a decision advances it (on PostgreSQL, every node's copy, by
+/// notification). Each entry carries the epoch read *before* its database
+/// read, and is served only while the epoch still has that value, so nothing
+/// read before a change is used after it; when the epoch moves the cache is
+/// also emptied. Expiry is not cached: it is checked on every request.
+///
+/// Unknown tokens cannot hammer the database: a hash the store did not know
+/// is remembered (bounded), and each address may cause at most
+/// [`UNKNOWN_PER_MINUTE`] lookups that find nothing. A token created on
+/// another node is never in the unknown set, since its hash was never
+/// presented before it existed.
+#[derive(Debug)]
+pub struct Verifier {
+    store: Arc<dyn Store>,
+    /// The epoch the cache was last emptied at.
+    epoch: AtomicU64,
+    /// `None` when caching is turned off.
+    entries: Option<TokenCache<(u64, Arc<Verified>)>>,
+    unknown: TokenCache<()>,
+    misses: RateLimiter,
+}
+
+impl Verifier {
+    /// A verifier keeping up to `capacity` verified tokens (0: none).
+    pub fn new(store: Arc<dyn Store>, capacity: usize) -> Verifier {
+        Verifier {
+            store,
+            epoch: AtomicU64::new(u64::MAX),
+            entries: (capacity > 0).then(|| token_cache(capacity)),
+            unknown: token_cache(UNKNOWN_CAPACITY),
+            misses: RateLimiter::new(UNKNOWN_PER_MINUTE, Duration::from_secs(60)),
+        }
+    }
+
+    /// The token with this hash and its facts, or `None` if none is stored.
+    /// `peer` is the client's address, for the limit on unknown tokens.
+    pub async fn verify(&self, hash: TokenHash, peer: &str) -> Result<Option<Arc<Verified>>, ApiError> {
+        let epoch = self.store.auth_epoch()?;
+        if let Some(entries) = &self.entries {
+            // A plain load first: the hot path writes nothing shared.
+            if self.epoch.load(Ordering::Acquire) != epoch && self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+                entries.clear();
+            }
+            if let Some((at, hit)) = entries.get(&hash)
+                && at == epoch
+            {
+                return Ok(Some(hit));
+            }
+        }
+        if self.unknown.get(&hash).is_some() {
+            return Ok(None);
+        }
+        if let Some(wait) = self.unknown_lookups_blocked(peer) {
+            return Err(ApiError::RateLimited(wait.as_secs().max(1)));
+        }
+        let Some(auth) = self.store.token_for_auth(hash).await? else {
+            self.unknown.insert(hash, ());
+            self.count_unknown_lookup(peer);
+            return Ok(None);
+        };
+        let verified = Arc::new(Verified::new(auth));
+        if let Some(entries) = &self.entries {
+            entries.insert(hash, (epoch, Arc::clone(&verified)));
+        }
+        Ok(Some(verified))
+    }
+
+    /// How long `peer` must wait before its next lookup of an unknown
+    /// credential, if it used up its minute (shared with the v0 API's keys).
+    pub fn unknown_lookups_blocked(&self, peer: &str) -> Option<Duration> {
+        self.misses.blocked(peer)
+    }
+
+    /// Counts a lookup that found nothing against `peer`.
+    pub fn count_unknown_lookup(&self, peer: &str) {
+        self.misses.fail(peer);
+    }
+
+    /// Forgets everything (after writes this node makes, the epoch does the
+    /// same; this is for tests and operators).
+    pub fn clear(&self) {
+        if let Some(entries) = &self.entries {
+            entries.clear();
+        }
+        self.unknown.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, |entries| entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+type TokenCache<V> = quick_cache::sync::Cache<TokenHash, V, quick_cache::UnitWeighter, KeyedPrefix>;
+
+fn token_cache<V: Clone>(capacity: usize) -> TokenCache<V> {
+    let hasher = KeyedPrefix { key: rand::random() };
+    quick_cache::sync::Cache::with(
+        capacity,
+        capacity as u64,
+        quick_cache::UnitWeighter,
+        hasher,
+        quick_cache::sync::DefaultLifecycle::default(),
+    )
+}
+
+/// Hashes token hashes, which are SHA-256 outputs: their first eight bytes
+/// are already uniform, so mixing them with a per-process key (against
+/// ground collisions) is all the hashing needed.
+#[derive(Debug, Clone)]
+struct KeyedPrefix {
+    key: u64,
+}
+
+impl std::hash::BuildHasher for KeyedPrefix {
+    type Hasher = PrefixHasher;
+
+    fn build_hasher(&self) -> PrefixHasher {
+        PrefixHasher(self.key)
+    }
+}
+
+#[derive(Debug)]
+struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = (self.0 ^ u64::from_le_bytes(word)).rotate_left(23).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Records `lastUsedAt` at most once a minute per token, off the request
+/// path. The time of the last recording rides on the cached entry, so a
+/// request takes no lock unless its token is due; due uses wait in a bounded
+/// buffer and are written together, a quarter of a second later, in one
+/// transaction (the store's conditional `UPDATE` is the final guard). When
+/// more than [`MAX_PENDING_USES`] tokens fall due within one flush, the rest
+/// are skipped for that minute rather than queued without bound.
+#[derive(Debug, Clone)]
+pub struct UsageRecorder {
+    store: Arc<dyn Store>,
+    pending: Arc<std::sync::Mutex<Vec<TokenUse>>>,
+    flushing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A token id and when it was used.
+type TokenUse = (String, DateTime<Utc>);
+
+const USAGE_INTERVAL_MS: i64 = 60_000;
+/// Uses kept waiting for one flush.
+pub const MAX_PENDING_USES: usize = 2_000;
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
+
+impl UsageRecorder {
+    pub fn new(store: Arc<dyn Store>) -> UsageRecorder {
+        UsageRecorder { store, pending: Default::default(), flushing: Default::default() }
+    }
+
+    pub fn record(&self, verified: &Verified, now: DateTime<Utc>) {
+        let now_ms = now.timestamp_millis();
+        let last = verified.used_at.load(Ordering::Relaxed);
+        if now_ms - last < USAGE_INTERVAL_MS
+            || verified.used_at.compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Relaxed).is_err()
+        {
+            return;
+        }
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.len() >= MAX_PENDING_USES {
+                return;
+            }
+            pending.push((verified.auth.token.id.clone(), now));
+        }
+        if !self.flushing.swap(true, Ordering::AcqRel) {
+            let recorder = self.clone();
+            tokio::spawn(async move { recorder.flush().await });
+        }
+    }
+
+    async fn flush(self) {
+        loop {
+            tokio::time::sleep(FLUSH_AFTER).await;
+            let uses = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !uses.is_empty() {
+                let count = uses.len();
+                if let Err(e) = self.store.touch_tokens(uses).await {
+                    tracing::warn!(count, error = %e, "could not record token use");
+                }
+            }
+            // Stop, unless uses arrived since the batch was taken and no
+            // other flush has been scheduled for them.
+            self.flushing.store(false, Ordering::Release);
+            let more = !self.pending.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+            if !more || self.flushing.swap(true, Ordering::AcqRel) {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus};
+    use sitegpt_store::TokenRecord;
+
+    fn verified(i: usize) -> Verified {
+        let now = Utc::now();
+        Verified::new(TokenAuth {
+            token: TokenRecord {
+                id: format!("tok_{i}"),
+                account_id: "acc_1".into(),
+                user_id: "usr_1".into(),
+                name: "t".into(),
+                hint: "abcd".into(),
+                scopes: ScopeSet::all(),
+                chatbots: ChatbotRestriction::unrestricted(),
+                created_via: CreatedVia::Api,
+                created_at: now,
+                secret_issued_at: now,
+                expires_at: now + chrono::Duration::days(1),
+                last_used_at: None,
+                revoked_at: None,
+            },
+            user_email: "u@example.com".into(),
+            email_verified: true,
+            role: Some(Role::Owner),
+            account_name: "a".into(),
+            subscription: SubscriptionStatus::Active,
+        })
+    }
+
+    #[tokio::test]
+    async fn uses_are_recorded_once_a_minute_and_the_buffer_is_bounded() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> =
+            Arc::new(sitegpt_store::sqlite::SqliteStore::open(&dir.path().join("db")).expect("store"));
+        let recorder = UsageRecorder::new(store);
+        let now = Utc::now();
+        let one = verified(0);
+        recorder.record(&one, now);
+        recorder.record(&one, now + chrono::Duration::seconds(30));
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 1, "once a minute per token");
+        recorder.record(&one, now + chrono::Duration::seconds(61));
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 2, "again after a minute");
+        let many: Vec<Verified> = (1..=MAX_PENDING_USES + 500).map(verified).collect();
+        for v in &many {
+            recorder.record(v, now);
+        }
+        assert_eq!(recorder.pending.lock().expect("lock").len(), MAX_PENDING_USES, "bounded");
+        // The flush empties the buffer (the tokens do not exist; the update
+        // simply changes nothing).
+        tokio::time::sleep(FLUSH_AFTER * 4).await;
+        assert!(recorder.pending.lock().expect("lock").is_empty());
+        assert!(!recorder.flushing.load(Ordering::Acquire));
+    }
+}
