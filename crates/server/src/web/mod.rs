@@ -22,6 +22,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 use sitegpt_access::Role;
@@ -38,21 +39,20 @@ pub const SESSION_DAYS: i64 = 14;
 
 /// The value of one cookie.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    CookieJar::from_headers(headers).get(name).map(|c| c.value().to_owned())
 }
 
-/// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
+/// A `Set-Cookie` value for the whole site: HttpOnly, SameSite=Lax, Secure
+/// when the public URL is https; `max_age` 0 deletes the cookie.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.public_url.starts_with("https://") { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
-        .expect("cookie values are base62")
+    let cookie = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.public_url.starts_with("https://"))
+        .max_age(time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie values are base62")
 }
 
 /// Where a page sends a person when no (acceptable) `next` was given.
