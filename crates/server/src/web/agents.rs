@@ -14,8 +14,9 @@ use sitegpt_access::AccessLevel;
 use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
 
 use super::layout::page;
+use super::require_sign_in;
 use super::urlencode;
-use super::{MaybeSession, WebError, html, pick_team, sign_in_first};
+use super::{MaybeSession, WebError, html, pick_team};
 use crate::state::AppState;
 
 /// Tokens shown on one page (the API pages further).
@@ -40,7 +41,7 @@ pub async fn show(
     MaybeSession(session): MaybeSession,
     Query(params): Query<AgentsParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents")) };
+    let signed_in = require_sign_in(session, "/dashboard/agents")?;
     let user = &signed_in.session.user;
     let viewer = signed_in.viewer();
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {

@@ -15,8 +15,9 @@ use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
 use super::layout::{alert, message_page, page};
+use super::signed_in_post;
 use super::urlencode;
-use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, client_addr, html, redirect, unverified_page};
+use super::{MaybeSession, SignedIn, WebError, WebForm, client_addr, html, redirect, unverified_page};
 use crate::ratelimit::{DEVICE_CODE, Limit};
 use crate::routes::oauth::public_client;
 use crate::state::AppState;
@@ -238,9 +239,7 @@ pub async fn decide(
     let address = client_addr(request.extensions());
     let WebForm(form) =
         <WebForm<DecisionForm> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await?;
-    check_origin(&headers, &state)?;
-    let Some(signed_in) = session else { return Ok(redirect("/login?next=/device")) };
-    signed_in.check_csrf(&form.csrf)?;
+    let signed_in = signed_in_post(&headers, &state, session, &form.csrf, "/device")?;
     if let Some(page) = unverified_page(&signed_in) {
         return Ok(page);
     }

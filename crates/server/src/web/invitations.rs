@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::auth::CsrfForm;
 use super::layout::{message_page, page};
-use super::{MaybeSession, SignedIn, WebError, WebForm, check_origin, html, redirect, sign_in_first};
+use super::{MaybeSession, SignedIn, WebError, WebForm, html, redirect, require_sign_in, signed_in_post};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -25,7 +25,7 @@ pub async fn show(
     MaybeSession(session): MaybeSession,
     Query(params): Query<InvitationsParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else { return Ok(sign_in_first("/invitations")) };
+    let signed_in = require_sign_in(session, "/invitations")?;
     let user = &signed_in.session.user;
     let invitations = state.store.invitations_to(&user.email, Utc::now()).await?;
     let verified = user.email_verified_at.is_some();
@@ -68,14 +68,6 @@ pub async fn show(
     Ok(html(StatusCode::OK, page("Invitations", Some(signed_in.viewer()), body)))
 }
 
-/// The signed-in person behind a form post, with the form's CSRF token checked.
-fn poster(headers: &HeaderMap, state: &AppState, session: Option<SignedIn>, csrf: &str) -> Result<SignedIn, WebError> {
-    check_origin(headers, state)?;
-    let signed_in = session.ok_or(WebError::Csrf)?;
-    signed_in.check_csrf(csrf)?;
-    Ok(signed_in)
-}
-
 fn no_longer_open(signed_in: &SignedIn) -> Response {
     html(
         StatusCode::NOT_FOUND,
@@ -94,7 +86,7 @@ pub async fn accept(
     Path(id): Path<String>,
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let signed_in = poster(&headers, &state, session, &form.csrf)?;
+    let signed_in = signed_in_post(&headers, &state, session, &form.csrf, "/invitations")?;
     let user = &signed_in.session.user;
     if user.email_verified_at.is_none() {
         return Ok(html(
@@ -119,7 +111,7 @@ pub async fn decline(
     Path(id): Path<String>,
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let signed_in = poster(&headers, &state, session, &form.csrf)?;
+    let signed_in = signed_in_post(&headers, &state, session, &form.csrf, "/invitations")?;
     match state.store.decline_invitation(&signed_in.session.user.email, &id).await {
         Ok(()) => Ok(redirect("/invitations?done=declined")),
         Err(sitegpt_store::StoreError::NotFound) => Ok(no_longer_open(&signed_in)),

@@ -13,9 +13,9 @@ use sitegpt_store::MemberRecord;
 
 use super::layout::{alert, page};
 use super::{
-    MaybeSession, SignedIn, Team, TeamForm, TeamParams, WebError, WebForm, check_origin, html, pick_team, redirect,
-    sign_in_first, unverified_page,
+    MaybeSession, SignedIn, Team, TeamForm, TeamParams, WebError, WebForm, html, pick_team, redirect, unverified_page,
 };
+use super::{require_sign_in, signed_in_post};
 use crate::error::ApiError;
 use crate::routes::team::{self, Actor};
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub async fn show(
     MaybeSession(session): MaybeSession,
     Query(params): Query<MembersParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/members")) };
+    let signed_in = require_sign_in(session, "/dashboard/members")?;
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
         Ok(team) => team,
         Err(page) => return Ok(page),
@@ -289,9 +289,7 @@ async fn begin(
     csrf: &str,
     account: &str,
 ) -> Result<Result<(SignedIn, Team), Response>, WebError> {
-    check_origin(headers, state)?;
-    let Some(signed_in) = session else { return Ok(Err(sign_in_first("/dashboard/members"))) };
-    signed_in.check_csrf(csrf)?;
+    let signed_in = signed_in_post(headers, state, session, csrf, "/dashboard/members")?;
     if let Some(page) = unverified_page(&signed_in) {
         return Ok(Err(page));
     }
@@ -374,7 +372,7 @@ pub async fn confirm_remove(
     Path(user_id): Path<String>,
     Query(params): Query<TeamParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/members")) };
+    let signed_in = require_sign_in(session, "/dashboard/members")?;
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
         Ok(team) => team,
         Err(page) => return Ok(page),

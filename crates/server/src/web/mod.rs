@@ -131,6 +131,8 @@ pub enum WebError {
     /// The form did not arrive within the body timeout.
     Timeout,
     Internal(String),
+    /// A page for signed-in people only: sign in, then come back here.
+    SignInFirst(String),
 }
 
 impl From<sitegpt_store::StoreError> for WebError {
@@ -141,7 +143,11 @@ impl From<sitegpt_store::StoreError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        if let WebError::SignInFirst(here) = &self {
+            return sign_in_first(here);
+        }
         let (status, title, message) = match &self {
+            WebError::SignInFirst(_) => unreachable!("answered above"),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",
@@ -415,6 +421,27 @@ pub fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
 }
 
 /// Sends a signed-out visitor to sign in, then back to `here`.
+/// The signed-in person, or [`WebError::SignInFirst`] to come back to `here`.
+pub fn require_sign_in(session: Option<SignedIn>, here: &str) -> Result<SignedIn, WebError> {
+    session.ok_or_else(|| WebError::SignInFirst(here.to_owned()))
+}
+
+/// The signed-in person behind a form post: the post comes from this site
+/// and carries the session's CSRF token; without a session, sign in first
+/// and come back to `here`.
+pub fn signed_in_post(
+    headers: &HeaderMap,
+    state: &AppState,
+    session: Option<SignedIn>,
+    csrf: &str,
+    here: &str,
+) -> Result<SignedIn, WebError> {
+    check_origin(headers, state)?;
+    let signed_in = require_sign_in(session, here)?;
+    signed_in.check_csrf(csrf)?;
+    Ok(signed_in)
+}
+
 pub fn sign_in_first(here: &str) -> Response {
     redirect(&format!("/login?next={}", urlencode(here)))
 }

@@ -20,9 +20,10 @@ use sitegpt_store::{Chatbot, ChatbotQuery, TokenRecord};
 use super::agents::describe_access;
 use super::layout::{alert, message_page, page};
 use super::{
-    FormPairs, MaybeSession, SignedIn, Team, TeamParams, WebError, check_origin, hash_secret, html, pick_team,
-    random_secret, redirect, secret_page, sign_in_first, unverified_page,
+    FormPairs, MaybeSession, SignedIn, Team, TeamParams, WebError, hash_secret, html, pick_team, random_secret,
+    redirect, secret_page, sign_in_first, unverified_page,
 };
+use super::{require_sign_in, signed_in_post};
 use crate::error::ApiError;
 use crate::issue::{self, CHATBOTS_MAX, NAME_MAX};
 use crate::state::AppState;
@@ -178,7 +179,7 @@ pub async fn new_form(
     MaybeSession(session): MaybeSession,
     Query(params): Query<TeamParams>,
 ) -> Result<Response, WebError> {
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents/new")) };
+    let signed_in = require_sign_in(session, "/dashboard/agents/new")?;
     if let Some(page) = unverified_page(&signed_in) {
         return Ok(page);
     }
@@ -198,9 +199,8 @@ pub async fn create(
     MaybeSession(session): MaybeSession,
     form: FormPairs,
 ) -> Result<Response, WebError> {
-    check_origin(&headers, &state)?;
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents/new")) };
-    signed_in.check_csrf(form.get("csrf").unwrap_or_default())?;
+    let csrf = form.get("csrf").unwrap_or_default();
+    let signed_in = signed_in_post(&headers, &state, session, csrf, "/dashboard/agents/new")?;
     if let Some(page) = unverified_page(&signed_in) {
         return Ok(page);
     }
@@ -593,9 +593,8 @@ pub async fn act(
     form: FormPairs,
 ) -> Result<Response, WebError> {
     let Some(action) = Action::parse(&action) else { return Err(WebError::NotFound) };
-    check_origin(&headers, &state)?;
-    let Some(signed_in) = session else { return Ok(sign_in_first("/dashboard/agents")) };
-    signed_in.check_csrf(form.get("csrf").unwrap_or_default())?;
+    let signed_in =
+        signed_in_post(&headers, &state, session, form.get("csrf").unwrap_or_default(), "/dashboard/agents")?;
     let Some((record, team)) = load(&state, &signed_in, &id, action).await? else { return Err(WebError::NotFound) };
     let now = Utc::now();
     match action {
