@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use sitegpt_testkit::ServerProcess;
 
 pub const CLI: &str = env!("CARGO_BIN_EXE_sitegpt");
 
@@ -17,7 +17,7 @@ pub fn server_binary() -> PathBuf {
 }
 
 pub struct Server {
-    child: Child,
+    process: ServerProcess,
     pub dir: tempfile::TempDir,
     pub base: String,
     /// A PostgreSQL database when `SITEGPT_TEST_ENGINE=postgres`, else the
@@ -48,34 +48,13 @@ fn with_database(command: &mut Command, data_dir: &Path, database_url: Option<&s
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("server.log");
         let database = test_database();
         let database_url = database.as_ref().map(|d| d.url.clone());
         let mut command = Command::new(server_binary());
         with_database(&mut command, &dir.path().join("data"), database_url.as_deref());
-        let child = command
-            .arg("serve")
-            .env("SITEGPT_LISTEN", "127.0.0.1:0")
-            .env_remove("SITEGPT_PUBLIC_URL")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("start the server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let listen = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|v| v["message"] == "sitegpt-server is listening")
-                .and_then(|v| v["listen"].as_str().map(str::to_owned));
-            if let Some(listen) = listen {
-                break format!("http://{listen}");
-            }
-            assert!(Instant::now() < deadline, "server did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(30));
-        };
-        Server { child, dir, base, database_url, _database: database }
+        let process = ServerProcess::start(command, &dir.path().join("server.log"));
+        let base = process.base.clone();
+        Server { process, dir, base, database_url, _database: database }
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {
@@ -98,14 +77,7 @@ impl Server {
     }
 
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.logs()
     }
 }
 

@@ -2,17 +2,16 @@
 //! commands against the same data directory while it runs, and its logs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
+use sitegpt_testkit::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sitegpt-server");
 
 struct Server {
-    child: Child,
+    process: ServerProcess,
     data_dir: PathBuf,
-    log: PathBuf,
     base: String,
 }
 
@@ -24,37 +23,15 @@ impl Server {
     /// With `database_url`, on that database instead of the SQLite default.
     fn start_on(dir: &Path, database_url: Option<&str>) -> Server {
         let data_dir = dir.join("data");
-        let log = dir.join("server.log");
         let mut command = Command::new(BIN);
         match database_url {
             Some(url) => command.env("SITEGPT_DATABASE_URL", url),
             None => command.env_remove("SITEGPT_DATABASE_URL"),
         };
-        let child = command
-            .arg("serve")
-            .env("SITEGPT_DATA_DIR", &data_dir)
-            .env("SITEGPT_LISTEN", "127.0.0.1:0")
-            .env("SITEGPT_LOG", "debug")
-            .env_remove("SITEGPT_PUBLIC_URL")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start sitegpt-server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let listen = text
-                .lines()
-                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .find(|v| v["message"] == "sitegpt-server is listening")
-                .and_then(|v| v["listen"].as_str().map(str::to_owned));
-            if let Some(listen) = listen {
-                break format!("http://{listen}");
-            }
-            assert!(Instant::now() < deadline, "server did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Server { child, data_dir, log, base }
+        command.env("SITEGPT_DATA_DIR", &data_dir).env("SITEGPT_LOG", "debug");
+        let process = ServerProcess::start(command, &dir.join("server.log"));
+        let base = process.base.clone();
+        Server { process, data_dir, base }
     }
 
     fn admin(&self, args: &[&str]) -> Result<Value, String> {
@@ -82,19 +59,8 @@ impl Server {
         (response.status(), response.into_json().expect("JSON body"))
     }
 
-    fn stop(mut self) -> String {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill");
-        assert!(status.success());
-        let exit = self.child.wait().expect("wait");
-        assert!(exit.success(), "server exited with {exit}");
-        std::fs::read_to_string(&self.log).expect("log")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn stop(self) -> String {
+        self.process.stop()
     }
 }
 
