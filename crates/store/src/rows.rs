@@ -337,6 +337,10 @@ pub(crate) fn claim_mail_sql(lock: &str) -> String {
     )
 }
 
+/// Whether any mail is due at `?1`.
+pub(crate) const ANY_MAIL_DUE: &str =
+    "SELECT 1 FROM mail_queue WHERE failed_at IS NULL AND next_attempt_at <= ?1 LIMIT 1";
+
 /// `$1` id, `$2` error, `$3` next attempt or NULL, `$4` now.
 pub(crate) const MAIL_FAILED: &str = "UPDATE mail_queue SET attempts = attempts + 1, last_error = $2, \
      next_attempt_at = coalesce(CAST($3 AS BIGINT), next_attempt_at), \

@@ -1250,6 +1250,17 @@ impl Store for SqliteStore {
     }
 
     async fn claim_mail(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> StoreResult<Vec<QueuedMail>> {
+        // Workers look every few seconds and mostly find nothing: ask a
+        // reader first, so an empty queue never takes the one writer.
+        let due = self
+            .pool
+            .read(move |conn| {
+                conn.prepare_cached(rows::ANY_MAIL_DUE).and_then(|mut stmt| stmt.exists([ms(now)])).map_err(backend)
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
         self.pool
             .write(move |tx| {
                 let mut stmt = tx.prepare_cached(&numbered(&rows::claim_mail_sql(""))).map_err(backend)?;
