@@ -68,7 +68,7 @@ impl Context {
     }
 
     fn fail(&self, e: sitegpt_client::ClientError) -> CliError {
-        CliError::from_client(e, &self.profile)
+        CliError::from_client(e, &config::relogin_command(&self.profile))
     }
 
     fn save_login(&mut self, token: String, info: &AccountInfo) -> Result<(), CliError> {

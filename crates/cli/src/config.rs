@@ -16,6 +16,11 @@ use crate::error::CliError;
 
 pub const DEFAULT_PROFILE: &str = "default";
 
+/// The command that logs `profile` in again.
+pub fn relogin_command(profile: &str) -> String {
+    if profile == DEFAULT_PROFILE { "sitegpt login".to_owned() } else { format!("sitegpt login --profile {profile}") }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {

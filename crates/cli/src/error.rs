@@ -55,13 +55,9 @@ impl CliError {
         }
     }
 
-    /// Turns a client error into advice.
-    pub fn from_client(e: ClientError, profile: &str) -> CliError {
-        let relogin = if profile == crate::config::DEFAULT_PROFILE {
-            "sitegpt login".to_owned()
-        } else {
-            format!("sitegpt login --profile {profile}")
-        };
+    /// Turns a client error into advice; `relogin` is the command that
+    /// logs this profile in again.
+    pub fn from_client(e: ClientError, relogin: &str) -> CliError {
         match e {
             ClientError::Unreachable { url, reason } => CliError::Client {
                 message: format!(
