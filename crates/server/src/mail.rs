@@ -145,10 +145,6 @@ impl MailQueue {
         MailQueue { store, mailer, public_url, wake: Notify::new() }
     }
 
-    pub fn mailer(&self) -> &Mailer {
-        &self.mailer
-    }
-
     /// Tells the worker that mail was queued, so it need not wait for its
     /// next look.
     pub fn wake(&self) {

@@ -143,11 +143,8 @@ impl From<sitegpt_store::StoreError> for WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        if let WebError::SignInFirst(here) = &self {
-            return sign_in_first(here);
-        }
         let (status, title, message) = match &self {
-            WebError::SignInFirst(_) => unreachable!("answered above"),
+            WebError::SignInFirst(here) => return sign_in_first(here),
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",
@@ -420,7 +417,6 @@ pub fn unverified_page(signed_in: &SignedIn) -> Option<Response> {
     Some(html(StatusCode::FORBIDDEN, layout::page("Verify your e-mail", Some(signed_in.viewer()), body)))
 }
 
-/// Sends a signed-out visitor to sign in, then back to `here`.
 /// The signed-in person, or [`WebError::SignInFirst`] to come back to `here`.
 pub fn require_sign_in(session: Option<SignedIn>, here: &str) -> Result<SignedIn, WebError> {
     session.ok_or_else(|| WebError::SignInFirst(here.to_owned()))
@@ -442,6 +438,7 @@ pub fn signed_in_post(
     Ok(signed_in)
 }
 
+/// Sends a signed-out visitor to sign in, then back to `here`.
 pub fn sign_in_first(here: &str) -> Response {
     redirect(&format!("/login?next={}", urlencode(here)))
 }
