@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 
-use super::{execute, insert_token_row, load_token, pg, query_opt};
+use super::sql::{execute, pg, query_opt};
+use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{

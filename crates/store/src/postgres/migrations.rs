@@ -3,7 +3,7 @@
 //! apply each once, and a failed migration leaves nothing half-done
 //! (PostgreSQL's DDL is transactional).
 
-use super::pg;
+use super::sql::pg;
 use crate::StoreResult;
 
 /// Migrations in order; entry `i` is version `i + 1`.

@@ -3,7 +3,8 @@
 
 use sitegpt_access::id::{IdKind, new_id};
 
-use super::{connect_once, migrations, pg};
+use super::migrations;
+use super::sql::{connect_once, pg};
 use crate::{StoreError, StoreResult};
 
 /// The test PostgreSQL server (`SITEGPT_TEST_POSTGRES_URL`, set by

@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::pool::backend;
-use super::{insert_token_row, is_unique_violation, load_token, ms};
+use super::sql::is_unique_violation;
+use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
-use crate::rows::{self, DEVICE_COLUMNS};
+use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
     DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,

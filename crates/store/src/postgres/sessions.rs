@@ -1,0 +1,119 @@
+//! Browser sessions, e-mail verification links and the failure counters
+//! behind rate limits.
+
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::GenericClient;
+
+use super::sql::{Db, bump_epoch, execute, missing_parent, pg, query_opt, unique_or};
+use crate::rows::{self, Cells, SESSION_SELECT, USER_COLUMNS, ms};
+use crate::{FailureWindow, NewSession, Session, StoreError, StoreResult, User};
+
+pub(super) async fn create_session(db: &Db, new: NewSession) -> StoreResult<()> {
+    let client = db.client().await?;
+    // Sign-ins are rare: drop expired sessions while at it.
+    execute(&client, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(new.now)]).await.map_err(pg)?;
+    execute(
+        &client,
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &[&&new.id_hash[..], &new.user_id, &new.csrf_token, &ms(new.now), &ms(new.expires_at)],
+    )
+    .await
+    .map_err(missing_parent)?;
+    Ok(())
+}
+
+pub(super) async fn session(db: &Db, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+    let client = db.client().await?;
+    query_opt(
+        &client,
+        &format!("{SESSION_SELECT} WHERE s.id_hash = $1 AND s.expires_at > $2"),
+        &[&&id_hash[..], &ms(now)],
+    )
+    .await?
+    .map(|r| rows::session(&r))
+    .transpose()
+}
+
+pub(super) async fn delete_session(db: &Db, id_hash: [u8; 32]) -> StoreResult<()> {
+    let client = db.client().await?;
+    execute(&client, "DELETE FROM sessions WHERE id_hash = $1", &[&&id_hash[..]]).await.map_err(pg)?;
+    Ok(())
+}
+
+pub(super) async fn create_email_verification(
+    db: &Db,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let client = db.client().await?;
+    execute(
+        &client,
+        "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[&&token_hash[..], &user_id, &ms(now), &ms(expires_at)],
+    )
+    .await
+    .map_err(unique_or("duplicate link"))?;
+    Ok(())
+}
+
+pub(super) async fn use_email_verification(db: &Db, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(pg)?;
+    let found = query_opt(
+        &tx,
+        "SELECT user_id, expires_at, used_at FROM email_verifications WHERE token_hash = $1 FOR UPDATE",
+        &[&&token_hash[..]],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
+    if used_at.is_some() {
+        return Err(StoreError::Conflict("this link was already used".into()));
+    }
+    if ms(now) >= expires_at {
+        return Err(StoreError::Conflict("this link has expired".into()));
+    }
+    execute(&tx, "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1", &[&&token_hash[..], &ms(now)])
+        .await
+        .map_err(pg)?;
+    let user = query_opt(
+        &tx,
+        &format!(
+            "UPDATE users SET email_verified_at = coalesce(email_verified_at, $2) WHERE id = $1 RETURNING {USER_COLUMNS}"
+        ),
+        &[&user_id, &ms(now)],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let user = rows::user(&user)?;
+    bump_epoch(&tx).await?;
+    tx.commit().await.map_err(pg)?;
+    db.epoch.bump();
+    Ok(user)
+}
+
+pub(super) async fn failures(
+    db: &Db,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<Option<FailureWindow>> {
+    let client = db.client().await?;
+    query_opt(&client, rows::FAILURES, &[&&key[..], &ms(now - window)])
+        .await?
+        .map(|r| rows::failure_window(&r))
+        .transpose()
+}
+
+pub(super) async fn count_failure(
+    db: &Db,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<FailureWindow> {
+    let client = db.client().await?;
+    let row = query_opt(&client, rows::COUNT_FAILURE, &[&&key[..], &ms(now), &ms(now - window)]).await?;
+    rows::failure_window(&row.ok_or(StoreError::NotFound)?)
+}

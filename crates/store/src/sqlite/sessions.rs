@@ -1,0 +1,132 @@
+//! Browser sessions, e-mail verification links and the failure counters
+//! behind rate limits.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::pool::{Pool, backend};
+use super::sql::{bump_epoch, is_unique_violation};
+use crate::rows::{self, SESSION_SELECT, USER_COLUMNS, ms};
+use crate::{FailureWindow, NewSession, Session, StoreError, StoreResult, User};
+
+pub(super) async fn create_session(pool: &Arc<Pool>, new: NewSession) -> StoreResult<()> {
+    pool.write(move |tx| {
+        // Sign-ins are rare: drop expired sessions while at it.
+        tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(new.now)]).map_err(backend)?;
+        tx.execute(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&new.id_hash[..], new.user_id, new.csrf_token, ms(new.now), ms(new.expires_at)],
+        )
+        .map_err(backend)?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn session(pool: &Arc<Pool>, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+    pool.read(move |conn| {
+        conn.prepare_cached(&format!("{SESSION_SELECT} WHERE s.id_hash = ?1 AND s.expires_at > ?2"))
+            .and_then(|mut stmt| stmt.query_row(params![&id_hash[..], ms(now)], |r| rows::session(r)).optional())
+            .map_err(backend)
+    })
+    .await
+}
+
+pub(super) async fn delete_session(pool: &Arc<Pool>, id_hash: [u8; 32]) -> StoreResult<()> {
+    pool.write(move |tx| {
+        tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]]).map_err(backend)?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn create_email_verification(
+    pool: &Arc<Pool>,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let user_id = user_id.to_owned();
+    pool.write(move |tx| {
+        tx.execute(
+            "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&token_hash[..], user_id, ms(now), ms(expires_at)],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict("duplicate link".into()) } else { backend(e) }
+        })?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn use_email_verification(
+    pool: &Arc<Pool>,
+    token_hash: [u8; 32],
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    pool.write(move |tx| {
+        let found: Option<(String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT user_id, expires_at, used_at FROM email_verifications WHERE token_hash = ?1",
+                [&token_hash[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
+        if used_at.is_some() {
+            return Err(StoreError::Conflict("this link was already used".into()));
+        }
+        if ms(now) >= expires_at {
+            return Err(StoreError::Conflict("this link has expired".into()));
+        }
+        tx.execute(
+            "UPDATE email_verifications SET used_at = ?2 WHERE token_hash = ?1",
+            params![&token_hash[..], ms(now)],
+        )
+        .map_err(backend)?;
+        tx.execute(
+            "UPDATE users SET email_verified_at = coalesce(email_verified_at, ?2) WHERE id = ?1",
+            params![user_id, ms(now)],
+        )
+        .map_err(backend)?;
+        bump_epoch(tx)?;
+        tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [&user_id], |r| rows::user(r))
+            .map_err(backend)
+    })
+    .await
+}
+
+pub(super) async fn failures(
+    pool: &Arc<Pool>,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<Option<FailureWindow>> {
+    let over = ms(now - window);
+    pool.read(move |conn| {
+        conn.prepare_cached(rows::FAILURES)
+            .and_then(|mut stmt| stmt.query_row(params![&key[..], over], |r| rows::failure_window(r)).optional())
+            .map_err(backend)
+    })
+    .await
+}
+
+pub(super) async fn count_failure(
+    pool: &Arc<Pool>,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<FailureWindow> {
+    let (at, over) = (ms(now), ms(now - window));
+    pool.write(move |tx| {
+        tx.prepare_cached(rows::COUNT_FAILURE)
+            .and_then(|mut stmt| stmt.query_row(params![&key[..], at, over], |r| rows::failure_window(r)))
+            .map_err(backend)
+    })
+    .await
+}
