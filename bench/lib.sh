@@ -12,8 +12,14 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 
-cargo build --release --quiet --bin sitegpt-server
-BIN=target/release/sitegpt-server
+# BENCH_BIN measures another build of the server (say, an older commit's)
+# with the same script.
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$BENCH_BIN
+else
+    cargo build --release --quiet --bin sitegpt-server
+    BIN=target/release/sitegpt-server
+fi
 WORK=$(mktemp -d)
 export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=warn
 unset SITEGPT_DATABASE_URL SITEGPT_PUBLIC_URL
