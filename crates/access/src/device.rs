@@ -61,20 +61,24 @@ impl fmt::Debug for UserCode {
     }
 }
 
-/// The secret a device polls with. Stored only as its SHA-256.
+/// A random secret a client sends back: the code a device polls with, or an
+/// OAuth authorization code. Stored only as its SHA-256.
 #[derive(Clone, PartialEq, Eq)]
-pub struct DeviceCode(String);
+pub struct RandomCode(String);
 
-impl DeviceCode {
-    pub fn generate() -> DeviceCode {
+/// The secret a device polls with.
+pub type DeviceCode = RandomCode;
+
+impl RandomCode {
+    pub fn generate() -> RandomCode {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        DeviceCode(base62::encode_fixed(&bytes, 43))
+        RandomCode(base62::encode_fixed(&bytes, 43))
     }
 
     /// Any string a client sends back; its hash is what gets looked up.
-    pub fn from_client(s: &str) -> DeviceCode {
-        DeviceCode(s.to_owned())
+    pub fn from_client(s: &str) -> RandomCode {
+        RandomCode(s.to_owned())
     }
 
     pub fn hash(&self) -> [u8; 32] {
@@ -86,9 +90,9 @@ impl DeviceCode {
     }
 }
 
-impl fmt::Debug for DeviceCode {
+impl fmt::Debug for RandomCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeviceCode(<redacted>)")
+        f.write_str("RandomCode(<redacted>)")
     }
 }
 

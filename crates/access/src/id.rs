@@ -16,6 +16,10 @@ pub enum IdKind {
     Device,
     Conversation,
     Message,
+    /// An OAuth client registered with this server.
+    Client,
+    /// An OAuth grant.
+    Grant,
 }
 
 impl IdKind {
@@ -28,6 +32,8 @@ impl IdKind {
             IdKind::Device => "dev_",
             IdKind::Conversation => "cv_",
             IdKind::Message => "msg_",
+            IdKind::Client => "oc_",
+            IdKind::Grant => "gr_",
         }
     }
 }

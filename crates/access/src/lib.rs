@@ -9,6 +9,8 @@
 //! - [`issuance`]: the never-escalating rule for minting tokens.
 //! - [`id`]: random public identifiers for stored records.
 //! - [`model`]: small domain enums (subscription status, token origin).
+//! - [`oauth`]: protected resources, PKCE and the lifetimes of the
+//!   authorization-code flow.
 
 pub mod base62;
 pub mod device;
@@ -17,6 +19,7 @@ pub mod expiry;
 pub mod id;
 pub mod issuance;
 pub mod model;
+pub mod oauth;
 pub mod policy;
 pub mod role;
 pub mod scope;
@@ -26,6 +29,7 @@ pub mod v0_key;
 pub use expiry::{ExpiryError, resolve_expiry};
 pub use issuance::{IssuanceDenied, Issuer, check_issuance};
 pub use model::{CreatedVia, SubscriptionStatus};
+pub use oauth::Resource;
 pub use policy::{
     ChatbotRestriction, Credential, Denial, RouteRule, Subscription, Target, TokenFacts, UnauthenticatedReason,
 };

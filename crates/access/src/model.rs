@@ -10,6 +10,9 @@ pub enum CreatedVia {
     Api,
     CliDevice,
     Admin,
+    /// Issued through an OAuth grant (authorization code or refresh).
+    #[serde(rename = "oauth")]
+    OAuth,
 }
 
 impl CreatedVia {
@@ -19,11 +22,12 @@ impl CreatedVia {
             CreatedVia::Api => "api",
             CreatedVia::CliDevice => "cli-device",
             CreatedVia::Admin => "admin",
+            CreatedVia::OAuth => "oauth",
         }
     }
 
     pub fn parse(s: &str) -> Option<CreatedVia> {
-        [CreatedVia::Dashboard, CreatedVia::Api, CreatedVia::CliDevice, CreatedVia::Admin]
+        [CreatedVia::Dashboard, CreatedVia::Api, CreatedVia::CliDevice, CreatedVia::Admin, CreatedVia::OAuth]
             .into_iter()
             .find(|v| v.as_str() == s)
     }

@@ -4,7 +4,7 @@
 //!
 //! | step | check                                                        | denial                          |
 //! |------|--------------------------------------------------------------|---------------------------------|
-//! | 1    | bearer present, well-formed, known, live, user still a member | `Unauthenticated`, `TokenExpired`, `TokenRevoked` |
+//! | 1    | bearer present, well-formed, known, live, user still a member, issued for this resource | `Unauthenticated`, `TokenExpired`, `TokenRevoked` |
 //! | 2    | the token owner's e-mail is verified                         | `EmailNotVerified`              |
 //! | 3    | the route's scope is in the token                            | `InsufficientScope`             |
 //! | 4    | the resource is the account's and inside the chatbot restriction | `NotFound`                  |
@@ -18,6 +18,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::expiry::is_expired;
+use crate::oauth::Resource;
 use crate::role::Role;
 use crate::scope::{Scope, ScopeSet};
 
@@ -63,6 +64,9 @@ pub struct TokenFacts {
     pub role: Option<Role>,
     pub email_verified: bool,
     pub subscription_active: bool,
+    /// The resource an OAuth client asked the token for (RFC 8707); `None`
+    /// for tokens that serve every resource.
+    pub audience: Option<Resource>,
 }
 
 impl TokenFacts {
@@ -101,15 +105,22 @@ pub enum Subscription {
 pub struct RouteRule {
     pub scope: Scope,
     pub subscription: Subscription,
+    /// The protected resource the route belongs to.
+    pub resource: Resource,
 }
 
 impl RouteRule {
     pub const fn new(scope: Scope) -> RouteRule {
-        RouteRule { scope, subscription: Subscription::Required }
+        RouteRule { scope, subscription: Subscription::Required, resource: Resource::ApiV2 }
     }
 
     pub const fn exempt(scope: Scope) -> RouteRule {
-        RouteRule { scope, subscription: Subscription::Exempt }
+        RouteRule { scope, subscription: Subscription::Exempt, resource: Resource::ApiV2 }
+    }
+
+    /// The same rule on another resource.
+    pub const fn on(self, resource: Resource) -> RouteRule {
+        RouteRule { resource, ..self }
     }
 }
 
@@ -131,6 +142,8 @@ pub enum UnauthenticatedReason {
     Malformed,
     Unknown,
     NotAMember,
+    /// Issued through OAuth for another resource (RFC 8707).
+    OtherResource(Resource),
 }
 
 /// Why a request is refused. Each maps to exactly one error code.
@@ -170,6 +183,9 @@ impl Denial {
             Denial::Unauthenticated(UnauthenticatedReason::NotAMember) => {
                 "The token's user is no longer a member of its account.".into()
             }
+            Denial::Unauthenticated(UnauthenticatedReason::OtherResource(resource)) => {
+                format!("The token was issued for another resource ({resource}); ask for a token for this one.")
+            }
             Denial::Unauthenticated(_) => "The bearer token is not valid.".into(),
             Denial::TokenExpired => "The token has expired. Create or rotate a token.".into(),
             Denial::TokenRevoked => "The token has been revoked.".into(),
@@ -205,6 +221,16 @@ pub fn authenticate<'a>(credential: Credential<'a>, now: DateTime<Utc>) -> Resul
         return Err(Denial::Unauthenticated(R::NotAMember));
     }
     Ok(facts)
+}
+
+/// The end of step 1: a token issued for one resource is refused at another.
+pub fn check_audience(facts: &TokenFacts, rule: RouteRule) -> Result<(), Denial> {
+    match facts.audience {
+        Some(audience) if audience != rule.resource => {
+            Err(Denial::Unauthenticated(UnauthenticatedReason::OtherResource(audience)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Step 2.
@@ -247,6 +273,7 @@ pub fn check_role(facts: &TokenFacts, rule: RouteRule) -> Result<(), Denial> {
 /// Steps 1–3: what can be decided from the credential and the route alone.
 pub fn admit<'a>(credential: Credential<'a>, rule: RouteRule, now: DateTime<Utc>) -> Result<&'a TokenFacts, Denial> {
     let facts = authenticate(credential, now)?;
+    check_audience(facts, rule)?;
     check_email(facts)?;
     check_scope(facts, rule)?;
     Ok(facts)
@@ -288,7 +315,29 @@ mod tests {
             role: Some(Role::Owner),
             email_verified: true,
             subscription_active: true,
+            audience: None,
         }
+    }
+
+    #[test]
+    fn a_token_for_one_resource_is_refused_at_the_other() {
+        let rule = RouteRule::exempt(Scope::AccountRead);
+        for audience in [None, Some(Resource::ApiV2)] {
+            let facts = TokenFacts { audience, ..good() };
+            assert_eq!(admit(Credential::Found(&facts), rule, now()), Ok(&facts));
+        }
+        let mcp_only = TokenFacts { audience: Some(Resource::Mcp), ..good() };
+        let denial = admit(Credential::Found(&mcp_only), rule, now()).unwrap_err();
+        assert_eq!(denial, Denial::Unauthenticated(UnauthenticatedReason::OtherResource(Resource::Mcp)));
+        assert_eq!(denial.code(), "UNAUTHENTICATED");
+        assert!(denial.message().contains("/mcp"), "{}", denial.message());
+        assert_eq!(admit(Credential::Found(&mcp_only), rule.on(Resource::Mcp), now()), Ok(&mcp_only));
+        // The resource is checked before the e-mail and the scope.
+        let unverified = TokenFacts { email_verified: false, scopes: ScopeSet::default(), ..mcp_only };
+        assert!(matches!(
+            admit(Credential::Found(&unverified), rule, now()),
+            Err(Denial::Unauthenticated(UnauthenticatedReason::OtherResource(_)))
+        ));
     }
 
     const KNOWLEDGE_WRITE: RouteRule = RouteRule::new(Scope::KnowledgeWrite);
@@ -388,6 +437,7 @@ mod tests {
             role: None,
             email_verified: false,
             subscription_active: false,
+            audience: Some(Resource::Mcp),
         };
         let target = IN_CB1;
         let rule = KNOWLEDGE_WRITE;
@@ -396,6 +446,7 @@ mod tests {
             |f| f.revoked_at = None,
             |f| f.expires_at = now() + Duration::days(1),
             |f| f.role = Some(Role::Viewer),
+            |f| f.audience = Some(Resource::ApiV2),
             |f| f.email_verified = true,
             |f| f.scopes = ScopeSet::all(),
             |f| f.chatbots = ChatbotRestriction::unrestricted(),
@@ -412,6 +463,7 @@ mod tests {
             [
                 "TOKEN_REVOKED",
                 "TOKEN_EXPIRED",
+                "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
                 "EMAIL_NOT_VERIFIED",
                 "INSUFFICIENT_SCOPE",

@@ -36,7 +36,7 @@ impl JsonSchema for CreatedVia {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        string_enum(vec!["dashboard", "api", "cli-device", "admin"], "How the token was created.")
+        string_enum(vec!["dashboard", "api", "cli-device", "admin", "oauth"], "How the token was created.")
     }
 }
 

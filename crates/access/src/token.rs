@@ -41,30 +41,40 @@ pub enum TokenParseError {
     Checksum,
 }
 
+/// `prefix` + 43 random base62 characters + their 6-character checksum.
+fn generate_with(prefix: &str) -> String {
+    let mut bytes = [0u8; RANDOM_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let random = base62::encode_fixed(&bytes, RANDOM_LEN);
+    let checksum = checksum(&random);
+    format!("{prefix}{random}{checksum}")
+}
+
+/// Checks the layout [`generate_with`] makes, without I/O.
+fn parse_with(prefix: &str, s: &str) -> Result<(), TokenParseError> {
+    let rest = s.strip_prefix(prefix).ok_or(TokenParseError::Prefix)?;
+    if rest.len() != RANDOM_LEN + CHECKSUM_LEN {
+        return Err(TokenParseError::Length);
+    }
+    if !base62::is_base62(rest) {
+        return Err(TokenParseError::Alphabet);
+    }
+    let (random, check) = rest.split_at(RANDOM_LEN);
+    if !base62::matches_u32(check, crc32fast::hash(random.as_bytes())) {
+        return Err(TokenParseError::Checksum);
+    }
+    Ok(())
+}
+
 impl PlainToken {
     /// A new random token.
     pub fn generate() -> PlainToken {
-        let mut bytes = [0u8; RANDOM_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let random = base62::encode_fixed(&bytes, RANDOM_LEN);
-        let checksum = checksum(&random);
-        PlainToken(format!("{PREFIX}{random}{checksum}"))
+        PlainToken(generate_with(PREFIX))
     }
 
     /// Checks the shape and checksum. Does no I/O.
     pub fn parse(s: &str) -> Result<PlainToken, TokenParseError> {
-        let rest = s.strip_prefix(PREFIX).ok_or(TokenParseError::Prefix)?;
-        if rest.len() != RANDOM_LEN + CHECKSUM_LEN {
-            return Err(TokenParseError::Length);
-        }
-        if !base62::is_base62(rest) {
-            return Err(TokenParseError::Alphabet);
-        }
-        let (random, check) = rest.split_at(RANDOM_LEN);
-        if !base62::matches_u32(check, crc32fast::hash(random.as_bytes())) {
-            return Err(TokenParseError::Checksum);
-        }
-        Ok(PlainToken(s.to_owned()))
+        parse_with(PREFIX, s).map(|()| PlainToken(s.to_owned()))
     }
 
     /// The SHA-256 of the whole plaintext: what the store keeps.
@@ -87,6 +97,40 @@ impl PlainToken {
 impl fmt::Debug for PlainToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PlainToken(<redacted>)")
+    }
+}
+
+/// Prefix of OAuth refresh tokens, laid out as access tokens are, so secret
+/// scanners can tell a leaked one too.
+pub const REFRESH_PREFIX: &str = "sgpr_";
+
+/// An OAuth refresh token. Stored only as its SHA-256; `Debug` redacts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    pub fn generate() -> RefreshToken {
+        RefreshToken(generate_with(REFRESH_PREFIX))
+    }
+
+    /// Checks the shape and checksum. Does no I/O.
+    pub fn parse(s: &str) -> Result<RefreshToken, TokenParseError> {
+        parse_with(REFRESH_PREFIX, s).map(|()| RefreshToken(s.to_owned()))
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
+    /// Hands out the secret, once.
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
     }
 }
 
@@ -131,6 +175,23 @@ mod tests {
         assert_eq!(&s[50..], hint);
         let reparsed = PlainToken::parse(&s).expect("generated tokens parse");
         assert_eq!(reparsed.hash(), hash);
+    }
+
+    #[test]
+    fn refresh_tokens_are_told_apart_from_access_tokens() {
+        let refresh = RefreshToken::generate();
+        let debug = format!("{refresh:?}");
+        let hash = refresh.hash();
+        let s = refresh.expose();
+        assert!(s.starts_with("sgpr_") && s.len() == TOKEN_LEN, "{s}");
+        assert!(!debug.contains(&s[5..]));
+        assert_eq!(RefreshToken::parse(&s).map(|r| r.hash()), Ok(hash));
+        assert_eq!(PlainToken::parse(&s), Err(TokenParseError::Prefix));
+        let access = PlainToken::generate().expose();
+        assert_eq!(RefreshToken::parse(&access), Err(TokenParseError::Prefix));
+        let mut broken = s.clone();
+        broken.replace_range(10..11, if &s[10..11] == "a" { "b" } else { "a" });
+        assert_eq!(RefreshToken::parse(&broken), Err(TokenParseError::Checksum));
     }
 
     #[test]

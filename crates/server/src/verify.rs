@@ -45,6 +45,7 @@ impl Verified {
             role: auth.role,
             email_verified: auth.email_verified,
             subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
+            audience: auth.token.audience,
         };
         Verified { auth, facts, account_data: OnceLock::new(), used_at: AtomicI64::new(0) }
     }
@@ -286,6 +287,8 @@ mod tests {
                 expires_at: now + chrono::Duration::days(1),
                 last_used_at: None,
                 revoked_at: None,
+                grant_id: None,
+                audience: None,
             },
             user_email: "u@example.com".into(),
             email_verified: true,

@@ -202,6 +202,39 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// authorization is redeemed (and its token stored) exactly once.
     async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome>;
 
+    // --- OAuth clients and grants (authorization code) ----------------------
+
+    /// Stores a client: a registration is new (`Conflict` on a taken id); a
+    /// metadata-document client replaces what was known of it.
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()>;
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>>;
+    /// Stores an approval and its code; marks the client used.
+    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()>;
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>>;
+    /// The grant a refresh token (current or superseded) belongs to.
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<Grant>>;
+    /// Redeems a live, unused code once, in one transaction, issuing the
+    /// access token and the first refresh token. A used code revokes its
+    /// grant (RFC 6749 §4.1.2).
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome>;
+    /// Uses a refresh token once: it is superseded and the next one issued
+    /// with a new access token. A superseded token still works for `grace`;
+    /// after that, using it revokes the grant. A grant unused for `idle` ends.
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: GrantIssue,
+        grace: Duration,
+        idle: Duration,
+    ) -> StoreResult<RefreshOutcome>;
+    /// Revokes a grant and every token it issued, on every node. With
+    /// `user_id`, only that user's grant (`NotFound` otherwise). Revoking
+    /// again keeps the first time.
+    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The grants a user made that were redeemed and are not revoked,
+    /// newest first.
+    async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
+
     // --- browser sessions and e-mail verification ----------------------------
 
     async fn create_session(&self, new: NewSession) -> StoreResult<()>;

@@ -25,6 +25,8 @@ pub const TABLES: &[&str] = &[
     "users",
     "memberships",
     "chatbots",
+    "oauth_clients",
+    "oauth_grants",
     "api_tokens",
     "device_authorizations",
     "sessions",
@@ -41,6 +43,7 @@ pub const TABLES: &[&str] = &[
     "brand_users",
     "v0_api_keys",
     "mail_queue",
+    "oauth_refresh_tokens",
 ];
 const NOT_COPIED: &[&str] = &["auth_epoch"];
 /// Rows sent from the reader to the writer at a time.

@@ -1,7 +1,7 @@
 //! The records the store reads and writes.
 
 use chrono::{DateTime, Utc};
-use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus, TokenHash};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Resource, Role, ScopeSet, SubscriptionStatus, TokenHash};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -105,6 +105,11 @@ pub struct TokenRecord {
     pub expires_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The OAuth grant that issued the token, if one did.
+    pub grant_id: Option<String>,
+    /// The one resource an OAuth client asked the token for; `None`: every
+    /// resource.
+    pub audience: Option<Resource>,
 }
 
 #[derive(Debug, Clone)]
@@ -471,4 +476,110 @@ pub struct V0Key {
     pub owner: V0KeyOwner,
     pub hint: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// How an OAuth client became known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSource {
+    /// Dynamic client registration (RFC 7591).
+    Registered,
+    /// A client ID metadata document fetched from the client's `client_id` URL.
+    Metadata,
+}
+
+impl ClientSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClientSource::Registered => "registered",
+            ClientSource::Metadata => "metadata",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ClientSource> {
+        [ClientSource::Registered, ClientSource::Metadata].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A public OAuth client (no secret: it proves itself with PKCE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub source: ClientSource,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+}
+
+/// What a person approved on the consent page, with its authorization code.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub scopes: ScopeSet,
+    pub chatbots: ChatbotRestriction,
+    pub resource: Resource,
+    pub redirect_uri: String,
+    pub code_hash: [u8; 32],
+    /// The `S256` PKCE challenge.
+    pub code_challenge: String,
+    pub now: DateTime<Utc>,
+    pub code_expires_at: DateTime<Utc>,
+}
+
+/// An OAuth grant: a person's approval of a client, from which access and
+/// refresh tokens are issued until it is revoked or left unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub scopes: ScopeSet,
+    pub chatbots: ChatbotRestriction,
+    pub resource: Resource,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub code_expires_at: DateTime<Utc>,
+    pub code_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The tokens one use of a code or refresh token issues: an access token
+/// (its `grant_id` and audience are set by the store) and the next refresh
+/// token's hash.
+#[derive(Debug, Clone)]
+pub struct GrantIssue {
+    pub token: NewToken,
+    pub refresh_hash: [u8; 32],
+}
+
+/// What redeeming an authorization code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    Issued(Box<TokenRecord>),
+    /// No grant has that code.
+    Unknown,
+    Expired,
+    /// The grant was revoked before.
+    Revoked,
+    /// The code was used before: the grant and its tokens are now revoked.
+    Replayed,
+}
+
+/// What using a refresh token came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Issued(Box<TokenRecord>),
+    Unknown,
+    /// The grant was revoked, or went unused too long.
+    Ended,
+    /// The token was superseded longer than the grace ago: the grant and its
+    /// tokens are now revoked.
+    Reused,
 }

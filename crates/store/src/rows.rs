@@ -6,11 +6,12 @@
 //! column lists here are the order the decoders expect.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, ScopeSet, SubscriptionStatus};
+use sitegpt_access::{ChatbotRestriction, CreatedVia, Resource, Role, ScopeSet, SubscriptionStatus};
 
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, Conversation, DeviceAuthorization, DeviceStatus,
-    IntegrationRecord, Invitation, MailLink, MemberRecord, Message, QueuedMail, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Brand, BrandUser, Chatbot, ChatbotItem, ClientSource, Conversation, DeviceAuthorization, DeviceStatus,
+    Grant, IntegrationRecord, Invitation, MailLink, MemberRecord, Message, OAuthClient, QueuedMail, TokenRecord, User,
+    V0Key, V0KeyOwner,
 };
 
 /// One result row of an engine.
@@ -80,9 +81,10 @@ pub(crate) fn limit(n: usize) -> i64 {
 }
 
 pub(crate) const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
-     t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at";
+     t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at, t.grant_id, \
+     t.audience";
 
-/// Thirteen cells from `TOKEN_COLUMNS`.
+/// Fifteen cells from `TOKEN_COLUMNS`.
 pub(crate) fn token<R: Cells>(row: &R) -> Result<TokenRecord, R::Error> {
     let via = row.text(7)?;
     Ok(TokenRecord {
@@ -99,13 +101,18 @@ pub(crate) fn token<R: Cells>(row: &R) -> Result<TokenRecord, R::Error> {
         expires_at: row.time(10)?,
         last_used_at: row.opt_time(11)?,
         revoked_at: row.opt_time(12)?,
+        grant_id: row.opt_text(13)?,
+        audience: match row.opt_text(14)? {
+            None => None,
+            Some(stored) => Some(Resource::parse(&stored).ok_or_else(|| R::corrupt("audience", &stored))?),
+        },
     })
 }
 
 /// What `token_for_auth` selects: the token, then the facts it is judged by.
 pub(crate) const TOKEN_AUTH_SELECT: &str = "SELECT t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, \
      t.chatbot_ids, t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at, \
-     u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
+     t.grant_id, t.audience, u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
      FROM api_tokens t \
      JOIN users u ON u.id = t.user_id \
      JOIN accounts a ON a.id = t.account_id \
@@ -114,11 +121,11 @@ pub(crate) const TOKEN_AUTH_SELECT: &str = "SELECT t.id, t.account_id, t.user_id
 pub(crate) fn token_auth<R: Cells>(row: &R) -> Result<crate::TokenAuth, R::Error> {
     Ok(crate::TokenAuth {
         token: token(row)?,
-        user_email: row.text(13)?,
-        email_verified: row.opt_int(14)?.is_some(),
-        role: row.opt_role(15)?,
-        account_name: row.text(16)?,
-        subscription: row.subscription(17)?,
+        user_email: row.text(15)?,
+        email_verified: row.opt_int(16)?.is_some(),
+        role: row.opt_role(17)?,
+        account_name: row.text(18)?,
+        subscription: row.subscription(19)?,
     })
 }
 
@@ -396,3 +403,109 @@ pub(crate) const INVITATIONS_TO: &str = "SELECT id, account_id, email, role, inv
 
 pub(crate) const DECLINE_INVITATION: &str =
     "DELETE FROM invitations WHERE email = $1 AND id = $2 AND accepted_at IS NULL";
+
+pub(crate) const CLIENT_COLUMNS: &str = "id, name, redirect_uris, source, created_at, last_used_at";
+
+pub(crate) fn client<R: Cells>(row: &R) -> Result<OAuthClient, R::Error> {
+    let source = row.text(3)?;
+    Ok(OAuthClient {
+        id: row.text(0)?,
+        name: row.text(1)?,
+        redirect_uris: row.text(2)?.lines().map(str::to_owned).collect(),
+        source: ClientSource::parse(&source).ok_or_else(|| R::corrupt("client source", &source))?,
+        created_at: row.time(4)?,
+        last_used_at: row.time(5)?,
+    })
+}
+
+pub(crate) const INSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, name, redirect_uris, source, created_at, \
+     last_used_at) VALUES ($1, $2, $3, $4, $5, $5)";
+/// A metadata-document client: what its document says now replaces what
+/// was known.
+pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, name, redirect_uris, source, created_at, \
+     last_used_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+     redirect_uris = excluded.redirect_uris, last_used_at = excluded.last_used_at \
+     WHERE oauth_clients.source = 'metadata'";
+pub(crate) const TOUCH_CLIENT: &str = "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1";
+
+pub(crate) const INSERT_GRANT: &str = "INSERT INTO oauth_grants (id, client_id, user_id, account_id, scopes, \
+     chatbot_ids, resource, redirect_uri, code_hash, code_challenge, code_expires_at, created_at, last_used_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+
+pub(crate) const GRANT_SELECT: &str = "SELECT g.id, g.client_id, c.name, g.user_id, g.account_id, g.scopes, \
+     g.chatbot_ids, g.resource, g.redirect_uri, g.code_challenge, g.code_expires_at, g.code_used_at, g.created_at, \
+     g.last_used_at, g.revoked_at FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id";
+
+pub(crate) fn grant<R: Cells>(row: &R) -> Result<Grant, R::Error> {
+    let resource = row.text(7)?;
+    Ok(Grant {
+        id: row.text(0)?,
+        client_id: row.text(1)?,
+        client_name: row.text(2)?,
+        user_id: row.text(3)?,
+        account_id: row.text(4)?,
+        scopes: row.scopes(5)?,
+        chatbots: row.chatbots(6)?,
+        resource: Resource::parse(&resource).ok_or_else(|| R::corrupt("grant resource", &resource))?,
+        redirect_uri: row.text(8)?,
+        code_challenge: row.text(9)?,
+        code_expires_at: row.time(10)?,
+        code_used_at: row.opt_time(11)?,
+        created_at: row.time(12)?,
+        last_used_at: row.time(13)?,
+        revoked_at: row.opt_time(14)?,
+    })
+}
+
+/// `$1` code hash, `$2` now. Returns the grant's id when the code was live
+/// and unused.
+pub(crate) const REDEEM_CODE: &str = "UPDATE oauth_grants SET code_used_at = $2, last_used_at = $2 \
+     WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND revoked_at IS NULL RETURNING id";
+/// Why a code could not be redeemed: `code_used_at`, `revoked_at`.
+pub(crate) const CODE_STATE: &str = "SELECT id, code_used_at, revoked_at FROM oauth_grants WHERE code_hash = $1";
+
+/// `$1` refresh hash, `$2` now, `$3` the end of the grace (now − grace),
+/// `$4` the idle limit (now − idle). Returns the grant's id when the token
+/// may be used.
+pub(crate) const USE_REFRESH: &str = "UPDATE oauth_refresh_tokens SET superseded_at = coalesce(superseded_at, $2) \
+     WHERE hash = $1 AND (superseded_at IS NULL OR superseded_at > $3) AND grant_id IN \
+     (SELECT id FROM oauth_grants WHERE revoked_at IS NULL AND last_used_at > $4) RETURNING grant_id";
+/// Why a refresh token could not be used: its grant, and whether that grant
+/// is live (`$2` the idle limit).
+pub(crate) const REFRESH_STATE: &str = "SELECT g.id, g.revoked_at IS NULL AND g.last_used_at > $2 \
+     FROM oauth_refresh_tokens r JOIN oauth_grants g ON g.id = r.grant_id WHERE r.hash = $1";
+pub(crate) const INSERT_REFRESH: &str =
+    "INSERT INTO oauth_refresh_tokens (hash, grant_id, created_at) VALUES ($1, $2, $3)";
+/// `$1` grant, `$2` now: marks the grant used and returns its resource and client.
+pub(crate) const TOUCH_GRANT: &str =
+    "UPDATE oauth_grants SET last_used_at = $2 WHERE id = $1 RETURNING resource, client_id";
+pub(crate) const SET_TOKEN_GRANT: &str = "UPDATE api_tokens SET grant_id = $2, audience = $3 WHERE id = $1";
+
+/// `$3`: the user whose grant it must be, or NULL for any.
+pub(crate) const REVOKE_GRANT: &str =
+    "UPDATE oauth_grants SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 AND user_id = coalesce($3, user_id)";
+pub(crate) const REVOKE_GRANT_TOKENS: &str =
+    "UPDATE api_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL";
+
+pub(crate) const USER_GRANTS: &str = " WHERE g.user_id = $1 AND g.code_used_at IS NOT NULL AND g.revoked_at IS NULL \
+     ORDER BY g.created_at DESC, g.id DESC";
+
+/// What the janitor deletes of the OAuth flow, each with `$1` = a day ago:
+/// codes never redeemed, grants revoked a day ago, access tokens expired a
+/// day ago. The next three take other limits.
+pub(crate) const PURGE_OAUTH_DAY: [&str; 3] = [
+    "DELETE FROM oauth_grants WHERE code_used_at IS NULL AND code_expires_at <= $1",
+    "DELETE FROM oauth_grants WHERE revoked_at <= $1",
+    "DELETE FROM api_tokens WHERE grant_id IS NOT NULL AND expires_at <= $1",
+];
+/// `$1` = the idle limit: grants left unused, then clients with no grant
+/// left that were not used since.
+pub(crate) const PURGE_OAUTH_IDLE: [&str; 2] = [
+    "DELETE FROM oauth_grants WHERE last_used_at <= $1",
+    "DELETE FROM oauth_clients WHERE last_used_at <= $1 \
+     AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+];
+/// Superseded refresh tokens are kept a week, so a replay within it still
+/// revokes its grant.
+pub(crate) const PURGE_SUPERSEDED_REFRESH: &str = "DELETE FROM oauth_refresh_tokens WHERE superseded_at <= $1";
+pub(crate) const SUPERSEDED_REFRESH_KEPT_MS: i64 = 7 * 86_400_000;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_rate_limits.sql"),
     include_str!("0003_whitelabel.sql"),
     include_str!("0004_mail_queue.sql"),
+    include_str!("0005_oauth.sql"),
 ];
 
 /// An arbitrary constant naming the migration lock.

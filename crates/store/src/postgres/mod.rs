@@ -19,6 +19,7 @@ mod device;
 mod listen;
 mod mail;
 mod migrations;
+mod oauth;
 mod sessions;
 mod sql;
 mod teams;
@@ -43,9 +44,10 @@ pub use self::test_support::{TestDatabase, create_test_database, test_server_url
 use crate::rows::{self, ms};
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
-    MemberRecord, Message, NewDeviceAuthorization, NewSession, NewToken, NewUser, OutgoingMail, QueuedMail, Rotation,
-    Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue, IntegrationRecord, Invitation,
+    ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession, NewToken, NewUser, OAuthClient,
+    OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store, StoreError, StoreResult,
+    TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// Connections each node keeps at most.
@@ -366,6 +368,48 @@ impl Store for PostgresStore {
         Ok(outcome)
     }
 
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {
+        oauth::save_client(&self.db, client).await
+    }
+
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        oauth::oauth_client(&self.db, client_id).await
+    }
+
+    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()> {
+        oauth::create_grant(&self.db, grant).await
+    }
+
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+        oauth::grant_by_code(&self.db, code_hash).await
+    }
+
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+        oauth::grant_by_refresh(&self.db, refresh_hash).await
+    }
+
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome> {
+        oauth::redeem_code(&self.db, code_hash, issue).await
+    }
+
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: GrantIssue,
+        grace: Duration,
+        idle: Duration,
+    ) -> StoreResult<RefreshOutcome> {
+        oauth::refresh_grant(&self.db, refresh_hash, issue, grace, idle).await
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
+        oauth::revoke_grant(&self.db, grant_id, user_id, now).await
+    }
+
+    async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
+        oauth::grants(&self.db, user_id).await
+    }
+
     async fn create_session(&self, new: NewSession) -> StoreResult<()> {
         sessions::create_session(&self.db, new).await
     }
@@ -448,6 +492,7 @@ impl Store for PostgresStore {
             execute(&client, "DELETE FROM mail_queue WHERE failed_at <= $1", &[&(ms(now) - rows::FAILED_MAIL_KEPT_MS)])
                 .await
                 .map_err(pg)?;
+        purged += oauth::purge(&client, now).await?;
         Ok(purged)
     }
 

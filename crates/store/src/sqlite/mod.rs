@@ -12,6 +12,7 @@ mod device;
 mod epoch;
 mod mail;
 mod migrations;
+mod oauth;
 mod pool;
 mod sessions;
 mod sql;
@@ -31,9 +32,10 @@ use self::pool::{Pool, backend};
 use crate::rows::{self, ms};
 use crate::{
     Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, IntegrationRecord, Invitation, ItemQuery,
-    MemberRecord, Message, NewDeviceAuthorization, NewSession, NewToken, NewUser, OutgoingMail, QueuedMail, Rotation,
-    Session, Store, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue, IntegrationRecord, Invitation,
+    ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession, NewToken, NewUser, OAuthClient,
+    OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store, StoreError, StoreResult,
+    TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -323,6 +325,48 @@ impl Store for SqliteStore {
         tokens::revoke_token(&self.pool, token_id, now).await
     }
 
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {
+        oauth::save_client(&self.pool, client).await
+    }
+
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        oauth::oauth_client(&self.pool, client_id).await
+    }
+
+    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()> {
+        oauth::create_grant(&self.pool, grant).await
+    }
+
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+        oauth::grant_by_code(&self.pool, code_hash).await
+    }
+
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+        oauth::grant_by_refresh(&self.pool, refresh_hash).await
+    }
+
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome> {
+        oauth::redeem_code(&self.pool, code_hash, issue).await
+    }
+
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: GrantIssue,
+        grace: Duration,
+        idle: Duration,
+    ) -> StoreResult<RefreshOutcome> {
+        oauth::refresh_grant(&self.pool, refresh_hash, issue, grace, idle).await
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
+        oauth::revoke_grant(&self.pool, grant_id, user_id, now).await
+    }
+
+    async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
+        oauth::grants(&self.pool, user_id).await
+    }
+
     async fn create_session(&self, new: NewSession) -> StoreResult<()> {
         sessions::create_session(&self.pool, new).await
     }
@@ -403,6 +447,7 @@ impl Store for SqliteStore {
                 purged += tx
                     .execute("DELETE FROM mail_queue WHERE failed_at <= ?1", [ms(now) - rows::FAILED_MAIL_KEPT_MS])
                     .map_err(backend)?;
+                purged += oauth::purge(tx, now)?;
                 Ok(u64::try_from(purged).unwrap_or_default())
             })
             .await

@@ -6,6 +6,7 @@ mod concurrency;
 mod mail;
 mod migrate;
 mod nodes;
+mod oauth;
 mod sessions;
 mod tls;
 mod tokens;

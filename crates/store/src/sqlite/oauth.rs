@@ -1,0 +1,225 @@
+//! OAuth clients, grants and refresh tokens (the authorization-code flow).
+//! Each use of a code or a refresh token decides and issues in one write
+//! transaction, so a code is redeemed once and a replay revokes its grant.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::pool::{Pool, backend};
+use super::sql::{bump_epoch, constraint, expect_one, numbered};
+use super::tokens::{insert_token_row, load_token};
+use crate::rows::{self, CLIENT_COLUMNS, GRANT_SELECT, ms};
+use crate::{
+    ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome, StoreError, StoreResult,
+    TokenRecord,
+};
+
+pub(super) async fn save_client(pool: &Arc<Pool>, client: OAuthClient) -> StoreResult<()> {
+    pool.write(move |tx| {
+        let sql = match client.source {
+            ClientSource::Registered => rows::INSERT_CLIENT,
+            ClientSource::Metadata => rows::UPSERT_CLIENT,
+        };
+        tx.execute(
+            &numbered(sql),
+            params![
+                client.id,
+                client.name,
+                client.redirect_uris.join("\n"),
+                client.source.as_str(),
+                ms(client.created_at)
+            ],
+        )
+        .map_err(constraint("a client with this id already exists"))?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn oauth_client(pool: &Arc<Pool>, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+    let client_id = client_id.to_owned();
+    pool.read(move |conn| {
+        conn.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = ?1"))
+            .and_then(|mut stmt| stmt.query_row([client_id], |r| rows::client(r)).optional())
+            .map_err(backend)
+    })
+    .await
+}
+
+pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant) -> StoreResult<()> {
+    pool.write(move |tx| {
+        tx.execute(
+            &numbered(rows::INSERT_GRANT),
+            params![
+                grant.id,
+                grant.client_id,
+                grant.user_id,
+                grant.account_id,
+                grant.scopes.to_space_separated(),
+                grant.chatbots.ids().join(" "),
+                grant.resource.as_str(),
+                grant.redirect_uri,
+                &grant.code_hash[..],
+                grant.code_challenge,
+                ms(grant.code_expires_at),
+                ms(grant.now)
+            ],
+        )
+        .map_err(constraint("a grant with this id or code already exists"))?;
+        expect_one(tx.execute(&numbered(rows::TOUCH_CLIENT), params![grant.client_id, ms(grant.now)]).map_err(backend)?)
+    })
+    .await
+}
+
+fn grant_where(conn: &Connection, clause: &str, hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+    conn.prepare_cached(&numbered(&format!("{GRANT_SELECT}{clause}")))
+        .and_then(|mut stmt| stmt.query_row([&hash[..]], |r| rows::grant(r)).optional())
+        .map_err(backend)
+}
+
+pub(super) async fn grant_by_code(pool: &Arc<Pool>, code_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+    pool.read(move |conn| grant_where(conn, " WHERE g.code_hash = $1", code_hash)).await
+}
+
+pub(super) async fn grant_by_refresh(pool: &Arc<Pool>, refresh_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
+    pool.read(move |conn| {
+        grant_where(conn, " JOIN oauth_refresh_tokens r ON r.grant_id = g.id WHERE r.hash = $1", refresh_hash)
+    })
+    .await
+}
+
+/// Stores the access token and the next refresh token of a grant that may
+/// issue them, and marks the grant and its client used.
+fn issue(tx: &Connection, grant_id: &str, issue: &GrantIssue) -> StoreResult<TokenRecord> {
+    let now = ms(issue.token.now);
+    let (resource, client_id): (String, String) = tx
+        .query_row(&numbered(rows::TOUCH_GRANT), params![grant_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?;
+    tx.execute(&numbered(rows::TOUCH_CLIENT), params![client_id, now]).map_err(backend)?;
+    insert_token_row(tx, &issue.token)?;
+    tx.execute(&numbered(rows::SET_TOKEN_GRANT), params![issue.token.id, grant_id, resource]).map_err(backend)?;
+    tx.execute(&numbered(rows::INSERT_REFRESH), params![&issue.refresh_hash[..], grant_id, now])
+        .map_err(constraint("the refresh token already exists"))?;
+    load_token(tx, &issue.token.id)?.ok_or(StoreError::NotFound)
+}
+
+/// Revokes a grant and its tokens; `true` if it was live.
+fn revoke(tx: &Connection, grant_id: &str, user_id: Option<&str>, now: i64) -> StoreResult<bool> {
+    let found = tx.execute(&numbered(rows::REVOKE_GRANT), params![grant_id, now, user_id]).map_err(backend)?;
+    if found == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let tokens = tx.execute(&numbered(rows::REVOKE_GRANT_TOKENS), params![grant_id, now]).map_err(backend)?;
+    bump_epoch(tx)?;
+    Ok(tokens > 0)
+}
+
+pub(super) async fn redeem_code(
+    pool: &Arc<Pool>,
+    code_hash: [u8; 32],
+    grant_issue: GrantIssue,
+) -> StoreResult<RedeemOutcome> {
+    pool.write(move |tx| {
+        let now = ms(grant_issue.token.now);
+        let live: Option<String> = tx
+            .query_row(&numbered(rows::REDEEM_CODE), params![&code_hash[..], now], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if let Some(grant_id) = live {
+            return issue(tx, &grant_id, &grant_issue).map(|record| RedeemOutcome::Issued(Box::new(record)));
+        }
+        let state: Option<(String, Option<i64>, Option<i64>)> = tx
+            .query_row(&numbered(rows::CODE_STATE), [&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(backend)?;
+        Ok(match state {
+            None => RedeemOutcome::Unknown,
+            Some((_, _, Some(_))) => RedeemOutcome::Revoked,
+            Some((grant_id, Some(_), None)) => {
+                revoke(tx, &grant_id, None, now)?;
+                RedeemOutcome::Replayed
+            }
+            Some((_, None, None)) => RedeemOutcome::Expired,
+        })
+    })
+    .await
+}
+
+pub(super) async fn refresh_grant(
+    pool: &Arc<Pool>,
+    refresh_hash: [u8; 32],
+    grant_issue: GrantIssue,
+    grace: Duration,
+    idle: Duration,
+) -> StoreResult<RefreshOutcome> {
+    pool.write(move |tx| {
+        let now = grant_issue.token.now;
+        let idle_limit = ms(now - idle);
+        let live: Option<String> = tx
+            .query_row(
+                &numbered(rows::USE_REFRESH),
+                params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        if let Some(grant_id) = live {
+            return issue(tx, &grant_id, &grant_issue).map(|record| RefreshOutcome::Issued(Box::new(record)));
+        }
+        let state: Option<(String, bool)> = tx
+            .query_row(&numbered(rows::REFRESH_STATE), params![&refresh_hash[..], idle_limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(backend)?;
+        Ok(match state {
+            None => RefreshOutcome::Unknown,
+            Some((_, false)) => RefreshOutcome::Ended,
+            Some((grant_id, true)) => {
+                revoke(tx, &grant_id, None, ms(now))?;
+                RefreshOutcome::Reused
+            }
+        })
+    })
+    .await
+}
+
+pub(super) async fn revoke_grant(
+    pool: &Arc<Pool>,
+    grant_id: &str,
+    user_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (grant_id, user_id) = (grant_id.to_owned(), user_id.map(str::to_owned));
+    pool.write(move |tx| revoke(tx, &grant_id, user_id.as_deref(), ms(now)).map(drop)).await
+}
+
+pub(super) async fn grants(pool: &Arc<Pool>, user_id: &str) -> StoreResult<Vec<Grant>> {
+    let user_id = user_id.to_owned();
+    pool.read(move |conn| {
+        let mut stmt =
+            conn.prepare_cached(&numbered(&format!("{GRANT_SELECT}{}", rows::USER_GRANTS))).map_err(backend)?;
+        let found = stmt.query_map([user_id], |r| rows::grant(r)).map_err(backend)?;
+        found.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+    })
+    .await
+}
+
+/// The janitor's part for the OAuth flow; returns how many rows went.
+pub(super) fn purge(tx: &Connection, now: DateTime<Utc>) -> StoreResult<usize> {
+    let day_ago = ms(now) - 86_400_000;
+    let idle_limit = ms(now - Duration::days(sitegpt_access::oauth::IDLE_DAYS));
+    let mut purged = 0;
+    for sql in rows::PURGE_OAUTH_DAY {
+        purged += tx.execute(&numbered(sql), [day_ago]).map_err(backend)?;
+    }
+    for sql in rows::PURGE_OAUTH_IDLE {
+        purged += tx.execute(&numbered(sql), [idle_limit]).map_err(backend)?;
+    }
+    purged += tx
+        .execute(&numbered(rows::PURGE_SUPERSEDED_REFRESH), [ms(now) - rows::SUPERSEDED_REFRESH_KEPT_MS])
+        .map_err(backend)?;
+    Ok(purged)
+}
