@@ -194,12 +194,16 @@ pub struct OAuthTokenResponse {
     pub token_type: String,
     pub expires_in: i64,
     pub scope: String,
+    /// Present for the authorization-code and refresh grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 impl std::fmt::Debug for OAuthTokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OAuthTokenResponse")
             .field("access_token", &"<redacted>")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
             .finish()

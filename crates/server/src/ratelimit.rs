@@ -38,6 +38,8 @@ pub const LOGIN_ACCOUNT: Limit = Limit { name: "login-account", max: 10, window:
 pub const SIGNUP_ADDRESS: Limit = Limit { name: "signup-addr", max: 10, window: Duration::from_secs(600) };
 /// Device authorizations from one address (each stores a row).
 pub const DEVICE_ADDRESS: Limit = Limit::per_minute("device-addr", 30);
+/// OAuth client registrations from one address (each stores a row).
+pub const CLIENT_REGISTRATION: Limit = Limit { name: "register-addr", max: 20, window: Duration::from_secs(3600) };
 /// Wrong device codes, per session and per address.
 pub const DEVICE_CODE: Limit = Limit::per_minute("device-code", 5);
 /// New verification links asked for by one person.

@@ -52,7 +52,7 @@ fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup 
 }
 
 /// Scopes grouped by resource, in catalog order.
-fn grouped(scopes: ScopeSet) -> BTreeMap<ScopeResource, Vec<Scope>> {
+pub(super) fn grouped(scopes: ScopeSet) -> BTreeMap<ScopeResource, Vec<Scope>> {
     let mut groups: BTreeMap<ScopeResource, Vec<Scope>> = BTreeMap::new();
     for scope in scopes.iter() {
         groups.entry(scope.resource()).or_default().push(scope);

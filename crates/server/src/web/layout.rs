@@ -34,6 +34,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                         nav.app aria-label="Dashboard" {
                             a href="/dashboard/agents" { "Agents" }
                             a href="/dashboard/members" { "Members" }
+                            a href="/dashboard/apps" { "Connected apps" }
                             a href="/device" { "Connect a device" }
                         }
                         nav.account aria-label="Account" {

@@ -6,8 +6,10 @@
 //! posts are refused.
 
 pub mod agents;
+pub mod apps;
 pub mod assets;
 pub mod auth;
+pub mod authorize;
 pub mod device;
 pub mod home;
 pub mod invitations;
@@ -55,6 +57,9 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> He
     HeaderValue::from_str(&cookie.to_string()).expect("cookie values are base62")
 }
 
+/// The longest `next` target followed.
+const NEXT_MAX: usize = 4096;
+
 /// Where a page sends a person when no (acceptable) `next` was given.
 pub const DEFAULT_NEXT: &str = "/dashboard";
 
@@ -78,16 +83,19 @@ pub fn safe_next(next: Option<&str>) -> String {
 /// A path on this site: one `/` followed by neither `/` nor `\`, printable
 /// ASCII only, and none of that changes when the text is percent-decoded
 /// (once, twice, …): browsers drop tabs and newlines and treat `\` as `/`
-/// before resolving, so `/%09/evil.example` would leave the site.
+/// before resolving, so `/%09/evil.example` would leave the site. The query
+/// may decode to anything (an authorization request's `scope` holds
+/// spaces), and may be long (its `redirect_uri`, `state`, …).
 fn is_local_path(raw: &str) -> bool {
-    if raw.len() >= 512 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+    if raw.len() > NEXT_MAX || !raw.bytes().all(|b| b.is_ascii_graphic()) {
         return false;
     }
     let mut text = std::borrow::Cow::Borrowed(raw);
     for _ in 0..4 {
         let bytes = text.as_bytes();
         let shape_ok = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
-        let chars_ok = !text.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+        let path = text.split('?').next().unwrap_or_default();
+        let chars_ok = !path.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
         if !shape_ok || !chars_ok {
             return false;
         }
@@ -324,6 +332,23 @@ pub fn html(status: StatusCode, markup: maud::Markup) -> Response {
     response
 }
 
+/// A page whose form, once posted, redirects to `target` (an OAuth client's
+/// redirect URI, which `form-action` also governs). `target` is checked
+/// printable ASCII; a source that cannot be a header keeps the strict policy.
+pub fn html_redirecting_to(status: StatusCode, markup: maud::Markup, target: &str) -> Response {
+    let mut response = html(status, markup);
+    let source = match url::Url::parse(target) {
+        Ok(url) if url.has_host() => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => return response,
+    };
+    let policy = PAGE_POLICY.replace("form-action 'self'", &format!("form-action 'self' {source}"));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// A page that shows a secret: never stored by the browser or a proxy.
 pub fn secret_page(markup: maud::Markup) -> Response {
     let mut response = html(StatusCode::OK, markup);
@@ -484,7 +509,12 @@ mod tests {
         for bad in bad {
             assert_eq!(safe_next(Some(bad)), DEFAULT_NEXT, "{bad:?}");
         }
-        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(600)))), DEFAULT_NEXT);
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(NEXT_MAX)))), DEFAULT_NEXT);
+        let authorize = "/oauth/authorize?response_type=code&scope=account%3Aread+chatbots%3Aread%20knowledge%3Aread\
+                         &redirect_uri=http%3A%2F%2F127.0.0.1%3A4000%2Fcb&state=%20%09x";
+        assert_eq!(safe_next(Some(authorize)), authorize);
+        let long = format!("/oauth/authorize?state={}", "s".repeat(2000));
+        assert_eq!(safe_next(Some(&long)), long);
         assert_eq!(safe_next(None), DEFAULT_NEXT);
     }
 

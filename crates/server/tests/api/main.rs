@@ -3,6 +3,7 @@
 
 mod account;
 mod agents;
+mod authorization_code;
 mod bad_input;
 mod binary;
 mod chatbots;

@@ -15,7 +15,7 @@ const MANAGE: &[Scope] = &[Scope::AccountRead, Scope::TokensRead, Scope::TokensW
 const WITHIN: StdDuration = StdDuration::from_secs(1);
 
 /// Asks `node` until `accepted` says yes; fails after a second.
-async fn within_a_second(
+pub async fn within_a_second(
     node: &TestApp,
     token: &str,
     what: &str,

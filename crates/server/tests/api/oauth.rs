@@ -36,7 +36,7 @@ async fn poll(app: &TestApp, device_code: &str) -> crate::helpers::TestResponse 
 }
 
 #[track_caller]
-fn assert_oauth_error(response: &crate::helpers::TestResponse, status: u16, error: &str) {
+pub fn assert_oauth_error(response: &crate::helpers::TestResponse, status: u16, error: &str) {
     assert_eq!(
         (response.status.as_u16(), response.body["error"].as_str().unwrap_or("")),
         (status, error),
@@ -69,8 +69,8 @@ async fn discovery_documents_describe_the_endpoints() {
     assert_eq!(m["token_endpoint"], "http://api.test/oauth/token");
     assert_eq!(m["revocation_endpoint"], "http://api.test/oauth/revoke");
     assert_eq!(m["introspection_endpoint"], "http://api.test/oauth/introspect");
-    assert_eq!(m["grant_types_supported"], json!([GRANT]));
-    assert_eq!(m["response_types_supported"], json!([]));
+    assert_eq!(m["grant_types_supported"], json!(["authorization_code", "refresh_token", GRANT]));
+    assert_eq!(m["response_types_supported"], json!(["code"]));
     assert_eq!(m["scopes_supported"].as_array().expect("scopes").len(), 37);
     assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["none"]));
     assert!(m["service_documentation"].as_str().expect("docs").starts_with("http://api.test/"));

@@ -4,8 +4,10 @@
 //! not the API v2 envelope, and take form-encoded bodies.
 
 pub mod device;
+pub mod grant;
 pub mod introspect;
 pub mod metadata;
+pub mod register;
 pub mod revoke;
 pub mod token;
 
@@ -157,15 +159,20 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         if !is_form {
             return Err(OAuthError::invalid_request("send parameters as application/x-www-form-urlencoded"));
         }
-        let bytes = crate::request::read_body(request, state).await.map_err(|e| match e {
-            crate::request::BodyError::TimedOut => OAuthError::timed_out(),
-            crate::request::BodyError::TooLarge => OAuthError::invalid_request("the body is larger than 64 KiB"),
-            crate::request::BodyError::Unreadable(why) => {
-                OAuthError::invalid_request(format!("could not read the body: {why}"))
-            }
-        })?;
+        let bytes = read_body(request, state).await?;
         Ok(Form(form_urlencoded::parse(&bytes).into_owned().collect()))
     }
+}
+
+/// The request body, with OAuth's errors for one that does not arrive whole.
+pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<axum::body::Bytes, OAuthError> {
+    crate::request::read_body(request, state).await.map_err(|e| match e {
+        crate::request::BodyError::TimedOut => OAuthError::timed_out(),
+        crate::request::BodyError::TooLarge => OAuthError::invalid_request("the body is larger than 64 KiB"),
+        crate::request::BodyError::Unreadable(why) => {
+            OAuthError::invalid_request(format!("could not read the body: {why}"))
+        }
+    })
 }
 
 /// Checks `client_id` against the public clients.

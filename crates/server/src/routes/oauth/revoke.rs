@@ -1,4 +1,5 @@
-//! `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it.
+//! `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it. An
+//! access token is revoked alone; a refresh token ends its whole grant.
 //! Unknown and malformed tokens answer 200 as well, as the RFC requires.
 
 use axum::extract::State;
@@ -6,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sitegpt_access::PlainToken;
+use sitegpt_access::token::RefreshToken;
 
 use super::{Form, OAuthError, no_store, public_client, truncate};
 use crate::conn::ClientAddr;
@@ -18,11 +20,25 @@ pub async fn revoke(
 ) -> Result<Response, OAuthError> {
     if let Some(id) = form.single("client_id")?
         && public_client(id).is_none()
+        && state.store.oauth_client(id).await?.is_none()
     {
         return Err(OAuthError::invalid_client(format!("unknown client `{}`", truncate(id, 64))));
     }
     let token = form.required("token")?;
     form.single("token_type_hint")?;
+    if let Ok(refresh) = RefreshToken::parse(token) {
+        if let Some(wait) = state.verifier.unknown_lookups_blocked(&address) {
+            return Err(OAuthError::rate_limited(wait.as_secs(), "unknown tokens"));
+        }
+        match state.store.grant_by_refresh(refresh.hash()).await? {
+            Some(grant) => {
+                state.store.revoke_grant(&grant.id, None, Utc::now()).await?;
+                tracing::info!(grant_id = %grant.id, "grant revoked through OAuth revocation");
+            }
+            None => state.verifier.count_unknown_lookup(&address),
+        }
+        return Ok(no_store(StatusCode::OK.into_response()));
+    }
     // Through the verifier, so unknown tokens count against the address's
     // budget for unknown credentials, as they do on the API.
     if let Ok(token) = PlainToken::parse(token)

@@ -1,4 +1,5 @@
-//! `POST /oauth/token` with the device-code grant (RFC 8628 §3.4–3.5).
+//! `POST /oauth/token`: the device-code grant (RFC 8628 §3.4–3.5) here, the
+//! authorization-code and refresh grants in `grant.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,14 +21,22 @@ fn error(error: &'static str, description: &str) -> OAuthError {
 }
 
 pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response, OAuthError> {
-    let grant_type = form.required("grant_type")?;
-    if grant_type != DEVICE_GRANT {
-        return Err(error(
+    match form.required("grant_type")? {
+        DEVICE_GRANT => device_code(&state, &form).await,
+        "authorization_code" => super::grant::authorization_code(&state, &form).await,
+        "refresh_token" => super::grant::refresh_token(&state, &form).await,
+        other => Err(error(
             "unsupported_grant_type",
-            &format!("`{}` is not supported; use {DEVICE_GRANT}", truncate(grant_type, 80)),
-        ));
+            &format!(
+                "`{}` is not supported; use authorization_code, refresh_token or {DEVICE_GRANT}",
+                truncate(other, 80)
+            ),
+        )),
     }
-    let client = require_client(&form)?;
+}
+
+async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
+    let client = require_client(form)?;
     let device_code = DeviceCode::from_client(form.required("device_code")?);
     let now = Utc::now();
     let plain = PlainToken::generate();
@@ -52,6 +61,7 @@ pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response
                 token_type: "Bearer".into(),
                 expires_in: (record.expires_at - now).num_seconds(),
                 scope: record.scopes.to_space_separated(),
+                refresh_token: None,
             }))
         }
         DevicePollOutcome::Pending => {

@@ -1,0 +1,168 @@
+//! `POST /oauth/token` with the `authorization_code` (RFC 6749 §4.1.3, PKCE
+//! per RFC 7636) and `refresh_token` (§6) grants. The client is public: it
+//! proves itself with the code verifier, then with the refresh token.
+//!
+//! Every check that needs no write runs first (client, redirect URI,
+//! verifier, resource, scope); the store then redeems the code or uses the
+//! refresh token in one transaction, which is where replays are caught.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use sitegpt_access::device::RandomCode;
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_access::oauth::{ACCESS_TOKEN_SECS, IDLE_DAYS, REFRESH_GRACE_SECS, Resource, verify_s256};
+use sitegpt_access::token::RefreshToken;
+use sitegpt_access::{CreatedVia, PlainToken, ScopeSet};
+use sitegpt_api_types::OAuthTokenResponse;
+use sitegpt_store::{Grant, GrantIssue, NewToken, OAuthClient, RedeemOutcome, RefreshOutcome};
+
+use super::device::parse_scope;
+use super::{Form, OAuthError, json_no_store, truncate};
+use crate::issue::NAME_MAX;
+use crate::state::AppState;
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+fn invalid_target(description: impl Into<String>) -> OAuthError {
+    OAuthError::new(StatusCode::BAD_REQUEST, "invalid_target", description)
+}
+
+/// The client named by `client_id`, which must be one this server knows.
+async fn stored_client(state: &AppState, form: &Form) -> Result<OAuthClient, OAuthError> {
+    let id = form.single("client_id")?.ok_or_else(|| OAuthError::invalid_client("`client_id` is required"))?;
+    state
+        .store
+        .oauth_client(id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client(format!("unknown client `{}`; register it first", truncate(id, 64))))
+}
+
+/// `resource`, where given, must name the grant's resource (RFC 8707 §2.2).
+fn check_resource(state: &AppState, form: &Form, grant: &Grant) -> Result<(), OAuthError> {
+    let Some(indicator) = form.single("resource")? else { return Ok(()) };
+    match Resource::from_indicator(&state.public_url, indicator) {
+        None => Err(invalid_target(format!(
+            "`{}` is not a resource of this server; use {} or {}",
+            truncate(indicator, 200),
+            Resource::ApiV2.url(&state.public_url),
+            Resource::Mcp.url(&state.public_url)
+        ))),
+        Some(resource) if resource != grant.resource => Err(invalid_target(format!(
+            "the grant is for {}, not {}",
+            grant.resource.url(&state.public_url),
+            resource.url(&state.public_url)
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The access token and refresh token one use of the grant issues.
+fn issue_for(grant: &Grant, client: &OAuthClient, scopes: ScopeSet) -> (GrantIssue, PlainToken, RefreshToken) {
+    let now = Utc::now();
+    let plain = PlainToken::generate();
+    let refresh = RefreshToken::generate();
+    let token = NewToken {
+        id: new_id(IdKind::Token),
+        account_id: grant.account_id.clone(),
+        user_id: grant.user_id.clone(),
+        name: client.name.chars().take(NAME_MAX).collect(),
+        hash: plain.hash(),
+        hint: plain.hint(),
+        scopes,
+        chatbots: grant.chatbots.clone(),
+        created_via: CreatedVia::OAuth,
+        now,
+        expires_at: now + Duration::seconds(ACCESS_TOKEN_SECS),
+    };
+    (GrantIssue { token, refresh_hash: refresh.hash() }, plain, refresh)
+}
+
+fn answer(record: &sitegpt_store::TokenRecord, plain: PlainToken, refresh: RefreshToken) -> Response {
+    json_no_store(OAuthTokenResponse {
+        access_token: plain.expose(),
+        token_type: "Bearer".into(),
+        expires_in: (record.expires_at - record.created_at).num_seconds(),
+        scope: record.scopes.to_space_separated(),
+        refresh_token: Some(refresh.expose()),
+    })
+}
+
+/// `grant_type=authorization_code`.
+pub async fn authorization_code(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
+    let client = stored_client(state, form).await?;
+    let code = RandomCode::from_client(form.required("code")?);
+    let redirect_uri = form.required("redirect_uri")?;
+    let verifier = form.required("code_verifier")?;
+    let Some(grant) = state.store.grant_by_code(code.hash()).await? else {
+        return Err(invalid_grant("The authorization code is not valid."));
+    };
+    if grant.client_id != client.id {
+        return Err(invalid_grant("The authorization code was issued to another client."));
+    }
+    if grant.redirect_uri != redirect_uri {
+        return Err(invalid_grant("`redirect_uri` is not the one the code was issued for."));
+    }
+    verify_s256(verifier, &grant.code_challenge).map_err(|e| invalid_grant(&e.to_string()))?;
+    check_resource(state, form, &grant)?;
+    let (issue, plain, refresh) = issue_for(&grant, &client, grant.scopes);
+    match state.store.redeem_code(code.hash(), issue).await? {
+        RedeemOutcome::Issued(record) => {
+            tracing::info!(grant_id = %grant.id, token_id = %record.id, client_id = %client.id, "authorization code redeemed");
+            Ok(answer(&record, plain, refresh))
+        }
+        RedeemOutcome::Unknown => Err(invalid_grant("The authorization code is not valid.")),
+        RedeemOutcome::Expired => Err(invalid_grant("The authorization code has expired; authorize again.")),
+        RedeemOutcome::Revoked => Err(invalid_grant("The grant was revoked; authorize again.")),
+        RedeemOutcome::Replayed => {
+            tracing::warn!(grant_id = %grant.id, client_id = %client.id, "authorization code replayed; grant revoked");
+            Err(invalid_grant("The authorization code was already used; every token issued from it is now revoked."))
+        }
+    }
+}
+
+/// `grant_type=refresh_token`.
+pub async fn refresh_token(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
+    let client = stored_client(state, form).await?;
+    let Ok(refresh) = RefreshToken::parse(form.required("refresh_token")?) else {
+        return Err(invalid_grant("The refresh token is not valid."));
+    };
+    let Some(grant) = state.store.grant_by_refresh(refresh.hash()).await? else {
+        return Err(invalid_grant("The refresh token is not valid."));
+    };
+    if grant.client_id != client.id {
+        return Err(invalid_grant("The refresh token was issued to another client."));
+    }
+    let scopes = match form.single("scope")? {
+        None => grant.scopes,
+        asked => {
+            let scopes = parse_scope(asked)?;
+            let beyond = scopes.difference(grant.scopes);
+            if !beyond.is_empty() {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!("the grant does not include {}", beyond.to_space_separated()),
+                ));
+            }
+            scopes
+        }
+    };
+    check_resource(state, form, &grant)?;
+    let (issue, plain, next) = issue_for(&grant, &client, scopes);
+    let grace = Duration::seconds(REFRESH_GRACE_SECS);
+    match state.store.refresh_grant(refresh.hash(), issue, grace, Duration::days(IDLE_DAYS)).await? {
+        RefreshOutcome::Issued(record) => {
+            tracing::info!(grant_id = %grant.id, token_id = %record.id, "grant refreshed");
+            Ok(answer(&record, plain, next))
+        }
+        RefreshOutcome::Unknown => Err(invalid_grant("The refresh token is not valid.")),
+        RefreshOutcome::Ended => Err(invalid_grant("The grant was revoked or went unused too long; authorize again.")),
+        RefreshOutcome::Reused => {
+            tracing::warn!(grant_id = %grant.id, client_id = %client.id, "refresh token reused; grant revoked");
+            Err(invalid_grant("The refresh token was already used; the grant and its tokens are now revoked."))
+        }
+    }
+}

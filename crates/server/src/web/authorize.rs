@@ -1,0 +1,456 @@
+//! `GET /oauth/authorize` and its consent page (RFC 6749 §4.1.1–4.1.2, PKCE
+//! `S256` only, RFC 8707 `resource`, RFC 9207 `iss`).
+//!
+//! The client and its redirect URI are checked first, and while either is
+//! wrong the answer is a page here, never a redirect (an open redirector
+//! otherwise). Every later error goes back to the client's redirect URI with
+//! `error`, `state` and `iss`. The consent form carries the request in hidden
+//! fields and is checked again, from the start, when it is posted.
+
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use maud::{Markup, html};
+use sitegpt_access::device::RandomCode;
+use sitegpt_access::id::{IdKind, new_id};
+use sitegpt_access::oauth::{CODE_SECS, Resource, check_challenge, redirect_host, redirect_matches};
+use sitegpt_access::{AccessLevel, ChatbotRestriction, Role, ScopeSet};
+use sitegpt_store::{Account, Chatbot, ChatbotQuery, NewGrant, OAuthClient};
+
+use super::device::grouped;
+use super::layout::{alert, message_page, page};
+use super::{
+    FormPairs, MaybeSession, SignedIn, WebError, html, html_redirecting_to, sign_in_first, signed_in_post,
+    unverified_page,
+};
+use crate::issue::CHATBOTS_MAX;
+use crate::state::AppState;
+
+/// The parameters of the request itself; everything else in the query or
+/// the consent form is ignored by [`parse`].
+const REQUEST_PARAMS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+];
+/// Chatbots offered on the consent page.
+const CHATBOTS_SHOWN: usize = 100;
+
+/// A checked authorization request.
+#[derive(Debug)]
+struct AuthRequest {
+    client: OAuthClient,
+    redirect_uri: String,
+    state: Option<String>,
+    scopes: ScopeSet,
+    code_challenge: String,
+    resource: Resource,
+    /// The request's own parameters, to carry through the consent form.
+    params: Vec<(&'static str, String)>,
+}
+
+/// Why a request is refused.
+#[derive(Debug)]
+enum Refusal {
+    /// The client or redirect URI cannot be trusted: a page here.
+    Page(&'static str, String),
+    /// Back to the client with `error` (RFC 6749 §4.1.2.1).
+    Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
+}
+
+/// `redirect_uri` with `pairs` added to its query.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        query.append_pair(name, value);
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", query.finish())
+}
+
+/// Back to the client. `Location` is its registered URI (printable ASCII,
+/// checked at registration) and our own encoded pairs.
+fn back_to_client(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let mut all: Vec<(&str, &str)> = pairs.to_vec();
+    if let Some(value) = client_state {
+        all.push(("state", value));
+    }
+    all.push(("iss", &state.public_url));
+    Redirect::to(&with_query(redirect_uri, &all)).into_response()
+}
+
+impl Refusal {
+    fn answer(self, state: &AppState, viewer: Option<&SignedIn>) -> Response {
+        match self {
+            Refusal::Page(title, message) => {
+                html(StatusCode::BAD_REQUEST, message_page(title, &message, viewer.map(SignedIn::viewer)))
+            }
+            Refusal::Redirect { redirect_uri, state: client_state, error, description } => back_to_client(
+                state,
+                &redirect_uri,
+                client_state.as_deref(),
+                &[("error", error), ("error_description", &description)],
+            ),
+        }
+    }
+}
+
+/// Checks an authorization request, in the order RFC 6749 §4.1.2.1 asks:
+/// client and redirect URI first (errors shown here), then the rest
+/// (errors sent back to the client).
+async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthRequest, Refusal> {
+    let mut seen: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, value) in pairs {
+        if let Some(known) = REQUEST_PARAMS.iter().find(|p| **p == name) {
+            seen.entry(known).or_default().push(value.as_str());
+        }
+    }
+    let one = |name: &str| -> Result<Option<&str>, ()> {
+        match seen.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value).filter(|v| !v.is_empty()).copied()),
+            Some(_) => Err(()),
+        }
+    };
+    let page = |title: &'static str, message: &str| Refusal::Page(title, message.to_owned());
+    let client_id = one("client_id")
+        .map_err(|()| page("Invalid request", "The request names its application more than once."))?
+        .ok_or_else(|| page("Invalid request", "The request does not say which application is asking (client_id)."))?;
+    let Some(client) = state.store.oauth_client(client_id).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot load an OAuth client");
+        page("Something went wrong", "The application could not be looked up. Try again in a moment.")
+    })?
+    else {
+        return Err(page(
+            "Unknown application",
+            "This server does not know the application that sent you here. It may need to register again.",
+        ));
+    };
+    let redirect_uri = one("redirect_uri")
+        .map_err(|()| page("Invalid request", "The request names its redirect address more than once."))?
+        .ok_or_else(|| page("Invalid request", "The request does not say where to return you (redirect_uri)."))?;
+    let printable = redirect_uri.bytes().all(|b| b.is_ascii_graphic());
+    if !printable || !client.redirect_uris.iter().any(|registered| redirect_matches(registered, redirect_uri)) {
+        return Err(Refusal::Page(
+            "Unregistered redirect address",
+            format!(
+                "{} asked to send you to an address it did not register. For your safety you were not sent there.",
+                client.name
+            ),
+        ));
+    }
+    let client_state = one("state").ok().flatten().map(str::to_owned);
+    let refuse = |error: &'static str, description: &str| Refusal::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: client_state.clone(),
+        error,
+        description: description.to_owned(),
+    };
+    let single = |name: &str| one(name).map_err(|()| refuse("invalid_request", &format!("`{name}` is repeated")));
+    match single("response_type")? {
+        Some("code") => {}
+        None => return Err(refuse("invalid_request", "`response_type` is required; use code")),
+        Some(_) => return Err(refuse("unsupported_response_type", "only response_type=code is supported")),
+    }
+    match single("code_challenge_method")? {
+        Some("S256") => {}
+        None => {
+            return Err(refuse(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        Some(_) => return Err(refuse("invalid_request", "only code_challenge_method=S256 is accepted")),
+    }
+    let code_challenge =
+        single("code_challenge")?.ok_or_else(|| refuse("invalid_request", "PKCE is required: send code_challenge"))?;
+    check_challenge(code_challenge).map_err(|e| refuse("invalid_request", &e.to_string()))?;
+    let scopes = match single("scope")?.map(str::trim).filter(|s| !s.is_empty()) {
+        None => AccessLevel::Standard.scopes(),
+        Some(scope) => ScopeSet::parse_space_separated(scope).map_err(|e| refuse("invalid_scope", &e.to_string()))?,
+    };
+    let resource = match one("resource").map_err(|()| refuse("invalid_target", "ask for one resource at a time"))? {
+        None => Resource::ApiV2,
+        Some(indicator) => Resource::from_indicator(&state.public_url, indicator).ok_or_else(|| {
+            refuse(
+                "invalid_target",
+                &format!(
+                    "not a resource of this server; use {} or {}",
+                    Resource::ApiV2.url(&state.public_url),
+                    Resource::Mcp.url(&state.public_url)
+                ),
+            )
+        })?,
+    };
+    let params = REQUEST_PARAMS
+        .iter()
+        .filter_map(|name| one(name).ok().flatten().map(|value| (*name, value.to_owned())))
+        .collect();
+    Ok(AuthRequest {
+        redirect_uri: redirect_uri.to_owned(),
+        state: client_state,
+        scopes,
+        code_challenge: code_challenge.to_owned(),
+        resource,
+        params,
+        client,
+    })
+}
+
+struct Consent<'a> {
+    request: &'a AuthRequest,
+    accounts: &'a [(Account, Role)],
+    selected: &'a Account,
+    role: Role,
+    chatbots: &'a [Chatbot],
+    error: Option<&'a str>,
+}
+
+fn consent_page(state: &AppState, signed_in: &SignedIn, c: Consent<'_>) -> Markup {
+    let r = c.request;
+    let name = &r.client.name;
+    let host = redirect_host(&r.redirect_uri);
+    let beyond_role = r.scopes.difference(c.role.ceiling());
+    page(
+        "Authorize application",
+        Some(signed_in.viewer()),
+        html! {
+            section.card.wide {
+                h1 { "Allow " (name) " to access SiteGPT?" }
+                div.notice role="note" {
+                    strong { "This application registered itself. " }
+                    "SiteGPT has not verified its name. Continue only if you started this from "
+                    strong { (host) } "."
+                }
+                (alert(c.error))
+                dl.facts {
+                    dt { "Application" } dd { (name) " (" code { (r.client.id) } ")" }
+                    dt { "Returns you to" } dd { strong { (host) } }
+                    dt { "For" } dd { code { (r.resource.url(&state.public_url)) } }
+                    dt { "Access lasts" } dd { "Until you revoke it under Connected apps, or 90 days without use" }
+                    dt { "Signed in as" } dd { (signed_in.session.user.email) }
+                }
+                form method="post" action="/oauth/authorize" {
+                    input type="hidden" name="csrf" value=(signed_in.csrf());
+                    @for (param, value) in &r.params {
+                        input type="hidden" name=(param) value=(value);
+                    }
+                    @if c.accounts.len() > 1 {
+                        div.field {
+                            label for="account_id" { "Team" }
+                            select id="account_id" name="account_id" {
+                                @for (account, role) in c.accounts {
+                                    option value=(account.id) selected[account.id == c.selected.id] { (account.name) " (" (role) ")" }
+                                }
+                            }
+                        }
+                    } @else {
+                        input type="hidden" name="account_id" value=(c.selected.id);
+                    }
+                    fieldset.scopes {
+                        legend { "It will be able to" }
+                        p.hint { "Untick anything it does not need." }
+                        @for (resource, scopes) in grouped(r.scopes) {
+                            div.scope-group {
+                                span.resource { (resource.label()) }
+                                @for scope in scopes {
+                                    @let id = format!("scope-{}", scope.as_str().replace(':', "-"));
+                                    @if beyond_role.contains(scope) {
+                                        div.check.refused {
+                                            input type="checkbox" id=(id) disabled;
+                                            label for=(id) { (scope.description()) " (" code { (scope) } ") — your role (" (c.role) ") cannot grant this" }
+                                        }
+                                    } @else {
+                                        div.check {
+                                            input type="checkbox" id=(id) name="grant_scope" value=(scope.as_str()) checked;
+                                            label for=(id) { (scope.description()) " (" code { (scope) } ")" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if !c.chatbots.is_empty() {
+                        fieldset.chatbots {
+                            legend { "Chatbots" }
+                            p.hint { "Tick chatbots to allow only those; tick none to allow every chatbot you can reach." }
+                            @for chatbot in c.chatbots {
+                                @let id = format!("chatbot-{}", chatbot.id);
+                                div.check {
+                                    input type="checkbox" id=(id) name="chatbot_id" value=(chatbot.id);
+                                    label for=(id) { (chatbot.name) " " code { (chatbot.id) } }
+                                }
+                            }
+                        }
+                    }
+                    div.actions {
+                        button.danger type="submit" name="decision" value="deny" { "Deny" }
+                        button.primary type="submit" name="decision" value="approve" { "Approve" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The request as the query string has it.
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
+async fn chatbots_of(state: &AppState, account: &Account) -> Result<Vec<Chatbot>, WebError> {
+    let query = ChatbotQuery { account_id: account.id.clone(), only: Vec::new(), limit: CHATBOTS_SHOWN, after: None };
+    Ok(state.store.list_chatbots(query).await?)
+}
+
+/// The person's teams, the one chosen (`wanted`, else the first) and their
+/// role there; `None` when they are in no team.
+async fn teams(
+    state: &AppState,
+    signed_in: &SignedIn,
+    wanted: Option<&str>,
+) -> Result<Option<(Vec<(Account, Role)>, Account, Role)>, WebError> {
+    let accounts = state.store.memberships(&signed_in.session.user.id).await?;
+    let chosen = wanted.and_then(|id| accounts.iter().find(|(a, _)| a.id == id)).or(accounts.first()).cloned();
+    Ok(chosen.map(|(account, role)| (accounts, account, role)))
+}
+
+fn no_team(signed_in: &SignedIn) -> Response {
+    html(StatusCode::FORBIDDEN, message_page("No team", "You are not a member of any team.", Some(signed_in.viewer())))
+}
+
+/// `GET /oauth/authorize`.
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    request: Request,
+) -> Result<Response, WebError> {
+    let auth = match parse(&state, &query_pairs(&request)).await {
+        Ok(auth) => auth,
+        Err(refusal) => return Ok(refusal.answer(&state, session.as_ref())),
+    };
+    let Some(signed_in) = session else {
+        let here = request.uri().path_and_query().map_or("/oauth/authorize".to_owned(), |p| p.to_string());
+        return Ok(sign_in_first(&here));
+    };
+    if let Some(page) = unverified_page(&signed_in) {
+        return Ok(page);
+    }
+    let Some((accounts, selected, role)) = teams(&state, &signed_in, None).await? else {
+        return Ok(no_team(&signed_in));
+    };
+    let chatbots = chatbots_of(&state, &selected).await?;
+    let consent =
+        Consent { request: &auth, accounts: &accounts, selected: &selected, role, chatbots: &chatbots, error: None };
+    Ok(html_redirecting_to(StatusCode::OK, consent_page(&state, &signed_in, consent), &auth.redirect_uri))
+}
+
+/// `POST /oauth/authorize`: the person's decision.
+pub async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    form: FormPairs,
+) -> Result<Response, WebError> {
+    let csrf = form.get("csrf").unwrap_or_default().to_owned();
+    let signed_in = signed_in_post(&headers, &state, session, &csrf, "/dashboard")?;
+    if let Some(page) = unverified_page(&signed_in) {
+        return Ok(page);
+    }
+    let auth = match parse(&state, &form.0).await {
+        Ok(auth) => auth,
+        Err(refusal) => return Ok(refusal.answer(&state, Some(&signed_in))),
+    };
+    let back = |pairs: &[(&str, &str)]| back_to_client(&state, &auth.redirect_uri, auth.state.as_deref(), pairs);
+    match form.get("decision") {
+        Some("deny") => {
+            tracing::info!(client_id = %auth.client.id, user_id = %signed_in.session.user.id, "authorization denied");
+            return Ok(back(&[("error", "access_denied"), ("error_description", "The person denied the request.")]));
+        }
+        Some("approve") => {}
+        _ => return Err(WebError::BadRequest("Choose Approve or Deny.".into())),
+    }
+    let Some((accounts, account, role)) = teams(&state, &signed_in, form.get("account_id")).await? else {
+        return Ok(no_team(&signed_in));
+    };
+    if form.get("account_id").is_some_and(|id| id != account.id) {
+        return Err(WebError::BadRequest("Choose one of your teams.".into()));
+    }
+    let mut chosen = ScopeSet::default();
+    for name in form.all("grant_scope") {
+        match name.parse::<sitegpt_access::Scope>() {
+            Ok(scope) if auth.scopes.contains(scope) => chosen.insert(scope),
+            _ => return Err(WebError::BadRequest(format!("`{name}` was not asked for."))),
+        }
+    }
+    let chatbot_ids = form.all("chatbot_id");
+    let error = if chosen.is_empty() {
+        Some("Tick at least one permission, or deny the request.".to_owned())
+    } else if !chosen.difference(role.ceiling()).is_empty() {
+        Some(format!(
+            "Your role ({role}) in {} does not permit {}.",
+            account.name,
+            chosen.difference(role.ceiling()).to_space_separated()
+        ))
+    } else if chatbot_ids.len() > CHATBOTS_MAX {
+        Some(format!("Choose at most {CHATBOTS_MAX} chatbots."))
+    } else {
+        let found = state.store.existing_chatbots(&account.id, &chatbot_ids).await?;
+        let missing: Vec<&String> = chatbot_ids.iter().filter(|id| !found.contains(id)).collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "These chatbots are not in {}: {}.",
+                account.name,
+                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    if let Some(error) = error {
+        let chatbots = chatbots_of(&state, &account).await?;
+        let consent = Consent {
+            request: &auth,
+            accounts: &accounts,
+            selected: &account,
+            role,
+            chatbots: &chatbots,
+            error: Some(&error),
+        };
+        let page = consent_page(&state, &signed_in, consent);
+        return Ok(html_redirecting_to(StatusCode::UNPROCESSABLE_ENTITY, page, &auth.redirect_uri));
+    }
+    let code = RandomCode::generate();
+    let now = Utc::now();
+    let grant_id = new_id(IdKind::Grant);
+    state
+        .store
+        .create_grant(NewGrant {
+            id: grant_id.clone(),
+            client_id: auth.client.id.clone(),
+            user_id: signed_in.session.user.id.clone(),
+            account_id: account.id.clone(),
+            scopes: chosen,
+            chatbots: ChatbotRestriction::from_ids(chatbot_ids),
+            resource: auth.resource,
+            redirect_uri: auth.redirect_uri.clone(),
+            code_hash: code.hash(),
+            code_challenge: auth.code_challenge.clone(),
+            now,
+            code_expires_at: now + Duration::seconds(CODE_SECS),
+        })
+        .await?;
+    tracing::info!(%grant_id, client_id = %auth.client.id, user_id = %signed_in.session.user.id, "authorization approved");
+    Ok(back(&[("code", &code.expose())]))
+}
