@@ -230,7 +230,7 @@ fn consent_page(state: &AppState, signed_in: &SignedIn, c: Consent<'_>) -> Marku
         html! {
             section.card.wide {
                 h1 { "Allow " (name) " to access SiteGPT?" }
-                div.notice role="note" {
+                div.warning role="note" {
                     strong { "This application registered itself. " }
                     "SiteGPT has not verified its name. Continue only if you started this from "
                     strong { (host) } "."
@@ -260,23 +260,26 @@ fn consent_page(state: &AppState, signed_in: &SignedIn, c: Consent<'_>) -> Marku
                     } @else {
                         input type="hidden" name="account_id" value=(c.selected.id);
                     }
-                    fieldset.scopes {
+                    fieldset {
                         legend { "It will be able to" }
                         p.hint { "Untick anything it does not need." }
-                        @for (resource, scopes) in grouped(r.scopes) {
-                            div.scope-group {
-                                span.resource { (resource.label()) }
-                                @for scope in scopes {
-                                    @let id = format!("scope-{}", scope.as_str().replace(':', "-"));
-                                    @if beyond_role.contains(scope) {
-                                        div.check.refused {
-                                            input type="checkbox" id=(id) disabled;
-                                            label for=(id) { (scope.description()) " (" code { (scope) } ") — your role (" (c.role) ") cannot grant this" }
-                                        }
-                                    } @else {
-                                        div.check {
-                                            input type="checkbox" id=(id) name="grant_scope" value=(scope.as_str()) checked;
-                                            label for=(id) { (scope.description()) " (" code { (scope) } ")" }
+                        ul.scopes {
+                            @for (resource, scopes) in grouped(r.scopes) {
+                                li {
+                                    span.resource { (resource.label()) }
+                                    ul.grants {
+                                        @for scope in scopes {
+                                            @if beyond_role.contains(scope) {
+                                                li.refused { label.grant {
+                                                    input type="checkbox" disabled;
+                                                    span { (scope.description()) " (" code { (scope) } ") — your role (" (c.role) ") cannot grant this" }
+                                                } }
+                                            } @else {
+                                                li { label.grant {
+                                                    input type="checkbox" name="grant_scope" value=(scope.as_str()) checked;
+                                                    span { (scope.description()) " (" code { (scope) } ")" }
+                                                } }
+                                            }
                                         }
                                     }
                                 }
@@ -284,14 +287,12 @@ fn consent_page(state: &AppState, signed_in: &SignedIn, c: Consent<'_>) -> Marku
                         }
                     }
                     @if !c.chatbots.is_empty() {
-                        fieldset.chatbots {
+                        fieldset {
                             legend { "Chatbots" }
                             p.hint { "Tick chatbots to allow only those; tick none to allow every chatbot you can reach." }
-                            @for chatbot in c.chatbots {
-                                @let id = format!("chatbot-{}", chatbot.id);
-                                div.check {
-                                    input type="checkbox" id=(id) name="chatbot_id" value=(chatbot.id);
-                                    label for=(id) { (chatbot.name) " " code { (chatbot.id) } }
+                            ul.checks {
+                                @for chatbot in c.chatbots {
+                                    li { label { input type="checkbox" name="chatbot_id" value=(chatbot.id); (chatbot.name) span.hint { (chatbot.id) } } }
                                 }
                             }
                         }
