@@ -426,7 +426,9 @@ pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, name, red
      last_used_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      redirect_uris = excluded.redirect_uris, last_used_at = excluded.last_used_at \
      WHERE oauth_clients.source = 'metadata'";
-pub(crate) const TOUCH_CLIENT: &str = "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1";
+/// At most once a day, so a client many people use is not one hot row.
+pub(crate) const TOUCH_CLIENT: &str =
+    "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1 AND $2 > last_used_at + 86400000";
 
 pub(crate) const INSERT_GRANT: &str = "INSERT INTO oauth_grants (id, client_id, user_id, account_id, scopes, \
      chatbot_ids, resource, redirect_uri, code_hash, code_challenge, code_expires_at, created_at, last_used_at) \
@@ -468,8 +470,8 @@ pub(crate) const CODE_STATE: &str = "SELECT id, code_used_at, revoked_at FROM oa
 /// `$4` the idle limit (now − idle). Returns the grant's id when the token
 /// may be used.
 pub(crate) const USE_REFRESH: &str = "UPDATE oauth_refresh_tokens SET superseded_at = coalesce(superseded_at, $2) \
-     WHERE hash = $1 AND (superseded_at IS NULL OR superseded_at > $3) AND grant_id IN \
-     (SELECT id FROM oauth_grants WHERE revoked_at IS NULL AND last_used_at > $4) RETURNING grant_id";
+     WHERE hash = $1 AND (superseded_at IS NULL OR superseded_at > $3) AND EXISTS (SELECT 1 FROM oauth_grants g \
+     WHERE g.id = oauth_refresh_tokens.grant_id AND g.revoked_at IS NULL AND g.last_used_at > $4) RETURNING grant_id";
 /// Why a refresh token could not be used: its grant, and whether that grant
 /// is live (`$2` the idle limit).
 pub(crate) const REFRESH_STATE: &str = "SELECT g.id, g.revoked_at IS NULL AND g.last_used_at > $2 \

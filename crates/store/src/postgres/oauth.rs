@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::sql::{Db, all, bump_epoch, constraint, execute, expect_one, pg, query, query_opt};
+use super::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};
 use super::tokens::{insert_token_row, load_token};
 use crate::rows::{self, CLIENT_COLUMNS, Cells, GRANT_SELECT, ms};
 use crate::{
@@ -57,7 +57,7 @@ pub(super) async fn create_grant(db: &Db, grant: NewGrant) -> StoreResult<()> {
     )
     .await
     .map_err(constraint("a grant with this id or code already exists"))?;
-    expect_one(execute(&tx, rows::TOUCH_CLIENT, &[&grant.client_id, &ms(grant.now)]).await.map_err(pg)?)?;
+    execute(&tx, rows::TOUCH_CLIENT, &[&grant.client_id, &ms(grant.now)]).await.map_err(pg)?;
     tx.commit().await.map_err(pg)
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::pool::{Pool, backend};
-use super::sql::{bump_epoch, constraint, expect_one, numbered};
+use super::sql::{bump_epoch, constraint, numbered};
 use super::tokens::{insert_token_row, load_token};
 use crate::rows::{self, CLIENT_COLUMNS, GRANT_SELECT, ms};
 use crate::{
@@ -22,17 +22,15 @@ pub(super) async fn save_client(pool: &Arc<Pool>, client: OAuthClient) -> StoreR
             ClientSource::Registered => rows::INSERT_CLIENT,
             ClientSource::Metadata => rows::UPSERT_CLIENT,
         };
-        tx.execute(
-            &numbered(sql),
-            params![
+        cached(tx, sql)?
+            .execute(params![
                 client.id,
                 client.name,
                 client.redirect_uris.join("\n"),
                 client.source.as_str(),
                 ms(client.created_at)
-            ],
-        )
-        .map_err(constraint("a client with this id already exists"))?;
+            ])
+            .map_err(constraint("a client with this id already exists"))?;
         Ok(())
     })
     .await
@@ -50,9 +48,8 @@ pub(super) async fn oauth_client(pool: &Arc<Pool>, client_id: &str) -> StoreResu
 
 pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant) -> StoreResult<()> {
     pool.write(move |tx| {
-        tx.execute(
-            &numbered(rows::INSERT_GRANT),
-            params![
+        cached(tx, rows::INSERT_GRANT)?
+            .execute(params![
                 grant.id,
                 grant.client_id,
                 grant.user_id,
@@ -65,10 +62,10 @@ pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant) -> StoreResu
                 grant.code_challenge,
                 ms(grant.code_expires_at),
                 ms(grant.now)
-            ],
-        )
-        .map_err(constraint("a grant with this id or code already exists"))?;
-        expect_one(tx.execute(&numbered(rows::TOUCH_CLIENT), params![grant.client_id, ms(grant.now)]).map_err(backend)?)
+            ])
+            .map_err(constraint("a grant with this id or code already exists"))?;
+        cached(tx, rows::TOUCH_CLIENT)?.execute(params![grant.client_id, ms(grant.now)]).map_err(backend)?;
+        Ok(())
     })
     .await
 }
@@ -90,28 +87,34 @@ pub(super) async fn grant_by_refresh(pool: &Arc<Pool>, refresh_hash: [u8; 32]) -
     .await
 }
 
+/// A statement from the shared text, prepared once per connection.
+fn cached<'c>(conn: &'c Connection, sql: &str) -> StoreResult<rusqlite::CachedStatement<'c>> {
+    conn.prepare_cached(&numbered(sql)).map_err(backend)
+}
+
 /// Stores the access token and the next refresh token of a grant that may
 /// issue them, and marks the grant and its client used.
 fn issue(tx: &Connection, grant_id: &str, issue: &GrantIssue) -> StoreResult<TokenRecord> {
     let now = ms(issue.token.now);
-    let (resource, client_id): (String, String) = tx
-        .query_row(&numbered(rows::TOUCH_GRANT), params![grant_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
+    let (resource, client_id): (String, String) = cached(tx, rows::TOUCH_GRANT)?
+        .query_row(params![grant_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(backend)?;
-    tx.execute(&numbered(rows::TOUCH_CLIENT), params![client_id, now]).map_err(backend)?;
+    cached(tx, rows::TOUCH_CLIENT)?.execute(params![client_id, now]).map_err(backend)?;
     insert_token_row(tx, &issue.token)?;
-    tx.execute(&numbered(rows::SET_TOKEN_GRANT), params![issue.token.id, grant_id, resource]).map_err(backend)?;
-    tx.execute(&numbered(rows::INSERT_REFRESH), params![&issue.refresh_hash[..], grant_id, now])
+    cached(tx, rows::SET_TOKEN_GRANT)?.execute(params![issue.token.id, grant_id, resource]).map_err(backend)?;
+    cached(tx, rows::INSERT_REFRESH)?
+        .execute(params![&issue.refresh_hash[..], grant_id, now])
         .map_err(constraint("the refresh token already exists"))?;
     load_token(tx, &issue.token.id)?.ok_or(StoreError::NotFound)
 }
 
 /// Revokes a grant and its tokens; `true` if it was live.
 fn revoke(tx: &Connection, grant_id: &str, user_id: Option<&str>, now: i64) -> StoreResult<bool> {
-    let found = tx.execute(&numbered(rows::REVOKE_GRANT), params![grant_id, now, user_id]).map_err(backend)?;
+    let found = cached(tx, rows::REVOKE_GRANT)?.execute(params![grant_id, now, user_id]).map_err(backend)?;
     if found == 0 {
         return Err(StoreError::NotFound);
     }
-    let tokens = tx.execute(&numbered(rows::REVOKE_GRANT_TOKENS), params![grant_id, now]).map_err(backend)?;
+    let tokens = cached(tx, rows::REVOKE_GRANT_TOKENS)?.execute(params![grant_id, now]).map_err(backend)?;
     bump_epoch(tx)?;
     Ok(tokens > 0)
 }
@@ -123,15 +126,15 @@ pub(super) async fn redeem_code(
 ) -> StoreResult<RedeemOutcome> {
     pool.write(move |tx| {
         let now = ms(grant_issue.token.now);
-        let live: Option<String> = tx
-            .query_row(&numbered(rows::REDEEM_CODE), params![&code_hash[..], now], |r| r.get(0))
+        let live: Option<String> = cached(tx, rows::REDEEM_CODE)?
+            .query_row(params![&code_hash[..], now], |r| r.get(0))
             .optional()
             .map_err(backend)?;
         if let Some(grant_id) = live {
             return issue(tx, &grant_id, &grant_issue).map(|record| RedeemOutcome::Issued(Box::new(record)));
         }
-        let state: Option<(String, Option<i64>, Option<i64>)> = tx
-            .query_row(&numbered(rows::CODE_STATE), [&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let state: Option<(String, Option<i64>, Option<i64>)> = cached(tx, rows::CODE_STATE)?
+            .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(backend)?;
         Ok(match state {
@@ -157,21 +160,15 @@ pub(super) async fn refresh_grant(
     pool.write(move |tx| {
         let now = grant_issue.token.now;
         let idle_limit = ms(now - idle);
-        let live: Option<String> = tx
-            .query_row(
-                &numbered(rows::USE_REFRESH),
-                params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit],
-                |r| r.get(0),
-            )
+        let live: Option<String> = cached(tx, rows::USE_REFRESH)?
+            .query_row(params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit], |r| r.get(0))
             .optional()
             .map_err(backend)?;
         if let Some(grant_id) = live {
             return issue(tx, &grant_id, &grant_issue).map(|record| RefreshOutcome::Issued(Box::new(record)));
         }
-        let state: Option<(String, bool)> = tx
-            .query_row(&numbered(rows::REFRESH_STATE), params![&refresh_hash[..], idle_limit], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let state: Option<(String, bool)> = cached(tx, rows::REFRESH_STATE)?
+            .query_row(params![&refresh_hash[..], idle_limit], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(backend)?;
         Ok(match state {
@@ -213,13 +210,12 @@ pub(super) fn purge(tx: &Connection, now: DateTime<Utc>) -> StoreResult<usize> {
     let idle_limit = ms(now - Duration::days(sitegpt_access::oauth::IDLE_DAYS));
     let mut purged = 0;
     for sql in rows::PURGE_OAUTH_DAY {
-        purged += tx.execute(&numbered(sql), [day_ago]).map_err(backend)?;
+        purged += cached(tx, sql)?.execute([day_ago]).map_err(backend)?;
     }
     for sql in rows::PURGE_OAUTH_IDLE {
-        purged += tx.execute(&numbered(sql), [idle_limit]).map_err(backend)?;
+        purged += cached(tx, sql)?.execute([idle_limit]).map_err(backend)?;
     }
-    purged += tx
-        .execute(&numbered(rows::PURGE_SUPERSEDED_REFRESH), [ms(now) - rows::SUPERSEDED_REFRESH_KEPT_MS])
-        .map_err(backend)?;
+    let kept = ms(now) - rows::SUPERSEDED_REFRESH_KEPT_MS;
+    purged += cached(tx, rows::PURGE_SUPERSEDED_REFRESH)?.execute([kept]).map_err(backend)?;
     Ok(purged)
 }

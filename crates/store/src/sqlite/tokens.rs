@@ -13,11 +13,15 @@ use crate::rows::{self, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, cursor_params, ms};
 use crate::{NewToken, Rotation, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord};
 
 pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
-         created_via, created_at, secret_issued_at, expires_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
-        params![
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
+             created_via, created_at, secret_issued_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+        )
+        .map_err(backend)?;
+    insert
+        .execute(params![
             new.id,
             new.account_id,
             new.user_id,
@@ -29,19 +33,18 @@ pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
             new.created_via.as_str(),
             ms(new.now),
             ms(new.expires_at),
-        ],
-    )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("token id or secret already exists".into())
-        } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
+        ])
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("token id or secret already exists".into())
+            } else if matches!(&e, rusqlite::Error::SqliteFailure(err, _)
             if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
-        {
-            StoreError::NotFound
-        } else {
-            backend(e)
-        }
-    })?;
+            {
+                StoreError::NotFound
+            } else {
+                backend(e)
+            }
+        })?;
     Ok(())
 }
 

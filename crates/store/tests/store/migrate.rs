@@ -140,6 +140,7 @@ async fn every_row_of_every_table_arrives_unchanged() {
         .expect("device");
     t.store.count_failure([9; 32], now, Duration::minutes(1)).await.expect("failure");
     crate::whitelabel::fill(&t.store, &account, &owner).await;
+    crate::oauth::fill(&t.store, &owner, &account).await;
 
     let target = sitegpt_store::postgres::create_test_database(&admin).await.expect("database");
     let copied = sqlite_to_postgres(&t.path(), &target.url).await.expect("migrate");

@@ -211,3 +211,39 @@ async fn grants_are_listed_revoked_by_their_owner_and_end_when_idle() {
         );
     }
 }
+
+/// A client, a redeemed grant, its access token and refresh token: rows in
+/// every OAuth table (for the migration test).
+pub async fn fill(
+    store: &std::sync::Arc<dyn sitegpt_store::Store>,
+    user: &sitegpt_store::User,
+    account: &sitegpt_store::Account,
+) {
+    let now = Utc::now();
+    let client = OAuthClient {
+        id: "oc_fill".into(),
+        name: "Migrated client".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        source: ClientSource::Registered,
+        created_at: now,
+        last_used_at: now,
+    };
+    store.save_client(client).await.expect("client");
+    let grant = NewGrant {
+        id: "gr_fill".into(),
+        client_id: "oc_fill".into(),
+        user_id: user.id.clone(),
+        account_id: account.id.clone(),
+        scopes: AccessLevel::Standard.scopes(),
+        chatbots: ChatbotRestriction::unrestricted(),
+        resource: Resource::ApiV2,
+        redirect_uri: "http://127.0.0.1:5000/cb".into(),
+        code_hash: [77; 32],
+        code_challenge: "c".repeat(43),
+        now,
+        code_expires_at: now + Duration::seconds(60),
+    };
+    store.create_grant(grant).await.expect("grant");
+    let (issued, _) = issue(user, account, 78);
+    assert!(matches!(store.redeem_code([77; 32], issued).await.expect("redeem"), RedeemOutcome::Issued(_)));
+}
