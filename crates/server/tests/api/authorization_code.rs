@@ -555,3 +555,32 @@ async fn a_grant_revoked_on_one_node_stops_its_tokens_on_the_other_within_a_seco
     assert_eq!(revoked.status.as_u16(), 200);
     crate::nodes::within_a_second(&b, access, "grant revoked", |r| r.code() == "TOKEN_REVOKED").await;
 }
+
+#[tokio::test]
+async fn registrations_are_limited_per_address_once_valid() {
+    let app = TestApp::new().await;
+    let from = |address: &str, body: Value| {
+        let mut request = axum::http::Request::post("/oauth/register")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        let peer: std::net::SocketAddr = address.parse().expect("address");
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        request
+    };
+    // Refused registrations cost nothing.
+    for _ in 0..30 {
+        let bad = app.send(from("10.9.0.1:4000", json!({"redirect_uris": ["http://evil.example/cb"]}))).await;
+        assert_oauth_error(&bad, 400, "invalid_redirect_uri");
+    }
+    for _ in 0..20 {
+        let created = app.send(from("10.9.0.1:4000", json!({"redirect_uris": [REDIRECT]}))).await;
+        assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    }
+    let refused = app.send(from("10.9.0.1:4001", json!({"redirect_uris": [REDIRECT]}))).await;
+    assert_oauth_error(&refused, 429, "temporarily_unavailable");
+    assert!(refused.header("retry-after").parse::<u64>().is_ok_and(|s| s > 0));
+    assert_eq!(app.count_rows("oauth_clients").await, 20);
+    let elsewhere = app.send(from("10.9.0.2:4000", json!({"redirect_uris": [REDIRECT]}))).await;
+    assert_eq!(elsewhere.status.as_u16(), 201);
+}
