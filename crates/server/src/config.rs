@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub default_subscription: SubscriptionStatus,
     /// Verified tokens kept in memory (0: none).
     pub token_cache: usize,
+    /// How OAuth client ID metadata documents are fetched.
+    pub documents: crate::clients::DocumentFetch,
 }
 
 /// Verified tokens kept per node by default (a few hundred bytes each).
@@ -85,6 +87,17 @@ pub struct Settings {
     /// below the process's descriptor limit, which is raised to its maximum.
     #[arg(long, env = "SITEGPT_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub max_connections: u64,
+
+    /// Fetch OAuth client ID metadata documents from loopback and private
+    /// addresses too (by default only public addresses are asked, so a
+    /// `client_id` URL cannot reach into the server's network).
+    #[arg(long, env = "SITEGPT_CLIENT_METADATA_PRIVATE", default_value_t = false, global = true)]
+    pub client_metadata_private: bool,
+
+    /// CA certificates (PEM) trusted for fetching client ID metadata
+    /// documents, instead of the public roots.
+    #[arg(long, env = "SITEGPT_CLIENT_METADATA_CA", global = true)]
+    pub client_metadata_ca: Option<PathBuf>,
 }
 
 /// Registered confidential clients for introspection. Keeps only SHA-256
@@ -151,6 +164,8 @@ impl Settings {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             max_connections: 10_000,
+            client_metadata_private: false,
+            client_metadata_ca: None,
         }
     }
 
@@ -210,6 +225,10 @@ impl Settings {
             introspection_clients: self.introspection_clients.clone(),
             default_subscription: self.default_subscription,
             token_cache: self.token_cache,
+            documents: crate::clients::DocumentFetch::new(
+                self.client_metadata_private,
+                self.client_metadata_ca.as_deref(),
+            )?,
         })
     }
 

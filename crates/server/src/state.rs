@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sitegpt_access::SubscriptionStatus;
 use sitegpt_store::Store;
 
+use crate::clients::Clients;
 use crate::config::IntrospectionClients;
 pub use crate::config::ServerConfig;
 use crate::mail::MailQueue;
@@ -39,6 +40,8 @@ pub struct Shared {
     /// Rate limits counted in the store so every node sees them (the
     /// limits themselves are the constants of [`crate::ratelimit`]).
     pub limits: SharedLimiter,
+    /// OAuth clients: registered, or described by a metadata document.
+    pub clients: Clients,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             verifier: Verifier::new(Arc::clone(&store), config.token_cache),
             limits: SharedLimiter::new(Arc::clone(&store)),
             usage: UsageRecorder::new(Arc::clone(&store)),
+            clients: Clients::new(Arc::clone(&store), config.documents),
             store,
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
             public_url,

@@ -26,6 +26,7 @@ use super::{
     FormPairs, MaybeSession, SignedIn, WebError, html, html_redirecting_to, sign_in_first, signed_in_post,
     unverified_page,
 };
+use crate::clients::ClientError;
 use crate::issue::CHATBOTS_MAX;
 use crate::state::AppState;
 
@@ -129,16 +130,17 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
     let client_id = one("client_id")
         .map_err(|()| page("Invalid request", "The request names its application more than once."))?
         .ok_or_else(|| page("Invalid request", "The request does not say which application is asking (client_id)."))?;
-    let Some(client) = state.store.oauth_client(client_id).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot load an OAuth client");
-        page("Something went wrong", "The application could not be looked up. Try again in a moment.")
-    })?
-    else {
-        return Err(page(
+    let client = state.clients.find(client_id).await.map_err(|e| match e {
+        ClientError::Unknown(_) => page(
             "Unknown application",
             "This server does not know the application that sent you here. It may need to register again.",
-        ));
-    };
+        ),
+        ClientError::Document { .. } => Refusal::Page("This application cannot be used", e.to_string()),
+        ClientError::Store(e) => {
+            tracing::error!(error = %e, "cannot load an OAuth client");
+            page("Something went wrong", "The application could not be looked up. Try again in a moment.")
+        }
+    })?;
     let redirect_uri = one("redirect_uri")
         .map_err(|()| page("Invalid request", "The request names its redirect address more than once."))?
         .ok_or_else(|| page("Invalid request", "The request does not say where to return you (redirect_uri)."))?;

@@ -101,7 +101,7 @@ fn checkbox_values(page: &Page, name: &str) -> Vec<String> {
     page.body.split(&marker).skip(1).map(|rest| rest.split('"').next().expect("value").to_owned()).collect()
 }
 
-fn html_unescape(s: &str) -> String {
+pub fn html_unescape(s: &str) -> String {
     s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'").replace("&amp;", "&")
 }
 

@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Role, Scope, ScopeSet, SubscriptionStatus};
+use sitegpt_server::clients::DocumentFetch;
 use sitegpt_server::config::{IntrospectionClients, Settings};
 use sitegpt_server::mail::Mailer;
 use sitegpt_server::router::router;
@@ -140,7 +141,17 @@ impl TestApp {
     /// With `smtp_url`, mail goes over SMTP instead of to the outbox.
     pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
         let database = test_database().await;
-        let mut app = TestApp::build(public_url, smtp_url, database.as_ref().map(|d| d.url.clone())).await;
+        let url = database.as_ref().map(|d| d.url.clone());
+        let mut app = TestApp::build(public_url, smtp_url, url, DocumentFetch::default()).await;
+        app.database = database;
+        app
+    }
+
+    /// Fetching client metadata documents as `documents` says.
+    pub async fn with_documents(documents: DocumentFetch) -> TestApp {
+        let database = test_database().await;
+        let url = database.as_ref().map(|d| d.url.clone());
+        let mut app = TestApp::build("http://api.test", None, url, documents).await;
         app.database = database;
         app
     }
@@ -151,10 +162,15 @@ impl TestApp {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.db_path().display()),
         };
-        TestApp::build("http://api.test", None, Some(url)).await
+        TestApp::build("http://api.test", None, Some(url), DocumentFetch::default()).await
     }
 
-    async fn build(public_url: &str, smtp_url: Option<&str>, database_url: Option<String>) -> TestApp {
+    async fn build(
+        public_url: &str,
+        smtp_url: Option<&str>,
+        database_url: Option<String>,
+        documents: DocumentFetch,
+    ) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let from = "SiteGPT <no-reply@api.test>";
@@ -179,6 +195,7 @@ impl TestApp {
             mailer,
             default_subscription: SubscriptionStatus::Active,
             token_cache: sitegpt_server::auth::CACHE_CAPACITY,
+            documents,
         };
         let state = AppState::new(store, config);
         let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));

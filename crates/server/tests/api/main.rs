@@ -7,6 +7,7 @@ mod authorization_code;
 mod bad_input;
 mod binary;
 mod chatbots;
+mod client_documents;
 mod connections;
 mod conversations;
 mod dashboard_members;

@@ -19,6 +19,7 @@ use sitegpt_store::{Grant, GrantIssue, NewToken, OAuthClient, RedeemOutcome, Ref
 
 use super::device::parse_scope;
 use super::{Form, OAuthError, json_no_store, truncate};
+use crate::clients::ClientError;
 use crate::issue::NAME_MAX;
 use crate::state::AppState;
 
@@ -33,11 +34,10 @@ fn invalid_target(description: impl Into<String>) -> OAuthError {
 /// The client named by `client_id`, which must be one this server knows.
 async fn stored_client(state: &AppState, form: &Form) -> Result<OAuthClient, OAuthError> {
     let id = form.single("client_id")?.ok_or_else(|| OAuthError::invalid_client("`client_id` is required"))?;
-    state
-        .store
-        .oauth_client(id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_client(format!("unknown client `{}`; register it first", truncate(id, 64))))
+    state.clients.find(id).await.map_err(|e| match e {
+        ClientError::Store(e) => OAuthError::server_error(e),
+        refused => OAuthError::invalid_client(refused.to_string()),
+    })
 }
 
 /// `resource`, where given, must name the grant's resource (RFC 8707 §2.2).

@@ -33,6 +33,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": scopes(),
         "token_endpoint_auth_methods_supported": ["none"],
+        "client_id_metadata_document_supported": true,
         "authorization_response_iss_parameter_supported": true,
         "revocation_endpoint_auth_methods_supported": ["none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "bearer"],
