@@ -21,7 +21,7 @@ use sitegpt_access::{AccessLevel, ChatbotRestriction, Role, ScopeSet};
 use sitegpt_store::{Account, Chatbot, ChatbotQuery, NewGrant, OAuthClient};
 
 use super::device::grouped;
-use super::layout::{alert, message_page, page};
+use super::layout::{alert, message_page, page, team_choice};
 use super::{
     FormPairs, MaybeSession, SignedIn, WebError, html, html_redirecting_to, sign_in_first, signed_in_post,
     unverified_page,
@@ -250,18 +250,7 @@ fn consent_page(state: &AppState, signed_in: &SignedIn, c: Consent<'_>) -> Marku
                     @for (param, value) in &r.params {
                         input type="hidden" name=(param) value=(value);
                     }
-                    @if c.accounts.len() > 1 {
-                        div.field {
-                            label for="account_id" { "Team" }
-                            select id="account_id" name="account_id" {
-                                @for (account, role) in c.accounts {
-                                    option value=(account.id) selected[account.id == c.selected.id] { (account.name) " (" (role) ")" }
-                                }
-                            }
-                        }
-                    } @else {
-                        input type="hidden" name="account_id" value=(c.selected.id);
-                    }
+                    (team_choice("Team", c.accounts, &c.selected.id))
                     fieldset {
                         legend { "It will be able to" }
                         p.hint { "Untick anything it does not need." }

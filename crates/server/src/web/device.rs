@@ -14,7 +14,7 @@ use sitegpt_access::device::UserCode;
 use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
-use super::layout::{alert, message_page, page};
+use super::layout::{alert, message_page, page, team_choice};
 use super::signed_in_post;
 use super::urlencode;
 use super::{MaybeSession, SignedIn, WebError, WebForm, client_addr, html, redirect, unverified_page};
@@ -118,18 +118,7 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
                 form method="post" action="/device" {
                     input type="hidden" name="csrf" value=(signed_in.csrf());
                     input type="hidden" name="user_code" value=(r.code.normalized());
-                    @if r.accounts.len() > 1 {
-                        div.field {
-                            label for="account_id" { "Account" }
-                            select id="account_id" name="account_id" {
-                                @for (account, role) in r.accounts {
-                                    option value=(account.id) selected[account.id == r.selected.id] { (account.name) " (" (role) ")" }
-                                }
-                            }
-                        }
-                    } @else {
-                        input type="hidden" name="account_id" value=(r.selected.id);
-                    }
+                    (team_choice("Account", r.accounts, &r.selected.id))
                     div.actions {
                         button.danger type="submit" name="decision" value="deny" { "Deny" }
                         button.primary type="submit" name="decision" value="approve" disabled[!refused.is_empty()] { "Approve" }

@@ -116,3 +116,22 @@ pub const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0
 pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
     PreEscaped(s)
 }
+
+/// The team a form acts in: a choice when the person has several, else a
+/// hidden field. Posted as `account_id`.
+pub fn team_choice(label: &str, accounts: &[(sitegpt_store::Account, sitegpt_access::Role)], selected: &str) -> Markup {
+    html! {
+        @if accounts.len() > 1 {
+            div.field {
+                label for="account_id" { (label) }
+                select id="account_id" name="account_id" {
+                    @for (account, role) in accounts {
+                        option value=(account.id) selected[account.id == selected] { (account.name) " (" (role) ")" }
+                    }
+                }
+            }
+        } @else {
+            input type="hidden" name="account_id" value=(selected);
+        }
+    }
+}
