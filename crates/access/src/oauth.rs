@@ -18,6 +18,8 @@ pub const ACCESS_TOKEN_SECS: i64 = 3600;
 pub const REFRESH_GRACE_SECS: i64 = 60;
 /// A grant (and a registered client) not used for this long expires.
 pub const IDLE_DAYS: i64 = 90;
+/// Redirect URIs one client may have.
+pub const REDIRECT_URIS_MAX: usize = 10;
 
 /// A protected resource a token can be issued for. Tokens made without a
 /// resource (dashboard, CLI, device flow) serve every resource.

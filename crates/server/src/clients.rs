@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use serde::Deserialize;
-use sitegpt_access::oauth::check_redirect_uri;
+use sitegpt_access::oauth::{REDIRECT_URIS_MAX, check_redirect_uri};
 use sitegpt_store::{ClientSource, OAuthClient, Store, StoreError};
 
 /// The largest document read.
@@ -221,9 +221,7 @@ impl Clients {
         if document.response_types.is_some_and(|r| !r.iter().any(|r| r == "code")) {
             return Err("its response_types do not include code".into());
         }
-        if document.redirect_uris.is_empty()
-            || document.redirect_uris.len() > crate::routes::oauth::register::REDIRECT_URIS_MAX
-        {
+        if document.redirect_uris.is_empty() || document.redirect_uris.len() > REDIRECT_URIS_MAX {
             return Err("it must list 1 to 10 redirect_uris".into());
         }
         for uri in &document.redirect_uris {

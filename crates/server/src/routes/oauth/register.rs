@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sitegpt_access::id::{IdKind, new_id};
-use sitegpt_access::oauth::check_redirect_uri;
+use sitegpt_access::oauth::{REDIRECT_URIS_MAX, check_redirect_uri};
 use sitegpt_store::{ClientSource, OAuthClient};
 
 use super::{OAuthError, truncate};
@@ -18,8 +18,6 @@ use crate::issue::check_name;
 use crate::ratelimit::CLIENT_REGISTRATION;
 use crate::state::AppState;
 
-/// Redirect URIs one client may register.
-pub const REDIRECT_URIS_MAX: usize = 10;
 /// Shown where a client gave no name.
 pub const UNNAMED: &str = "Unnamed application";
 
