@@ -38,19 +38,56 @@ fn api_v2(mut router: Router<AppState>) -> Router<AppState> {
     router.route("/api/v2/openapi.json", get(openapi::serve))
 }
 
+/// What browser-based clients (the MCP Inspector, web apps) call from other
+/// origins: discovery, registration, the token and revocation endpoints.
+/// Bearer tokens and form bodies, never cookies, so any origin may ask.
+fn cross_origin_oauth() -> Router<AppState> {
+    use axum::http::{HeaderName, Method, header};
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("mcp-session-id"),
+        ])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("mcp-protocol-version"),
+        ])
+        .max_age(std::time::Duration::from_secs(3600));
+    // The layer answers preflights, but only for a method the route has.
+    let preflight = || async { axum::http::StatusCode::NO_CONTENT };
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(oauth::metadata::authorization_server).options(preflight))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(oauth::metadata::protected_resource_root).options(preflight),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/api/v2",
+            get(oauth::metadata::protected_resource_api_v2).options(preflight),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(oauth::metadata::protected_resource_mcp).options(preflight),
+        )
+        .route("/oauth/register", post(oauth::register::register).options(preflight))
+        .route("/oauth/token", post(oauth::token::token).options(preflight))
+        .route("/oauth/revoke", post(oauth::revoke::revoke).options(preflight))
+        .layer(cors)
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/.well-known/oauth-authorization-server", get(oauth::metadata::authorization_server))
-        .route("/.well-known/oauth-protected-resource", get(oauth::metadata::protected_resource_root))
-        .route("/.well-known/oauth-protected-resource/api/v2", get(oauth::metadata::protected_resource_api_v2))
+        .merge(cross_origin_oauth())
         .route("/oauth/authorize", get(web::authorize::show).post(web::authorize::decide))
-        .route("/oauth/register", post(oauth::register::register))
         .route("/oauth/device_authorization", post(oauth::device::device_authorization))
-        .route("/oauth/token", post(oauth::token::token))
-        .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route("/oauth/introspect", post(oauth::introspect::introspect))
         .route("/", get(web::home::home))
         .route("/docs", get(web::home::docs))

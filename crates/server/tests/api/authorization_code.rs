@@ -584,3 +584,54 @@ async fn registrations_are_limited_per_address_once_valid() {
     let elsewhere = app.send(from("10.9.0.2:4000", json!({"redirect_uris": [REDIRECT]}))).await;
     assert_eq!(elsewhere.status.as_u16(), 201);
 }
+
+#[tokio::test]
+async fn the_mcp_resource_is_described_and_browser_clients_may_call_the_oauth_endpoints() {
+    let app = TestApp::new().await;
+    let doc = app.request(Method::GET, "/.well-known/oauth-protected-resource/mcp", None, None).await;
+    assert_eq!(doc.status.as_u16(), 200);
+    assert_eq!(doc.body["resource"], format!("{ISSUER}/mcp"));
+    assert_eq!(doc.body["authorization_servers"], json!([ISSUER]));
+    assert_eq!(doc.body["bearer_methods_supported"], json!(["header"]));
+    assert_eq!(doc.body["scopes_supported"].as_array().expect("scopes").len(), 37);
+
+    let origin = "http://localhost:6274";
+    for path in ["/oauth/token", "/oauth/register", "/oauth/revoke"] {
+        let preflight = axum::http::Request::builder()
+            .method(Method::OPTIONS)
+            .uri(path)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type, authorization, mcp-protocol-version")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let (status, headers, _) = app.send_text(preflight).await;
+        assert!(status.is_success(), "{path}: {status}");
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_lowercase();
+        assert_eq!(header("access-control-allow-origin"), "*", "{path}");
+        assert!(header("access-control-allow-methods").contains("post"), "{path}");
+        for allowed in ["content-type", "authorization", "mcp-protocol-version", "mcp-session-id"] {
+            assert!(header("access-control-allow-headers").contains(allowed), "{path}: {allowed}");
+        }
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource/api/v2",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let get =
+            axum::http::Request::get(path).header("origin", origin).body(axum::body::Body::empty()).expect("request");
+        let (status, headers, _) = app.send_text(get).await;
+        assert_eq!(status.as_u16(), 200);
+        assert_eq!(headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"), "{path}");
+        let exposed = headers.get("access-control-expose-headers").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(exposed.to_lowercase().contains("www-authenticate"), "{path}: {exposed}");
+    }
+    // Pages (cookies) and the API are not opened to other origins.
+    for path in ["/login", "/api/v2/account", "/oauth/authorize"] {
+        let get =
+            axum::http::Request::get(path).header("origin", origin).body(axum::body::Body::empty()).expect("request");
+        let (_, headers, _) = app.send_text(get).await;
+        assert!(headers.get("access-control-allow-origin").is_none(), "{path}");
+    }
+}

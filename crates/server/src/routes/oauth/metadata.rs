@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sitegpt_access::Scope;
+use sitegpt_access::{Resource, Scope};
 
 use super::CLI_CLIENT_ID;
 use crate::state::AppState;
@@ -43,13 +43,13 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
     cached(body)
 }
 
-fn protected_resource(state: &AppState, resource: String) -> Response {
+fn protected_resource(state: &AppState, resource: String, name: &str) -> Response {
     cached(json!({
         "resource": resource,
         "authorization_servers": [&*state.public_url],
         "scopes_supported": scopes(),
         "bearer_methods_supported": ["header"],
-        "resource_name": "SiteGPT API v2",
+        "resource_name": name,
         "resource_documentation": format!("{}/docs", state.public_url),
     }))
 }
@@ -57,14 +57,21 @@ fn protected_resource(state: &AppState, resource: String) -> Response {
 /// `GET /.well-known/oauth-protected-resource`: the server as a whole.
 pub async fn protected_resource_root(State(state): State<AppState>) -> Response {
     let resource = state.public_url.to_string();
-    protected_resource(&state, resource)
+    protected_resource(&state, resource, "SiteGPT API v2")
 }
 
 /// `GET /.well-known/oauth-protected-resource/api/v2`: what `WWW-Authenticate`
 /// points at.
 pub async fn protected_resource_api_v2(State(state): State<AppState>) -> Response {
-    let resource = format!("{}/api/v2", state.public_url);
-    protected_resource(&state, resource)
+    let resource = Resource::ApiV2.url(&state.public_url);
+    protected_resource(&state, resource, "SiteGPT API v2")
+}
+
+/// `GET /.well-known/oauth-protected-resource/mcp`: the MCP endpoint's
+/// document (RFC 9728), whose `resource` clients ask tokens for.
+pub async fn protected_resource_mcp(State(state): State<AppState>) -> Response {
+    let resource = Resource::Mcp.url(&state.public_url);
+    protected_resource(&state, resource, "SiteGPT MCP server")
 }
 
 fn cached(body: Value) -> Response {
