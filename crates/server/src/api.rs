@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 
 use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::{Extension, Router};
 use schemars::{Schema, SchemaGenerator};
 use sitegpt_access::{RouteRule, Scope};
 use sitegpt_api_types as api;
@@ -579,4 +580,23 @@ static API_ROUTES: LazyLock<Vec<ApiRoute>> = LazyLock::new(|| {
 /// that is not here, and the API document is generated from this list.
 pub fn api_routes() -> &'static [ApiRoute] {
     &API_ROUTES
+}
+
+/// `/api/v2`: each path of [`api_routes`] with its methods, each method's
+/// handler carrying its rule; registered with full paths (no nested router
+/// on the hot path).
+pub fn router(mut router: Router<AppState>) -> Router<AppState> {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for route in api_routes() {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    for path in paths {
+        let methods = api_routes().iter().filter(|r| r.path == path).fold(MethodRouter::new(), |methods, route| {
+            methods.merge((route.handler)(route.method.filter()).route_layer(Extension(route.rule)))
+        });
+        router = router.route(path, methods);
+    }
+    router
 }

@@ -14,7 +14,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sitegpt_access::policy::{admit, authorize_target};
-use sitegpt_access::{Credential, PlainToken, Role, RouteRule, Target, TokenFacts};
+use sitegpt_access::{Credential, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
 use sitegpt_store::TokenAuth;
 
 use crate::conn::client_addr;
@@ -80,6 +80,46 @@ fn bearer(parts: &Parts) -> Result<Option<PlainToken>, ()> {
     PlainToken::parse(token.trim()).map(Some).map_err(drop)
 }
 
+/// A caller another layer already verified (the MCP endpoint, for the
+/// API requests its tools make in-process): the [`Caller`] extractor takes
+/// it instead of reading `Authorization`, and judges the route as one of
+/// the MCP resource.
+#[derive(Debug, Clone)]
+pub struct Preverified(pub Arc<Verified>);
+
+/// What a request presents as its bearer token, looked up.
+#[derive(Debug)]
+pub enum Presented {
+    Missing,
+    Malformed,
+    Unknown,
+    Found(Arc<Verified>),
+}
+
+impl Presented {
+    pub fn credential(&self) -> Credential<'_> {
+        match self {
+            Presented::Missing => Credential::Missing,
+            Presented::Malformed => Credential::Malformed,
+            Presented::Unknown => Credential::Unknown,
+            Presented::Found(verified) => Credential::Found(&verified.facts),
+        }
+    }
+}
+
+/// Reads and verifies the request's bearer token (from the cache when it
+/// can). Fails only when the address has sent too many unknown tokens.
+pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiError> {
+    Ok(match bearer(parts) {
+        Ok(None) => Presented::Missing,
+        Err(()) => Presented::Malformed,
+        Ok(Some(token)) => match state.verifier.verify(token.hash(), &client_addr(&parts.extensions)).await? {
+            Some(verified) => Presented::Found(verified),
+            None => Presented::Unknown,
+        },
+    })
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -90,13 +130,14 @@ impl FromRequestParts<AppState> for Caller {
             .get::<RouteRule>()
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
-        let found = match bearer(parts) {
-            Ok(None) => return Err(refuse(Credential::Missing, rule, now)),
-            Err(()) => return Err(refuse(Credential::Malformed, rule, now)),
-            Ok(Some(token)) => state.verifier.verify(token.hash(), &client_addr(&parts.extensions)).await?,
-        };
-        let Some(verified) = found else {
-            return Err(refuse(Credential::Unknown, rule, now));
+        if let Some(Preverified(verified)) = parts.extensions.get::<Preverified>() {
+            let rule = rule.on(Resource::Mcp);
+            admit(Credential::Found(&verified.facts), rule, now)?;
+            return Ok(Caller { verified: Arc::clone(verified), rule });
+        }
+        let verified = match present(parts, state).await? {
+            Presented::Found(verified) => verified,
+            other => return Err(refuse(other.credential(), rule, now)),
         };
         admit(Credential::Found(&verified.facts), rule, now)?;
         state.usage.record(&verified, now);

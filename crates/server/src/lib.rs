@@ -11,6 +11,7 @@
 //! - [`routes`]: handlers, one module per resource.
 //! - [`web`]: server-rendered pages (sign-up, sign-in, device approval).
 //! - [`mail`]: verification mail over SMTP or to the outbox folder.
+//! - [`mcp`]: the remote MCP server, its tools generated from the route table.
 //! - [`admin`]: the `sitegpt-server admin …` commands.
 
 pub mod admin;
@@ -21,10 +22,12 @@ pub mod clients;
 pub mod config;
 pub mod conn;
 pub mod context;
+pub mod cors;
 pub mod error;
 pub mod issue;
 pub mod logging;
 pub mod mail;
+pub mod mcp;
 pub mod openapi;
 pub mod ratelimit;
 pub mod request;

@@ -1,63 +1,31 @@
 //! The whole router: API v2 from the route table in [`crate::api`] (each
 //! handler carrying its route's rule, which the [`Caller`] extractor
-//! requires), the API document, OAuth, the pages, the deprecated v0 API,
-//! and the fallbacks for unknown paths and methods.
+//! requires), the API document, OAuth, the MCP endpoint, the pages, the
+//! deprecated v0 API, and the fallbacks for unknown paths and methods.
 //!
 //! [`Caller`]: crate::auth::Caller
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get, post};
-use axum::{Extension, Router};
+use axum::routing::{any, get, post};
 
 pub use crate::api::{ApiMethod, ApiRoute, QueryParam, SchemaFn, api_routes};
+use crate::cors;
 use crate::error::ApiError;
+use crate::mcp;
 use crate::openapi;
 use crate::request::{self, BODY_LIMIT};
 use crate::routes::{health, oauth, v0};
 use crate::state::AppState;
 use crate::web;
 
-/// `/api/v2`: each path of [`api_routes`] with its methods, each method's
-/// handler carrying its rule; registered with full paths (no nested router
-/// on the hot path).
-fn api_v2(mut router: Router<AppState>) -> Router<AppState> {
-    let mut paths: Vec<&'static str> = Vec::new();
-    for route in api_routes() {
-        if !paths.contains(&route.path) {
-            paths.push(route.path);
-        }
-    }
-    for path in paths {
-        let methods = api_routes().iter().filter(|r| r.path == path).fold(MethodRouter::new(), |methods, route| {
-            methods.merge((route.handler)(route.method.filter()).route_layer(Extension(route.rule)))
-        });
-        router = router.route(path, methods);
-    }
-    router.route("/api/v2/openapi.json", get(openapi::serve))
-}
-
 /// What browser-based clients (the MCP Inspector, web apps) call from other
 /// origins: discovery, registration, the token and revocation endpoints.
 /// Bearer tokens and form bodies, never cookies, so any origin may ask.
 fn cross_origin_oauth() -> Router<AppState> {
-    use axum::http::{HeaderName, Method, header};
-    let cors = tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("mcp-protocol-version"),
-            HeaderName::from_static("mcp-session-id"),
-        ])
-        .expose_headers([
-            header::WWW_AUTHENTICATE,
-            HeaderName::from_static("mcp-session-id"),
-            HeaderName::from_static("mcp-protocol-version"),
-        ])
-        .max_age(std::time::Duration::from_secs(3600));
     // The layer answers preflights, but only for a method the route has.
     let preflight = || async { axum::http::StatusCode::NO_CONTENT };
     Router::new()
@@ -77,7 +45,7 @@ fn cross_origin_oauth() -> Router<AppState> {
         .route("/oauth/register", post(oauth::register::register).options(preflight))
         .route("/oauth/token", post(oauth::token::token).options(preflight))
         .route("/oauth/revoke", post(oauth::revoke::revoke).options(preflight))
-        .layer(cors)
+        .layer(cors::bearer([Method::GET, Method::POST]))
 }
 
 /// The whole application.
@@ -115,7 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/members/{user_id}/role", post(web::members::change_role))
         .route("/dashboard/members/invitations/{id}/withdraw", post(web::members::withdraw))
         .route("/dashboard/members/{user_id}/remove", get(web::members::confirm_remove).post(web::members::remove));
-    api_v2(routes)
+    let api = crate::api::router(Router::new()).with_state(state.clone());
+    let routes = routes.merge(mcp::routes(&state, api));
+    crate::api::router(routes)
+        .route("/api/v2/openapi.json", get(openapi::serve))
         .route_layer(middleware::from_fn(remember_route))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

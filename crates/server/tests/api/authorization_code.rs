@@ -19,7 +19,7 @@ async fn register(app: &TestApp, body: Value) -> crate::helpers::TestResponse {
 }
 
 /// A registered public client for `REDIRECT`.
-async fn client(app: &TestApp) -> String {
+pub async fn client(app: &TestApp) -> String {
     let response = register(app, json!({"client_name": "Claude Test", "redirect_uris": [REDIRECT]})).await;
     assert_eq!(response.status.as_u16(), 201, "{}", response.body);
     response.body["client_id"].as_str().expect("client_id").to_owned()
@@ -27,7 +27,7 @@ async fn client(app: &TestApp) -> String {
 
 /// `/oauth/authorize?…` with the usual parameters, `overrides` replacing or
 /// (with an empty value) removing them.
-fn authorize_path(client_id: &str, overrides: &[(&str, &str)]) -> String {
+pub fn authorize_path(client_id: &str, overrides: &[(&str, &str)]) -> String {
     let challenge = s256(VERIFIER);
     let mut params: Vec<(&str, String)> = vec![
         ("response_type", "code".into()),
@@ -64,7 +64,7 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Shows the consent page and approves it with the scopes and chatbots
 /// given (all offered scopes when `scopes` is `None`); returns the code.
-async fn approve(browser: &mut Browser<'_>, path: &str, scopes: Option<&[&str]>, chatbots: &[&str]) -> String {
+pub async fn approve(browser: &mut Browser<'_>, path: &str, scopes: Option<&[&str]>, chatbots: &[&str]) -> String {
     let consent = browser.get(path).await;
     assert_eq!(consent.status.as_u16(), 200, "{}", consent.body);
     let mut form: Vec<(String, String)> = hidden_fields(&consent);
@@ -105,7 +105,12 @@ pub fn html_unescape(s: &str) -> String {
     s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'").replace("&amp;", "&")
 }
 
-async fn exchange(app: &TestApp, client_id: &str, code: &str, extra: &[(&str, &str)]) -> crate::helpers::TestResponse {
+pub async fn exchange(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    extra: &[(&str, &str)],
+) -> crate::helpers::TestResponse {
     let mut pairs = vec![
         ("grant_type", "authorization_code"),
         ("client_id", client_id),

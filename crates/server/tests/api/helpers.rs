@@ -44,7 +44,7 @@ fn init_logs() -> Arc<Mutex<Vec<u8>>> {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = BufferWriter(Arc::clone(&buffer));
         tracing_subscriber::fmt()
-            .with_env_filter("trace")
+            .with_env_filter(sitegpt_server::logging::filter("trace"))
             .json()
             .with_writer(move || writer.clone())
             .try_init()
@@ -343,6 +343,28 @@ impl TestApp {
                 .unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
         };
         TestResponse { status, headers, body }
+    }
+
+    /// One JSON-RPC request to `/mcp` (protocol 2025-06-18, stateless),
+    /// with an optional bearer token.
+    pub async fn mcp(&self, token: Option<&str>, method: &str, params: Value) -> TestResponse {
+        let message = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .header("host", "api.test");
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(builder.body(Body::from(message.to_string())).expect("request")).await
+    }
+
+    /// `tools/call`: the JSON-RPC response (the HTTP answer when not 200).
+    pub async fn call_tool(&self, token: &str, name: &str, arguments: Value) -> TestResponse {
+        self.mcp(Some(token), "tools/call", serde_json::json!({"name": name, "arguments": arguments})).await
     }
 
     /// A form-encoded POST, with an optional `Authorization` header value.

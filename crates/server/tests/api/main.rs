@@ -15,6 +15,7 @@ mod dashboard_tokens;
 mod helpers;
 mod items;
 mod matrix;
+mod mcp;
 mod nodes;
 mod oauth;
 mod oauth_client;

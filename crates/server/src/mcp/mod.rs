@@ -1,0 +1,182 @@
+//! The remote MCP server at `{public}/mcp`: Streamable HTTP (the official
+//! Rust SDK, stateless, answering JSON), whose tools are the API v2 routes.
+//!
+//! A guard in front of the transport does what must be decided before the
+//! protocol runs: the `Origin` check (DNS rebinding), step 1 of the decision
+//! for the MCP resource (401 with a challenge that points at the resource's
+//! metadata), and, for a `tools/call`, step 3 for the tool's scope (403
+//! `insufficient_scope` naming the scopes to ask for, so a client can step
+//! up). Every later refusal is the tool's own answer.
+
+pub mod server;
+pub mod tools;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::Deserialize;
+use sitegpt_access::policy::{authenticate, check_audience, check_email, check_scope};
+use sitegpt_access::{AccessLevel, Denial, Resource, RouteRule, Scope, ScopeSet};
+
+use crate::auth::{Preverified, present};
+use crate::context::RequestContext;
+use crate::error::ApiError;
+use crate::request::BODY_LIMIT;
+use crate::state::AppState;
+pub use server::McpServer;
+
+/// The largest JSON-RPC message accepted: an API body and its envelope.
+pub const MESSAGE_LIMIT: usize = BODY_LIMIT + 16 * 1024;
+
+/// `/mcp`, with its guard and CORS for browser clients.
+pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
+    let server = McpServer::new(api);
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        // Hosts are not checked here: bearer tokens are no ambient
+        // credential, and the guard checks `Origin`, which is what a
+        // rebinding browser sends.
+        .disable_allowed_hosts()
+        .with_max_request_body_bytes(MESSAGE_LIMIT);
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
+    Router::new()
+        .route_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(crate::cors::bearer([Method::GET, Method::POST, Method::DELETE]))
+}
+
+/// The `Origin`s a browser may call from: the public URL's.
+fn origin_allowed(origin: &HeaderValue, public_url: &str) -> bool {
+    let (Ok(origin), Ok(public)) = (origin.to_str(), url::Url::parse(public_url)) else { return false };
+    url::Url::parse(origin).is_ok_and(|origin| origin.origin() == public.origin())
+}
+
+/// `WWW-Authenticate` for a refusal at `/mcp`.
+fn challenge(state: &AppState, denial: &Denial, scopes: ScopeSet) -> String {
+    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", state.public_url);
+    let scope = scopes.to_space_separated();
+    match denial {
+        Denial::Unauthenticated(sitegpt_access::UnauthenticatedReason::Missing) => {
+            format!("Bearer realm=\"sitegpt\", resource_metadata=\"{metadata}\", scope=\"{scope}\"")
+        }
+        Denial::InsufficientScope(_) => format!(
+            "Bearer realm=\"sitegpt\", error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{metadata}\""
+        ),
+        other => format!(
+            "Bearer realm=\"sitegpt\", error=\"invalid_token\", error_description=\"{}\", \
+             resource_metadata=\"{metadata}\", scope=\"{scope}\"",
+            other.message().replace('"', "'")
+        ),
+    }
+}
+
+fn refuse(state: &AppState, denial: Denial, scopes: ScopeSet) -> Response {
+    let header = challenge(state, &denial, scopes);
+    let mut response = ApiError::Denied(denial).into_response();
+    if let Ok(value) = HeaderValue::from_str(&header) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Just enough of a JSON-RPC message to see which tool it calls.
+#[derive(Deserialize)]
+struct Peek {
+    method: Option<String>,
+    params: Option<PeekParams>,
+}
+
+#[derive(Deserialize)]
+struct PeekParams {
+    name: Option<String>,
+}
+
+/// The scope a message needs before it may run: a `tools/call`'s tool's.
+fn needed_scope(body: &[u8]) -> Option<Scope> {
+    let peek: Peek = serde_json::from_slice(body).ok()?;
+    if peek.method.as_deref() != Some("tools/call") {
+        return None;
+    }
+    let tool = tools::catalog().get(peek.params?.name.as_deref()?)?;
+    Some(tool.scope())
+}
+
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(origin) = request.headers().get(header::ORIGIN)
+        && !origin_allowed(origin, &state.public_url)
+    {
+        tracing::info!(target: "sitegpt::mcp", "refused a foreign Origin");
+        return (StatusCode::FORBIDDEN, "Forbidden: this Origin may not call the MCP endpoint.").into_response();
+    }
+    let (mut parts, body) = request.into_parts();
+    let now = Utc::now();
+    let presented = match present(&parts, &state).await {
+        Ok(presented) => presented,
+        Err(error) => return error.into_response(),
+    };
+    let rule = RouteRule::exempt(Scope::AccountRead).on(Resource::Mcp);
+    let standard = AccessLevel::Standard.scopes();
+    if let Err(denial) = authenticate(presented.credential(), now).and_then(|facts| check_audience(facts, rule)) {
+        return refuse(&state, denial, standard);
+    }
+    let crate::auth::Presented::Found(verified) = presented else {
+        return refuse(&state, Denial::Unauthenticated(sitegpt_access::UnauthenticatedReason::Unknown), standard);
+    };
+    let body = if parts.method == Method::POST {
+        let Ok(bytes) = axum::body::to_bytes(body, MESSAGE_LIMIT).await else {
+            return ApiError::PayloadTooLarge.into_response();
+        };
+        // Step 3 before the call runs, after step 2 (an unverified e-mail
+        // is the tool's answer, as it is the route's).
+        if let Some(scope) = needed_scope(&bytes) {
+            let rule = RouteRule::exempt(scope).on(Resource::Mcp);
+            if check_email(&verified.facts).is_ok() && check_scope(&verified.facts, rule).is_err() {
+                return refuse(&state, Denial::InsufficientScope(scope), verified.facts.scopes.with(scope));
+            }
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+    state.usage.record(&verified, now);
+    parts.extensions.insert(Preverified(verified));
+    parts.extensions.insert(RequestContext::current());
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_public_origin_passes() {
+        let public = "https://sitegpt.example.com";
+        let allowed = |o: &'static str| origin_allowed(&HeaderValue::from_static(o), public);
+        assert!(allowed("https://sitegpt.example.com"));
+        assert!(allowed("https://SiteGPT.example.com:443"));
+        assert!(!allowed("http://sitegpt.example.com"));
+        assert!(!allowed("https://evil.example.com"));
+        assert!(!allowed("null"));
+    }
+
+    #[test]
+    fn only_tool_calls_name_a_scope() {
+        let call =
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"chatbots_create","arguments":{}}}"#;
+        assert_eq!(needed_scope(call), Some(Scope::ChatbotsWrite));
+        assert_eq!(needed_scope(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#), None);
+        assert_eq!(needed_scope(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#), None);
+        assert_eq!(needed_scope(b"not json"), None);
+    }
+}
