@@ -9,6 +9,7 @@ use axum::http::Request;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use sitegpt_access::{Role, Scope, ScopeSet, SubscriptionStatus};
+use sitegpt_server::mcp::tools::{BodyShape, ToolRoute, catalog};
 use sitegpt_server::router::{ApiRoute, api_routes};
 
 use crate::helpers::{TestApp, TestResponse, TestUser};
@@ -255,8 +256,8 @@ fn expected(route: &ApiRoute, case: Case) -> Option<(u16, &'static str)> {
     })
 }
 
-async fn run(route: &ApiRoute, case: Case) -> Option<(TestResponse, bool)> {
-    let (status, code) = expected(route, case)?;
+/// A world set up for the case, with the token and path to send.
+async fn setup(route: &ApiRoute, case: Case) -> (World, Option<String>, String) {
     let world = World::new().await;
     let full = ScopeSet::all();
     let owner = &world.owner;
@@ -292,6 +293,12 @@ async fn run(route: &ApiRoute, case: Case) -> Option<(TestResponse, bool)> {
         }
         Case::Valid => (Some(world.token(owner, full, &[], false).await), world.path(route, false, false)),
     };
+    (world, token, path)
+}
+
+async fn run(route: &ApiRoute, case: Case) -> Option<(TestResponse, bool)> {
+    let (status, code) = expected(route, case)?;
+    let (world, token, path) = setup(route, case).await;
     let before = world.snapshot().await;
     let mut request = Request::builder().method(route.method.as_str()).uri(&path);
     if let Some(token) = &token {
@@ -344,6 +351,68 @@ async fn valid_requests_succeed_with_the_documented_status() {
         let (response, _) = run(route, Case::Valid).await.expect("valid applies everywhere");
         assert_eq!(response.body["ok"], true, "{} {}", route.method.as_str(), route.path);
     }
+}
+
+/// The tool call that stands for a request to `path` with the route's
+/// example body: path parameters, then the body's fields (or `body`).
+fn tool_arguments(tool: &ToolRoute, path: &str) -> Value {
+    let mut arguments = serde_json::Map::new();
+    for (template, value) in tool.route.path.split('/').zip(path.split('/')) {
+        if let Some(name) = template.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            arguments.insert(name.into(), json!(value));
+        }
+    }
+    match (&tool.body, body(tool.route)) {
+        (BodyShape::Fields(_), Some(Value::Object(fields))) => arguments.extend(fields),
+        (BodyShape::Nested, Some(body)) => {
+            arguments.insert("body".into(), body);
+        }
+        _ => {}
+    }
+    Value::Object(arguments)
+}
+
+/// The case through MCP: refusals before the call are the same HTTP answer,
+/// later ones the route's code as a tool error; success is the route's data.
+async fn run_tool(tool: &ToolRoute, case: Case) -> Option<()> {
+    let route = tool.route;
+    let (status, code) = expected(route, case)?;
+    let (world, token, path) = setup(route, case).await;
+    let before = world.snapshot().await;
+    let what = format!("{} [{case:?}]", tool.name());
+    let arguments = tool_arguments(tool, &path);
+    let response =
+        world.app.mcp(token.as_deref(), "tools/call", json!({"name": tool.name(), "arguments": arguments})).await;
+    if status == 401 || code == "INSUFFICIENT_SCOPE" {
+        response.assert_error(status, code);
+    } else {
+        assert_eq!(response.status.as_u16(), 200, "{what}: {}", response.body);
+        let result = &response.body["result"];
+        if code.is_empty() {
+            assert_eq!(result["isError"], false, "{what}: {result}");
+            // The same route in a world of its own answers with data of the same shape.
+            let (rest, _) = run(route, Case::Valid).await.expect("valid applies");
+            let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+            assert_eq!(keys(&result["structuredContent"]), keys(&rest.body["data"]), "{what}");
+        } else {
+            assert_eq!(result["isError"], true, "{what}: {result}");
+            assert_eq!(result["structuredContent"]["error"]["code"], code, "{what}: {result}");
+        }
+    }
+    if !code.is_empty() {
+        assert_eq!(before, world.snapshot().await, "{what} changed the store");
+    }
+    Some(())
+}
+
+#[tokio::test]
+async fn every_tool_answers_every_case_as_its_route_does() {
+    let mut checked = 0;
+    for tool in catalog().iter() {
+        let answers = futures_util::future::join_all(CASES.into_iter().map(|case| run_tool(tool, case))).await;
+        checked += answers.iter().filter(|answer| answer.is_some()).count();
+    }
+    assert!(checked >= catalog().iter().count() * 7, "{checked} checks");
 }
 
 /// A random variation of a JSON value: other types, missing or extra keys,

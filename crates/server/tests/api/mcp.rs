@@ -16,9 +16,9 @@ use crate::helpers::{TestApp, TestResponse, captured_logs};
 
 const METADATA: &str = "http://api.test/.well-known/oauth-protected-resource/mcp";
 
-/// An OAuth access token for `resource` with `scopes`, approved by a new
-/// person signed in on the consent page.
-pub async fn oauth_token(app: &TestApp, email: &str, resource: &str, scopes: &[&str]) -> String {
+/// A client and its token response for `resource` with `scopes`, approved
+/// by a new person signed in on the consent page.
+pub async fn oauth_grant(app: &TestApp, email: &str, resource: &str, scopes: &[&str]) -> (String, Value) {
     let (mut browser, _) = signed_in(app, email).await;
     let client_id = client(app).await;
     let requested = scopes.join(" ");
@@ -26,7 +26,13 @@ pub async fn oauth_token(app: &TestApp, email: &str, resource: &str, scopes: &[&
     let code = approve(&mut browser, &path, Some(scopes), &[]).await;
     let tokens = exchange(app, &client_id, &code, &[("resource", resource)]).await;
     assert_eq!(tokens.status.as_u16(), 200, "{}", tokens.body);
-    tokens.body["access_token"].as_str().expect("access token").to_owned()
+    (client_id, tokens.body)
+}
+
+/// Just the access token of [`oauth_grant`].
+pub async fn oauth_token(app: &TestApp, email: &str, resource: &str, scopes: &[&str]) -> String {
+    let (_, tokens) = oauth_grant(app, email, resource, scopes).await;
+    tokens["access_token"].as_str().expect("access token").to_owned()
 }
 
 /// The result of a `tools/call` that ran (HTTP 200).
@@ -278,4 +284,29 @@ async fn the_log_names_the_tool_and_its_outcome_but_no_argument_or_token() {
     assert!(logs.lines().any(|l| l.contains("chatbots_get") && l.contains("NOT_FOUND")), "{logs}");
     assert!(!logs.contains(name) && !logs.contains("cb_missing_4b2e"));
     assert!(!logs.contains(&token) && !logs.contains(&token[..16]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_on_one_node_stops_its_token_at_mcp_on_the_other_within_a_second() {
+    let a = TestApp::new().await;
+    let b = a.another_node().await;
+    let (client_id, tokens) = oauth_grant(&a, "mcp-nodes@example.com", "http://api.test/mcp", &["chatbots:read"]).await;
+    let access = tokens["access_token"].as_str().expect("access");
+    for node in [&a, &b] {
+        assert_eq!(result(&node.call_tool(access, "chatbots_list", json!({})).await)["isError"], false);
+    }
+    let refresh = tokens["refresh_token"].as_str().expect("refresh");
+    let revoked = a.form("/oauth/revoke", &[("token", refresh), ("client_id", &client_id)], None).await;
+    assert_eq!(revoked.status.as_u16(), 200);
+    let start = std::time::Instant::now();
+    loop {
+        let answer = b.call_tool(access, "chatbots_list", json!({})).await;
+        if answer.status.as_u16() == 401 {
+            answer.assert_error(401, "TOKEN_REVOKED");
+            assert!(answer.header("www-authenticate").contains(METADATA));
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(1), "the other node still answers {}", answer.body);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
