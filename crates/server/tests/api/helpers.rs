@@ -354,8 +354,11 @@ impl TestApp {
             .uri("/mcp")
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18")
             .header("host", "api.test");
+        // After the handshake, a client names the revision on every request.
+        if method != "initialize" {
+            builder = builder.header("mcp-protocol-version", "2025-06-18");
+        }
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }

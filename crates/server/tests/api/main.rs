@@ -16,6 +16,7 @@ mod helpers;
 mod items;
 mod matrix;
 mod mcp;
+mod mcp_client;
 mod nodes;
 mod oauth;
 mod oauth_client;

@@ -310,3 +310,18 @@ async fn a_grant_revoked_on_one_node_stops_its_token_at_mcp_on_the_other_within_
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
+
+#[tokio::test]
+async fn the_handshake_settles_on_the_clients_protocol_revision() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let (_, token) = app.token(&owner, &[Scope::ChatbotsRead]).await;
+    for version in ["2025-06-18", "2025-11-25"] {
+        let params =
+            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}});
+        let answer = app.mcp(Some(&token), "initialize", params).await;
+        assert_eq!(result(&answer)["protocolVersion"], version, "{}", answer.body);
+        assert_eq!(result(&answer)["serverInfo"]["name"], "sitegpt");
+        assert!(result(&answer)["capabilities"]["tools"].is_object());
+    }
+}
