@@ -50,15 +50,22 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<(&http::request::Parts
 }
 
 /// A refusal or failure as the API states it: `isError`, with the API's
-/// code and message as text and as structured content.
+/// code and message as text (`CODE: message`, then the details as JSON when
+/// there are any). No structured content: clients hold that to the tool's
+/// output schema, which describes success.
 fn tool_error(code: &str, message: &str, details: Option<&Value>) -> CallToolResult {
-    let mut error = json!({"code": code, "message": message});
+    let mut text = format!("{code}: {message}");
     if let Some(details) = details {
-        error["details"] = details.clone();
+        text.push('\n');
+        text.push_str(&details.to_string());
     }
-    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("{code}: {message}"))]);
-    result.structured_content = Some(json!({ "error": error }));
-    result
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// The API code of a tool error's text.
+pub fn error_code(result: &CallToolResult) -> Option<&str> {
+    let text = result.content.first()?.as_text()?.text.as_str();
+    text.split_once(':').map(|(code, _)| code)
 }
 
 /// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
@@ -181,7 +188,7 @@ impl McpServer {
         let outcome = if status.is_success() {
             "ok".to_owned()
         } else {
-            result.structured_content.as_ref().and_then(|c| c["error"]["code"].as_str()).unwrap_or("ERROR").to_owned()
+            error_code(&result).unwrap_or("ERROR").to_owned()
         };
         (result, outcome)
     }
@@ -280,6 +287,12 @@ mod tests {
         assert_eq!(ok.structured_content, Some(json!({"items": []})));
         let refused = tool_result(br#"{"ok":false,"error":{"code":"NOT_FOUND","message":"Not found."},"meta":{}}"#);
         assert_eq!(refused.is_error, Some(true));
-        assert_eq!(refused.structured_content, Some(json!({"error": {"code": "NOT_FOUND", "message": "Not found."}})));
+        assert_eq!(refused.structured_content, None);
+        assert_eq!(error_code(&refused), Some("NOT_FOUND"));
+        let invalid = tool_result(
+            br#"{"ok":false,"error":{"code":"VALIDATION_FAILED","message":"Invalid request: x","details":[{"path":["x"]}]},"meta":{}}"#,
+        );
+        let text = invalid.content[0].as_text().expect("text").text.clone();
+        assert_eq!(text, "VALIDATION_FAILED: Invalid request: x\n[{\"path\":[\"x\"]}]");
     }
 }

@@ -122,12 +122,52 @@ fn param_description(name: &str) -> String {
     }
 }
 
+/// The formats of JSON Schema itself; validators warn about others (such as
+/// the `uint64` and `double` that Rust types carry).
+const STANDARD_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+/// Drops `format`s that are not JSON Schema's own, everywhere in `schema`.
+fn standard_formats(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if object.get("format").and_then(Value::as_str).is_some_and(|f| !STANDARD_FORMATS.contains(&f)) {
+                object.remove("format");
+            }
+            object.values_mut().for_each(standard_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(standard_formats),
+        _ => {}
+    }
+}
+
 /// A schema with its definitions attached, and the `$ref` at its top
 /// resolved, so that it stands alone.
 fn standalone(schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema) -> Map<String, Value> {
     let mut generator = SchemaSettings::draft2020_12().with(|s| s.meta_schema = None).into_generator();
-    let schema = schema(&mut generator).to_value();
-    let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let mut schema = schema(&mut generator).to_value();
+    standard_formats(&mut schema);
+    let mut defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    defs.values_mut().for_each(standard_formats);
     let mut object = match schema {
         Value::Object(object) => object,
         other => Map::from_iter([("const".to_owned(), other)]),
@@ -282,6 +322,10 @@ mod tests {
                 assert!(tool.tool.input_schema["$defs"].get(name).is_some(), "{}: {target}", tool.name());
             }
             assert!(tool.tool.output_schema.is_some(), "{} has an output schema", tool.name());
+            let output = serde_json::to_string(&tool.tool.output_schema).expect("json");
+            for schema in [&input, &output] {
+                assert!(!schema.contains("\"format\":\"uint") && !schema.contains("\"format\":\"int"), "{schema}");
+            }
             let annotations = tool.tool.annotations.as_ref().expect("annotations");
             assert_eq!(annotations.read_only_hint, Some(tool.route.method == ApiMethod::Get), "{}", tool.name());
         }

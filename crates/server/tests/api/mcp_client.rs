@@ -97,7 +97,7 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_bearer_token() {
         .await
         .expect("a tool error is a result");
     assert_eq!(refused.is_error, Some(true));
-    assert_eq!(refused.structured_content.expect("structured")["error"]["code"], "NOT_FOUND");
+    assert_eq!(sitegpt_server::mcp::server::error_code(&refused), Some("NOT_FOUND"));
 
     client.cancel().await.expect("close");
 

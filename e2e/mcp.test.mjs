@@ -1,0 +1,198 @@
+// An MCP client on the official TypeScript SDK (`Client`, the Streamable
+// HTTP transport and an OAuth provider) connects to the real server from
+// nothing: 401, discovery, registration, a person's consent in Chromium,
+// tokens, tools; then steps up when a tool needs a scope it lacks. And the
+// token fallback: a dashboard token restricted to one chatbot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { screenshot } from './browser.mjs';
+import { PASSWORD, serverAndBrowser } from './flows.mjs';
+
+let server;
+let browser;
+
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
+});
+
+/** The client's redirect target: a loopback server that keeps each query it receives. */
+async function callbackServer() {
+  const received = [];
+  const http = createServer((request, response) => {
+    const url = new URL(request.url, 'http://127.0.0.1');
+    if (url.pathname === '/callback') received.push(url.searchParams);
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end('<!doctype html><title>Signed in</title><h1>You can close this window</h1>');
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${http.address().port}/callback`;
+  return { url, received, close: () => new Promise((resolve) => http.close(resolve)) };
+}
+
+/**
+ * An OAuthClientProvider kept in memory. It keeps no refresh token: when its
+ * access token no longer serves, it asks the person again (which is also how
+ * the SDK steps up to more scopes).
+ */
+class MemoryProvider {
+  constructor(redirectUrl) {
+    this.redirect = redirectUrl;
+    this.authorizationUrls = [];
+  }
+  get redirectUrl() { return this.redirect; }
+  get clientMetadata() {
+    return {
+      client_name: 'E2E agent',
+      redirect_uris: [this.redirect],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() { return this.client; }
+  saveClientInformation(information) { this.client = information; }
+  tokens() { return this.saved; }
+  saveTokens(tokens) {
+    const { refresh_token: _dropped, ...kept } = tokens;
+    this.saved = kept;
+  }
+  redirectToAuthorization(url) { this.authorizationUrls.push(url); }
+  saveCodeVerifier(verifier) { this.verifier = verifier; }
+  codeVerifier() { return this.verifier; }
+}
+
+/** The person opens the authorization URL, approves what it asks, and the client gets the code. */
+async function approveInBrowser(page, url, callback, { signIn, keepOnly, shot } = {}) {
+  const before = callback.received.length;
+  await page.goto(url.href);
+  if (signIn) {
+    await page.getByLabel('Email').fill(signIn);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('heading', { name: 'Allow E2E agent to access SiteGPT?' }).waitFor();
+  if (shot) await screenshot(page, shot);
+  if (keepOnly) {
+    for (const box of await page.getByRole('checkbox').all()) {
+      const label = (await box.getAttribute('value')) ?? '';
+      if (label.includes(':') && !keepOnly.includes(label)) await box.uncheck();
+    }
+  }
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('heading', { name: 'You can close this window' }).waitFor();
+  assert.equal(callback.received.length, before + 1);
+  return callback.received.at(-1).get('code');
+}
+
+function newClient(provider) {
+  const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), { authProvider: provider });
+  const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
+  return { client, transport };
+}
+
+test('an SDK client connects through OAuth, lists and calls tools, and steps up for a write', async () => {
+  const email = 'mcp-agent@example.com';
+  server.admin('create-user', '--email', email, '--password', PASSWORD, '--verified', '--account', 'Agent team');
+  const callback = await callbackServer();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+
+  // From nothing: the endpoint answers 401, the SDK discovers, registers and
+  // sends the person to consent.
+  const provider = new MemoryProvider(callback.url);
+  let { client, transport } = newClient(provider);
+  await assert.rejects(client.connect(transport), UnauthorizedError);
+  assert.match(provider.client.client_id, /^oc_/);
+  const first = provider.authorizationUrls.at(-1);
+  assert.equal(first.searchParams.get('resource'), `${server.base}/mcp`);
+  assert.equal(first.searchParams.get('code_challenge_method'), 'S256');
+  const code = await approveInBrowser(page, first, callback, { signIn: email, shot: '45-mcp-consent' });
+  await transport.finishAuth(code);
+  ({ client, transport } = newClient(provider));
+  await client.connect(transport);
+  assert.equal(client.getServerVersion().name, 'sitegpt');
+
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name);
+  for (const name of ['account_get', 'chatbots_list', 'chatbots_create', 'knowledge_list', 'knowledge_create']) {
+    assert.ok(names.includes(name), `${name} is offered`);
+  }
+  assert.ok(!names.includes('tokens_create') && !names.includes('tokens_rotate'), 'no tool hands out secrets');
+  assert.equal(tools.find((t) => t.name === 'chatbots_list').annotations.readOnlyHint, true);
+  assert.equal(tools.find((t) => t.name === 'chatbots_delete').annotations.destructiveHint, true);
+
+  const created = await client.callTool({ name: 'chatbots_create', arguments: { name: 'Docs bot' } });
+  assert.equal(created.isError, false, JSON.stringify(created));
+  const chatbotId = created.structuredContent.chatbot.id;
+  const listed = await client.callTool({ name: 'chatbots_list', arguments: {} });
+  assert.deepEqual(listed.structuredContent.items.map((c) => c.id), [chatbotId]);
+  const knowledge = await client.callTool({
+    name: 'knowledge_create',
+    arguments: { chatbotId, type: 'url', url: 'https://example.com/pricing' },
+  });
+  assert.equal(knowledge.isError, false, JSON.stringify(knowledge));
+  assert.equal(knowledge.structuredContent.knowledgeSource.url, 'https://example.com/pricing');
+  const missing = await client.callTool({ name: 'chatbots_get', arguments: { chatbotId: 'cb_not_here' } });
+  assert.equal(missing.isError, true);
+  assert.match(missing.content[0].text, /^NOT_FOUND: /);
+  await client.close();
+
+  // Step-up: a client granted only chatbots:read asks for chatbots:write
+  // when a write needs it, and succeeds once the person approves.
+  const narrow = new MemoryProvider(callback.url);
+  ({ client, transport } = newClient(narrow));
+  await assert.rejects(client.connect(transport), UnauthorizedError);
+  const narrowCode = await approveInBrowser(page, narrow.authorizationUrls.at(-1), callback, { keepOnly: ['chatbots:read'] });
+  await transport.finishAuth(narrowCode);
+  ({ client, transport } = newClient(narrow));
+  await client.connect(transport);
+  assert.equal(narrow.saved.scope, 'chatbots:read');
+  const read = await client.callTool({ name: 'chatbots_list', arguments: {} });
+  assert.equal(read.isError, false);
+  await assert.rejects(client.callTool({ name: 'chatbots_create', arguments: { name: 'Sales bot' } }), UnauthorizedError);
+  const stepUp = narrow.authorizationUrls.at(-1);
+  assert.equal(stepUp.searchParams.get('scope'), 'chatbots:read chatbots:write');
+  const stepUpCode = await approveInBrowser(page, stepUp, callback, { shot: '46-mcp-step-up' });
+  await transport.finishAuth(stepUpCode);
+  assert.equal(narrow.saved.scope, 'chatbots:read chatbots:write');
+  const written = await client.callTool({ name: 'chatbots_create', arguments: { name: 'Sales bot' } });
+  assert.equal(written.isError, false, JSON.stringify(written));
+  await client.close();
+
+  for (const secret of [code, narrowCode, stepUpCode, narrow.saved.access_token]) {
+    assert.ok(!server.logs().includes(secret.slice(5, 40)), 'no secret is logged');
+  }
+  assert.match(server.logs(), /"tool":"chatbots_create"/);
+  await context.close();
+  await callback.close();
+});
+
+test('the token fallback: a dashboard token restricted to one chatbot', async () => {
+  const email = 'mcp-fallback@example.com';
+  const { accountId } = server.admin('create-user', '--email', email, '--password', PASSWORD, '--verified',
+    '--account', 'Fallback team');
+  const mine = server.admin('create-chatbot', '--account-id', accountId, '--name', 'Mine').chatbotId;
+  const other = server.admin('create-chatbot', '--account-id', accountId, '--name', 'Other').chatbotId;
+  const token = server.admin('create-token', '--email', email, '--name', 'Support agent', '--scope', 'chatbots:read',
+    '--chatbot', mine).plaintextToken;
+  const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'e2e-fallback', version: '1.0.0' });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((t) => t.name).sort(), ['chatbots_get', 'chatbots_list'], 'only what the token may do');
+  const listed = await client.callTool({ name: 'chatbots_list', arguments: {} });
+  assert.deepEqual(listed.structuredContent.items.map((c) => c.id), [mine]);
+  const own = await client.callTool({ name: 'chatbots_get', arguments: { chatbotId: mine } });
+  assert.equal(own.structuredContent.chatbot.name, 'Mine');
+  const refused = await client.callTool({ name: 'chatbots_get', arguments: { chatbotId: other } });
+  assert.equal(refused.isError, true);
+  assert.match(refused.content[0].text, /^NOT_FOUND: /);
+  await client.close();
+});
