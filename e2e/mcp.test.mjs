@@ -9,8 +9,8 @@ import { createServer } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { screenshot } from './browser.mjs';
-import { PASSWORD, serverAndBrowser } from './flows.mjs';
+import { fitsWidth, screenshot } from './browser.mjs';
+import { PASSWORD, serverAndBrowser, signIn } from './flows.mjs';
 
 let server;
 let browser;
@@ -195,4 +195,29 @@ test('the token fallback: a dashboard token restricted to one chatbot', async ()
   assert.equal(refused.isError, true);
   assert.match(refused.content[0].text, /^NOT_FOUND: /);
   await client.close();
+});
+
+test('the Connect an AI client page fits a desktop and a phone, with every snippet copyable', async () => {
+  const email = 'mcp-page@example.com';
+  server.admin('create-user', '--email', email, '--password', PASSWORD, '--verified');
+  for (const [width, height, name] of [[1280, 900, '47-mcp-connect'], [390, 844, '48-mcp-connect-phone']]) {
+    const context = await browser.newContext({ viewport: { width, height }, permissions: ['clipboard-read', 'clipboard-write'] });
+    const page = await context.newPage();
+    await signIn(server, page, email);
+    await page.getByRole('link', { name: 'AI clients' }).click();
+    await page.getByRole('heading', { name: 'Connect an AI client' }).waitFor();
+    assert.equal(await page.getByLabel('MCP server URL').inputValue(), `${server.base}/mcp`);
+    assert.match(await page.getByLabel('Run in a terminal').inputValue(), /^claude mcp add --transport http sitegpt /);
+    assert.ok(await fitsWidth(page), `no sideways scrolling at ${width}px`);
+    const copies = page.getByRole('button', { name: 'Copy' });
+    assert.equal(await copies.count(), 6);
+    const last = copies.last();
+    await last.scrollIntoViewIfNeeded();
+    assert.ok(await last.isVisible());
+    await copies.first().click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.base}/mcp`);
+    await screenshot(page, name);
+    await context.close();
+  }
 });

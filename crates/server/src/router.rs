@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/agents/new", get(web::tokens::new_form))
         .route("/dashboard/agents/{id}/{action}", get(web::tokens::confirm).post(web::tokens::act))
         .route("/dashboard/apps", get(web::apps::show))
+        .route("/dashboard/mcp", get(web::mcp::show))
         .route("/dashboard/apps/{id}/revoke", post(web::apps::revoke))
         .route("/invitations", get(web::invitations::show))
         .route("/invitations/{id}/accept", post(web::invitations::accept))

@@ -185,11 +185,8 @@ impl McpServer {
             Err(_) => return (tool_error("INTERNAL", "The API's answer could not be read.", None), "INTERNAL".into()),
         };
         let result = tool_result(&body);
-        let outcome = if status.is_success() {
-            "ok".to_owned()
-        } else {
-            error_code(&result).unwrap_or("ERROR").to_owned()
-        };
+        let outcome =
+            if status.is_success() { "ok".to_owned() } else { error_code(&result).unwrap_or("ERROR").to_owned() };
         (result, outcome)
     }
 }

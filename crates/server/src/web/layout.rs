@@ -35,6 +35,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                             a href="/dashboard/agents" { "Agents" }
                             a href="/dashboard/members" { "Members" }
                             a href="/dashboard/apps" { "Connected apps" }
+                            a href="/dashboard/mcp" { "AI clients" }
                             a href="/device" { "Connect a device" }
                         }
                         nav.account aria-label="Account" {

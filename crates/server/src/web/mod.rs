@@ -14,6 +14,7 @@ pub mod device;
 pub mod home;
 pub mod invitations;
 pub mod layout;
+pub mod mcp;
 pub mod members;
 pub mod tokens;
 

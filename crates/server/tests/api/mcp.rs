@@ -326,3 +326,26 @@ async fn the_handshake_settles_on_the_clients_protocol_revision() {
         assert!(result(&answer)["capabilities"]["tools"].is_object());
     }
 }
+
+#[tokio::test]
+async fn the_connect_page_gives_the_url_and_setup_for_common_clients() {
+    let app = TestApp::new().await;
+    let anonymous = crate::helpers::Browser::new(&app).get("/dashboard/mcp").await;
+    assert_eq!(anonymous.status.as_u16(), 303);
+    assert!(anonymous.location().starts_with("/login?next="), "{}", anonymous.location());
+
+    let (mut browser, _) = signed_in(&app, "connect-page@example.com").await;
+    let page = browser.get("/dashboard/mcp").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+    for expected in [
+        "value=\"http://api.test/mcp\"",
+        "claude mcp add --transport http sitegpt http://api.test/mcp",
+        "&quot;type&quot;: &quot;http&quot;, &quot;url&quot;: &quot;http://api.test/mcp&quot;",
+        "&quot;mcpServers&quot;",
+        "Authorization: Bearer sgpt_…",
+        "href=\"/dashboard/agents/new\"",
+        "href=\"/dashboard/mcp\"",
+    ] {
+        page.assert_contains(expected);
+    }
+}
