@@ -7,6 +7,12 @@
 //! metadata), and, for a `tools/call`, step 3 for the tool's scope (403
 //! `insufficient_scope` naming the scopes to ask for, so a client can step
 //! up). Every later refusal is the tool's own answer.
+//!
+//! The guard also answers the one message that dominates traffic itself: a
+//! plain `tools/call` on a revision before per-request metadata (see
+//! [`direct_call`]), with the SDK's types and exactly the SDK's answer, but
+//! without the SDK's per-request tasks and channels, which cost more than the
+//! API call the tool makes (`bench/mcp.sh`). Anything else goes to the SDK.
 
 pub mod server;
 pub mod tools;
@@ -39,6 +45,7 @@ pub const MESSAGE_LIMIT: usize = BODY_LIMIT + 16 * 1024;
 /// `/mcp`, with its guard and CORS for browser clients.
 pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
     let server = McpServer::new(api);
+    let guarded = Guarded { state: state.clone(), server: server.clone() };
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
@@ -52,8 +59,79 @@ pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
     Router::new()
         .route_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(guarded, guard))
         .layer(crate::cors::bearer([Method::GET, Method::POST, Method::DELETE]))
+}
+
+/// What the guard needs: the app, and the server for calls it answers itself.
+#[derive(Debug, Clone)]
+struct Guarded {
+    state: AppState,
+    server: McpServer,
+}
+
+/// A `tools/call` exactly as the guard answers it itself: nothing but
+/// `jsonrpc`, `id`, `method` and `params` with `name` and `arguments`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectCall {
+    jsonrpc: String,
+    id: rmcp::model::RequestId,
+    method: String,
+    params: DirectParams,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<rmcp::model::JsonObject>,
+}
+
+/// The revisions whose stateless `tools/call` needs nothing but the message
+/// (no per-request metadata, no standard headers).
+const DIRECT_REVISIONS: [&str; 2] = ["2025-06-18", "2025-11-25"];
+
+/// The call the guard may answer itself, when the SDK would answer it the
+/// same way: `Accept` naming exactly JSON and event streams, `Content-Type`
+/// JSON, a revision of [`DIRECT_REVISIONS`] and no standard headers, and a
+/// plain call of a known tool. `None` sends the request on to the SDK.
+fn direct_call(parts: &axum::http::request::Parts, body: &[u8]) -> Option<DirectCall> {
+    let headers = &parts.headers;
+    let one = |name| {
+        let mut values = headers.get_all(name).iter();
+        let value = values.next()?.to_str().ok()?;
+        values.next().is_none().then_some(value)
+    };
+    let version = one("mcp-protocol-version")?;
+    if !DIRECT_REVISIONS.contains(&version) || headers.contains_key("mcp-method") || headers.contains_key("mcp-name") {
+        return None;
+    }
+    let mut accepted: Vec<&str> = one(header::ACCEPT.as_str())?.split(',').map(str::trim).collect();
+    accepted.sort_unstable();
+    if accepted != ["application/json", "text/event-stream"] {
+        return None;
+    }
+    let content_type = one(header::CONTENT_TYPE.as_str())?;
+    if !content_type.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json")) {
+        return None;
+    }
+    let call: DirectCall = serde_json::from_slice(body).ok()?;
+    (call.jsonrpc == "2.0" && call.method == "tools/call" && tools::catalog().get(&call.params.name).is_some())
+        .then_some(call)
+}
+
+/// Answers a [`direct_call`] as the SDK would: a JSON-RPC response in JSON.
+async fn answer_directly(server: &McpServer, call: DirectCall, parts: &axum::http::request::Parts) -> Response {
+    let Some(tool) = tools::catalog().get(&call.params.name) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let answer = server.run(tool, call.params.arguments.unwrap_or_default(), parts).await;
+    match answer.response_body(&call.id) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(_) => ApiError::Internal("a tool result could not be serialized".into()).into_response(),
+    }
 }
 
 /// The `Origin`s a browser may call from: the public URL's.
@@ -112,7 +190,7 @@ fn needed_scope(body: &[u8]) -> Option<Scope> {
     Some(tool.scope())
 }
 
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn guard(State(Guarded { state, server }): State<Guarded>, request: Request, next: Next) -> Response {
     if let Some(origin) = request.headers().get(header::ORIGIN)
         && !origin_allowed(origin, &state.public_url)
     {
@@ -133,26 +211,37 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let crate::auth::Presented::Found(verified) = presented else {
         return refuse(&state, Denial::Unauthenticated(sitegpt_access::UnauthenticatedReason::Unknown), standard);
     };
-    let body = if parts.method == Method::POST {
-        let Ok(bytes) = axum::body::to_bytes(body, MESSAGE_LIMIT).await else {
-            return ApiError::PayloadTooLarge.into_response();
-        };
-        // Step 3 before the call runs, after step 2 (an unverified e-mail
-        // is the tool's answer, as it is the route's).
-        if let Some(scope) = needed_scope(&bytes) {
-            let rule = RouteRule::exempt(scope).on(Resource::Mcp);
-            if check_email(&verified.facts).is_ok() && check_scope(&verified.facts, rule).is_err() {
-                return refuse(&state, Denial::InsufficientScope(scope), verified.facts.scopes.with(scope));
-            }
-        }
-        Body::from(bytes)
-    } else {
-        body
+    // The caller goes on to the handler, and counts as a use of the token.
+    let admit = |parts: &mut axum::http::request::Parts, verified: Arc<crate::auth::Verified>| {
+        state.usage.record(&verified, now);
+        parts.extensions.insert(Preverified(verified));
+        parts.extensions.insert(RequestContext::current());
     };
-    state.usage.record(&verified, now);
-    parts.extensions.insert(Preverified(verified));
-    parts.extensions.insert(RequestContext::current());
-    next.run(Request::from_parts(parts, body)).await
+    if parts.method != Method::POST {
+        admit(&mut parts, verified);
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MESSAGE_LIMIT).await else {
+        return ApiError::PayloadTooLarge.into_response();
+    };
+    let direct = direct_call(&parts, &bytes);
+    // Step 3 before the call runs, after step 2 (an unverified e-mail
+    // is the tool's answer, as it is the route's).
+    let scope = match &direct {
+        Some(call) => tools::catalog().get(&call.params.name).map(tools::ToolRoute::scope),
+        None => needed_scope(&bytes),
+    };
+    if let Some(scope) = scope {
+        let rule = RouteRule::exempt(scope).on(Resource::Mcp);
+        if check_email(&verified.facts).is_ok() && check_scope(&verified.facts, rule).is_err() {
+            return refuse(&state, Denial::InsufficientScope(scope), verified.facts.scopes.with(scope));
+        }
+    }
+    admit(&mut parts, verified);
+    if let Some(call) = direct {
+        return answer_directly(&server, call, &parts).await;
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 #[cfg(test)]
@@ -178,5 +267,38 @@ mod tests {
         assert_eq!(needed_scope(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#), None);
         assert_eq!(needed_scope(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#), None);
         assert_eq!(needed_scope(b"not json"), None);
+    }
+
+    fn parts(headers: &[(&'static str, &'static str)]) -> axum::http::request::Parts {
+        let mut builder = axum::http::Request::builder().method("POST").uri("/mcp");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn only_plain_calls_on_older_revisions_are_answered_directly() {
+        let usual = [
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("mcp-protocol-version", "2025-06-18"),
+        ];
+        let call =
+            br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"chatbots_list","arguments":{}}}"#;
+        assert!(direct_call(&parts(&usual), call).is_some());
+        let newer = [usual[0], usual[1], ("mcp-protocol-version", "2026-07-28")];
+        assert!(direct_call(&parts(&newer), call).is_none());
+        assert!(direct_call(&parts(&usual[..2]), call).is_none(), "no revision named");
+        let broad = [("accept", "*/*, application/json, text/event-stream"), usual[1], usual[2]];
+        assert!(direct_call(&parts(&broad), call).is_none());
+        let headers = [usual[0], usual[1], usual[2], ("mcp-method", "tools/call")];
+        assert!(direct_call(&parts(&headers), call).is_none());
+        let meta = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"chatbots_list","_meta":{}}}"#;
+        assert!(direct_call(&parts(&usual), meta).is_none());
+        let unknown = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"tokens_create"}}"#;
+        assert!(direct_call(&parts(&usual), unknown).is_none());
+        let list = br#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
+        assert!(direct_call(&parts(&usual), list).is_none());
     }
 }

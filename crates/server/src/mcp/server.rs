@@ -9,12 +9,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{self, HeaderValue, header};
 use http_body_util::BodyExt;
+use rmcp::model::RequestId;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -140,35 +143,116 @@ pub fn api_request(tool: &ToolRoute, arguments: JsonObject) -> Result<http::Requ
     request.map_err(|e| format!("the arguments make no valid request: {e}"))
 }
 
-/// The tool result for the API's answer.
-fn tool_result(body: &[u8]) -> CallToolResult {
-    let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
-        return tool_error("INTERNAL", "The API answered with something that is not JSON.", None);
-    };
-    if envelope.get("ok") == Some(&Value::Bool(true)) {
-        let data = envelope.get("data").cloned().unwrap_or(Value::Null);
-        let text = serde_json::to_string(&data).unwrap_or_default();
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(data);
-        return result;
+/// The API's envelope, with `data` kept as the API wrote it.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    ok: bool,
+    #[serde(borrow)]
+    data: Option<&'a serde_json::value::RawValue>,
+    error: Option<sitegpt_api_types::ErrorBody>,
+}
+
+/// A tool's answer: the route's `data` as the API wrote it, or a tool error.
+#[derive(Debug)]
+pub enum ToolAnswer {
+    Data(Box<RawValue>),
+    Failed(CallToolResult),
+}
+
+impl ToolAnswer {
+    /// The result as the SDK's type: `data` as structured content and as text.
+    pub fn into_result(self) -> CallToolResult {
+        match self {
+            ToolAnswer::Data(data) => {
+                let structured = serde_json::from_str::<Value>(data.get()).unwrap_or(Value::Null);
+                let mut result = CallToolResult::success(vec![ContentBlock::text(data.get())]);
+                result.structured_content = Some(structured);
+                result
+            }
+            ToolAnswer::Failed(result) => result,
+        }
     }
-    let error = envelope.get("error");
-    let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).unwrap_or("").to_owned();
-    tool_error(&field("code"), &field("message"), error.and_then(|e| e.get("details")).filter(|d| !d.is_null()))
+
+    /// The JSON-RPC response to request `id` on a revision before 2026-07-28
+    /// (no result type), as the SDK writes it; `data` is copied, not parsed.
+    pub fn response_body(self, id: &RequestId) -> serde_json::Result<Vec<u8>> {
+        #[derive(Serialize)]
+        struct Text<'a> {
+            r#type: &'static str,
+            text: &'a str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Success<'a> {
+            content: [Text<'a>; 1],
+            structured_content: &'a RawValue,
+            is_error: bool,
+        }
+        #[derive(Serialize)]
+        struct Response<'a, R> {
+            jsonrpc: &'static str,
+            id: &'a RequestId,
+            result: R,
+        }
+        match self {
+            ToolAnswer::Data(data) => {
+                let result = Success {
+                    content: [Text { r#type: "text", text: data.get() }],
+                    structured_content: &data,
+                    is_error: false,
+                };
+                serde_json::to_vec(&Response { jsonrpc: "2.0", id, result })
+            }
+            ToolAnswer::Failed(mut result) => {
+                result.result_type = None;
+                serde_json::to_vec(&Response { jsonrpc: "2.0", id, result })
+            }
+        }
+    }
+
+    fn outcome(&self) -> &str {
+        match self {
+            ToolAnswer::Data(_) => "ok",
+            ToolAnswer::Failed(result) => error_code(result).unwrap_or("ERROR"),
+        }
+    }
+}
+
+/// The tool's answer for the API's.
+fn tool_result(body: &[u8]) -> ToolAnswer {
+    let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(body) else {
+        return ToolAnswer::Failed(tool_error("INTERNAL", "The API answered with something that is not JSON.", None));
+    };
+    match (envelope.ok, envelope.data, envelope.error) {
+        (true, Some(data), _) => ToolAnswer::Data(data.to_owned()),
+        (_, _, Some(error)) => {
+            ToolAnswer::Failed(tool_error(&error.code, &error.message, error.details.map(Value::from).as_ref()))
+        }
+        _ => ToolAnswer::Failed(tool_error("INTERNAL", "The API answered without data or an error.", None)),
+    }
 }
 
 impl McpServer {
-    async fn call(
-        &self,
-        tool: &ToolRoute,
-        arguments: JsonObject,
-        parts: &http::request::Parts,
-    ) -> (CallToolResult, String) {
+    /// Runs a tool for the caller the guard left in `parts`, and logs its
+    /// name and outcome (never its arguments).
+    pub async fn run(&self, tool: &ToolRoute, arguments: JsonObject, parts: &http::request::Parts) -> ToolAnswer {
+        let api_context = parts.extensions.get::<ApiContext>().cloned().unwrap_or_else(ApiContext::current);
+        let request_id = Arc::clone(&api_context.request_id);
+        let answer = api_context.scope(self.call(tool, arguments, parts)).await;
+        let outcome = answer.outcome();
+        tracing::info!(target: "sitegpt::mcp", request_id = %request_id, tool = tool.name(), outcome = %outcome, "tool call");
+        answer
+    }
+
+    async fn call(&self, tool: &ToolRoute, arguments: JsonObject, parts: &http::request::Parts) -> ToolAnswer {
         let mut request = match api_request(tool, arguments) {
             Ok(request) => request,
             Err(message) => {
-                let message = format!("Invalid request: {message}");
-                return (tool_error("VALIDATION_FAILED", &message, None), "VALIDATION_FAILED".into());
+                return ToolAnswer::Failed(tool_error(
+                    "VALIDATION_FAILED",
+                    &format!("Invalid request: {message}"),
+                    None,
+                ));
             }
         };
         *request.extensions_mut() = parts.extensions.clone();
@@ -179,15 +263,10 @@ impl McpServer {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        let status = response.status();
-        let body = match response.into_body().collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return (tool_error("INTERNAL", "The API's answer could not be read.", None), "INTERNAL".into()),
-        };
-        let result = tool_result(&body);
-        let outcome =
-            if status.is_success() { "ok".to_owned() } else { error_code(&result).unwrap_or("ERROR").to_owned() };
-        (result, outcome)
+        match response.into_body().collect().await {
+            Ok(collected) => tool_result(&collected.to_bytes()),
+            Err(_) => ToolAnswer::Failed(tool_error("INTERNAL", "The API's answer could not be read.", None)),
+        }
     }
 }
 
@@ -231,12 +310,7 @@ impl ServerHandler for McpServer {
             return Err(ErrorData::invalid_params(format!("There is no tool named `{}`.", request.name), None));
         };
         let (parts, _) = caller(&context)?;
-        let api_context = parts.extensions.get::<ApiContext>().cloned().unwrap_or_else(ApiContext::current);
-        let request_id = Arc::clone(&api_context.request_id);
-        let arguments = request.arguments.unwrap_or_default();
-        let (result, outcome) = api_context.scope(self.call(tool, arguments, parts)).await;
-        tracing::info!(target: "sitegpt::mcp", request_id = %request_id, tool = tool.name(), outcome = %outcome, "tool call");
-        Ok(result.into())
+        Ok(self.run(tool, request.arguments.unwrap_or_default(), parts).await.into_result().into())
     }
 }
 
@@ -279,17 +353,33 @@ mod tests {
 
     #[test]
     fn answers_become_results_or_tool_errors() {
-        let ok = tool_result(br#"{"ok":true,"data":{"items":[]},"meta":{"requestId":"r"}}"#);
+        let ok = tool_result(br#"{"ok":true,"data":{"items":[]},"meta":{"requestId":"r"}}"#).into_result();
         assert_eq!(ok.is_error, Some(false));
         assert_eq!(ok.structured_content, Some(json!({"items": []})));
-        let refused = tool_result(br#"{"ok":false,"error":{"code":"NOT_FOUND","message":"Not found."},"meta":{}}"#);
+        let refused =
+            tool_result(br#"{"ok":false,"error":{"code":"NOT_FOUND","message":"Not found."},"meta":{}}"#).into_result();
         assert_eq!(refused.is_error, Some(true));
         assert_eq!(refused.structured_content, None);
         assert_eq!(error_code(&refused), Some("NOT_FOUND"));
         let invalid = tool_result(
             br#"{"ok":false,"error":{"code":"VALIDATION_FAILED","message":"Invalid request: x","details":[{"path":["x"]}]},"meta":{}}"#,
-        );
+        )
+        .into_result();
         let text = invalid.content[0].as_text().expect("text").text.clone();
         assert_eq!(text, "VALIDATION_FAILED: Invalid request: x\n[{\"path\":[\"x\"]}]");
+    }
+
+    #[test]
+    fn a_direct_answer_is_the_json_rpc_response_the_sdk_writes() {
+        let body = br#"{"ok":true,"data":{"items":[{"name":"A \"quoted\" bot"}],"nextCursor":null},"meta":{}}"#;
+        for id in [RequestId::Number(7), RequestId::String("call-1".into())] {
+            let direct: Value =
+                serde_json::from_slice(&tool_result(body).response_body(&id).expect("json")).expect("json");
+            let mut result = tool_result(body).into_result();
+            result.result_type = None;
+            let sdk =
+                rmcp::model::ServerJsonRpcMessage::response(rmcp::model::ServerResult::CallToolResult(result), id);
+            assert_eq!(direct, serde_json::to_value(&sdk).expect("json"));
+        }
     }
 }

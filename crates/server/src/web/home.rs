@@ -55,6 +55,8 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 a href="/dashboard/members" { "Members page" } "." }
             p { "Run " code { "sitegpt login" } " in a terminal, then enter the code it shows on the "
                 a href="/device" { "device approval page" } "." }
+            p { "Connect Claude Code, VS Code, Cursor or any MCP client from the "
+                a href="/dashboard/mcp" { "AI clients page" } "." }
         }
     };
     Ok(html(StatusCode::OK, page("Your account", Some(signed_in.viewer()), body)))
@@ -82,6 +84,8 @@ pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSes
         ("POST", "/oauth/introspect", "RFC 7662: inspect a token (registered clients, or tokens:read)"),
         ("GET", "/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
         ("GET", "/.well-known/oauth-protected-resource/api/v2", "RFC 9728 metadata"),
+        ("POST", "/mcp", "the MCP server: the API as tools (see below)"),
+        ("GET", "/.well-known/oauth-protected-resource/mcp", "RFC 9728 metadata of the MCP server"),
     ];
     let body = html! {
         section.card.wide {
@@ -93,6 +97,12 @@ pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSes
                     li { span.resource { code { (method) " " (path) } } ul { li { (what) } } }
                 }
             }
+            h2 id="mcp" { "MCP server" }
+            p { "AI clients reach the same operations as tools at " code { (base) "/mcp" } " (Streamable HTTP). "
+                "They sign in by OAuth through discovery, or send a token as " code { "Authorization: Bearer sgpt_…" } ". "
+                "Tools are named for their resource and action (" code { "chatbots_list" } ", " code { "knowledge_create" }
+                "); a call needing a scope the token lacks answers 403 " code { "insufficient_scope" }
+                " so the client can ask for it, and other refusals come back as tool errors with the API's code." }
             h2 id="v0" { "Deprecated: API v0 (whitelabel)" }
             p { "API v0 is served for existing whitelabel integrations until " strong { "30 June 2027" }
                 ". It uses v0 API keys (" code { "Authorization: Bearer <uuid>" } ") and answers "

@@ -349,3 +349,56 @@ async fn the_connect_page_gives_the_url_and_setup_for_common_clients() {
         page.assert_contains(expected);
     }
 }
+
+/// POST /mcp with the given `Accept` and message.
+async fn post_mcp(app: &TestApp, token: &str, accept: &str, message: Value) -> (u16, String, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/mcp")
+        .header("host", "api.test")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", accept)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(Body::from(message.to_string()))
+        .expect("request");
+    let (status, headers, body) = app.send_text(request).await;
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (status.as_u16(), content_type, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+#[tokio::test]
+async fn plain_tool_calls_answered_by_the_guard_match_the_sdks_answers() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let chatbot = app.chatbot(&owner.account_id).await;
+    let (_, token) = app.token(&owner, &[Scope::ChatbotsRead, Scope::KnowledgeWrite]).await;
+    let calls = [
+        json!({"name": "chatbots_list", "arguments": {}}),
+        json!({"name": "chatbots_list"}),
+        json!({"name": "chatbots_get", "arguments": {"chatbotId": chatbot}}),
+        json!({"name": "chatbots_get", "arguments": {"chatbotId": "cb_nowhere"}}),
+        json!({"name": "chatbots_get", "arguments": {}}),
+        json!({"name": "knowledge_create", "arguments": {"chatbotId": chatbot, "type": "nonsense"}}),
+        json!({"name": "chatbots_list", "arguments": {"limit": "many"}}),
+    ];
+    for (n, params) in calls.into_iter().enumerate() {
+        let plain = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params});
+        let direct = post_mcp(&app, &token, "application/json, text/event-stream", plain.clone()).await;
+        // The same call as the SDK alone answers it: a progress token, or a
+        // broader Accept, keeps the guard out of it.
+        let mut with_meta = plain.clone();
+        with_meta["params"]["_meta"] = json!({"progressToken": n});
+        let sdk = post_mcp(&app, &token, "application/json, text/event-stream", with_meta).await;
+        let broad = post_mcp(&app, &token, "application/json, text/event-stream, */*", plain).await;
+        assert_eq!(direct.0, 200, "{:?}", direct.2);
+        assert_eq!(direct.1, "application/json");
+        assert_eq!(direct, sdk, "call {n}");
+        assert_eq!(direct, broad, "call {n}");
+    }
+    // A string id comes back as it went.
+    let call = json!({"jsonrpc": "2.0", "id": "call-7", "method": "tools/call", "params": {"name": "chatbots_list"}});
+    let (_, _, answer) = post_mcp(&app, &token, "application/json, text/event-stream", call).await;
+    assert_eq!(answer["id"], "call-7");
+    assert!(answer["result"].get("resultType").is_none(), "{answer}");
+}
