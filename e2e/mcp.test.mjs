@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import * as modern from '@modelcontextprotocol/client';
 import { fitsWidth, screenshot } from './browser.mjs';
 import { PASSWORD, serverAndBrowser, signIn } from './flows.mjs';
 
@@ -66,7 +67,7 @@ class MemoryProvider {
   codeVerifier() { return this.verifier; }
 }
 
-/** The person opens the authorization URL, approves what it asks, and the client gets the code. */
+/** The person opens the authorization URL and approves what it asks; the query the client gets back. */
 async function approveInBrowser(page, url, callback, { signIn, keepOnly, shot } = {}) {
   const before = callback.received.length;
   await page.goto(url.href);
@@ -86,17 +87,39 @@ async function approveInBrowser(page, url, callback, { signIn, keepOnly, shot } 
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.getByRole('heading', { name: 'You can close this window' }).waitFor();
   assert.equal(callback.received.length, before + 1);
-  return callback.received.at(-1).get('code');
+  return callback.received.at(-1);
 }
 
-function newClient(provider) {
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), { authProvider: provider });
-  const client = new Client({ name: 'e2e-agent', version: '1.0.0' });
-  return { client, transport };
-}
+/** The SDK 1.x client (handshake), and the 2.x client pinned to protocol 2026-07-28 (discovery). */
+const SDKS = {
+  v1: {
+    Client,
+    Transport: StreamableHTTPClientTransport,
+    Unauthorized: UnauthorizedError,
+    options: {},
+    finish: (transport, back) => transport.finishAuth(back.get('code')),
+    negotiated: (client, transport) => transport.protocolVersion,
+    version: '2025-11-25',
+  },
+  v2: {
+    Client: modern.Client,
+    Transport: modern.StreamableHTTPClientTransport,
+    Unauthorized: modern.UnauthorizedError,
+    options: { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    // This version checks `iss` (RFC 9207) before it redeems the code.
+    finish: (transport, back) => transport.finishAuth(back),
+    negotiated: (client) => client.getNegotiatedProtocolVersion(),
+    version: '2026-07-28',
+  },
+};
 
-test('an SDK client connects through OAuth, lists and calls tools, and steps up for a write', async () => {
-  const email = 'mcp-agent@example.com';
+async function oauthAndStepUp(sdk, email, shots) {
+  const { Client, Transport, Unauthorized, options, finish } = sdk;
+  const newClient = (provider) => ({
+    transport: new Transport(new URL(`${server.base}/mcp`), { authProvider: provider }),
+    client: new Client({ name: 'e2e-agent', version: '1.0.0' }, options),
+  });
+  const UnauthorizedError = Unauthorized;
   server.admin('create-user', '--email', email, '--password', PASSWORD, '--verified', '--account', 'Agent team');
   const callback = await callbackServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -111,11 +134,13 @@ test('an SDK client connects through OAuth, lists and calls tools, and steps up 
   const first = provider.authorizationUrls.at(-1);
   assert.equal(first.searchParams.get('resource'), `${server.base}/mcp`);
   assert.equal(first.searchParams.get('code_challenge_method'), 'S256');
-  const code = await approveInBrowser(page, first, callback, { signIn: email, shot: '45-mcp-consent' });
-  await transport.finishAuth(code);
+  const back = await approveInBrowser(page, first, callback, { signIn: email, shot: shots[0] });
+  assert.equal(back.get('iss'), server.base);
+  const code = back.get('code');
+  await finish(transport, back);
   ({ client, transport } = newClient(provider));
   await client.connect(transport);
-  assert.equal(client.getServerVersion().name, 'sitegpt');
+  assert.equal(sdk.negotiated(client, transport), sdk.version);
 
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
@@ -147,8 +172,9 @@ test('an SDK client connects through OAuth, lists and calls tools, and steps up 
   const narrow = new MemoryProvider(callback.url);
   ({ client, transport } = newClient(narrow));
   await assert.rejects(client.connect(transport), UnauthorizedError);
-  const narrowCode = await approveInBrowser(page, narrow.authorizationUrls.at(-1), callback, { keepOnly: ['chatbots:read'] });
-  await transport.finishAuth(narrowCode);
+  const narrowBack = await approveInBrowser(page, narrow.authorizationUrls.at(-1), callback, { keepOnly: ['chatbots:read'] });
+  const narrowCode = narrowBack.get('code');
+  await finish(transport, narrowBack);
   ({ client, transport } = newClient(narrow));
   await client.connect(transport);
   assert.equal(narrow.saved.scope, 'chatbots:read');
@@ -157,8 +183,9 @@ test('an SDK client connects through OAuth, lists and calls tools, and steps up 
   await assert.rejects(client.callTool({ name: 'chatbots_create', arguments: { name: 'Sales bot' } }), UnauthorizedError);
   const stepUp = narrow.authorizationUrls.at(-1);
   assert.equal(stepUp.searchParams.get('scope'), 'chatbots:read chatbots:write');
-  const stepUpCode = await approveInBrowser(page, stepUp, callback, { shot: '46-mcp-step-up' });
-  await transport.finishAuth(stepUpCode);
+  const stepUpBack = await approveInBrowser(page, stepUp, callback, { shot: shots[1] });
+  const stepUpCode = stepUpBack.get('code');
+  await finish(transport, stepUpBack);
   assert.equal(narrow.saved.scope, 'chatbots:read chatbots:write');
   const written = await client.callTool({ name: 'chatbots_create', arguments: { name: 'Sales bot' } });
   assert.equal(written.isError, false, JSON.stringify(written));
@@ -170,6 +197,14 @@ test('an SDK client connects through OAuth, lists and calls tools, and steps up 
   assert.match(server.logs(), /"tool":"chatbots_create"/);
   await context.close();
   await callback.close();
+}
+
+test('an SDK client connects through OAuth, lists and calls tools, and steps up for a write', async () => {
+  await oauthAndStepUp(SDKS.v1, 'mcp-agent@example.com', ['45-mcp-consent', '46-mcp-step-up']);
+});
+
+test('the 2.x SDK client on protocol 2026-07-28 does the same', async () => {
+  await oauthAndStepUp(SDKS.v2, 'mcp-agent-2026@example.com', [null, null]);
 });
 
 test('the token fallback: a dashboard token restricted to one chatbot', async () => {
