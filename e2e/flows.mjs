@@ -1,6 +1,7 @@
 // Steps several browser tests share: a server and a browser per file,
 // signing up, signing in, calling the API.
 import { before, after } from 'node:test';
+import { createServer } from 'node:http';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
 import { launch } from './browser.mjs';
@@ -68,4 +69,18 @@ export function serverAndBrowser(use) {
     await browser?.close();
     await server?.stop();
   });
+}
+
+/** The client's redirect target: a loopback server that keeps each query it receives. */
+export async function callbackServer() {
+  const received = [];
+  const http = createServer((request, response) => {
+    const url = new URL(request.url, 'http://127.0.0.1');
+    if (url.pathname === '/callback') received.push(url.searchParams);
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end('<!doctype html><title>Signed in</title><h1>You can close this window</h1>');
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${http.address().port}/callback`;
+  return { url, received, close: () => new Promise((resolve) => http.close(resolve)) };
 }

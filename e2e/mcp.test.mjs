@@ -5,13 +5,12 @@
 // token fallback: a dashboard token restricted to one chatbot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import * as modern from '@modelcontextprotocol/client';
 import { fitsWidth, screenshot } from './browser.mjs';
-import { PASSWORD, serverAndBrowser, signIn } from './flows.mjs';
+import { PASSWORD, callbackServer, serverAndBrowser, signIn } from './flows.mjs';
 
 let server;
 let browser;
@@ -20,20 +19,6 @@ serverAndBrowser((s, b) => {
   server = s;
   browser = b;
 });
-
-/** The client's redirect target: a loopback server that keeps each query it receives. */
-async function callbackServer() {
-  const received = [];
-  const http = createServer((request, response) => {
-    const url = new URL(request.url, 'http://127.0.0.1');
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(200, { 'content-type': 'text/html' });
-    response.end('<!doctype html><title>Signed in</title><h1>You can close this window</h1>');
-  });
-  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${http.address().port}/callback`;
-  return { url, received, close: () => new Promise((resolve) => http.close(resolve)) };
-}
 
 /**
  * An OAuthClientProvider kept in memory. It keeps no refresh token: when its

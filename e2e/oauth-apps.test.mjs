@@ -4,7 +4,6 @@
 // the person revokes the app on Connected apps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import {
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
@@ -13,7 +12,7 @@ import {
   startAuthorization,
 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { screenshot, fitsWidth } from './browser.mjs';
-import { PASSWORD, call, serverAndBrowser } from './flows.mjs';
+import { PASSWORD, call, callbackServer, serverAndBrowser } from './flows.mjs';
 
 let server;
 let browser;
@@ -22,20 +21,6 @@ serverAndBrowser((s, b) => {
   server = s;
   browser = b;
 });
-
-/** The client's redirect target: a loopback server that keeps each query it receives. */
-async function callbackServer() {
-  const received = [];
-  const http = createServer((request, response) => {
-    const url = new URL(request.url, 'http://127.0.0.1');
-    if (url.pathname === '/callback') received.push(url.searchParams);
-    response.writeHead(200, { 'content-type': 'text/html' });
-    response.end('<!doctype html><title>Signed in</title><h1>You can close this window</h1>');
-  });
-  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${http.address().port}/callback`;
-  return { url, received, close: () => new Promise((resolve) => http.close(resolve)) };
-}
 
 /** Discovery and registration, as an MCP client does them. */
 async function registeredClient(redirectUrl, name = 'E2E MCP client') {

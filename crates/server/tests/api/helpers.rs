@@ -680,3 +680,43 @@ impl PgDump {
         rows.iter().map(|row| format!("{}\n", row.get::<_, String>(0))).collect()
     }
 }
+
+/// The real application on a TCP port of its own, on a fresh SQLite file,
+/// for clients that speak HTTP themselves.
+pub struct TcpServer {
+    pub base: String,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TcpServer {
+    pub async fn start() -> TcpServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let app = sitegpt_server::app::Application::build(&Settings::for_data_dir(dir.path().to_owned()))
+            .await
+            .expect("build");
+        let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run(async move {
+            let _ = stopped.await;
+        }));
+        TcpServer { base, state, shutdown: Some(shutdown), server: Some(server), _dir: dir }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.state.store)
+    }
+
+    /// Stops the server and checks that it stopped cleanly.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            shutdown.send(()).expect("stop");
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("join").expect("server stopped cleanly");
+        }
+    }
+}

@@ -11,20 +11,14 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use serde_json::json;
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope, ScopeSet, SubscriptionStatus};
-use sitegpt_server::app::Application;
-use sitegpt_server::config::Settings;
 use sitegpt_store::{NewMembership, NewToken, NewUser};
+
+use crate::helpers::TcpServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_sdk_client_lists_and_calls_tools_with_a_bearer_token() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = Application::build(&Settings::for_data_dir(dir.path().to_owned())).await.expect("build");
-    let base = format!("http://{}", app.local_addr());
-    let store = std::sync::Arc::clone(&app.state().store);
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
+    let server = TcpServer::start().await;
+    let (base, store) = (server.base.clone(), server.store());
     let now = chrono::Utc::now();
     let (user, account) = store
         .create_user(NewUser {
@@ -112,6 +106,5 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_bearer_token() {
     let listed = client.call_tool(CallToolRequestParams::new("chatbots_list")).await.expect("tools/call");
     assert_eq!(listed.structured_content.expect("structured")["items"][0]["id"], chatbot.as_str());
     client.cancel().await.expect("close");
-    let _ = shutdown.send(());
-    server.await.expect("join").expect("server");
+    server.stop().await;
 }

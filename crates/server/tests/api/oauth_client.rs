@@ -9,9 +9,9 @@ use oauth2::{
     AuthType, ClientId, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
 };
 use sitegpt_access::device::UserCode;
-use sitegpt_server::app::Application;
-use sitegpt_server::config::Settings;
 use sitegpt_store::{DeviceDecision, NewMembership, NewUser};
+
+use crate::helpers::TcpServer;
 
 /// The library's HTTP hook, implemented with a plain HTTP client.
 fn http_client(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
@@ -34,14 +34,8 @@ fn http_client(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oauth2_crate_completes_a_device_login() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = Application::build(&Settings::for_data_dir(dir.path().to_owned())).await.expect("build");
-    let base = format!("http://{}", app.local_addr());
-    let store = std::sync::Arc::clone(&app.state().store);
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
+    let server = TcpServer::start().await;
+    let (base, store) = (server.base.clone(), server.store());
     let (user, account) = store
         .create_user(NewUser {
             email: "lib@example.com".into(),
@@ -115,8 +109,7 @@ async fn the_oauth2_crate_completes_a_device_login() {
     .await
     .expect("join");
     assert_eq!(status, 200);
-    shutdown.send(()).expect("stop");
-    server.await.expect("join").expect("server stopped cleanly");
+    server.stop().await;
 }
 
 /// A person's consent given over HTTP with a session made in the store:
@@ -156,15 +149,9 @@ fn consent_over_http(url: &str, session_id: &str, csrf: &str, base: &str, origin
 async fn the_oauth2_crate_completes_an_authorization_code_login_with_pkce_and_refreshes() {
     use oauth2::{AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl, RefreshToken as LibRefresh};
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = Application::build(&Settings::for_data_dir(dir.path().to_owned())).await.expect("build");
-    let base = format!("http://{}", app.local_addr());
-    let issuer = app.state().public_url.to_string();
-    let store = std::sync::Arc::clone(&app.state().store);
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
+    let server = TcpServer::start().await;
+    let (base, store) = (server.base.clone(), server.store());
+    let issuer = server.state.public_url.to_string();
     let (user, _) = store
         .create_user(NewUser {
             email: "code@example.com".into(),
@@ -278,6 +265,5 @@ async fn the_oauth2_crate_completes_an_authorization_code_login_with_pkce_and_re
         .expect("join");
         assert_eq!(status, 200);
     }
-    shutdown.send(()).expect("stop");
-    server.await.expect("join").expect("server stopped cleanly");
+    server.stop().await;
 }
