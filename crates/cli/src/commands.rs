@@ -105,6 +105,7 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Tokens(TokensCommand::Create(args)) => create(&ctx, args),
         Command::Tokens(TokensCommand::Rotate { id }) => rotate(&ctx, &id),
         Command::Tokens(TokensCommand::Revoke { id }) => revoke(&ctx, &id),
+        Command::Api(args) => crate::api::run(&ctx.authed()?, &args, |e| ctx.fail(e)),
         Command::Completions { .. } => Ok(()),
     }
 }

@@ -112,6 +112,18 @@ impl Client {
 
     /// Sends a request; retries `429` answers whose `Retry-After` is short.
     fn send(&self, method: &str, path: &str, body: Option<Body<'_>>) -> Result<ureq::Response> {
+        self.send_with(method, path, &[], body)
+    }
+
+    /// [`Client::send`] with extra headers (set after, so they may replace
+    /// `Accept` or `Content-Type`).
+    fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<Body<'_>>,
+    ) -> Result<ureq::Response> {
         let url = self.url(path);
         let mut waited = Duration::ZERO;
         loop {
@@ -119,12 +131,19 @@ impl Client {
             if let Some(Bearer(token)) = &self.token {
                 request = request.set("Authorization", &format!("Bearer {token}"));
             }
+            if matches!(body, Some(Body::Raw(_))) {
+                request = request.set("Content-Type", "application/json");
+            }
+            for (name, value) in headers {
+                request = request.set(name, value);
+            }
             self.log_request(method, &url);
             let started = Instant::now();
             let result = match &body {
                 None => request.call(),
                 Some(Body::Json(json)) => request.send_json(json),
                 Some(Body::Form(pairs)) => request.send_form(pairs),
+                Some(Body::Raw(bytes)) => request.send_bytes(bytes),
             };
             let response = match result {
                 Ok(response) | Err(ureq::Error::Status(_, response)) => response,
@@ -198,6 +217,22 @@ impl Client {
 
     fn invalid(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
         ClientError::InvalidResponse { url: self.url(path), reason: e.to_string() }
+    }
+
+    /// Any request, answered as it came: `path` is under the server's URL
+    /// (query included), `body` is sent as JSON, `headers` are added.
+    /// Only an unreachable server or an unreadable answer is an error.
+    pub fn request_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+    ) -> Result<RawResponse> {
+        let response = self.send_with(method, path, headers, body.map(Body::Raw))?;
+        let status = response.status();
+        let body = read_body(response).map_err(|e| self.invalid(path, e))?;
+        Ok(RawResponse { status, body })
     }
 
     /// `GET /api/v2/account`.
@@ -306,6 +341,16 @@ impl Client {
 enum Body<'a> {
     Json(&'a serde_json::Value),
     Form(&'a [(&'a str, &'a str)]),
+    /// JSON as the caller wrote it.
+    Raw(&'a [u8]),
+}
+
+/// An answer as the server gave it, for callers that read the body
+/// themselves.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: String,
 }
 
 fn read_body(response: ureq::Response) -> std::io::Result<String> {
