@@ -6,94 +6,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sitegpt_access::{AccessLevel, Scope};
 use sitegpt_api_types::{AccountInfo, CreateTokenRequest, IssuedToken, Token};
-use sitegpt_client::{Client, Poll};
+use sitegpt_client::Poll;
 
-use crate::config::{self, Config, DEFAULT_PROFILE, Profile, Who};
+use crate::config::{Config, Profile};
+use crate::context::Context;
 use crate::error::{CliError, exit};
 use crate::output::{Output, relative, table};
 use crate::spinner::Spinner;
 use crate::{Cli, Command, CreateArgs, LoginArgs, LogoutArgs, TokensCommand};
-
-const DEFAULT_API_URL: &str = "http://127.0.0.1:8080";
-
-/// What every command needs: the resolved profile, server and token.
-struct Context {
-    out: Output,
-    config_path: std::path::PathBuf,
-    config: Config,
-    profile: String,
-    api_url: String,
-    debug: bool,
-}
-
-impl Context {
-    fn new(cli: &Cli, out: Output) -> Result<Context, CliError> {
-        let config_path = config::path()?;
-        let config = Config::load(&config_path)?;
-        let profile = cli
-            .profile
-            .clone()
-            .filter(|p| !p.is_empty())
-            .or_else(|| config.default_profile.clone())
-            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-        let api_url = cli
-            .api_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .or_else(|| config.profiles.get(&profile).map(|p| p.api_url.clone()))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
-            return Err(CliError::Usage(format!("--api-url must start with http:// or https:// (got `{api_url}`)")));
-        }
-        Ok(Context { out, config_path, config, profile, api_url, debug: cli.debug })
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&self.api_url).with_debug(self.debug)
-    }
-
-    /// `SITEGPT_API_TOKEN` for this command, else the profile's token.
-    fn token(&self) -> Result<String, CliError> {
-        if let Some(token) = std::env::var("SITEGPT_API_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
-            return Ok(token.trim().to_owned());
-        }
-        self.config.profiles.get(&self.profile).and_then(|p| p.token.clone()).ok_or_else(|| CliError::NotLoggedIn {
-            profile: self.profile.clone(),
-            flag: if self.profile == DEFAULT_PROFILE { String::new() } else { format!(" --profile {}", self.profile) },
-        })
-    }
-
-    fn authed(&self) -> Result<Client, CliError> {
-        Ok(self.client().with_token(&self.token()?))
-    }
-
-    fn fail(&self, e: sitegpt_client::ClientError) -> CliError {
-        CliError::from_client(e, &config::relogin_command(&self.profile))
-    }
-
-    fn save_login(&mut self, token: String, info: &AccountInfo) -> Result<(), CliError> {
-        let profile = Profile {
-            api_url: self.api_url.clone(),
-            token: Some(token),
-            token_id: Some(info.token.id.clone()),
-            who: Some(Who {
-                email: info.user.email.clone(),
-                user_id: info.user.id.clone(),
-                account_id: info.account.id.clone(),
-                account_name: info.account.name.clone(),
-                role: info.role.as_str().to_owned(),
-            }),
-        };
-        let name = self.profile.clone();
-        self.config = Config::update(&self.config_path, |config| {
-            config.profiles.insert(name.clone(), profile);
-            if config.default_profile.is_none() {
-                config.default_profile = Some(name);
-            }
-        })?;
-        Ok(())
-    }
-}
 
 pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
     let mut ctx = Context::new(&cli, out)?;
@@ -105,6 +25,7 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Tokens(TokensCommand::Create(args)) => create(&ctx, args),
         Command::Tokens(TokensCommand::Rotate { id }) => rotate(&ctx, &id),
         Command::Tokens(TokensCommand::Revoke { id }) => revoke(&ctx, &id),
+        Command::Auth(command) => crate::auth::run(&mut ctx, command),
         Command::Api(args) => crate::api::run(&ctx.authed()?, &args, |e| ctx.fail(e)),
         Command::Completions { .. } => Ok(()),
     }

@@ -3,8 +3,10 @@
 //! manages API tokens. It talks to the server only through `sitegpt-client`.
 
 mod api;
+mod auth;
 mod commands;
 mod config;
+mod context;
 mod error;
 mod output;
 mod spinner;
@@ -77,6 +79,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// See every profile's standing, print the selected token, or pick the default profile.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Send any API request with the profile's token and print the answer.
     #[command(after_help = "A path without /api/ is taken under /api/v2. Fields make a JSON body (POST unless -X says
 otherwise); with GET or DELETE they make the query. The exit code follows the status.
@@ -97,6 +102,26 @@ Examples:
     Completions {
         /// bash, zsh or fish (also elvish, powershell).
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Every profile: server, user, team, role, access, chatbots, expiry, and whether its token works.
+    #[command(
+        after_help = "Exits 1 when the selected profile's token does not work.\n\nExamples:\n  sitegpt auth status\n  sitegpt auth status --json"
+    )]
+    Status,
+    /// Print the selected profile's token, for piping into another tool.
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(sitegpt auth token)\" http://127.0.0.1:8080/api/v2/account"
+    )]
+    Token,
+    /// Make PROFILE the default profile.
+    #[command(after_help = "Example:\n  sitegpt auth switch knowledge-bot")]
+    Switch {
+        /// A profile that is logged in.
+        profile: String,
     },
 }
 

@@ -79,6 +79,41 @@ impl Server {
     pub fn logs(&self) -> String {
         self.process.logs()
     }
+
+    /// A token of the user `create-user` answered with, stored with an
+    /// expiry in the past (no command makes one): its plaintext.
+    pub fn expired_token(&self, user: &Value) -> String {
+        use sitegpt_access::id::{IdKind, new_id};
+        use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope};
+        use sitegpt_store::{NewToken, Store};
+        let plain = PlainToken::generate();
+        let now = chrono::Utc::now();
+        let token = NewToken {
+            id: new_id(IdKind::Token),
+            account_id: user["accountId"].as_str().expect("account").into(),
+            user_id: user["userId"].as_str().expect("user").into(),
+            name: "expired".into(),
+            hash: plain.hash(),
+            hint: plain.hint(),
+            scopes: [Scope::AccountRead].into_iter().collect(),
+            chatbots: ChatbotRestriction::unrestricted(),
+            created_via: CreatedVia::Admin,
+            now: now - chrono::Duration::days(10),
+            expires_at: now - chrono::Duration::days(1),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let store: Box<dyn Store> = match &self.database_url {
+                Some(url) => Box::new(sitegpt_store::postgres::PostgresStore::connect(url).await.expect("store")),
+                None => Box::new(
+                    sitegpt_store::sqlite::SqliteStore::open(&self.dir.path().join("data").join("sitegpt.db"))
+                        .expect("store"),
+                ),
+            };
+            store.insert_token(token).await.expect("insert");
+        });
+        plain.expose()
+    }
 }
 
 /// A config folder and the environment the CLI runs in.

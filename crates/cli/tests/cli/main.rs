@@ -2,6 +2,7 @@
 //! ephemeral port, each test with its own data and config folders.
 
 mod api;
+mod auth;
 mod commands;
 mod device;
 mod fixture;

@@ -1,0 +1,90 @@
+//! What every command needs: the resolved profile, server and token.
+
+use sitegpt_api_types::AccountInfo;
+use sitegpt_client::Client;
+
+use crate::Cli;
+use crate::config::{self, Config, DEFAULT_PROFILE, Profile, Who};
+use crate::error::CliError;
+use crate::output::Output;
+
+const DEFAULT_API_URL: &str = "http://127.0.0.1:8080";
+
+/// What every command needs: the resolved profile, server and token.
+pub struct Context {
+    pub out: Output,
+    pub config_path: std::path::PathBuf,
+    pub config: Config,
+    pub profile: String,
+    pub api_url: String,
+    pub debug: bool,
+}
+
+impl Context {
+    pub fn new(cli: &Cli, out: Output) -> Result<Context, CliError> {
+        let config_path = config::path()?;
+        let config = Config::load(&config_path)?;
+        let profile = cli
+            .profile
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| config.default_profile.clone())
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        let api_url = cli
+            .api_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| config.profiles.get(&profile).map(|p| p.api_url.clone()))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
+            return Err(CliError::Usage(format!("--api-url must start with http:// or https:// (got `{api_url}`)")));
+        }
+        Ok(Context { out, config_path, config, profile, api_url, debug: cli.debug })
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.api_url).with_debug(self.debug)
+    }
+
+    /// `SITEGPT_API_TOKEN` for this command, else the profile's token.
+    pub fn token(&self) -> Result<String, CliError> {
+        if let Some(token) = std::env::var("SITEGPT_API_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            return Ok(token.trim().to_owned());
+        }
+        self.config.profiles.get(&self.profile).and_then(|p| p.token.clone()).ok_or_else(|| CliError::NotLoggedIn {
+            profile: self.profile.clone(),
+            flag: if self.profile == DEFAULT_PROFILE { String::new() } else { format!(" --profile {}", self.profile) },
+        })
+    }
+
+    pub fn authed(&self) -> Result<Client, CliError> {
+        Ok(self.client().with_token(&self.token()?))
+    }
+
+    pub fn fail(&self, e: sitegpt_client::ClientError) -> CliError {
+        CliError::from_client(e, &config::relogin_command(&self.profile))
+    }
+
+    pub fn save_login(&mut self, token: String, info: &AccountInfo) -> Result<(), CliError> {
+        let profile = Profile {
+            api_url: self.api_url.clone(),
+            token: Some(token),
+            token_id: Some(info.token.id.clone()),
+            who: Some(Who {
+                email: info.user.email.clone(),
+                user_id: info.user.id.clone(),
+                account_id: info.account.id.clone(),
+                account_name: info.account.name.clone(),
+                role: info.role.as_str().to_owned(),
+            }),
+        };
+        let name = self.profile.clone();
+        self.config = Config::update(&self.config_path, |config| {
+            config.profiles.insert(name.clone(), profile);
+            if config.default_profile.is_none() {
+                config.default_profile = Some(name);
+            }
+        })?;
+        Ok(())
+    }
+}
