@@ -10,6 +10,7 @@ use sitegpt_client::{Client, RawResponse};
 
 use crate::ApiArgs;
 use crate::error::{CliError, exit};
+use crate::output::Output;
 
 /// The request the arguments describe.
 #[derive(Debug, PartialEq)]
@@ -162,18 +163,21 @@ fn failure(response: &RawResponse) -> CliError {
     }
 }
 
-/// Pretty JSON when the body is JSON, else the body as it came.
-fn print_body(body: &str) {
+/// Pretty JSON (or what `--jq` makes of it) when the body is JSON, else
+/// the body as it came.
+fn print_body(out: Output, body: &str) -> Result<(), CliError> {
     match serde_json::from_str::<Value>(body) {
-        Ok(json) => println!("{}", serde_json::to_string_pretty(&json).expect("JSON")),
+        Ok(json) => out.json(&json)?,
         Err(_) if body.is_empty() => {}
         Err(_) => println!("{body}"),
     }
+    Ok(())
 }
 
 /// Runs the request (every page of it with `--paginate`) and prints it.
 pub fn run(
     client: &Client,
+    out: Output,
     args: &ApiArgs,
     fail: impl Fn(sitegpt_client::ClientError) -> CliError,
 ) -> Result<(), CliError> {
@@ -182,7 +186,7 @@ pub fn run(
         let response = client
             .request_raw(&planned.method, &planned.path, &planned.headers, planned.body.as_deref())
             .map_err(fail)?;
-        print_body(&response.body);
+        print_body(out, &response.body)?;
         return if (200..300).contains(&response.status) { Ok(()) } else { Err(failure(&response)) };
     }
     let mut items: Vec<Value> = Vec::new();
@@ -196,7 +200,7 @@ pub fn run(
         }
         let response = client.request_raw("GET", &path, &planned.headers, None).map_err(&fail)?;
         if !(200..300).contains(&response.status) {
-            print_body(&response.body);
+            print_body(out, &response.body)?;
             return Err(failure(&response));
         }
         let page: Value = serde_json::from_str(&response.body)
@@ -211,8 +215,7 @@ pub fn run(
             _ => break,
         }
     }
-    println!("{}", serde_json::to_string_pretty(&Value::Array(items)).expect("JSON"));
-    Ok(())
+    out.json(&Value::Array(items))
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ fn status(ctx: &Context) -> Result<(), CliError> {
         }
     }
     if out.json {
-        out.json(&entries);
+        out.json(&entries)?;
     }
     match selected_works {
         Some(true) => Ok(()),
@@ -160,7 +160,7 @@ fn switch(ctx: &mut Context, profile: &str) -> Result<(), CliError> {
     let name = profile.to_owned();
     ctx.config = Config::update(&ctx.config_path, |config| config.default_profile = Some(name))?;
     if ctx.out.json {
-        ctx.out.json(&json!({"defaultProfile": profile}));
+        ctx.out.json(&json!({"defaultProfile": profile}))?;
     } else {
         println!("The default profile is now {}.", ctx.out.bold(profile));
     }

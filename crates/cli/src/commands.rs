@@ -26,7 +26,7 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Tokens(TokensCommand::Rotate { id }) => rotate(&ctx, &id),
         Command::Tokens(TokensCommand::Revoke { id }) => revoke(&ctx, &id),
         Command::Auth(command) => crate::auth::run(&mut ctx, command),
-        Command::Api(args) => crate::api::run(&ctx.authed()?, &args, |e| ctx.fail(e)),
+        Command::Api(args) => crate::api::run(&ctx.authed()?, ctx.out, &args, |e| ctx.fail(e)),
         Command::Completions { .. } => Ok(()),
     }
 }
@@ -63,7 +63,7 @@ fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
         if args.show_token {
             data["plaintextToken"] = json!(token);
         }
-        out.json(&data);
+        out.json(&data)?;
     } else {
         println!(
             "{} Logged in as {} ({}) in {}; saved to profile `{}`.",
@@ -193,7 +193,7 @@ fn logout(ctx: &mut Context, args: LogoutArgs) -> Result<(), CliError> {
         config.profiles.insert(name, Profile { api_url, token: None, token_id: None, who: None });
     })?;
     if out.json {
-        out.json(&json!({"profile": profile_name, "tokenId": profile.token_id, "revoked": !args.local}));
+        out.json(&json!({"profile": profile_name, "tokenId": profile.token_id, "revoked": !args.local}))?;
     } else if args.local {
         println!("Forgot the token of profile `{profile_name}` (it was not revoked on the server).");
     } else {
@@ -206,7 +206,7 @@ fn whoami(ctx: &Context) -> Result<(), CliError> {
     let out = ctx.out;
     let info = ctx.authed()?.account().map_err(|e| ctx.fail(e))?;
     if out.json {
-        out.json(&info);
+        out.json(&info)?;
         return Ok(());
     }
     let now = Utc::now();
@@ -252,7 +252,7 @@ fn list(ctx: &Context, include_revoked: bool) -> Result<(), CliError> {
     let client = ctx.authed()?;
     let tokens = client.all_tokens(include_revoked).map_err(|e| ctx.fail(e))?;
     if out.json {
-        out.json(&json!({"items": tokens, "nextCursor": null}));
+        out.json(&json!({"items": tokens, "nextCursor": null}))?;
         return Ok(());
     }
     if tokens.is_empty() {
@@ -330,15 +330,13 @@ fn create(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
         expires_at,
     };
     let issued = ctx.authed()?.create_token(&request).map_err(|e| ctx.fail(e))?;
-    show_issued(ctx, &issued, "Created");
-    Ok(())
+    show_issued(ctx, &issued, "Created")
 }
 
-fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) {
+fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) -> Result<(), CliError> {
     let out = ctx.out;
     if out.json {
-        out.json(issued);
-        return;
+        return out.json(issued);
     }
     let token = &issued.token;
     println!("{} {verb} token {} {}.", out.green("✓"), out.bold(&token.name), out.dim(&format!("[{}]", token.id)));
@@ -348,11 +346,12 @@ fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) {
          or set SITEGPT_API_TOKEN for one command.",
         relative(token.expires_at, Utc::now())
     );
+    Ok(())
 }
 
 fn rotate(ctx: &Context, id: &str) -> Result<(), CliError> {
     let issued = ctx.authed()?.rotate_token(id).map_err(|e| ctx.fail(e))?;
-    show_issued(ctx, &issued, "Rotated");
+    show_issued(ctx, &issued, "Rotated")?;
     if !ctx.out.json && ctx.config.profiles.get(&ctx.profile).and_then(|p| p.token_id.as_deref()) == Some(id) {
         println!(
             "This was the profile's own token: its old secret no longer works. Run `sitegpt login --token <new token>`."
@@ -364,7 +363,7 @@ fn rotate(ctx: &Context, id: &str) -> Result<(), CliError> {
 fn revoke(ctx: &Context, id: &str) -> Result<(), CliError> {
     let token = ctx.authed()?.revoke_token(id).map_err(|e| ctx.fail(e))?;
     if ctx.out.json {
-        ctx.out.json(&json!({"token": token}));
+        ctx.out.json(&json!({"token": token}))?;
         return Ok(());
     }
     println!(

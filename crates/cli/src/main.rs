@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod context;
 mod error;
+mod jq;
 mod output;
 mod spinner;
 
@@ -26,7 +27,7 @@ Examples:
   sitegpt --profile knowledge-agent whoami
   sitegpt tokens list --include-revoked
   sitegpt tokens create --name \"Docs agent\" --scope account:read --scope chatbots:read
-  sitegpt api chatbots --paginate
+  sitegpt api chatbots --paginate --jq '.[].id'
   SITEGPT_API_TOKEN=<token> sitegpt whoami --json
 
 Environment:
@@ -53,6 +54,9 @@ pub struct Cli {
     /// Log each request to stderr (the Authorization header redacted).
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Filter the JSON output with a jq expression (implies --json), e.g. `.items[].id`.
+    #[arg(long, global = true, value_name = "EXPR")]
+    pub jq: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -229,7 +233,14 @@ pub struct CreateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = Output::new(cli.json);
+    let jq = match cli.jq.as_deref().map(jq::Filter::compile).transpose() {
+        Ok(filter) => filter.map(|f| &*Box::leak(Box::new(f))),
+        Err(error) => {
+            Output::new(cli.json, None).error(&error);
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let out = Output::new(cli.json, jq);
     if let Command::Completions { shell } = cli.command {
         clap_complete::generate(shell, &mut Cli::command(), "sitegpt", &mut std::io::stdout());
         return ExitCode::SUCCESS;

@@ -8,18 +8,22 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::CliError;
+use crate::jq::Filter;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub json: bool,
     pub color: bool,
+    /// `--jq`: applied to every JSON output (and implying `--json`).
+    pub jq: Option<&'static Filter>,
 }
 
 impl Output {
-    pub fn new(json: bool) -> Output {
+    pub fn new(json: bool, jq: Option<&'static Filter>) -> Output {
+        let json = json || jq.is_some();
         let color =
             !json && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
-        Output { json, color }
+        Output { json, color, jq }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -46,9 +50,17 @@ impl Output {
         self.paint("33", text)
     }
 
-    /// Prints a value as pretty JSON on stdout.
-    pub fn json<T: Serialize>(&self, value: &T) {
-        println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+    /// Prints a value as pretty JSON on stdout, or what `--jq` makes of it.
+    pub fn json<T: Serialize>(&self, value: &T) -> Result<(), CliError> {
+        match self.jq {
+            None => println!("{}", serde_json::to_string_pretty(value).expect("serializable")),
+            Some(filter) => {
+                for line in filter.run(&serde_json::to_value(value).expect("serializable"))? {
+                    println!("{line}");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reports an error on stderr: a line for people, or JSON under `--json`.

@@ -112,3 +112,36 @@ fn api_refuses_bad_arguments_with_usage_errors() {
     let help = cli.run(&["api", "--help"]).ok();
     assert!(help.stdout.contains("Examples:") && help.stdout.contains("--paginate"), "{}", help.stdout);
 }
+
+#[test]
+fn jq_filters_json_output_in_process() {
+    let server = Server::start();
+    let (user, token) = server.user_with_token("jq@example.com", &["account:read", "chatbots:read", "tokens:read"]);
+    let account = user["accountId"].as_str().expect("account");
+    for name in ["Alpha", "Beta", "Gamma"] {
+        server.admin(&["create-chatbot", "--account-id", account, "--name", name]);
+    }
+    let cli = Cli::new(&server);
+    cli.run(&["login", "--token", &token]).ok();
+
+    // Strings print as they are, one per line; --jq implies --json.
+    let email = cli.run(&["whoami", "--jq", ".user.email"]).ok();
+    assert_eq!(email.stdout, "jq@example.com\n");
+    let names = cli.run(&["api", "chatbots?limit=2", "--paginate", "--jq", ".[].name"]).ok();
+    let mut names: Vec<&str> = names.stdout.lines().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Alpha", "Beta", "Gamma"]);
+    let count = cli.run(&["api", "chatbots", "--jq", ".data.items | length"]).ok();
+    assert_eq!(count.stdout.trim(), "3");
+    let object = cli.run(&["tokens", "list", "--jq", "{count: (.items | length)}"]).ok().json();
+    assert_eq!(object["count"], 1);
+
+    // A mistake in the expression is a usage error before any request; a
+    // failure while filtering is an error too.
+    let invalid = cli.run(&["whoami", "--jq", ".["]);
+    assert_eq!(invalid.code, 2);
+    assert!(invalid.stderr.contains("not a valid jq expression"), "{}", invalid.stderr);
+    let failed = cli.run(&["whoami", "--jq", ".role.name"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("--jq `.role.name` failed"), "{}", failed.stderr);
+}
