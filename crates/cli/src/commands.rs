@@ -35,13 +35,43 @@ fn catalog() -> String {
     Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// Edits (insert, delete, replace) between two short strings.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The scope a mistyped name most likely meant, if one is close.
+fn closest_scope(name: &str) -> Option<Scope> {
+    let name = name.trim().to_ascii_lowercase();
+    Scope::ALL
+        .iter()
+        .copied()
+        .map(|s| (distance(&name, s.as_str()), s))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, s)| s)
+}
+
 /// Checks scope names against the catalog before any request.
 fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
     names
         .iter()
         .map(|name| {
-            name.parse::<Scope>()
-                .map_err(|_| CliError::Usage(format!("unknown scope `{name}`. Valid scopes: {}", catalog())))
+            name.parse::<Scope>().map_err(|_| match closest_scope(name) {
+                Some(scope) => CliError::Usage(format!("unknown scope `{name}`; did you mean `{scope}`?")),
+                None => CliError::Usage(format!("unknown scope `{name}`. Valid scopes: {}", catalog())),
+            })
         })
         .collect()
 }
@@ -73,6 +103,7 @@ fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
             info.account.name,
             ctx.profile
         );
+        println!("  Server: {} (from {})", ctx.api_url, ctx.api_url_source);
         if args.show_token {
             println!("Token: {token}");
         }
@@ -349,8 +380,24 @@ fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) -> Result<(), Cl
     Ok(())
 }
 
+/// A token command's error; an unknown id says where the ids are.
+fn token_error(ctx: &Context, e: sitegpt_client::ClientError, id: &str) -> CliError {
+    match ctx.fail(e) {
+        CliError::Client { code, exit, details, .. } if code == "NOT_FOUND" => CliError::Client {
+            message: format!(
+                "there is no token `{id}` that this profile can see. Run `sitegpt tokens list` for the ids \
+                 (`--include-revoked` shows revoked ones too)."
+            ),
+            code,
+            exit,
+            details,
+        },
+        other => other,
+    }
+}
+
 fn rotate(ctx: &Context, id: &str) -> Result<(), CliError> {
-    let issued = ctx.authed()?.rotate_token(id).map_err(|e| ctx.fail(e))?;
+    let issued = ctx.authed()?.rotate_token(id).map_err(|e| token_error(ctx, e, id))?;
     show_issued(ctx, &issued, "Rotated")?;
     if !ctx.out.json && ctx.config.profiles.get(&ctx.profile).and_then(|p| p.token_id.as_deref()) == Some(id) {
         println!(
@@ -361,7 +408,7 @@ fn rotate(ctx: &Context, id: &str) -> Result<(), CliError> {
 }
 
 fn revoke(ctx: &Context, id: &str) -> Result<(), CliError> {
-    let token = ctx.authed()?.revoke_token(id).map_err(|e| ctx.fail(e))?;
+    let token = ctx.authed()?.revoke_token(id).map_err(|e| token_error(ctx, e, id))?;
     if ctx.out.json {
         ctx.out.json(&json!({"token": token}))?;
         return Ok(());
@@ -395,5 +442,15 @@ mod tests {
         assert_eq!(parse_expires_at("2027-01-31").expect("date").to_rfc3339(), "2027-01-31T23:59:59+00:00");
         assert!(parse_expires_at("2027-01-31T12:00:00Z").is_ok());
         assert!(parse_expires_at("next week").is_err());
+    }
+
+    #[test]
+    fn mistyped_scopes_get_a_suggestion() {
+        assert_eq!(closest_scope("knowledge:raed"), Some(Scope::KnowledgeRead));
+        assert_eq!(closest_scope("chatbot:write"), Some(Scope::ChatbotsWrite));
+        assert_eq!(closest_scope("Tokens:Write"), Some(Scope::TokensWrite));
+        assert_eq!(closest_scope("everything"), None);
+        let error = parse_scopes(&["knowledge:raed".into()]).expect_err("unknown");
+        assert_eq!(error.to_string(), "unknown scope `knowledge:raed`; did you mean `knowledge:read`?");
     }
 }

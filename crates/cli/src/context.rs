@@ -17,6 +17,8 @@ pub struct Context {
     pub config: Config,
     pub profile: String,
     pub api_url: String,
+    /// Where `api_url` came from, for people.
+    pub api_url_source: String,
     pub debug: bool,
 }
 
@@ -30,16 +32,28 @@ impl Context {
             .filter(|p| !p.is_empty())
             .or_else(|| config.default_profile.clone())
             .unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-        let api_url = cli
-            .api_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .or_else(|| config.profiles.get(&profile).map(|p| p.api_url.clone()))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        // The server: asked for, else the profile's, else (for a new
+        // profile) the default profile's, else the built-in default.
+        let default_profile = config.default_profile.as_ref().and_then(|name| Some((name, config.profiles.get(name)?)));
+        let (api_url, api_url_source) =
+            match (cli.api_url.clone().filter(|u| !u.is_empty()), config.profiles.get(&profile)) {
+                (Some(url), _) => (url, "--api-url or SITEGPT_API_URL".to_owned()),
+                (None, Some(own)) => (own.api_url.clone(), format!("profile `{profile}`")),
+                (None, None) => match default_profile {
+                    Some((name, other)) => (other.api_url.clone(), format!("the default profile `{name}`")),
+                    None => (DEFAULT_API_URL.to_owned(), "the built-in default".to_owned()),
+                },
+            };
         if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
             return Err(CliError::Usage(format!("--api-url must start with http:// or https:// (got `{api_url}`)")));
         }
-        Ok(Context { out, config_path, config, profile, api_url, debug: cli.debug })
+        let trimmed = api_url.trim_end_matches('/');
+        if let Some(base) = trimmed.strip_suffix("/api/v2").or_else(|| trimmed.strip_suffix("/api")) {
+            return Err(CliError::Usage(format!(
+                "--api-url is the server's address without the API path: use `--api-url {base}` (got `{api_url}`)"
+            )));
+        }
+        Ok(Context { out, config_path, config, profile, api_url, api_url_source, debug: cli.debug })
     }
 
     pub fn client(&self) -> Client {

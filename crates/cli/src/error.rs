@@ -29,6 +29,18 @@ pub enum CliError {
     Device { message: String, code: String, exit: i32 },
 }
 
+/// A login that asks for `scope` (and, for a write or delete, its resource's
+/// read scope) in a profile named for the resource.
+fn login_with(scope: &str) -> String {
+    match scope.split_once(':') {
+        Some((resource, action)) if action != "read" => {
+            format!("sitegpt login --profile {resource}-admin --scope {resource}:read --scope {scope}")
+        }
+        Some((resource, _)) => format!("sitegpt login --profile {resource}-reader --scope {scope}"),
+        None => format!("sitegpt login --profile admin --scope {scope}"),
+    }
+}
+
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -76,7 +88,9 @@ impl CliError {
             ClientError::Api { status: 403, code, message, details, missing_scope, .. } => {
                 let message = match (code.as_str(), missing_scope) {
                     ("INSUFFICIENT_SCOPE", Some(scope)) => format!(
-                        "the token lacks the `{scope}` scope. Log in again with it: `{relogin} --scope {scope}` (plus the scopes you already use)."
+                        "the token lacks the `{scope}` scope. Log in a profile that has it: `{}`, or give this \
+                         profile every scope: `{relogin} --full-access`.",
+                        login_with(&scope)
                     ),
                     ("EMAIL_NOT_VERIFIED", _) => {
                         format!("{message} Open the link in the verification e-mail, then retry.")

@@ -148,7 +148,8 @@ impl Client {
             let response = match result {
                 Ok(response) | Err(ureq::Error::Status(_, response)) => response,
                 Err(ureq::Error::Transport(e)) => {
-                    return Err(ClientError::Unreachable { url, reason: transport_reason(&e) });
+                    let reason = transport_reason(&e, &url);
+                    return Err(ClientError::Unreachable { url, reason });
                 }
             };
             if self.debug {
@@ -359,7 +360,27 @@ fn read_body(response: ureq::Response) -> std::io::Result<String> {
     Ok(text)
 }
 
-fn transport_reason(e: &ureq::Transport) -> String {
+/// `https://host[:port]/…` → `host:port`, when something accepts TCP there.
+fn plain_tcp_answers(url: &str) -> Option<String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let authority = url.strip_prefix("https://")?.split(['/', '?']).next()?;
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_owned()
+    } else {
+        format!("{authority}:443")
+    };
+    let address = with_port.to_socket_addrs().ok()?.next()?;
+    TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok().map(|_| authority.to_owned())
+}
+
+fn transport_reason(e: &ureq::Transport, url: &str) -> String {
+    if e.kind() == ureq::ErrorKind::ConnectionFailed
+        && let Some(authority) = plain_tcp_answers(url)
+    {
+        return format!(
+            "a server answers at {authority} but not over HTTPS; if it serves plain HTTP, use --api-url http://{authority}"
+        );
+    }
     match e.kind() {
         ureq::ErrorKind::ConnectionFailed => "connection refused or failed".into(),
         ureq::ErrorKind::Dns => "the host name does not resolve".into(),

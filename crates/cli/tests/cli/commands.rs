@@ -146,6 +146,28 @@ fn permission_and_scope_errors_say_what_is_missing() {
     let list = cli.run(&["tokens", "list"]);
     assert_eq!(list.code, 4);
     assert!(list.stderr.contains("lacks the `tokens:read` scope"), "{}", list.stderr);
+    let unknown = cli.run(&["tokens", "revoke", "tok_doesnotexist"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.starts_with("error: there is no token `tok_doesnotexist`"), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("Run `sitegpt tokens list`"), "{}", unknown.stderr);
+    assert!(list.stderr.contains("`sitegpt login --profile tokens-reader --scope tokens:read`"), "{}", list.stderr);
+    assert!(list.stderr.contains("`sitegpt login --full-access`"), "{}", list.stderr);
+
+    // The advice for a missing write scope is a command that runs as printed
+    // (here against an address where nothing listens: it gets as far as the
+    // network, so its arguments are right).
+    let (_, reader) = server.user_with_token("reader@example.com", &["account:read", "tokens:read"]);
+    let reader_cli = Cli::new(&server);
+    reader_cli.run(&["login", "--token", &reader]).ok();
+    let create = reader_cli.run(&["tokens", "create", "--name", "x", "--scope", "account:read"]);
+    assert_eq!(create.code, 4);
+    let advice = create.stderr.split('`').find(|part| part.starts_with("sitegpt login --profile")).expect("advice");
+    assert_eq!(advice, "sitegpt login --profile tokens-admin --scope tokens:read --scope tokens:write");
+    let mut args: Vec<&str> = advice.split(' ').skip(1).collect();
+    args.extend(["--no-browser", "--api-url", "http://127.0.0.1:1"]);
+    let attempt = reader_cli.run(&args);
+    assert_eq!(attempt.code, 1, "parsed, then failed on the network: {}", attempt.stderr);
+    assert!(attempt.stderr.contains("could not reach"), "{}", attempt.stderr);
     let escalate = cli.run(&["tokens", "create", "--name", "x", "--scope", "billing:write", "--json"]);
     assert_eq!(escalate.code, 4);
     assert_eq!(escalate.error_json()["error"]["code"], "FORBIDDEN");

@@ -44,6 +44,26 @@ fn a_profile_remembers_its_server() {
     cli.run(&["whoami"]).ok();
     cli.env.insert("SITEGPT_API_URL".into(), "ftp://nowhere".into());
     assert_eq!(cli.run(&["whoami"]).code, 2);
+
+    // A new profile takes the default profile's server, and says so.
+    cli.env.remove("SITEGPT_API_URL");
+    let (_, other) = server.user_with_token("second@example.com", &["account:read"]);
+    let login = cli.run(&["login", "--profile", "second", "--token", &other]).ok();
+    let expected = format!("Server: {} (from the default profile `default`)", server.base);
+    assert!(login.stdout.contains(&expected), "{}", login.stdout);
+    cli.run(&["--profile", "second", "whoami"]).ok();
+
+    // The API path in --api-url is a mistake that says what to type.
+    let with_path = cli.run(&["--api-url", &format!("{}/api/v2", server.base), "whoami"]);
+    assert_eq!(with_path.code, 2);
+    assert!(with_path.stderr.contains(&format!("use `--api-url {}`", server.base)), "{}", with_path.stderr);
+
+    // https to a plain HTTP server says which scheme to use.
+    let https = server.base.replacen("http://", "https://", 1);
+    let wrong_scheme = cli.run(&["--api-url", &https, "whoami"]);
+    assert_eq!(wrong_scheme.code, 1);
+    let authority = server.base.trim_start_matches("http://");
+    assert!(wrong_scheme.stderr.contains(&format!("use --api-url http://{authority}")), "{}", wrong_scheme.stderr);
 }
 
 #[test]
