@@ -12,6 +12,7 @@ use crate::config::{Config, Profile};
 use crate::context::Context;
 use crate::error::{CliError, exit};
 use crate::output::{Output, relative, table};
+use crate::resources;
 use crate::spinner::Spinner;
 use crate::{Cli, Command, CreateArgs, LoginArgs, LogoutArgs, TokensCommand};
 
@@ -25,6 +26,13 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Tokens(TokensCommand::Create(args)) => create(&ctx, args),
         Command::Tokens(TokensCommand::Rotate { id }) => rotate(&ctx, &id),
         Command::Tokens(TokensCommand::Revoke { id }) => revoke(&ctx, &id),
+        Command::Chatbots(command) => resources::chatbots(&ctx, command),
+        Command::Knowledge(command) => resources::items(&ctx, resources::KNOWLEDGE, command),
+        Command::Personas(command) => resources::items(&ctx, resources::PERSONAS, command),
+        Command::Instructions(command) => resources::items(&ctx, resources::INSTRUCTIONS, command),
+        Command::Starters(command) => resources::items(&ctx, resources::STARTERS, command),
+        Command::Followups(command) => resources::items(&ctx, resources::FOLLOWUPS, command),
+        Command::Leads(command) => resources::items(&ctx, resources::LEADS, command),
         Command::Auth(command) => crate::auth::run(&mut ctx, command),
         Command::Api(args) => crate::api::run(&ctx.authed()?, ctx.out, &args, |e| ctx.fail(e)),
         Command::Completions { .. } => Ok(()),
@@ -221,7 +229,7 @@ fn logout(ctx: &mut Context, args: LogoutArgs) -> Result<(), CliError> {
     let name = profile_name.clone();
     let api_url = profile.api_url.clone();
     ctx.config = Config::update(&ctx.config_path, |config| {
-        config.profiles.insert(name, Profile { api_url, token: None, token_id: None, who: None });
+        config.profiles.insert(name, Profile { api_url, ..Profile::default() });
     })?;
     if out.json {
         out.json(&json!({"profile": profile_name, "tokenId": profile.token_id, "revoked": !args.local}))?;

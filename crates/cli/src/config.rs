@@ -40,6 +40,9 @@ pub struct Profile {
     pub token_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub who: Option<Who>,
+    /// The chatbots the token is restricted to (empty: all), as at login.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chatbot_ids: Vec<String>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Profile {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("token_id", &self.token_id)
             .field("who", &self.who)
+            .field("chatbot_ids", &self.chatbot_ids)
             .finish()
     }
 }

@@ -91,6 +91,7 @@ impl Context {
                 account_name: info.account.name.clone(),
                 role: info.role.as_str().to_owned(),
             }),
+            chatbot_ids: info.token.chatbot_ids.clone(),
         };
         let name = self.profile.clone();
         self.config = Config::update(&self.config_path, |config| {

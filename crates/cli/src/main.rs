@@ -10,6 +10,7 @@ mod context;
 mod error;
 mod jq;
 mod output;
+mod resources;
 mod spinner;
 
 use std::process::ExitCode;
@@ -83,6 +84,27 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// List, show, create, change and delete chatbots.
+    #[command(subcommand)]
+    Chatbots(ChatbotsCommand),
+    /// A chatbot's knowledge sources: text, URLs and files it answers from.
+    #[command(subcommand, after_help = ITEM_EXAMPLES)]
+    Knowledge(ItemCommand),
+    /// A chatbot's personas (a name and a prompt).
+    #[command(subcommand)]
+    Personas(ItemCommand),
+    /// A chatbot's instructions.
+    #[command(subcommand)]
+    Instructions(ItemCommand),
+    /// A chatbot's conversation starters.
+    #[command(subcommand)]
+    Starters(ItemCommand),
+    /// A chatbot's follow-up suggestions.
+    #[command(subcommand)]
+    Followups(ItemCommand),
+    /// The leads a chatbot collected.
+    #[command(subcommand)]
+    Leads(ItemCommand),
     /// See every profile's standing, print the selected token, or pick the default profile.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -106,6 +128,138 @@ Examples:
     Completions {
         /// bash, zsh or fish (also elvish, powershell).
         shell: clap_complete::Shell,
+    },
+}
+
+const ITEM_EXAMPLES: &str = "Examples:
+  sitegpt knowledge list --chatbot <chatbot-id>
+  sitegpt knowledge add --chatbot <chatbot-id> --url https://example.com/pricing
+  sitegpt knowledge add --chatbot <chatbot-id> --text 'We open 9 to 5, Monday to Friday.'
+  sitegpt knowledge add --chatbot <chatbot-id> --file ./guide.pdf
+  sitegpt knowledge update <source-id> --chatbot <chatbot-id> --status ready
+  sitegpt knowledge delete <source-id> --chatbot <chatbot-id> --yes
+  sitegpt personas add --name Formal --prompt 'Be precise.'      # a token restricted to one chatbot needs no --chatbot
+  sitegpt leads list --all --json";
+
+/// `--limit`, `--cursor` and `--all` for lists.
+#[derive(Debug, Args, Default)]
+pub struct PageArgs {
+    /// Items per page, 1–200 (default 50).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub limit: Option<u32>,
+    /// Start after this position (the `nextCursor` of the previous page).
+    #[arg(long, value_name = "CURSOR", conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Follow `nextCursor` to the end.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChatbotsCommand {
+    /// List chatbots (a chatbot-restricted token sees only its own).
+    #[command(after_help = "Examples:\n  sitegpt chatbots list\n  sitegpt chatbots list --all --json")]
+    List(PageArgs),
+    /// Show a chatbot.
+    Get {
+        /// The chatbot's id.
+        id: String,
+    },
+    /// Create a chatbot.
+    #[command(
+        after_help = "Example:\n  sitegpt chatbots create --name 'Sales bot' --description 'Answers pricing questions'"
+    )]
+    Create {
+        /// 1–120 characters.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Change a chatbot's name or description.
+    Update {
+        /// The chatbot's id.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a chatbot and everything under it (asks first on a terminal).
+    Delete {
+        /// The chatbot's id.
+        id: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// What `add` and `update` of a content family set; each family takes some.
+#[derive(Debug, Args, Default)]
+pub struct ItemFields {
+    /// Text: a knowledge source's text, an instruction, a starter or a follow-up.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// A knowledge source's URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A knowledge source's file (its name and size are sent).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// A persona's or a lead's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A persona's prompt.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// A lead's e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// A knowledge source's training status (pending, ready, failed).
+    #[arg(long)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemCommand {
+    /// List them.
+    List {
+        /// The chatbot (optional when the token is restricted to one).
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one.
+    Get {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+    },
+    /// Add one.
+    Add {
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        #[command(flatten)]
+        fields: ItemFields,
+    },
+    /// Change one.
+    Update {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        #[command(flatten)]
+        fields: ItemFields,
+    },
+    /// Delete one (asks first on a terminal).
+    Delete {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

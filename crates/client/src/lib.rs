@@ -236,6 +236,12 @@ impl Client {
         Ok(RawResponse { status, body })
     }
 
+    /// Any API v2 call answered with the envelope: its `data`, or the error.
+    /// `path` is under the server's URL (`/api/v2/…`, query included).
+    pub fn data(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> Result<serde_json::Value> {
+        self.api(method, path, body)
+    }
+
     /// `GET /api/v2/account`.
     pub fn account(&self) -> Result<AccountInfo> {
         self.api("GET", "/api/v2/account", None::<&()>)

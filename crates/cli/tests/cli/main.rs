@@ -7,3 +7,4 @@ mod commands;
 mod device;
 mod fixture;
 mod profiles;
+mod resources;
