@@ -37,7 +37,7 @@ fn api_path(path: &str) -> Result<String, CliError> {
 }
 
 /// `key=value`, split at the first `=`.
-fn pair(field: &str, flag: &str) -> Result<(String, String), CliError> {
+pub(crate) fn pair(field: &str, flag: &str) -> Result<(String, String), CliError> {
     match field.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(CliError::Usage(format!("{flag} takes key=value (got `{field}`)"))),
@@ -46,7 +46,7 @@ fn pair(field: &str, flag: &str) -> Result<(String, String), CliError> {
 
 /// A `-F` value: `true`, `false`, `null` and numbers as JSON, `@FILE` as
 /// the file's text, anything else a string.
-fn typed(value: &str) -> Result<Value, CliError> {
+pub(crate) fn typed(value: &str) -> Result<Value, CliError> {
     match value {
         "true" => return Ok(Value::Bool(true)),
         "false" => return Ok(Value::Bool(false)),

@@ -12,9 +12,9 @@ use crate::config::{Config, Profile};
 use crate::context::Context;
 use crate::error::{CliError, exit};
 use crate::output::{Output, relative, table};
-use crate::resources;
 use crate::spinner::Spinner;
 use crate::{Cli, Command, CreateArgs, LoginArgs, LogoutArgs, TokensCommand};
+use crate::{resources, team};
 
 pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
     let mut ctx = Context::new(&cli, out)?;
@@ -33,6 +33,12 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Starters(command) => resources::items(&ctx, resources::STARTERS, command),
         Command::Followups(command) => resources::items(&ctx, resources::FOLLOWUPS, command),
         Command::Leads(command) => resources::items(&ctx, resources::LEADS, command),
+        Command::Settings(command) => team::settings(&ctx, command),
+        Command::Conversations(command) => team::conversations(&ctx, command),
+        Command::Members(command) => team::members(&ctx, command),
+        Command::Integrations(command) => team::integrations(&ctx, command),
+        Command::Billing(command) => team::billing(&ctx, command),
+        Command::Account(command) => team::account(&ctx, command),
         Command::Auth(command) => crate::auth::run(&mut ctx, command),
         Command::Api(args) => crate::api::run(&ctx.authed()?, ctx.out, &args, |e| ctx.fail(e)),
         Command::Completions { .. } => Ok(()),

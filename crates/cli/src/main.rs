@@ -12,6 +12,7 @@ mod jq;
 mod output;
 mod resources;
 mod spinner;
+mod team;
 
 use std::process::ExitCode;
 
@@ -105,6 +106,24 @@ pub enum Command {
     /// The leads a chatbot collected.
     #[command(subcommand)]
     Leads(ItemCommand),
+    /// A chatbot's settings: show them, or change some (a JSON merge patch).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// A chatbot's conversations: list, read, reply, delete.
+    #[command(subcommand)]
+    Conversations(ConversationsCommand),
+    /// The team's members: list, invite, change roles, remove.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// The team's integrations (secrets are never shown, only their names).
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+    /// The plan and subscription.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+    /// The team's account: show it, rename it.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// See every profile's standing, print the selected token, or pick the default profile.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -261,6 +280,143 @@ pub enum ItemCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the chatbot's settings.
+    Get {
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+    },
+    /// Change settings: dotted KEY=VALUE pairs, or a JSON merge patch from --input.
+    #[command(after_help = "Examples:
+  sitegpt settings set --chatbot <chatbot-id> general.responseLength=short advanced.showSources=true
+  echo '{\"general\": {\"responseLength\": \"long\"}}' | sitegpt settings set --chatbot <chatbot-id> --input -")]
+    Set {
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        /// KEY=VALUE, the key dotted into the settings (true, false, null and numbers are JSON).
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// A JSON merge patch from a file or `-` (standard input).
+        #[arg(long, value_name = "FILE")]
+        input: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConversationsCommand {
+    /// List conversations with their messages.
+    List {
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        /// Only open, resolved or archived ones.
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show a conversation.
+    Get {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+    },
+    /// Reply in a conversation as a person on the team.
+    #[command(
+        after_help = "Example:\n  sitegpt conversations reply <conversation-id> --chatbot <chatbot-id> --message 'We open at 9.'"
+    )]
+    Reply {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        #[arg(long)]
+        message: String,
+    },
+    /// Delete a conversation and its messages (asks first on a terminal).
+    Delete {
+        id: String,
+        #[arg(long, value_name = "CHATBOT_ID")]
+        chatbot: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// List members and their roles.
+    List(PageArgs),
+    /// Invite a person by e-mail; they join when they accept.
+    #[command(after_help = "Example:\n  sitegpt members invite new.member@example.com --role viewer")]
+    Invite {
+        email: String,
+        /// owner, admin, member or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// Change a member's role.
+    SetRole {
+        /// The member's user id.
+        user: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a member (asks first on a terminal); their tokens in this team are revoked.
+    Remove {
+        user: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// List integrations.
+    List(PageArgs),
+    /// Add an integration.
+    #[command(
+        after_help = "Example:\n  sitegpt integrations create --type slack --config channel=#support --secret botToken=xoxb-…"
+    )]
+    Create {
+        /// slack, zapier, webhook, …
+        #[arg(long = "type")]
+        kind: String,
+        /// A config KEY=VALUE; repeat for more.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// A secret KEY=VALUE (stored, never shown again); repeat for more.
+        #[arg(long = "secret", value_name = "KEY=VALUE")]
+        secrets: Vec<String>,
+    },
+    /// Change an integration's config or set its secrets.
+    Update {
+        id: String,
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        #[arg(long = "secret", value_name = "KEY=VALUE")]
+        secrets: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// The plan and subscription status.
+    Show,
+    /// Change the plan (owners only).
+    SetPlan {
+        /// free, starter, growth or scale.
+        plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// The team's account.
+    Show,
+    /// Rename the team's account.
+    Rename { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -120,12 +120,12 @@ pub fn body(family: Family, fields: &ItemFields, creating: bool) -> Result<Value
     Ok(Value::Object(body))
 }
 
-fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
 
 /// `--chatbot`, else the one chatbot the profile's token is restricted to.
-fn chatbot(ctx: &Context, client: &Client, given: Option<&String>) -> Result<String, CliError> {
+pub(crate) fn chatbot(ctx: &Context, client: &Client, given: Option<&String>) -> Result<String, CliError> {
     if let Some(id) = given {
         return Ok(id.clone());
     }
@@ -152,7 +152,7 @@ fn chatbot(ctx: &Context, client: &Client, given: Option<&String>) -> Result<Str
 }
 
 /// Asks before a delete on a terminal; without one, `--yes` is required.
-fn confirm(what: &str, yes: bool) -> Result<(), CliError> {
+pub(crate) fn confirm(what: &str, yes: bool) -> Result<(), CliError> {
     if yes {
         return Ok(());
     }
@@ -170,7 +170,7 @@ fn confirm(what: &str, yes: bool) -> Result<(), CliError> {
 }
 
 /// A page, or every page with `--all` (a progress line on a terminal).
-fn list(ctx: &Context, client: &Client, path: &str, page: &PageArgs) -> Result<Value, CliError> {
+pub(crate) fn list(ctx: &Context, client: &Client, path: &str, page: &PageArgs) -> Result<Value, CliError> {
     let mut query = form_urlencoded::Serializer::new(String::new());
     if let Some(limit) = page.limit {
         query.append_pair("limit", &limit.to_string());
@@ -180,7 +180,8 @@ fn list(ctx: &Context, client: &Client, path: &str, page: &PageArgs) -> Result<V
     {
         query.append_pair("cursor", cursor);
     }
-    let base = format!("{path}?{}", query.finish());
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    let base = format!("{path}{joiner}{}", query.finish());
     if !page.all {
         return client.data("GET", &base, None).map_err(|e| ctx.fail(e));
     }
@@ -208,11 +209,11 @@ fn list(ctx: &Context, client: &Client, path: &str, page: &PageArgs) -> Result<V
     Ok(json!({"items": items, "nextCursor": null}))
 }
 
-fn text(value: &Value, key: &str) -> String {
+pub(crate) fn text(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or("").to_owned()
 }
 
-fn clip(text: &str, width: usize) -> String {
+pub(crate) fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_owned()
     } else {
@@ -238,7 +239,12 @@ fn summary(family: Family, item: &Value) -> String {
 }
 
 /// Prints `data`: JSON, or a table of `items`, or one record's fields.
-fn show(ctx: &Context, data: &Value, rows: impl Fn(&Value) -> Vec<String>, headers: &[&str]) -> Result<(), CliError> {
+pub(crate) fn show(
+    ctx: &Context,
+    data: &Value,
+    rows: impl Fn(&Value) -> Vec<String>,
+    headers: &[&str],
+) -> Result<(), CliError> {
     let out = ctx.out;
     if out.json {
         return out.json(data);

@@ -80,12 +80,59 @@ impl Server {
         self.process.logs()
     }
 
+    /// Runs `f` on this server's store, opened beside the running server.
+    pub fn with_store(
+        &self,
+        f: impl FnOnce(&dyn sitegpt_store::Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let store: Box<dyn sitegpt_store::Store> = match &self.database_url {
+                Some(url) => Box::new(sitegpt_store::postgres::PostgresStore::connect(url).await.expect("store")),
+                None => Box::new(
+                    sitegpt_store::sqlite::SqliteStore::open(&self.dir.path().join("data").join("sitegpt.db"))
+                        .expect("store"),
+                ),
+            };
+            f(store.as_ref()).await;
+        });
+    }
+
+    /// A visitor's conversation with one message under `chatbot`: its id.
+    pub fn conversation(&self, account_id: &str, chatbot_id: &str) -> String {
+        use sitegpt_access::id::{IdKind, new_id};
+        let id = new_id(IdKind::Conversation);
+        let now = chrono::Utc::now();
+        let conversation = sitegpt_store::Conversation {
+            id: id.clone(),
+            account_id: account_id.into(),
+            chatbot_id: chatbot_id.into(),
+            status: "open".into(),
+            visitor: "visitor@example.com".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let message = sitegpt_store::Message {
+            id: new_id(IdKind::Message),
+            conversation_id: id.clone(),
+            role: "visitor".into(),
+            content: "When do you open?".into(),
+            created_at: now,
+        };
+        self.with_store(|store| {
+            Box::pin(async move {
+                store.insert_conversation(conversation, vec![message]).await.expect("conversation");
+            })
+        });
+        id
+    }
+
     /// A token of the user `create-user` answered with, stored with an
     /// expiry in the past (no command makes one): its plaintext.
     pub fn expired_token(&self, user: &Value) -> String {
         use sitegpt_access::id::{IdKind, new_id};
         use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Scope};
-        use sitegpt_store::{NewToken, Store};
+        use sitegpt_store::NewToken;
         let plain = PlainToken::generate();
         let now = chrono::Utc::now();
         let token = NewToken {
@@ -101,16 +148,10 @@ impl Server {
             now: now - chrono::Duration::days(10),
             expires_at: now - chrono::Duration::days(1),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(async {
-            let store: Box<dyn Store> = match &self.database_url {
-                Some(url) => Box::new(sitegpt_store::postgres::PostgresStore::connect(url).await.expect("store")),
-                None => Box::new(
-                    sitegpt_store::sqlite::SqliteStore::open(&self.dir.path().join("data").join("sitegpt.db"))
-                        .expect("store"),
-                ),
-            };
-            store.insert_token(token).await.expect("insert");
+        self.with_store(|store| {
+            Box::pin(async move {
+                store.insert_token(token).await.expect("insert");
+            })
         });
         plain.expose()
     }

@@ -8,3 +8,4 @@ mod device;
 mod fixture;
 mod profiles;
 mod resources;
+mod team;
