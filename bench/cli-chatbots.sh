@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `sitegpt chatbots list --json` end to end against `curl` of the same route
+# (20 chatbots), timed by hyperfine in one run.
+#
+#   bash bench/cli-chatbots.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need() { command -v "$1" >/dev/null 2>&1; }
+need hyperfine || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+cargo build --release --quiet --bin sitegpt
+. bench/lib.sh
+
+ACCOUNT=$($BIN admin create-user --email bench@example.com --password bench-password --verified \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
+for i in $(seq 20); do $BIN admin create-chatbot --account-id "$ACCOUNT" --name "bench $i" >/dev/null; done
+TOKEN=$($BIN admin create-token --email bench@example.com --name bench --scope account:read --scope chatbots:read \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["plaintextToken"])')
+start_server
+export XDG_CONFIG_HOME="$WORK/config" SITEGPT_API_URL="$BASE"
+target/release/sitegpt login --token "$TOKEN" >/dev/null
+printf 'Authorization: Bearer %s\n' "$TOKEN" >"$WORK/auth-header"
+
+hyperfine --warmup 20 --runs "${RUNS:-300}" -N --export-json "$WORK/times.json" \
+    "target/release/sitegpt chatbots list --json" \
+    "curl -fsS -H @$WORK/auth-header $BASE/api/v2/chatbots" >&2
+python3 - "$WORK/times.json" <<'PY'
+import json, sys
+cli, curl = json.load(open(sys.argv[1]))["results"]
+print(f"{'command':<32}{'mean ms':>10}{'stddev':>10}")
+print(f"{'sitegpt chatbots list --json':<32}{cli['mean'] * 1000:>10.2f}{cli['stddev'] * 1000:>10.2f}")
+print(f"{'curl /api/v2/chatbots':<32}{curl['mean'] * 1000:>10.2f}{curl['stddev'] * 1000:>10.2f}")
+print(f"ratio sitegpt/curl: {cli['mean'] / curl['mean']:.2f}")
+PY
