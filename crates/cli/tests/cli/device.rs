@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::fixture::{Cli, Server};
+use crate::fixture::{Cli, Server, tmux};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -128,15 +128,6 @@ fn a_denied_login_exits_non_zero_and_saves_nothing() {
     let output = child.wait_with_output().expect("wait");
     assert_eq!(output.status.code(), Some(4));
     assert!(!cli.config_file().exists());
-}
-
-fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("tmux")
-        .arg("-L")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("tmux (installed by scripts/test.sh)")
 }
 
 /// The user code as a person reads it off the screen.

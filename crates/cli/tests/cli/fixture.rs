@@ -217,3 +217,49 @@ impl Cli {
         }
     }
 }
+
+/// Runs tmux on its own server socket (installed by scripts/test.sh).
+pub fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
+    Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux (installed by scripts/test.sh)")
+}
+
+/// A command in a terminal (tmux), its screen read until `done` appears.
+pub struct Terminal {
+    socket: String,
+}
+
+impl Terminal {
+    pub fn start(name: &str, command: &str) -> Terminal {
+        let socket = format!("sitegpt-{name}-{}", std::process::id());
+        let started = tmux(&socket, &["new-session", "-d", "-s", "t", "-x", "160", "-y", "40", command]);
+        assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+        Terminal { socket }
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&tmux(&self.socket, &["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Waits (20 s at most) until the screen contains `text`.
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(std::time::Instant::now() < deadline, "no `{text}` on screen:\n{screen}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    pub fn type_line(&self, line: &str) {
+        tmux(&self.socket, &["send-keys", "-t", "t", line, "Enter"]);
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        tmux(&self.socket, &["kill-server"]);
+    }
+}

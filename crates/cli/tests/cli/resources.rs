@@ -2,7 +2,7 @@
 //! content families, human and `--json`, pages, the default chatbot of a
 //! restricted profile, and deletes that ask first.
 
-use crate::fixture::{Cli, Server};
+use crate::fixture::{Cli, Server, Terminal};
 
 const CONTENT: &[&str] = &[
     "account:read",
@@ -159,4 +159,38 @@ fn content_families_take_their_own_fields() {
     let own = cli.run(&["--profile", "knowledge-bot", "knowledge", "list", "--json"]).ok().json();
     assert_eq!(own["items"].as_array().map(Vec::len), Some(2));
     cli.run(&["--profile", "knowledge-bot", "knowledge", "add", "--text", "Restricted and fine."]).ok();
+}
+
+#[test]
+fn a_delete_on_a_terminal_asks_first() {
+    let server = Server::start();
+    let (user, token) = server.user_with_token("ask@example.com", CONTENT);
+    let account = user["accountId"].as_str().expect("account");
+    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Keep me"])["chatbotId"]
+        .as_str()
+        .expect("chatbot")
+        .to_owned();
+    let cli = Cli::new(&server);
+    let command = |tag: &str| {
+        format!(
+            "env XDG_CONFIG_HOME='{}' SITEGPT_API_URL='{}' SITEGPT_API_TOKEN='{token}' '{}' chatbots delete {chatbot}; \
+             echo EXIT-{tag}=$?; sleep 60",
+            cli.config.path().display(),
+            server.base,
+            crate::fixture::CLI
+        )
+    };
+    let declined = Terminal::start("decline", &command("declined"));
+    declined.wait_for("Type yes to confirm");
+    declined.type_line("no");
+    assert!(declined.wait_for("EXIT-declined=").contains("EXIT-declined=2"), "{}", declined.screen());
+    let mut check = Cli::new(&server);
+    check.env.insert("SITEGPT_API_TOKEN".into(), token.clone());
+    check.run(&["chatbots", "get", &chatbot]).ok();
+
+    let confirmed = Terminal::start("confirm", &command("confirmed"));
+    assert!(confirmed.wait_for("Type yes to confirm").contains(&format!("Delete chatbot {chatbot}")));
+    confirmed.type_line("yes");
+    assert!(confirmed.wait_for("EXIT-confirmed=").contains("EXIT-confirmed=0"), "{}", confirmed.screen());
+    assert_eq!(check.run(&["chatbots", "get", &chatbot]).code, 1, "deleted");
 }
