@@ -3,10 +3,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
 use serde_json::json;
 use sitegpt_access::{AccessLevel, Scope};
 use sitegpt_api_types::{AccountInfo, CreateTokenRequest, IssuedToken, Token};
-use sitegpt_client::Poll;
+use sitegpt_client::{Client, Poll};
 
 use crate::config::{Config, Profile};
 use crate::context::Context;
@@ -90,9 +91,35 @@ fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, CliError> {
         .collect()
 }
 
+/// What became of the token a profile had before a new login.
+fn replace_previous(ctx: &Context, previous: Option<Profile>, new_token: &str, args: &LoginArgs) -> Option<Value> {
+    let previous = previous?;
+    let old = previous.token.filter(|old| old != new_token)?;
+    let revoke = args.revoke_old || (previous.device_login && !args.keep_old);
+    let revoked = revoke && Client::new(&previous.api_url).with_debug(ctx.debug).revoke(&old).is_ok();
+    let id = previous.token_id.unwrap_or_default();
+    if !ctx.out.json {
+        if revoked {
+            println!("  The profile's previous token [{id}] was revoked.");
+        } else if revoke {
+            println!(
+                "  The profile's previous token [{id}] could not be revoked; revoke it with `sitegpt tokens revoke {id}`."
+            );
+        } else {
+            println!(
+                "  The profile's previous token [{id}] still works until it expires. Revoke it with \
+                 `sitegpt tokens revoke {id}`, or log in with --revoke-old next time."
+            );
+        }
+    }
+    Some(json!({"id": id, "revoked": revoked}))
+}
+
 fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
     let out = ctx.out;
-    let (token, info) = match args.token {
+    let previous = ctx.config.profiles.get(&ctx.profile).cloned();
+    let device = args.token.is_none();
+    let (token, info) = match &args.token {
         Some(token) => {
             let token = token.trim().to_owned();
             let info = ctx.client().with_token(&token).account().map_err(|e| ctx.fail(e))?;
@@ -100,10 +127,13 @@ fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
         }
         None => device_login(ctx, &args)?,
     };
-    ctx.save_login(token.clone(), &info)?;
+    ctx.save_login(token.clone(), &info, device)?;
     if out.json {
         let mut data = serde_json::to_value(&info).expect("serializable");
         data["profile"] = json!(ctx.profile);
+        if let Some(previous) = replace_previous(ctx, previous, &token, &args) {
+            data["previousToken"] = previous;
+        }
         if args.show_token {
             data["plaintextToken"] = json!(token);
         }
@@ -118,6 +148,7 @@ fn login(ctx: &mut Context, args: LoginArgs) -> Result<(), CliError> {
             ctx.profile
         );
         println!("  Server: {} (from {})", ctx.api_url, ctx.api_url_source);
+        replace_previous(ctx, previous, &token, &args);
         if args.show_token {
             println!("Token: {token}");
         }

@@ -43,6 +43,10 @@ pub struct Profile {
     /// The chatbots the token is restricted to (empty: all), as at login.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chatbot_ids: Vec<String>,
+    /// Whether this CLI's device login made the token (so logging in again
+    /// revokes it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_login: bool,
 }
 
 impl std::fmt::Debug for Profile {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Profile {
             .field("token_id", &self.token_id)
             .field("who", &self.who)
             .field("chatbot_ids", &self.chatbot_ids)
+            .field("device_login", &self.device_login)
             .finish()
     }
 }

@@ -79,7 +79,7 @@ impl Context {
         CliError::from_client(e, &config::relogin_command(&self.profile))
     }
 
-    pub fn save_login(&mut self, token: String, info: &AccountInfo) -> Result<(), CliError> {
+    pub fn save_login(&mut self, token: String, info: &AccountInfo, device_login: bool) -> Result<(), CliError> {
         let profile = Profile {
             api_url: self.api_url.clone(),
             token: Some(token),
@@ -92,6 +92,7 @@ impl Context {
                 role: info.role.as_str().to_owned(),
             }),
             chatbot_ids: info.token.chatbot_ids.clone(),
+            device_login,
         };
         let name = self.profile.clone();
         self.config = Config::update(&self.config_path, |config| {

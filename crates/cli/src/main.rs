@@ -483,6 +483,12 @@ pub struct LoginArgs {
     /// Also print the new token (for tools that keep it themselves).
     #[arg(long)]
     pub show_token: bool,
+    /// Revoke the token the profile had before (done anyway when this CLI's device login made it).
+    #[arg(long, conflicts_with = "keep_old")]
+    pub revoke_old: bool,
+    /// Keep the token the profile had before working, even when the device login made it.
+    #[arg(long)]
+    pub keep_old: bool,
 }
 
 #[derive(Debug, Args)]

@@ -206,3 +206,41 @@ fn full_access_restricted_to_a_chatbot() {
     assert_eq!(data["token"]["chatbotIds"], serde_json::json!([chatbot_id]));
     assert_eq!(data["profile"], "full");
 }
+
+#[test]
+fn logging_in_again_revokes_the_previous_device_token() {
+    let server = Server::start();
+    let mut person = person_for(&server, "again@example.com");
+    let cli = Cli::new(&server);
+    let saved_token = || -> String {
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(cli.config_file()).expect("config")).expect("json");
+        config["profiles"]["default"]["token"].as_str().expect("token").to_owned()
+    };
+    let (child, code) = start_login(&cli, &[]);
+    person.decide(&code, "approve");
+    assert!(child.wait_with_output().expect("wait").status.success());
+    let first = saved_token();
+
+    let (child, code) = start_login(&cli, &[]);
+    person.decide(&code, "approve");
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(answer["previousToken"]["revoked"], true, "{answer}");
+    assert_ne!(saved_token(), first);
+    let mut old = Cli::new(&server);
+    old.env.insert("SITEGPT_API_TOKEN".into(), first);
+    assert_eq!(old.run(&["whoami"]).code, 3, "the previous device token no longer works");
+
+    // --keep-old keeps it.
+    let second = saved_token();
+    let (child, code) = start_login(&cli, &["--keep-old"]);
+    person.decide(&code, "approve");
+    let answer: serde_json::Value =
+        serde_json::from_slice(&child.wait_with_output().expect("wait").stdout).expect("json");
+    assert_eq!(answer["previousToken"]["revoked"], false);
+    let mut kept = Cli::new(&server);
+    kept.env.insert("SITEGPT_API_TOKEN".into(), second);
+    kept.run(&["whoami"]).ok();
+}

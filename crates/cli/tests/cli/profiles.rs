@@ -119,3 +119,58 @@ fn a_corrupted_config_is_reported_and_left_alone() {
     }
     assert_eq!(std::fs::read_to_string(&path).expect("config"), "{ \"profiles\": oops", "never overwritten");
 }
+
+#[test]
+fn logging_in_over_a_profile_says_what_became_of_its_token() {
+    let server = Server::start();
+    let (_, first) = server.user_with_token("over@example.com", &["account:read"]);
+    let second = server.admin(&[
+        "create-token",
+        "--email",
+        "over@example.com",
+        "--name",
+        "second",
+        "--scope",
+        "account:read",
+    ])["plaintextToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let third = server.admin(&[
+        "create-token",
+        "--email",
+        "over@example.com",
+        "--name",
+        "third",
+        "--scope",
+        "account:read",
+    ])["plaintextToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let cli = Cli::new(&server);
+    cli.run(&["login", "--token", &first]).ok();
+    let works = |token: &str| {
+        let mut one_off = Cli::new(&server);
+        one_off.env.insert("SITEGPT_API_TOKEN".into(), token.to_owned());
+        one_off.run(&["whoami"]).code
+    };
+
+    // A pasted token was not made by this CLI: it is kept, and the output says so.
+    let replaced = cli.run(&["login", "--token", &second]).ok();
+    assert!(
+        replaced.stdout.contains("previous token") && replaced.stdout.contains("still works"),
+        "{}",
+        replaced.stdout
+    );
+    assert!(replaced.stdout.contains("sitegpt tokens revoke tok_"), "{}", replaced.stdout);
+    assert_eq!(works(&first), 0);
+
+    // --revoke-old revokes it.
+    let revoked = cli.run(&["login", "--token", &third, "--revoke-old", "--json"]).ok().json();
+    assert_eq!(revoked["previousToken"]["revoked"], true, "{revoked}");
+    assert_eq!(works(&second), 3);
+    assert_eq!(works(&third), 0);
+    // The same token again replaces nothing.
+    assert!(cli.run(&["login", "--token", &third, "--json"]).ok().json().get("previousToken").is_none());
+}
