@@ -439,6 +439,32 @@ pub enum AuthCommand {
     },
 }
 
+/// `--scope`: any text (the command checks it, with its own message and a
+/// suggestion), offered to shell completion as the scope catalog.
+#[derive(Debug, Clone, Copy)]
+struct ScopeNames;
+
+impl clap::builder::TypedValueParser for ScopeNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(sitegpt_access::Scope::ALL.iter().map(|s| clap::builder::PossibleValue::new(s.as_str()))))
+    }
+}
+
+fn scope_names() -> ScopeNames {
+    ScopeNames
+}
+
 #[derive(Debug, Args)]
 pub struct ApiArgs {
     /// The API path, such as `chatbots` or `/api/v2/chatbots?limit=10`.
@@ -469,7 +495,7 @@ pub struct LoginArgs {
     #[arg(long, conflicts_with_all = ["scopes", "token"])]
     pub full_access: bool,
     /// Ask for this scope (Custom access); repeat for more.
-    #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "token")]
+    #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "token", value_parser = scope_names(), hide_possible_values = true)]
     pub scopes: Vec<String>,
     /// Restrict the token to this chatbot; repeat for more.
     #[arg(long = "chatbot", value_name = "CHATBOT_ID", conflicts_with = "token")]
@@ -534,7 +560,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub name: String,
     /// Scope to grant; repeat for more.
-    #[arg(long = "scope", value_name = "SCOPE", required = true)]
+    #[arg(long = "scope", value_name = "SCOPE", required = true, value_parser = scope_names(), hide_possible_values = true)]
     pub scopes: Vec<String>,
     /// Restrict the token to this chatbot; repeat for more. Default: all accessible chatbots.
     #[arg(long = "chatbot", value_name = "CHATBOT_ID")]

@@ -250,3 +250,18 @@ fn help_completions_and_version() {
     assert!(cli.run(&["--version"]).ok().stdout.starts_with("sitegpt "));
     assert_eq!(cli.run(&["frobnicate"]).code, 2);
 }
+
+#[test]
+fn mistyped_scopes_get_a_suggestion_and_shells_complete_them() {
+    let server = Server::start();
+    let cli = Cli::new(&server);
+    let mistyped = cli.run(&["login", "--no-browser", "--scope", "knowledge:raed"]);
+    assert_eq!(mistyped.code, 2);
+    assert!(mistyped.stderr.contains("did you mean `knowledge:read`?"), "{}", mistyped.stderr);
+    for shell in ["bash", "zsh", "fish"] {
+        let script = cli.run(&["completions", shell]).ok().stdout;
+        for word in ["knowledge:write", "conversations:read", "chatbots", "knowledge", "auth"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+}
