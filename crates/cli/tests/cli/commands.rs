@@ -259,7 +259,8 @@ fn mistyped_scopes_get_a_suggestion_and_shells_complete_them() {
     assert_eq!(mistyped.code, 2);
     assert!(mistyped.stderr.contains("did you mean `knowledge:read`?"), "{}", mistyped.stderr);
     for shell in ["bash", "zsh", "fish"] {
-        let script = cli.run(&["completions", shell]).ok().stdout;
+        // zsh escapes the colon in a value.
+        let script = cli.run(&["completions", shell]).ok().stdout.replace("\\:", ":");
         for word in ["knowledge:write", "conversations:read", "chatbots", "knowledge", "auth"] {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
