@@ -96,6 +96,10 @@ fn the_team_account_billing_members_and_integrations() {
     assert!(billing["billing"]["plan"].is_string(), "{billing}");
     let growth = cli.run(&["billing", "set-plan", "growth", "--json"]).ok().json();
     assert_eq!(growth["billing"]["plan"], "growth");
+    let human = cli.run(&["billing", "show"]).ok();
+    assert!(human.stdout.contains("plan") && human.stdout.contains("growth"), "{}", human.stdout);
+    let leads = cli.run(&["members", "list", "--json"]).ok().json();
+    assert!(leads["items"].as_array().is_some_and(|m| !m.is_empty()));
 
     let invited = cli.run(&["members", "invite", "new.member@example.com", "--role", "viewer", "--json"]).ok().json();
     assert_eq!(invited["invitation"]["email"], "new.member@example.com", "{invited}");
