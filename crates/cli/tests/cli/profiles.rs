@@ -124,30 +124,12 @@ fn a_corrupted_config_is_reported_and_left_alone() {
 fn logging_in_over_a_profile_says_what_became_of_its_token() {
     let server = Server::start();
     let (_, first) = server.user_with_token("over@example.com", &["account:read"]);
-    let second = server.admin(&[
-        "create-token",
-        "--email",
-        "over@example.com",
-        "--name",
-        "second",
-        "--scope",
-        "account:read",
-    ])["plaintextToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let third = server.admin(&[
-        "create-token",
-        "--email",
-        "over@example.com",
-        "--name",
-        "third",
-        "--scope",
-        "account:read",
-    ])["plaintextToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let another = |name: &str| {
+        let issued =
+            server.admin(&["create-token", "--email", "over@example.com", "--name", name, "--scope", "account:read"]);
+        issued["plaintextToken"].as_str().expect("token").to_owned()
+    };
+    let (second, third) = (another("second"), another("third"));
     let cli = Cli::new(&server);
     cli.run(&["login", "--token", &first]).ok();
     let works = |token: &str| {
