@@ -194,3 +194,30 @@ fn a_delete_on_a_terminal_asks_first() {
     assert!(confirmed.wait_for("EXIT-confirmed=").contains("EXIT-confirmed=0"), "{}", confirmed.screen());
     assert_eq!(check.run(&["chatbots", "get", &chatbot]).code, 1, "deleted");
 }
+
+#[test]
+fn all_pages_show_progress_on_a_terminal() {
+    let server = Server::start();
+    let (user, token) = server.user_with_token("progress@example.com", CONTENT);
+    let account = user["accountId"].as_str().expect("account");
+    for name in ["One", "Two", "Three"] {
+        server.admin(&["create-chatbot", "--account-id", account, "--name", name]);
+    }
+    let cli = Cli::new(&server);
+    let command = format!(
+        "env XDG_CONFIG_HOME='{}' SITEGPT_API_URL='{}' SITEGPT_API_TOKEN='{token}' '{}' chatbots list --limit 1 --all; \
+         echo EXIT=$?; sleep 60",
+        cli.config.path().display(),
+        server.base,
+        crate::fixture::CLI
+    );
+    let terminal = Terminal::start("progress", &command);
+    let screen = terminal.wait_for("EXIT=");
+    assert!(screen.contains("Fetched 3 items…"), "{screen}");
+    assert!(screen.contains("EXIT=0") && screen.contains("Three"), "{screen}");
+    // Without a terminal there is no progress line.
+    let mut piped = Cli::new(&server);
+    piped.env.insert("SITEGPT_API_TOKEN".into(), token);
+    let run = piped.run(&["chatbots", "list", "--limit", "1", "--all"]).ok();
+    assert!(!run.stderr.contains("Fetched"), "{}", run.stderr);
+}
