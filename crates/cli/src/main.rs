@@ -48,7 +48,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
     /// The profile to use (default: the config's default profile, else `default`).
-    #[arg(long, global = true, env = "SITEGPT_PROFILE")]
+    #[arg(long, global = true, env = "SITEGPT_PROFILE", add = clap_complete::ArgValueCompleter::new(profile_names))]
     pub profile: Option<String>,
     /// The server's URL (default: the profile's, else http://127.0.0.1:8080).
     #[arg(long, global = true, env = "SITEGPT_API_URL")]
@@ -142,7 +142,7 @@ Examples:
     Api(ApiArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Examples:\n  sitegpt completions bash > ~/.local/share/bash-completion/completions/sitegpt\n  sitegpt completions zsh > ~/.zfunc/_sitegpt\n  sitegpt completions fish > ~/.config/fish/completions/sitegpt.fish"
+        after_help = "Examples:\n  sitegpt completions bash > ~/.local/share/bash-completion/completions/sitegpt\n  sitegpt completions zsh > ~/.zfunc/_sitegpt\n  sitegpt completions fish > ~/.config/fish/completions/sitegpt.fish\n\nTo complete profile names too, let the shell ask sitegpt as it completes:\n  echo 'source <(COMPLETE=bash sitegpt)' >> ~/.bashrc\n  echo 'source <(COMPLETE=zsh sitegpt)' >> ~/.zshrc\n  echo 'COMPLETE=fish sitegpt | source' >> ~/.config/fish/completions/sitegpt.fish"
     )]
     Completions {
         /// bash, zsh or fish (also elvish, powershell).
@@ -435,6 +435,7 @@ pub enum AuthCommand {
     #[command(after_help = "Example:\n  sitegpt auth switch knowledge-bot")]
     Switch {
         /// A profile that is logged in.
+        #[arg(add = clap_complete::ArgValueCompleter::new(profile_names))]
         profile: String,
     },
 }
@@ -573,7 +574,23 @@ pub struct CreateArgs {
     pub expires_at: Option<String>,
 }
 
+/// The saved profiles whose names start with what was typed, for shells
+/// that complete through `COMPLETE=$SHELL sitegpt`.
+fn profile_names(typed: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
+    let typed = typed.to_string_lossy();
+    let Ok(config) = config::path().and_then(|path| config::Config::load(&path)) else { return Vec::new() };
+    config
+        .profiles
+        .keys()
+        .filter(|name| name.starts_with(typed.as_ref()))
+        .map(|name| clap_complete::CompletionCandidate::new(name.as_str()))
+        .collect()
+}
+
 fn main() -> ExitCode {
+    // `COMPLETE=bash sitegpt` prints the shell's completion code; the shell
+    // then calls back here to complete profile names and the rest.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = Cli::parse();
     let jq = match cli.jq.as_deref().map(jq::Filter::compile).transpose() {
         Ok(filter) => filter.map(|f| &*Box::leak(Box::new(f))),

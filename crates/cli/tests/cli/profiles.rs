@@ -156,3 +156,34 @@ fn logging_in_over_a_profile_says_what_became_of_its_token() {
     // The same token again replaces nothing.
     assert!(cli.run(&["login", "--token", &third, "--json"]).ok().json().get("previousToken").is_none());
 }
+
+#[test]
+fn shells_complete_profile_names_from_the_config() {
+    let server = Server::start();
+    let (_, ada) = server.user_with_token("complete@example.com", &["account:read"]);
+    let cli = Cli::new(&server);
+    for profile in ["default", "knowledge-bot", "kitchen"] {
+        cli.run(&["login", "--profile", profile, "--token", &ada]).ok();
+    }
+    let complete = |index: &str, words: &[&str]| {
+        let mut args = vec!["--", "sitegpt"];
+        args.extend_from_slice(words);
+        let output = cli
+            .command(&args)
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", index)
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "true")
+            .env("_CLAP_IFS", "\n")
+            .output()
+            .expect("complete");
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(complete("2", &["--profile", "k"]), ["kitchen", "knowledge-bot"]);
+    let switch = complete("3", &["auth", "switch", ""]);
+    assert!(["default", "kitchen", "knowledge-bot"].iter().all(|p| switch.contains(&p.to_string())), "{switch:?}");
+    // The shell's side: `source <(COMPLETE=bash sitegpt)`.
+    let script = cli.command(&[]).env("COMPLETE", "bash").output().expect("script");
+    assert!(String::from_utf8_lossy(&script.stdout).contains("_clap_complete_sitegpt"));
+}
