@@ -129,12 +129,15 @@ pub(crate) fn chatbot(ctx: &Context, client: &Client, given: Option<&String>) ->
     if let Some(id) = given {
         return Ok(id.clone());
     }
-    let saved = ctx.config.profiles.get(&ctx.profile).map(|p| p.chatbot_ids.clone()).unwrap_or_default();
-    let restricted = if saved.is_empty() && std::env::var_os("SITEGPT_API_TOKEN").is_some() {
-        client.account().map(|info| info.token.chatbot_ids).unwrap_or_default()
-    } else {
-        saved
+    // The profile remembers its token's chatbots; a token from the
+    // environment, or a profile saved before it remembered, is asked.
+    let from_environment = std::env::var("SITEGPT_API_TOKEN").is_ok_and(|t| !t.trim().is_empty());
+    let saved = match ctx.config.profiles.get(&ctx.profile) {
+        Some(profile) if !from_environment => profile.chatbot_ids.clone(),
+        _ => Vec::new(),
     };
+    let restricted =
+        if saved.is_empty() { client.account().map(|info| info.token.chatbot_ids).unwrap_or_default() } else { saved };
     if let [only] = restricted.as_slice() {
         return Ok(only.clone());
     }

@@ -221,3 +221,37 @@ fn all_pages_show_progress_on_a_terminal() {
     let run = piped.run(&["chatbots", "list", "--limit", "1", "--all"]).ok();
     assert!(!run.stderr.contains("Fetched"), "{}", run.stderr);
 }
+
+#[test]
+fn a_one_off_restricted_token_needs_no_chatbot_either() {
+    let server = Server::start();
+    let (user, _) = server.user_with_token("oneoff@example.com", &["account:read"]);
+    let account = user["accountId"].as_str().expect("account");
+    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Only"])["chatbotId"]
+        .as_str()
+        .expect("chatbot")
+        .to_owned();
+    server.admin(&["create-chatbot", "--account-id", account, "--name", "Other"]);
+    let token = server.admin(&[
+        "create-token",
+        "--email",
+        "oneoff@example.com",
+        "--name",
+        "one-off",
+        "--scope",
+        "account:read",
+        "--scope",
+        "knowledge:read",
+        "--scope",
+        "knowledge:write",
+        "--chatbot",
+        &chatbot,
+    ])["plaintextToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let mut cli = Cli::new(&server);
+    cli.env.insert("SITEGPT_API_TOKEN".into(), token);
+    let added = cli.run(&["knowledge", "add", "--text", "From CI.", "--json"]).ok().json();
+    assert_eq!(added["knowledgeSource"]["chatbotId"], chatbot.as_str());
+}
