@@ -68,12 +68,26 @@ impl Server {
     /// A verified owner with a password, and a token with `scopes`.
     pub fn user_with_token(&self, email: &str, scopes: &[&str]) -> (Value, String) {
         let user = self.admin(&["create-user", "--email", email, "--password", "correct horse battery", "--verified"]);
-        let mut args = vec!["create-token", "--email", email, "--name", "fixture"];
+        (user, self.token(email, "fixture", scopes, &[]))
+    }
+
+    /// Another token of the user with `email`, restricted to `chatbots` when
+    /// there are any: its plaintext.
+    pub fn token(&self, email: &str, name: &str, scopes: &[&str], chatbots: &[&str]) -> String {
+        let mut args = vec!["create-token", "--email", email, "--name", name];
         for scope in scopes {
             args.extend(["--scope", scope]);
         }
-        let token = self.admin(&args)["plaintextToken"].as_str().expect("token").to_owned();
-        (user, token)
+        for chatbot in chatbots {
+            args.extend(["--chatbot", chatbot]);
+        }
+        self.admin(&args)["plaintextToken"].as_str().expect("token").to_owned()
+    }
+
+    /// A chatbot in the account: its id.
+    pub fn chatbot(&self, account_id: &str, name: &str) -> String {
+        let created = self.admin(&["create-chatbot", "--account-id", account_id, "--name", name]);
+        created["chatbotId"].as_str().expect("chatbot").to_owned()
     }
 
     pub fn logs(&self) -> String {

@@ -124,11 +124,7 @@ fn a_corrupted_config_is_reported_and_left_alone() {
 fn logging_in_over_a_profile_says_what_became_of_its_token() {
     let server = Server::start();
     let (_, first) = server.user_with_token("over@example.com", &["account:read"]);
-    let another = |name: &str| {
-        let issued =
-            server.admin(&["create-token", "--email", "over@example.com", "--name", name, "--scope", "account:read"]);
-        issued["plaintextToken"].as_str().expect("token").to_owned()
-    };
+    let another = |name: &str| server.token("over@example.com", name, &["account:read"], &[]);
     let (second, third) = (another("second"), another("third"));
     let cli = Cli::new(&server);
     cli.run(&["login", "--token", &first]).ok();

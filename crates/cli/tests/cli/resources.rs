@@ -72,10 +72,7 @@ fn content_families_take_their_own_fields() {
     let server = Server::start();
     let (user, token) = server.user_with_token("content@example.com", CONTENT);
     let account = user["accountId"].as_str().expect("account");
-    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Support"])["chatbotId"]
-        .as_str()
-        .expect("chatbot")
-        .to_owned();
+    let chatbot = server.chatbot(account, "Support");
     server.admin(&["create-chatbot", "--account-id", account, "--name", "Other"]);
     let cli = Cli::new(&server);
     cli.run(&["login", "--token", &token]).ok();
@@ -137,24 +134,12 @@ fn content_families_take_their_own_fields() {
     );
 
     // A profile restricted to one chatbot needs no --chatbot.
-    let restricted = server.admin(&[
-        "create-token",
-        "--email",
+    let restricted = server.token(
         "content@example.com",
-        "--name",
         "knowledge-bot",
-        "--scope",
-        "account:read",
-        "--scope",
-        "knowledge:read",
-        "--scope",
-        "knowledge:write",
-        "--chatbot",
-        &chatbot,
-    ])["plaintextToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+        &["account:read", "knowledge:read", "knowledge:write"],
+        &[&chatbot],
+    );
     cli.run(&["login", "--profile", "knowledge-bot", "--token", &restricted]).ok();
     let own = cli.run(&["--profile", "knowledge-bot", "knowledge", "list", "--json"]).ok().json();
     assert_eq!(own["items"].as_array().map(Vec::len), Some(2));
@@ -166,10 +151,7 @@ fn a_delete_on_a_terminal_asks_first() {
     let server = Server::start();
     let (user, token) = server.user_with_token("ask@example.com", CONTENT);
     let account = user["accountId"].as_str().expect("account");
-    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Keep me"])["chatbotId"]
-        .as_str()
-        .expect("chatbot")
-        .to_owned();
+    let chatbot = server.chatbot(account, "Keep me");
     let cli = Cli::new(&server);
     let command = |tag: &str| {
         format!(
@@ -227,29 +209,14 @@ fn a_one_off_restricted_token_needs_no_chatbot_either() {
     let server = Server::start();
     let (user, _) = server.user_with_token("oneoff@example.com", &["account:read"]);
     let account = user["accountId"].as_str().expect("account");
-    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Only"])["chatbotId"]
-        .as_str()
-        .expect("chatbot")
-        .to_owned();
+    let chatbot = server.chatbot(account, "Only");
     server.admin(&["create-chatbot", "--account-id", account, "--name", "Other"]);
-    let token = server.admin(&[
-        "create-token",
-        "--email",
+    let token = server.token(
         "oneoff@example.com",
-        "--name",
         "one-off",
-        "--scope",
-        "account:read",
-        "--scope",
-        "knowledge:read",
-        "--scope",
-        "knowledge:write",
-        "--chatbot",
-        &chatbot,
-    ])["plaintextToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+        &["account:read", "knowledge:read", "knowledge:write"],
+        &[&chatbot],
+    );
     let mut cli = Cli::new(&server);
     cli.env.insert("SITEGPT_API_TOKEN".into(), token);
     let added = cli.run(&["knowledge", "add", "--text", "From CI.", "--json"]).ok().json();

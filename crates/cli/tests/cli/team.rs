@@ -29,10 +29,7 @@ fn settings_round_trip_and_conversations_get_replies() {
     let server = Server::start();
     let (user, token) = server.user_with_token("settings@example.com", SCOPES);
     let account = user["accountId"].as_str().expect("account");
-    let chatbot = server.admin(&["create-chatbot", "--account-id", account, "--name", "Support"])["chatbotId"]
-        .as_str()
-        .expect("chatbot")
-        .to_owned();
+    let chatbot = server.chatbot(account, "Support");
     let cli = Cli::new(&server);
     cli.run(&["login", "--token", &token]).ok();
 

@@ -7,24 +7,18 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use maud::html;
-use serde::Deserialize;
 use sitegpt_access::oauth::redirect_host;
 use sitegpt_store::StoreError;
 
 use super::auth::CsrfForm;
 use super::layout::{message_page, page};
-use super::{MaybeSession, WebError, WebForm, html, redirect, require_sign_in, signed_in_post};
+use super::{DoneParams, MaybeSession, WebError, WebForm, html, redirect, require_sign_in, signed_in_post};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub struct AppsParams {
-    done: Option<String>,
-}
 
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Query(params): Query<AppsParams>,
+    Query(params): Query<DoneParams>,
 ) -> Result<Response, WebError> {
     let signed_in = require_sign_in(session, "/dashboard/apps")?;
     let grants = state.store.grants(&signed_in.session.user.id).await?;

@@ -8,22 +8,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use maud::html;
-use serde::Deserialize;
 
 use super::auth::CsrfForm;
 use super::layout::{message_page, page};
-use super::{MaybeSession, SignedIn, WebError, WebForm, html, redirect, require_sign_in, signed_in_post};
+use super::{DoneParams, MaybeSession, SignedIn, WebError, WebForm, html, redirect, require_sign_in, signed_in_post};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub struct InvitationsParams {
-    done: Option<String>,
-}
 
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Query(params): Query<InvitationsParams>,
+    Query(params): Query<DoneParams>,
 ) -> Result<Response, WebError> {
     let signed_in = require_sign_in(session, "/invitations")?;
     let user = &signed_in.session.user;

@@ -357,6 +357,12 @@ pub fn secret_page(markup: maud::Markup) -> Response {
     response
 }
 
+/// `?done=…`: what a page just did, after its form redirected back.
+#[derive(Debug, serde::Deserialize)]
+pub struct DoneParams {
+    pub done: Option<String>,
+}
+
 /// `?account=ID`: which of the person's teams a page is about.
 #[derive(Debug, serde::Deserialize)]
 pub struct TeamParams {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
-use super::sql::{Db, bump_epoch, execute, missing_parent, pg, query_opt, unique_or};
+use super::sql::{Db, execute, missing_parent, pg, query_opt, unique_or};
 use crate::rows::{self, Cells, SESSION_SELECT, USER_COLUMNS, ms};
 use crate::{FailureWindow, NewSession, Session, StoreError, StoreResult, User};
 
@@ -88,9 +88,7 @@ pub(super) async fn use_email_verification(db: &Db, token_hash: [u8; 32], now: D
     .await?
     .ok_or(StoreError::NotFound)?;
     let user = rows::user(&user)?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(user)
 }
 

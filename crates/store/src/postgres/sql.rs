@@ -29,6 +29,15 @@ impl Db {
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    /// Commits a change to what verified tokens carry: the auth epoch moves
+    /// in the same transaction (and every node hears it), then here.
+    pub(super) async fn commit_authorization_change(&self, tx: deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
+        bump_epoch(&tx).await?;
+        tx.commit().await.map_err(pg)?;
+        self.epoch.bump();
+        Ok(())
+    }
 }
 
 /// One connection (not pooled), for migrations and tools; the second value

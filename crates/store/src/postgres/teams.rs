@@ -153,9 +153,7 @@ pub(super) async fn set_role(db: &Db, account_id: &str, user_id: &str, role: Rol
         .map_err(pg)?,
     )?;
     keep_an_owner(&tx, account_id).await?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
@@ -176,9 +174,7 @@ pub(super) async fn remove_member(db: &Db, account_id: &str, user_id: &str, now:
     )
     .await
     .map_err(pg)?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
@@ -190,9 +186,7 @@ pub(super) async fn set_subscription(db: &Db, account_id: &str, status: Subscrip
             .await
             .map_err(pg)?,
     )?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
@@ -261,9 +255,7 @@ pub(super) async fn add_member(
             missing_parent(e)
         }
     })?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
@@ -433,8 +425,6 @@ pub(super) async fn verify_email(db: &Db, user_id: &str, now: DateTime<Utc>) -> 
         .await
         .map_err(pg)?,
     )?;
-    bump_epoch(&tx).await?;
-    tx.commit().await.map_err(pg)?;
-    db.epoch.bump();
+    db.commit_authorization_change(tx).await?;
     Ok(())
 }
