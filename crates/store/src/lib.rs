@@ -39,6 +39,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The `Conflict` of a used or expired verification link whose user is
+/// verified already: nothing left to do.
+pub const ALREADY_VERIFIED: &str = "already verified";
+
 /// The storage interface. Implemented by each engine; the server holds an
 /// `Arc<dyn Store>` and never sees SQL.
 #[async_trait]
@@ -241,6 +245,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The session with this id hash, if it exists and has not expired.
     async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()>;
+    /// Ends every session of the user but `keep`; how many ended.
+    async fn end_other_sessions(&self, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64>;
+    /// A new password hash for the user; every session but `keep` ends, in
+    /// the same transaction.
+    async fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<[u8; 32]>) -> StoreResult<()>;
+    /// Stores the hash of a password reset link's secret.
+    async fn create_password_reset(
+        &self,
+        token_hash: [u8; 32],
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Whether a reset link can still be used: `NotFound` for an unknown one,
+    /// `Conflict` for a used or expired one.
+    async fn check_password_reset(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<()>;
+    /// Uses a reset link (once): sets the password and ends every session of
+    /// its user, in one transaction. Errors as [`Store::check_password_reset`].
+    async fn use_password_reset(
+        &self,
+        token_hash: [u8; 32],
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
     async fn create_email_verification(
         &self,
         token_hash: [u8; 32],
@@ -249,7 +277,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Uses a verification link: marks the user verified. `NotFound` for an
-    /// unknown link, `Conflict` for a used or expired one.
+    /// unknown link, `Conflict` for a used or expired one
+    /// ([`ALREADY_VERIFIED`] when its user is verified anyway).
     async fn use_email_verification(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<User>;
 
     // --- outgoing mail ---------------------------------------------------------

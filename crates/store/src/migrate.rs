@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "device_authorizations",
     "sessions",
     "email_verifications",
+    "password_resets",
     "chatbot_items",
     "chatbot_settings",
     "conversations",

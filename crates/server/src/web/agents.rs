@@ -4,16 +4,16 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use sitegpt_access::AccessLevel;
+use sitegpt_access::{AccessLevel, CreatedVia};
 use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
 
-use super::layout::page;
+use super::layout::{copyable, page, scope_list};
 use super::require_sign_in;
 use super::urlencode;
 use super::{MaybeSession, WebError, html, pick_team};
@@ -34,6 +34,8 @@ pub struct AgentsParams {
     account: Option<String>,
     /// What was just done, for a notice (`revoked`).
     done: Option<String>,
+    /// Only the tokens limited to this chatbot.
+    chatbot: Option<String>,
 }
 
 pub async fn show(
@@ -52,7 +54,7 @@ pub async fn show(
     let manager = team.role.manages_account();
     let everyone = manager && params.owner.as_deref() == Some("all");
     let with_revoked = params.revoked.as_deref() == Some("1");
-    let tokens = state
+    let mut tokens = state
         .store
         .list_tokens(TokenQuery {
             account_id: account.id.clone(),
@@ -62,13 +64,11 @@ pub async fn show(
             after: None,
         })
         .await?;
-    let chatbots: HashMap<String, String> = state
-        .store
-        .list_chatbots(ChatbotQuery { account_id: account.id.clone(), only: Vec::new(), limit: 200, after: None })
-        .await?
-        .into_iter()
-        .map(|bot| (bot.id, bot.name))
-        .collect();
+    let chatbots = chatbot_map(&state, &account.id).await?;
+    let only_bot = params.chatbot.as_deref().filter(|id| !id.is_empty());
+    if let Some(bot) = only_bot {
+        tokens.retain(|t| t.chatbots.ids().iter().any(|id| id == bot));
+    }
     let owners: HashMap<String, String> = if everyone {
         state.store.members(&account.id).await?.into_iter().map(|m| (m.user.id, m.user.email)).collect()
     } else {
@@ -104,6 +104,12 @@ pub async fn show(
                 strong { (account.name) } ". Each one has its own scopes, chatbots and expiry."
             }
             @if let Some(notice) = notice { div.notice role="status" { (notice) } }
+            @if let Some(bot) = only_bot {
+                p.filter role="status" {
+                    "Showing the tokens limited to " strong { (chatbots.get(bot).map_or(bot, String::as_str)) } ". "
+                    a href=(link(&account.id, with_revoked, everyone)) { "Show every token" }
+                }
+            }
             @if several {
                 nav.toggles aria-label="Team" {
                     @for (t, _) in &team.memberships {
@@ -149,7 +155,7 @@ pub async fn show(
             }
         }
     };
-    Ok(html(StatusCode::OK, page("Agents", Some(viewer), body)))
+    Ok(html(StatusCode::OK, page("Agents", Some(viewer.at("/dashboard/agents")), body)))
 }
 
 fn owner_of<'a>(owners: &'a HashMap<String, String>, token: &TokenRecord) -> &'a str {
@@ -169,25 +175,17 @@ fn row(
     html! {
         tr.revoked[revoked] {
             th scope="row" {
-                (token.name)
+                a.name href={ "/dashboard/agents/" (token.id) } { (token.name) }
                 span.hint { "···" (token.hint) }
                 @if let Some(at) = token.revoked_at { span.badge.danger { "Revoked " (day(at)) } }
                 @else if expired { span.badge.danger { "Expired" } }
             }
-            @if let Some(owner) = owner { td { (owner) } }
-            td.access { (describe_access(token)) }
-            td {
-                @if !token.chatbots.is_restricted() { "All chatbots" }
-                @else {
-                    @for (i, id) in token.chatbots.ids().iter().enumerate() {
-                        @if i > 0 { ", " }
-                        (chatbots.get(id).map_or(id.as_str(), String::as_str))
-                    }
-                }
-            }
-            td.date { (day(token.created_at)) }
-            td.date { @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } } }
-            td.date.soon[soon] {
+            @if let Some(owner) = owner { td data-label="Owner" { (owner) } }
+            td.access data-label="Access" { (describe_access(token)) }
+            td data-label="Chatbots" { (chatbot_names(token, chatbots)) }
+            td.date data-label="Created" { (day(token.created_at)) }
+            td.date data-label="Last used" { @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } } }
+            td.date.soon[soon] data-label="Expires" {
                 (day(token.expires_at))
                 @if soon { span.badge.warn { "in " (days_left(token.expires_at, now)) } }
             }
@@ -199,6 +197,125 @@ fn row(
             }
         }
     }
+}
+
+/// "All chatbots", or the names of the chatbots a token is limited to (the
+/// id of one that is gone).
+fn chatbot_names(token: &TokenRecord, chatbots: &HashMap<String, String>) -> String {
+    if !token.chatbots.is_restricted() {
+        return "All chatbots".to_owned();
+    }
+    let names: Vec<&str> =
+        token.chatbots.ids().iter().map(|id| chatbots.get(id).map_or(id.as_str(), String::as_str)).collect();
+    names.join(", ")
+}
+
+/// How a token came to be, in words.
+fn created_via(via: CreatedVia) -> &'static str {
+    match via {
+        CreatedVia::Dashboard => "This dashboard",
+        CreatedVia::Api => "The API (by another token)",
+        CreatedVia::CliDevice => "Device login (CLI or agent)",
+        CreatedVia::Admin => "An administrator's command",
+        CreatedVia::OAuth => "An OAuth app (Connected apps)",
+    }
+}
+
+/// `GET /dashboard/agents/{id}`: everything about one token, with Rotate and
+/// Revoke. Its owner sees it, and so do the team's owners and admins.
+pub async fn detail(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let signed_in = require_sign_in(session, &format!("/dashboard/agents/{}", urlencode(&id)))?;
+    let Some((token, team)) = super::tokens::visible(&state, &signed_in, &id).await? else {
+        return Err(WebError::NotFound);
+    };
+    let chatbots = chatbot_map(&state, &team.account.id).await?;
+    let own = token.user_id == signed_in.session.user.id;
+    let owner = if own {
+        signed_in.session.user.email.clone()
+    } else {
+        state
+            .store
+            .members(&team.account.id)
+            .await?
+            .into_iter()
+            .find(|m| m.user.id == token.user_id)
+            .map_or_else(|| "a former member".to_owned(), |m| m.user.email)
+    };
+    let now = Utc::now();
+    let revoked = token.revoked_at.is_some();
+    let expired = token.expires_at <= now;
+    let back = if own { team.link("/dashboard/agents") } else { team.link("/dashboard/agents?owner=all") };
+    let body = html! {
+        section.card.wide.token-detail {
+            p.back { a href=(back) { "← Agents" } }
+            div.heading {
+                h1 { (token.name) }
+                @if let Some(at) = token.revoked_at { span.badge.danger { "Revoked " (day(at)) } }
+                @else if expired { span.badge.danger { "Expired" } }
+                @else { span.badge.ok { "Active" } }
+            }
+            dl.facts {
+                dt { "ID" }
+                dd { (copyable("token-id", &token.id, "Token ID")) }
+                dt { "Secret" } dd { "Ends in " code { "···" (token.hint) } " (the secret itself is never shown again)" }
+                dt { "Team" } dd { (team.account.name) }
+                dt { "Owner" } dd { (owner) }
+                dt { "Created via" } dd { (created_via(token.created_via)) }
+                dt { "Created" } dd { (stamp(token.created_at)) }
+                @if token.secret_issued_at > token.created_at + Duration::seconds(1) {
+                    dt { "Last rotated" } dd { (stamp(token.secret_issued_at)) }
+                }
+                dt { "Last used" } dd { @match token.last_used_at { Some(at) => (stamp(at)), None => "Never" } }
+                dt { "Expires" } dd {
+                    (stamp(token.expires_at))
+                    @if !revoked && !expired { " (in " (days_left(token.expires_at, now)) ")" }
+                }
+                @if let Some(at) = token.revoked_at { dt { "Revoked" } dd { (stamp(at)) } }
+                dt { "Chatbots" } dd {
+                    @if token.chatbots.is_restricted() {
+                        "Only "
+                        @for (i, id) in token.chatbots.ids().iter().enumerate() {
+                            @if i > 0 { ", " }
+                            @match chatbots.get(id) {
+                                Some(name) => a href=(team.link(&format!("/dashboard/chatbots#{id}"))) { (name) },
+                                None => { code { (id) } " (deleted)" },
+                            }
+                        }
+                    } @else { "All chatbots of the team" }
+                }
+                @if let Some(audience) = &token.audience {
+                    dt { "Only for" } dd { code { (audience.as_str()) } }
+                }
+            }
+            h2 #access-heading { "Access: " (describe_access(&token)) }
+            (scope_list(token.scopes, None, "access-heading"))
+            @if !revoked {
+                div.actions.token-actions {
+                    @if own && !expired { a.button.secondary href={ "/dashboard/agents/" (token.id) "/rotate" } { "Rotate" } }
+                    a.button.danger href={ "/dashboard/agents/" (token.id) "/revoke" } { "Revoke" }
+                }
+            }
+        }
+    };
+    Ok(html(StatusCode::OK, page(&token.name, Some(signed_in.viewer().at("/dashboard/agents")), body)))
+}
+
+async fn chatbot_map(state: &AppState, account_id: &str) -> Result<HashMap<String, String>, WebError> {
+    Ok(state
+        .store
+        .list_chatbots(ChatbotQuery { account_id: account_id.to_owned(), only: Vec::new(), limit: 200, after: None })
+        .await?
+        .into_iter()
+        .map(|bot| (bot.id, bot.name))
+        .collect())
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// "Standard", "Full" or "Custom · N scopes", with the scopes in a tooltip.
@@ -219,10 +336,30 @@ fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
+/// Whole days left, rounded up: a 7-day token made a second ago has 7.
 fn days_left(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    match (expires_at - now).num_days() {
-        0 => "less than a day".to_owned(),
+    let seconds = (expires_at - now).num_seconds().max(0) as u64;
+    match seconds.div_ceil(86_400) {
+        _ if seconds < 86_400 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),
         n => format!("{n} days"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_round_up() {
+        let now = Utc::now();
+        let left = |d: Duration| days_left(now + d, now);
+        assert_eq!(left(Duration::days(7) - Duration::seconds(1)), "7 days");
+        assert_eq!(left(Duration::days(7)), "7 days");
+        assert_eq!(left(Duration::days(6) + Duration::hours(1)), "7 days");
+        assert_eq!(left(Duration::days(1)), "1 day");
+        assert_eq!(left(Duration::hours(36)), "2 days");
+        assert_eq!(left(Duration::hours(23)), "less than a day");
+        assert_eq!(left(Duration::seconds(-5)), "less than a day");
     }
 }

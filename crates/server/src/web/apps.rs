@@ -58,7 +58,7 @@ pub async fn show(
             }
         }
     };
-    Ok(html(StatusCode::OK, page("Connected apps", Some(signed_in.viewer()), body)))
+    Ok(html(StatusCode::OK, page("Connected apps", Some(signed_in.viewer().at("/dashboard/apps")), body)))
 }
 
 pub async fn revoke(

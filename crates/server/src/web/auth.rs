@@ -425,6 +425,17 @@ pub async fn verify_email(
                 viewer,
             ),
         )),
+        Err(StoreError::Conflict(why)) if why == sitegpt_store::ALREADY_VERIFIED => {
+            let continue_to = if session.is_some() { super::DEFAULT_NEXT } else { "/login" };
+            let body = html! {
+                section.card {
+                    h1 { "Already verified" }
+                    p { "This address is verified already; there is nothing more to do with this link." }
+                    div.actions.single { a.button.primary href=(continue_to) { @if session.is_some() { "Continue" } @else { "Sign in" } } }
+                }
+            };
+            Ok(html(StatusCode::OK, page("Already verified", viewer, body)))
+        }
         Err(StoreError::Conflict(why)) => Ok(html(
             StatusCode::GONE,
             message_page(

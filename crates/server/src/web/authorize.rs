@@ -20,7 +20,7 @@ use sitegpt_access::oauth::{CODE_SECS, Resource, check_challenge, redirect_host,
 use sitegpt_access::{AccessLevel, ChatbotRestriction, Role, ScopeSet};
 use sitegpt_store::{Account, Chatbot, ChatbotQuery, NewGrant, OAuthClient};
 
-use super::device::grouped;
+use super::layout::grouped;
 use super::layout::{alert, message_page, page, team_choice};
 use super::{
     FormPairs, MaybeSession, SignedIn, WebError, html, html_redirecting_to, sign_in_first, signed_in_post,

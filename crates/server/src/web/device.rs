@@ -2,19 +2,17 @@
 //! code their CLI or agent shows, sees what is asked for, and approves or
 //! denies it.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
+use sitegpt_access::Role;
 use sitegpt_access::device::UserCode;
-use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
-use super::layout::{alert, message_page, page, team_choice};
+use super::layout::{alert, message_page, page, scope_list, team_choice};
 use super::signed_in_post;
 use super::urlencode;
 use super::{MaybeSession, SignedIn, WebError, WebForm, client_addr, html, redirect, unverified_page};
@@ -30,7 +28,7 @@ pub struct CodeParams {
 fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup {
     page(
         "Connect a device",
-        Some(signed_in.viewer()),
+        Some(signed_in.viewer().at("/device")),
         html! {
             section.card {
                 h1 { "Connect a device" }
@@ -51,15 +49,6 @@ fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup 
     )
 }
 
-/// Scopes grouped by resource, in catalog order.
-pub(super) fn grouped(scopes: ScopeSet) -> BTreeMap<ScopeResource, Vec<Scope>> {
-    let mut groups: BTreeMap<ScopeResource, Vec<Scope>> = BTreeMap::new();
-    for scope in scopes.iter() {
-        groups.entry(scope.resource()).or_default().push(scope);
-    }
-    groups
-}
-
 struct Review<'a> {
     device: &'a DeviceAuthorization,
     code: &'a UserCode,
@@ -76,7 +65,7 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
         r.device.token_name.clone().unwrap_or_else(|| format!("{client_name} on {}", Utc::now().format("%Y-%m-%d")));
     page(
         "Approve access",
-        Some(signed_in.viewer()),
+        Some(signed_in.viewer().at("/device")),
         html! {
             section.card.wide {
                 h1 { "Allow " (client_name) " to access SiteGPT?" }
@@ -93,22 +82,7 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
                     dt { "Signed in as" } dd { (signed_in.session.user.email) }
                 }
                 h2 id="scopes-heading" { "It will be able to" }
-                ul.scopes aria-labelledby="scopes-heading" {
-                    @for (resource, scopes) in grouped(r.device.scopes) {
-                        li {
-                            span.resource { (resource.label()) }
-                            ul {
-                                @for scope in scopes {
-                                    @if refused.contains(scope) {
-                                        li.refused { (scope.description()) " (" code { (scope) } ") — your role (" (r.role) ") cannot grant this" }
-                                    } @else {
-                                        li { (scope.description()) " (" code { (scope) } ")" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                (scope_list(r.device.scopes, Some((refused, r.role)), "scopes-heading"))
                 @if !refused.is_empty() {
                     div.alert role="alert" {
                         "You cannot approve this request: your role (" (r.role) ") in " (r.selected.name) " does not permit "
@@ -167,7 +141,7 @@ async fn pending(state: &AppState, signed_in: &SignedIn, keys: &[String], raw: &
         wrong_code(state, keys).await?;
         return Ok(Lookup::Page(html(StatusCode::NOT_FOUND, entry_page(signed_in, raw, Some(not_valid)))));
     };
-    let v = Some(signed_in.viewer());
+    let v = Some(signed_in.viewer().at("/device"));
     if device.status != DeviceStatus::Pending {
         let msg = "This code was already used. Start the login again on your device to get a new one.";
         return Ok(Lookup::Page(html(StatusCode::GONE, message_page("This code was already used", msg, v))));
@@ -204,7 +178,7 @@ pub async fn show(
     let Some((selected, role)) = accounts.first().cloned() else {
         return Ok(html(
             StatusCode::FORBIDDEN,
-            message_page("No team", "You are not a member of any team.", Some(signed_in.viewer())),
+            message_page("No team", "You are not a member of any team.", Some(signed_in.viewer().at("/device"))),
         ));
     };
     let review = Review { device: &device, code: &code, accounts: &accounts, selected: &selected, role, error: None };
@@ -238,7 +212,7 @@ pub async fn decide(
         Lookup::Page(page) => return Ok(page),
     };
     let user = &signed_in.session.user;
-    let v = Some(signed_in.viewer());
+    let v = Some(signed_in.viewer().at("/device"));
     let decision = match form.decision.as_str() {
         "deny" => DeviceDecision::Deny,
         "approve" => {

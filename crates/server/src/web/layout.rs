@@ -1,6 +1,9 @@
 //! The page frame and shared pieces, in maud.
 
+use std::collections::BTreeMap;
+
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::User;
 
 /// What the header needs to show a signed-in user.
@@ -8,7 +11,27 @@ use sitegpt_store::User;
 pub struct Viewer<'a> {
     pub user: &'a User,
     pub csrf: &'a str,
+    /// The dashboard section the page belongs to (one of [`SECTIONS`]' paths).
+    pub here: &'a str,
 }
+
+impl<'a> Viewer<'a> {
+    /// The page belongs to the dashboard section at `path`.
+    pub fn at(self, path: &'a str) -> Viewer<'a> {
+        Viewer { here: path, ..self }
+    }
+}
+
+/// The dashboard's sections, in the header's order.
+pub const SECTIONS: [(&str, &str); 7] = [
+    ("/dashboard/agents", "Agents"),
+    ("/dashboard/chatbots", "Chatbots"),
+    ("/dashboard/members", "Members"),
+    ("/dashboard/apps", "Connected apps"),
+    ("/dashboard/mcp", "AI clients"),
+    ("/device", "Connect a device"),
+    ("/dashboard/settings", "Settings"),
+];
 
 pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
     html! {
@@ -32,11 +55,9 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                     }
                     @if let Some(viewer) = viewer {
                         nav.app aria-label="Dashboard" {
-                            a href="/dashboard/agents" { "Agents" }
-                            a href="/dashboard/members" { "Members" }
-                            a href="/dashboard/apps" { "Connected apps" }
-                            a href="/dashboard/mcp" { "AI clients" }
-                            a href="/device" { "Connect a device" }
+                            @for (path, label) in SECTIONS {
+                                a href=(path) aria-current=[(viewer.here == path).then_some("page")] { (label) }
+                            }
                         }
                         nav.account aria-label="Account" {
                             span.who { (viewer.user.email) }
@@ -48,6 +69,15 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                     }
                 }
                 main #main {
+                    @if let Some(viewer) = viewer.filter(|v| v.user.email_verified_at.is_none()) {
+                        div.warning.unverified role="status" {
+                            span { "Verify " strong { (viewer.user.email) } ": until you open the link we sent, your tokens do not work and you cannot approve devices or apps." }
+                            form method="post" action="/verify-email/resend" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                button.link type="submit" { "Send a new link" }
+                            }
+                        }
+                    }
                     (body)
                 }
                 footer.bottom {
@@ -133,6 +163,49 @@ pub fn team_choice(label: &str, accounts: &[(sitegpt_store::Account, sitegpt_acc
             }
         } @else {
             input type="hidden" name="account_id" value=(selected);
+        }
+    }
+}
+
+/// Scopes grouped by resource, in catalog order.
+pub fn grouped(scopes: ScopeSet) -> BTreeMap<ScopeResource, Vec<Scope>> {
+    let mut groups: BTreeMap<ScopeResource, Vec<Scope>> = BTreeMap::new();
+    for scope in scopes.iter() {
+        groups.entry(scope.resource()).or_default().push(scope);
+    }
+    groups
+}
+
+/// Every scope of `scopes`, by resource, each with what it allows and its
+/// name; `refused` marks those a role cannot grant. Labelled by the heading
+/// with id `labelled_by`.
+pub fn scope_list(scopes: ScopeSet, refused: Option<(ScopeSet, Role)>, labelled_by: &str) -> Markup {
+    html! {
+        ul.scopes aria-labelledby=(labelled_by) {
+            @for (resource, scopes) in grouped(scopes) {
+                li {
+                    span.resource { (resource.label()) }
+                    ul {
+                        @for scope in scopes {
+                            @match refused.filter(|(refused, _)| refused.contains(scope)) {
+                                Some((_, role)) => li.refused { (scope.description()) " (" code { (scope) } ") — your role (" (role) ") cannot grant this" },
+                                None => li { (scope.description()) " (" code { (scope) } ")" },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A read-only value with a Copy button (the script shows the button where
+/// the clipboard can be written); `label` names both for screen readers.
+pub fn copyable(id: &str, value: &str, label: &str) -> Markup {
+    html! {
+        div.copy-row {
+            input.copy-value id=(id) type="text" readonly value=(value) aria-label=(label) autocomplete="off" spellcheck="false";
+            button.copy type="button" data-copy=(id) hidden { "Copy" }
         }
     }
 }

@@ -75,5 +75,5 @@ pub async fn show(State(state): State<AppState>, MaybeSession(session): MaybeSes
             (snippet("vscode-token", "VS Code with a token", &vscode_token))
         }
     };
-    Ok(html(StatusCode::OK, page("Connect an AI client", Some(signed_in.viewer()), body)))
+    Ok(html(StatusCode::OK, page("Connect an AI client", Some(signed_in.viewer().at("/dashboard/mcp")), body)))
 }

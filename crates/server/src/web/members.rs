@@ -79,6 +79,7 @@ async fn members_page(
     let invitations =
         if manager { state.store.pending_invitations(&team.account.id, chrono::Utc::now()).await? } else { Vec::new() };
     let me = &signed_in.session.user.id;
+    let sole_owner = members.iter().filter(|m| m.role == Role::Owner).count() == 1 && team.role == Role::Owner;
     let blocked = why_not_manage(signed_in, team).map(|(_, why)| why);
     let grantable: Vec<Role> =
         Role::ALL.into_iter().filter(|r| *r != Role::Owner || team.role == Role::Owner).collect();
@@ -129,7 +130,7 @@ async fn members_page(
                     } }
                     tbody {
                         @for m in &members {
-                            (member_row(signed_in, team, m, m.user.id == *me, &grantable, blocked.is_some()))
+                            (member_row(signed_in, team, m, m.user.id == *me, &grantable, blocked.is_some(), sole_owner))
                         }
                     }
                 }
@@ -148,8 +149,8 @@ async fn members_page(
                             @for invitation in &invitations {
                                 tr {
                                     th scope="row" { (invitation.email) }
-                                    td { (capitalized(invitation.role)) }
-                                    td.date { (invitation.expires_at.format("%Y-%m-%d")) }
+                                    td data-label="Role" { (capitalized(invitation.role)) }
+                                    td.date data-label="Expires" { (invitation.expires_at.format("%Y-%m-%d")) }
                                     td.row-actions {
                                         form method="post" action={ "/dashboard/members/invitations/" (invitation.id) "/withdraw" } {
                                             input type="hidden" name="csrf" value=(signed_in.csrf());
@@ -169,7 +170,7 @@ async fn members_page(
             }
         }
     };
-    Ok(html(status, page("Members", Some(signed_in.viewer()), body)))
+    Ok(html(status, page("Members", Some(signed_in.viewer().at("/dashboard/members")), body)))
 }
 
 fn member_row(
@@ -179,6 +180,7 @@ fn member_row(
     is_me: bool,
     grantable: &[Role],
     blocked: bool,
+    sole_owner: bool,
 ) -> Markup {
     let manager = team.role.manages_account();
     // Admins see owners but cannot change them.
@@ -190,7 +192,7 @@ fn member_row(
                 @if is_me { span.badge.you { "You" } }
                 @if m.user.email_verified_at.is_none() { span.badge.warn { "Unverified e-mail" } }
             }
-            td {
+            td data-label="Role" {
                 @if changeable {
                     form.role-change method="post" action={ "/dashboard/members/" (m.user.id) "/role" } {
                         input type="hidden" name="csrf" value=(signed_in.csrf());
@@ -207,10 +209,12 @@ fn member_row(
                     span title=[(manager && !changeable).then_some("Only owners can change owners")] { (capitalized(m.role)) }
                 }
             }
-            td.date { (m.joined_at.format("%Y-%m-%d")) }
+            td.date data-label="Joined" { (m.joined_at.format("%Y-%m-%d")) }
             @if manager {
                 td.row-actions {
-                    @if changeable && !blocked {
+                    @if is_me && sole_owner {
+                        span.why { "You are the only owner: make another member an owner before you leave." }
+                    } @else if changeable && !blocked {
                         a.danger href=(team.link(&format!("/dashboard/members/{}/remove", m.user.id))) aria-label={ "Remove " (m.user.email) } {
                             @if is_me { "Leave" } @else { "Remove" }
                         }
@@ -406,7 +410,7 @@ pub async fn confirm_remove(
             }
         }
     };
-    Ok(html(StatusCode::OK, page(title, Some(signed_in.viewer()), body)))
+    Ok(html(StatusCode::OK, page(title, Some(signed_in.viewer().at("/dashboard/members")), body)))
 }
 
 /// `POST /dashboard/members/{userId}/remove`.

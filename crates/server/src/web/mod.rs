@@ -10,6 +10,7 @@ pub mod apps;
 pub mod assets;
 pub mod auth;
 pub mod authorize;
+pub mod chatbots;
 pub mod device;
 pub mod home;
 pub mod invitations;
@@ -146,7 +147,11 @@ pub enum WebError {
 
 impl From<sitegpt_store::StoreError> for WebError {
     fn from(e: sitegpt_store::StoreError) -> Self {
-        WebError::Internal(e.to_string())
+        match e {
+            // Gone between reading and writing (another tab, another person).
+            sitegpt_store::StoreError::NotFound => WebError::NotFound,
+            other => WebError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -212,7 +217,7 @@ impl SignedIn {
 
     /// What the page header shows for this person.
     pub fn viewer(&self) -> layout::Viewer<'_> {
-        layout::Viewer { user: &self.session.user, csrf: self.csrf() }
+        layout::Viewer { user: &self.session.user, csrf: self.csrf(), here: "" }
     }
 
     /// Checks a form's CSRF token against the session's.
@@ -428,6 +433,43 @@ pub async fn pick_team(
             )))
         }
     }
+}
+
+/// An API message as a sentence about the form: "name must not be empty"
+/// → "Name must not be empty.", with the form's words for the expiry fields.
+pub fn sentence(message: &str) -> String {
+    let mut s = message.replace("expiresInDays", "the number of days").replace("expiresAt", "the expiry date");
+    if let Some(first) = s.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// The API's decision (steps 2 to 6) for the signed-in person acting in
+/// `team` themselves: as a token that holds every scope, so what limits them
+/// is their role, verified e-mail and the team's subscription, in the API's
+/// order and with its messages.
+pub fn decide_for_person(
+    signed_in: &SignedIn,
+    team: &Team,
+    rule: sitegpt_access::RouteRule,
+    target: sitegpt_access::Target<'_>,
+) -> Result<(), sitegpt_access::Denial> {
+    let now = Utc::now();
+    let facts = sitegpt_access::TokenFacts {
+        expires_at: now + chrono::Duration::days(1),
+        revoked_at: None,
+        scopes: sitegpt_access::ScopeSet::all(),
+        chatbots: sitegpt_access::ChatbotRestriction::unrestricted(),
+        role: Some(team.role),
+        email_verified: signed_in.session.user.email_verified_at.is_some(),
+        subscription_active: team.account.subscription == sitegpt_access::SubscriptionStatus::Active,
+        audience: None,
+    };
+    sitegpt_access::policy::decide(sitegpt_access::Credential::Found(&facts), rule, target, now)
 }
 
 /// The page to show instead of handing out a token when the person's

@@ -18,10 +18,10 @@ use sitegpt_api_types::CreateTokenRequest;
 use sitegpt_store::{Chatbot, ChatbotQuery, TokenRecord};
 
 use super::agents::describe_access;
-use super::layout::{alert, message_page, page};
+use super::layout::{alert, page};
 use super::{
     FormPairs, MaybeSession, SignedIn, Team, TeamParams, WebError, hash_secret, html, pick_team, random_secret,
-    redirect, secret_page, sign_in_first, unverified_page,
+    redirect, secret_page, sentence, sign_in_first, unverified_page,
 };
 use super::{require_sign_in, signed_in_post};
 use crate::error::ApiError;
@@ -146,19 +146,6 @@ impl Problems {
             || self.chatbots.is_some()
             || self.expiry.is_some()
     }
-}
-
-/// An API message as a sentence about the form: "name must not be empty"
-/// → "Name must not be empty.", with the form's words for the expiry fields.
-fn sentence(message: &str) -> String {
-    let mut s = message.replace("expiresInDays", "the number of days").replace("expiresAt", "the expiry date");
-    if let Some(first) = s.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
 }
 
 async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>, WebError> {
@@ -308,7 +295,7 @@ fn already_done(signed_in: &SignedIn, team: &Team) -> Response {
             div.actions.single { a.button.primary href=(team.link("/dashboard/agents")) { "Back to Agents" } }
         }
     };
-    html(StatusCode::CONFLICT, page("Already sent", Some(signed_in.viewer()), body))
+    html(StatusCode::CONFLICT, page("Already sent", Some(signed_in.viewer().at("/dashboard/agents")), body))
 }
 
 fn form_page(signed_in: &SignedIn, team: &Team, chatbots: &[Chatbot], draft: &Draft, problems: &Problems) -> Markup {
@@ -424,7 +411,7 @@ fn form_page(signed_in: &SignedIn, team: &Team, chatbots: &[Chatbot], draft: &Dr
             }
         }
     };
-    page("Create token", Some(signed_in.viewer()), body)
+    page("Create token", Some(signed_in.viewer().at("/dashboard/agents")), body)
 }
 
 /// The secret, shown once, with a copy button and what the token can do.
@@ -461,7 +448,7 @@ fn shown_once(
             div.actions.single { a.button.primary href=(list) { "Done, I copied it" } }
         }
     };
-    page(title, Some(signed_in.viewer()), body)
+    page(title, Some(signed_in.viewer().at("/dashboard/agents")), body)
 }
 
 fn chatbot_names(record: &TokenRecord, chatbots: &[Chatbot]) -> String {
@@ -494,6 +481,16 @@ impl Action {
     }
 }
 
+/// The token `id` with the person's team for it, if they may see it: their
+/// own, or any token of a team they manage (which they may revoke).
+pub(super) async fn visible(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+) -> Result<Option<(TokenRecord, Team)>, WebError> {
+    load(state, signed_in, id, Action::Revoke).await
+}
+
 /// The token `id` with the person's team for it, if they may act on it:
 /// their own token, or (to revoke) any token of a team they manage.
 async fn load(
@@ -524,17 +521,31 @@ pub async fn confirm(
         )));
     };
     let Some((record, team)) = load(&state, &signed_in, &id, action).await? else { return Err(WebError::NotFound) };
-    if record.revoked_at.is_some() {
-        return Ok(html(
-            StatusCode::CONFLICT,
-            message_page(
-                "Already revoked",
-                "This token is revoked. Create a new token instead.",
-                Some(signed_in.viewer()),
-            ),
-        ));
+    if let Some(page) = already_revoked(&signed_in, &team, &record, action) {
+        return Ok(page);
     }
     Ok(html(StatusCode::OK, confirm_page(&signed_in, &team, &record, action, None)))
+}
+
+/// The answer to rotating or revoking a token that is already revoked.
+fn already_revoked(signed_in: &SignedIn, team: &Team, record: &TokenRecord, action: Action) -> Option<Response> {
+    let at = record.revoked_at?;
+    let refusal = match action {
+        Action::Rotate => " A revoked token cannot be rotated.",
+        Action::Revoke => "",
+    };
+    let body = html! {
+        section.card {
+            h1 { "Already revoked" }
+            p { "“" (record.name) "” was revoked on " (at.format("%Y-%m-%d at %H:%M UTC")) " and stays revoked." (refusal)
+                " Nothing was changed. To give a script or agent access again, create a new token." }
+            div.actions {
+                a.button.secondary href=(team.link(&format!("/dashboard/agents/{}", record.id))) { "View the token" }
+                a.button.primary href=(team.link("/dashboard/agents/new")) { "Create token" }
+            }
+        }
+    };
+    Some(html(StatusCode::CONFLICT, page("Already revoked", Some(signed_in.viewer().at("/dashboard/agents")), body)))
 }
 
 fn confirm_page(
@@ -581,7 +592,7 @@ fn confirm_page(
             }
         }
     };
-    page(title, Some(signed_in.viewer()), body)
+    page(title, Some(signed_in.viewer().at("/dashboard/agents")), body)
 }
 
 /// `POST /dashboard/agents/{id}/{rotate|revoke}`.
@@ -596,6 +607,9 @@ pub async fn act(
     let signed_in =
         signed_in_post(&headers, &state, session, form.get("csrf").unwrap_or_default(), "/dashboard/agents")?;
     let Some((record, team)) = load(&state, &signed_in, &id, action).await? else { return Err(WebError::NotFound) };
+    if let Some(page) = already_revoked(&signed_in, &team, &record, action) {
+        return Ok(page);
+    }
     let now = Utc::now();
     match action {
         Action::Revoke => {

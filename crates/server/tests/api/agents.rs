@@ -79,7 +79,7 @@ async fn a_person_sees_their_tokens_with_access_chatbots_and_expiry() {
     page.assert_contains("Custom · 2 scopes");
     page.assert_contains(r#"title="knowledge:read knowledge:write""#);
     // Expiring within a week is highlighted.
-    page.assert_contains(r#"<td class="date soon">"#);
+    page.assert_contains(r#"<td class="date soon" data-label="Expires">"#);
     assert!(page.body.contains("in 2 days") || page.body.contains("in 3 days"), "{}", page.body);
     assert_eq!(page.body.matches(r#"class="date soon""#).count(), 1, "only the token that expires soon");
     // Revoked tokens wait behind the toggle; the secret is never on the page.

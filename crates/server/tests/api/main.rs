@@ -11,6 +11,7 @@ mod client_documents;
 mod connections;
 mod conversations;
 mod dashboard_members;
+mod dashboard_pages;
 mod dashboard_tokens;
 mod helpers;
 mod items;

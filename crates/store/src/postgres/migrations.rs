@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_whitelabel.sql"),
     include_str!("0004_mail_queue.sql"),
     include_str!("0005_oauth.sql"),
+    include_str!("0006_password_resets.sql"),
 ];
 
 /// An arbitrary constant naming the migration lock.

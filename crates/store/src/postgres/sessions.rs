@@ -69,6 +69,12 @@ pub(super) async fn use_email_verification(db: &Db, token_hash: [u8; 32], now: D
     .await?
     .ok_or(StoreError::NotFound)?;
     let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
+    if used_at.is_some() || ms(now) >= expires_at {
+        let verified = query_opt(&tx, "SELECT email_verified_at FROM users WHERE id = $1", &[&user_id]).await?;
+        if verified.map(|row| row.opt_int(0)).transpose()?.flatten().is_some() {
+            return Err(StoreError::Conflict(crate::ALREADY_VERIFIED.into()));
+        }
+    }
     if used_at.is_some() {
         return Err(StoreError::Conflict("this link was already used".into()));
     }
@@ -114,4 +120,103 @@ pub(super) async fn count_failure(
     let client = db.client().await?;
     let row = query_opt(&client, rows::COUNT_FAILURE, &[&&key[..], &ms(now), &ms(now - window)]).await?;
     rows::failure_window(&row.ok_or(StoreError::NotFound)?)
+}
+
+/// `DELETE FROM sessions` for the user, but the session `keep`.
+async fn end_sessions(c: &impl GenericClient, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+    match keep {
+        Some(keep) => {
+            execute(c, "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2", &[&user_id, &&keep[..]]).await
+        }
+        None => execute(c, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await,
+    }
+    .map_err(pg)
+}
+
+pub(super) async fn end_other_sessions(db: &Db, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+    let client = db.client().await?;
+    end_sessions(&client, user_id, keep).await
+}
+
+pub(super) async fn set_password(
+    db: &Db,
+    user_id: &str,
+    password_hash: &str,
+    keep: Option<[u8; 32]>,
+) -> StoreResult<()> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(pg)?;
+    let changed =
+        execute(&tx, "UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash]).await.map_err(pg)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    end_sessions(&tx, user_id, keep).await?;
+    tx.commit().await.map_err(pg)
+}
+
+pub(super) async fn create_password_reset(
+    db: &Db,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let client = db.client().await?;
+    execute(
+        &client,
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &[&&token_hash[..], &user_id, &ms(now), &ms(expires_at)],
+    )
+    .await
+    .map_err(unique_or("duplicate link"))?;
+    Ok(())
+}
+
+/// The reset link's user, if the link can be used now (locked with `lock`).
+async fn usable_reset(c: &impl GenericClient, token_hash: &[u8; 32], now: DateTime<Utc>, lock: bool) -> StoreResult<String> {
+    let sql = if lock {
+        "SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1 FOR UPDATE"
+    } else {
+        "SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1"
+    };
+    let found = query_opt(c, sql, &[&&token_hash[..]]).await?.ok_or(StoreError::NotFound)?;
+    let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
+    rows::reset_usable(expires_at, used_at, now)?;
+    Ok(user_id)
+}
+
+pub(super) async fn check_password_reset(db: &Db, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<()> {
+    let client = db.client().await?;
+    usable_reset(&client, &token_hash, now, false).await.map(|_| ())
+}
+
+pub(super) async fn use_password_reset(
+    db: &Db,
+    token_hash: [u8; 32],
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(pg)?;
+    let user_id = usable_reset(&tx, &token_hash, now, true).await?;
+    // This link and every other unused link of the user stop working.
+    execute(
+        &tx,
+        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 OR (user_id = $3 AND used_at IS NULL)",
+        &[&&token_hash[..], &ms(now), &user_id],
+    )
+    .await
+    .map_err(pg)?;
+    let user = query_opt(
+        &tx,
+        &format!("UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"),
+        &[&user_id, &password_hash],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let user = rows::user(&user)?;
+    end_sessions(&tx, &user_id, None).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(user)
 }

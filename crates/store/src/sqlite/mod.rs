@@ -379,6 +379,37 @@ impl Store for SqliteStore {
         sessions::delete_session(&self.pool, id_hash).await
     }
 
+    async fn end_other_sessions(&self, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+        sessions::end_other_sessions(&self.pool, user_id, keep).await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<[u8; 32]>) -> StoreResult<()> {
+        sessions::set_password(&self.pool, user_id, password_hash, keep).await
+    }
+
+    async fn create_password_reset(
+        &self,
+        token_hash: [u8; 32],
+        user_id: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sessions::create_password_reset(&self.pool, token_hash, user_id, now, expires_at).await
+    }
+
+    async fn check_password_reset(&self, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<()> {
+        sessions::check_password_reset(&self.pool, token_hash, now).await
+    }
+
+    async fn use_password_reset(
+        &self,
+        token_hash: [u8; 32],
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        sessions::use_password_reset(&self.pool, token_hash, password_hash, now).await
+    }
+
     async fn create_email_verification(
         &self,
         token_hash: [u8; 32],
@@ -443,6 +474,8 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 purged +=
                     tx.execute("DELETE FROM email_verifications WHERE expires_at <= ?1", [day_ago]).map_err(backend)?;
+                purged +=
+                    tx.execute("DELETE FROM password_resets WHERE expires_at <= ?1", [day_ago]).map_err(backend)?;
                 purged += tx.execute("DELETE FROM rate_limits WHERE window_start <= ?1", [day_ago]).map_err(backend)?;
                 purged += tx
                     .execute("DELETE FROM mail_queue WHERE failed_at <= ?1", [ms(now) - rows::FAILED_MAIL_KEPT_MS])

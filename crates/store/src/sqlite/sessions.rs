@@ -63,6 +63,8 @@ pub(super) async fn create_email_verification(
     .await
 }
 
+use crate::ALREADY_VERIFIED;
+
 pub(super) async fn use_email_verification(
     pool: &Arc<Pool>,
     token_hash: [u8; 32],
@@ -78,6 +80,16 @@ pub(super) async fn use_email_verification(
             .optional()
             .map_err(backend)?;
         let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
+        if used_at.is_some() || ms(now) >= expires_at {
+            let verified: Option<i64> = tx
+                .query_row("SELECT email_verified_at FROM users WHERE id = ?1", [&user_id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?
+                .flatten();
+            if verified.is_some() {
+                return Err(StoreError::Conflict(ALREADY_VERIFIED.into()));
+            }
+        }
         if used_at.is_some() {
             return Err(StoreError::Conflict("this link was already used".into()));
         }
@@ -126,6 +138,105 @@ pub(super) async fn count_failure(
     pool.write(move |tx| {
         tx.prepare_cached(rows::COUNT_FAILURE)
             .and_then(|mut stmt| stmt.query_row(params![&key[..], at, over], |r| rows::failure_window(r)))
+            .map_err(backend)
+    })
+    .await
+}
+
+/// `DELETE FROM sessions` for the user, but the session `keep`.
+fn end_sessions(tx: &rusqlite::Transaction<'_>, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+    let ended = match keep {
+        Some(keep) => tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2", params![user_id, &keep[..]]),
+        None => tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id]),
+    }
+    .map_err(backend)?;
+    Ok(u64::try_from(ended).unwrap_or_default())
+}
+
+pub(super) async fn end_other_sessions(pool: &Arc<Pool>, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+    let user_id = user_id.to_owned();
+    pool.write(move |tx| end_sessions(tx, &user_id, keep)).await
+}
+
+pub(super) async fn set_password(
+    pool: &Arc<Pool>,
+    user_id: &str,
+    password_hash: &str,
+    keep: Option<[u8; 32]>,
+) -> StoreResult<()> {
+    let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
+    pool.write(move |tx| {
+        let changed =
+            tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", [&user_id, &password_hash]).map_err(backend)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        end_sessions(tx, &user_id, keep)?;
+        Ok(())
+    })
+    .await
+}
+
+pub(super) async fn create_password_reset(
+    pool: &Arc<Pool>,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let user_id = user_id.to_owned();
+    pool.write(move |tx| {
+        tx.execute(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&token_hash[..], user_id, ms(now), ms(expires_at)],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict("duplicate link".into()) } else { backend(e) }
+        })?;
+        Ok(())
+    })
+    .await
+}
+
+/// The reset link's user, if the link can be used now.
+fn usable_reset(conn: &rusqlite::Connection, token_hash: &[u8; 32], now: DateTime<Utc>) -> StoreResult<String> {
+    let found: Option<(String, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = ?1",
+            [&token_hash[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
+    crate::rows::reset_usable(expires_at, used_at, now)?;
+    Ok(user_id)
+}
+
+pub(super) async fn check_password_reset(pool: &Arc<Pool>, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<()> {
+    pool.read(move |conn| usable_reset(conn, &token_hash, now).map(|_| ())).await
+}
+
+pub(super) async fn use_password_reset(
+    pool: &Arc<Pool>,
+    token_hash: [u8; 32],
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let password_hash = password_hash.to_owned();
+    pool.write(move |tx| {
+        let user_id = usable_reset(tx, &token_hash, now)?;
+        tx.execute("UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1", params![&token_hash[..], ms(now)])
+            .map_err(backend)?;
+        // Every other link of the user stops working too.
+        tx.execute(
+            "UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL",
+            params![user_id, ms(now)],
+        )
+        .map_err(backend)?;
+        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", [&user_id, &password_hash]).map_err(backend)?;
+        end_sessions(tx, &user_id, None)?;
+        tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [&user_id], |r| rows::user(r))
             .map_err(backend)
     })
     .await

@@ -1,0 +1,183 @@
+// The dashboard around the tokens, in a real browser: the Chatbots page, a
+// token's own page, and every wide table as stacked cards on a phone with
+// each action in view.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { screenshot, fitsWidth } from './browser.mjs';
+import { api, call, serverAndBrowser, signUpAndVerify } from './flows.mjs';
+
+let server;
+let browser;
+
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
+});
+
+const PHONE = { width: 390, height: 844 };
+const WIDE = { width: 1280, height: 900 };
+
+/** Fails unless every row action link or button is on screen horizontally. */
+async function actionsInView(page, selector) {
+  const width = page.viewportSize().width;
+  const boxes = await page.locator(selector).evaluateAll((nodes) =>
+    nodes.map((n) => { const r = n.getBoundingClientRect(); return [n.textContent.trim(), r.left, r.right, r.width]; }));
+  assert.ok(boxes.length > 0, `no ${selector} on the page`);
+  for (const [text, left, right, w] of boxes) {
+    assert.ok(w > 0 && left >= 0 && right <= width, `"${text}" is off-screen (${left}–${right} of ${width})`);
+  }
+}
+
+/** No table on the page scrolls sideways inside its frame. */
+async function noColumnCut(page) {
+  const cut = await page.locator('.table-wrap').evaluateAll((wraps) =>
+    wraps.filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.textContent.slice(0, 60)));
+  assert.deepEqual(cut, [], 'a table is wider than its frame');
+}
+
+test('chatbots are made, renamed, linked to their tokens and deleted after a confirmation', async () => {
+  const page = await (await browser.newContext({ viewport: WIDE })).newPage();
+  const email = 'bots@example.com';
+  await signUpAndVerify(server, page, email, { team: 'Bot Works' });
+
+  const nav = page.getByRole('navigation', { name: 'Dashboard' });
+  await nav.getByRole('link', { name: 'Chatbots' }).click();
+  await page.getByRole('heading', { name: 'Chatbots' }).waitFor();
+  assert.equal(await nav.getByRole('link', { name: 'Chatbots' }).getAttribute('aria-current'), 'page');
+  assert.equal(await nav.getByRole('link', { name: 'Agents' }).getAttribute('aria-current'), null);
+  await page.getByText('No chatbots yet.').waitFor();
+
+  for (const name of ['Support bot', 'Sales bot']) {
+    await page.getByLabel('New chatbot').fill(name);
+    await page.getByRole('button', { name: 'Create chatbot' }).click();
+    await page.getByText('Chatbot created.').waitFor();
+  }
+  // An empty name gets the API's message and makes nothing.
+  await page.getByLabel('New chatbot').fill('   ');
+  await page.getByRole('button', { name: 'Create chatbot' }).click();
+  await page.getByText('Name must not be empty.').waitFor();
+  assert.equal(await page.locator('table.bots tbody tr').count(), 2);
+
+  // Rename through the row's disclosure.
+  const sales = page.locator('table.bots tbody tr', { hasText: 'Sales bot' });
+  await sales.getByText('Rename').click();
+  await sales.getByLabel('New name for Sales bot').fill('Sales assistant');
+  await sales.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Chatbot renamed.').waitFor();
+  await page.locator('table.bots tbody tr', { hasText: 'Sales assistant' }).waitFor();
+
+  // Ids are there to copy, and they are the API's.
+  const support = page.locator('table.bots tbody tr', { hasText: 'Support bot' });
+  const supportId = await support.getByLabel('ID of Support bot').inputValue();
+  const probe = server.admin('create-token', '--email', email, '--name', 'probe', '--scope', 'chatbots:read',
+    '--scope', 'knowledge:write');
+  const listed = await api(server, 'GET', '/api/v2/chatbots', probe.plaintextToken);
+  assert.ok(listed.items.some((b) => b.id === supportId && b.name === 'Support bot'));
+
+  // A token limited to Support bot is linked from its row.
+  server.admin('create-token', '--email', email, '--name', 'Docs agent', '--scope', 'knowledge:read',
+    '--chatbot', supportId);
+  const created = await fetch(`${server.base}/api/v2/chatbots/${supportId}/knowledge`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${probe.plaintextToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'text', content: 'Opening hours: 9 to 5' }),
+  });
+  assert.equal(created.status, 201);
+  await page.reload();
+  await noColumnCut(page);
+  await screenshot(page, '50-chatbots');
+  await support.getByRole('link', { name: /1 token/ }).click();
+  await page.getByText('Showing the tokens limited to').waitFor();
+  assert.equal(await page.locator('table.tokens tbody tr').count(), 1);
+  assert.match(await page.locator('table.tokens tbody tr').innerText(), /Docs agent/);
+
+  // Delete: the confirmation says what goes with it.
+  await nav.getByRole('link', { name: 'Chatbots' }).click();
+  await support.getByRole('link', { name: 'Delete Support bot' }).click();
+  await page.getByRole('heading', { name: 'Delete Support bot?' }).waitFor();
+  const confirmation = await page.locator('main').innerText();
+  assert.match(confirmation, /1 knowledge sources/);
+  assert.match(confirmation, /1 token limited to this chatbot/);
+  await screenshot(page, '51-chatbot-delete');
+  await page.getByRole('button', { name: 'Delete chatbot' }).click();
+  await page.getByText('Chatbot deleted, with everything in it.').waitFor();
+  assert.equal(await page.locator('table.bots tbody tr').count(), 1);
+  assert.equal((await call(server, 'GET', `/api/v2/chatbots/${supportId}`, probe.plaintextToken)).status, 404);
+
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  assert.ok(await fitsWidth(page), 'the Chatbots page does not scroll sideways on a phone');
+  await actionsInView(page, 'table.bots td.row-actions summary, table.bots td.row-actions a');
+  await screenshot(page, '52-chatbots-phone');
+});
+
+test("a token's own page lists every scope, names its chatbots and rotates or revokes it", async () => {
+  const page = await (await browser.newContext({ viewport: WIDE })).newPage();
+  const email = 'detail@example.com';
+  await signUpAndVerify(server, page, email, { team: 'Detail Team' });
+  const probe = server.admin('create-token', '--email', email, '--name', 'probe', '--scope', 'account:read');
+  const me = await api(server, 'GET', '/api/v2/account', probe.plaintextToken);
+  const bot = server.admin('create-chatbot', '--account-id', me.account.id, '--name', 'Help desk');
+  const token = server.admin('create-token', '--email', email, '--name', 'Conversation cleaner', '--scope',
+    'conversations:read', '--scope', 'conversations:delete', '--scope', 'knowledge:read', '--chatbot', bot.chatbotId,
+    '--expires-in-days', '7');
+  // A second member's token, so "All account tokens" has an Owner column.
+  server.admin('create-user', '--email', 'a-rather-long-address-for-a-colleague@example.com', '--password',
+    'correct horse battery', '--verified', '--account-id', me.account.id, '--role', 'member');
+  server.admin('create-token', '--email', 'a-rather-long-address-for-a-colleague@example.com', '--name',
+    'Colleague nightly export of conversations', '--scope', 'conversations:read');
+
+  await page.goto(`${server.base}/dashboard/agents?owner=all`);
+  await noColumnCut(page);
+  await screenshot(page, '53-agents-all');
+  await page.getByRole('link', { name: 'Conversation cleaner', exact: true }).click();
+  await page.getByRole('heading', { name: 'Conversation cleaner' }).waitFor();
+  const text = await page.locator('main').innerText();
+  assert.equal(await page.getByLabel('Token ID').inputValue(), token.id);
+  assert.match(text, /Custom · 3 scopes/);
+  for (const scope of ['conversations:read', 'conversations:delete', 'knowledge:read']) {
+    assert.ok(text.includes(scope), `${scope} is listed`);
+  }
+  assert.match(text, /Only Help desk/);
+  assert.match(text, /An administrator's command/);
+  assert.match(text, /in 7 days/, 'a 7-day token has 7 days left, not 6');
+  assert.match(text, /Never/);
+  await screenshot(page, '54-token-detail');
+  await page.setViewportSize(PHONE);
+  assert.ok(await fitsWidth(page), 'the token page fits a phone');
+  await screenshot(page, '55-token-detail-phone');
+  await page.setViewportSize(WIDE);
+
+  await page.getByRole('link', { name: 'Revoke', exact: true }).click();
+  await page.getByRole('button', { name: 'Revoke token' }).click();
+  await page.getByText('Token revoked.').waitFor();
+  assert.equal((await call(server, 'GET', '/api/v2/account', token.plaintextToken)).status, 401);
+  // Revoking it again says so instead of pretending.
+  await page.goto(`${server.base}/dashboard/agents/${token.id}/revoke`);
+  await page.getByRole('heading', { name: 'Already revoked' }).waitFor();
+  await page.goto(`${server.base}/dashboard/agents/${token.id}`);
+  assert.match(await page.locator('main').innerText(), /Revoked/);
+  assert.equal(await page.getByRole('link', { name: 'Revoke', exact: true }).count(), 0);
+});
+
+test('on a phone the Agents and Members tables are cards with every action in view', async () => {
+  const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+  const email = 'phone@example.com';
+  await signUpAndVerify(server, page, email, { team: 'Phone Team' });
+  const probe = server.admin('create-token', '--email', email, '--name', 'Laptop', '--scope', 'account:read');
+  const me = await api(server, 'GET', '/api/v2/account', probe.plaintextToken);
+  server.admin('create-user', '--email', 'colleague@example.com', '--password', 'correct horse battery',
+    '--verified', '--account-id', me.account.id, '--role', 'member');
+
+  await page.goto(`${server.base}/dashboard/agents`);
+  assert.ok(await fitsWidth(page));
+  await actionsInView(page, 'table.tokens td.row-actions a');
+  await screenshot(page, '56-agents-phone-cards');
+
+  await page.goto(`${server.base}/dashboard/members`);
+  assert.ok(await fitsWidth(page));
+  await actionsInView(page, 'table.people td.row-actions a, table.people form.role-change button');
+  // The sole owner is told why they cannot leave, before any confirmation.
+  await page.getByText('You are the only owner').waitFor();
+  await screenshot(page, '57-members-phone-cards');
+});
