@@ -167,9 +167,7 @@ pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<V
     match command {
         AdminCommand::CreateUser { email, password, verified, account, account_id, role } => {
             let email = normalize_email(&email)?;
-            if password.is_empty() {
-                bail!("--password must not be empty");
-            }
+            sitegpt_store::password::check_password(&password).map_err(|why| anyhow!("--password: {why}"))?;
             let membership = match account_id {
                 Some(account_id) => NewMembership::Existing { account_id, role: role.unwrap_or(Role::Member) },
                 None => {

@@ -122,6 +122,8 @@ pub const MAX_ATTEMPTS: u32 = 12;
 const POLL: Duration = Duration::from_secs(2);
 /// How long a verification link stays valid.
 pub const VERIFICATION_HOURS: i64 = 24;
+/// How long a password reset link stays valid.
+pub const RESET_MINUTES: i64 = 60;
 
 /// The wait after `attempts` failed attempts: 30 s, doubling, at most 4 h.
 pub fn backoff(attempts: u32) -> Duration {
@@ -184,7 +186,7 @@ impl MailQueue {
     async fn deliver(&self, queued: QueuedMail) {
         let attempt = queued.attempts + 1;
         let outcome = match self.render(&queued).await {
-            Ok((mail, link)) => self.mailer.send(mail, &link).await,
+            Ok((mail, logged)) => self.mailer.send(mail, &logged).await,
             Err(e) => Err(e),
         };
         let recorded = match outcome {
@@ -208,10 +210,22 @@ impl MailQueue {
     }
 
     /// The message as sent: `{link}` replaced by a fresh single-use link,
-    /// whose hash is stored now (so a link is valid from when it is sent).
+    /// whose hash is stored now (so a link is valid from when it is sent);
+    /// and what the outbox may log of the link (never a reset link, which
+    /// signs its holder in as the user).
     async fn render(&self, queued: &QueuedMail) -> anyhow::Result<(Mail, String)> {
         let link = match (queued.link, &queued.user_id) {
             (None, _) => String::new(),
+            (Some(MailLink::ResetPassword), Some(user_id)) => {
+                let secret = random_secret();
+                let now = Utc::now();
+                let expires = now + chrono::Duration::minutes(RESET_MINUTES);
+                self.store
+                    .create_password_reset(hash_secret(&secret), user_id, now, expires)
+                    .await
+                    .context("storing the password reset link")?;
+                format!("{}/reset-password?token={secret}", self.public_url)
+            }
             (Some(MailLink::VerifyEmail), Some(user_id)) => {
                 let secret = random_secret();
                 let now = Utc::now();
@@ -225,7 +239,9 @@ impl MailQueue {
             (Some(kind), None) => anyhow::bail!("a {} link needs a user", kind.as_str()),
         };
         let body = if link.is_empty() { queued.body.clone() } else { queued.body.replace("{link}", &link) };
-        Ok((Mail { to: queued.to.clone(), subject: queued.subject.clone(), body }, link))
+        let logged =
+            if queued.link == Some(MailLink::ResetPassword) { "(a password reset link)".to_owned() } else { link };
+        Ok((Mail { to: queued.to.clone(), subject: queued.subject.clone(), body }, logged))
     }
 }
 

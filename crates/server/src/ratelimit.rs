@@ -44,6 +44,12 @@ pub const CLIENT_REGISTRATION: Limit = Limit { name: "register-addr", max: 20, w
 pub const DEVICE_CODE: Limit = Limit::per_minute("device-code", 5);
 /// New verification links asked for by one person.
 pub const RESEND_VERIFICATION: Limit = Limit::per_minute("resend", 10);
+/// Password reset requests from one client address.
+pub const RESET_ADDRESS: Limit = Limit { name: "reset-addr", max: 10, window: Duration::from_secs(3600) };
+/// Password reset mails to one address.
+pub const RESET_EMAIL: Limit = Limit { name: "reset-email", max: 3, window: Duration::from_secs(3600) };
+/// Wrong current passwords when changing it, per user.
+pub const PASSWORD_CHANGE: Limit = Limit { name: "password-change", max: 5, window: Duration::from_secs(600) };
 
 /// Counters in the store, shared by every node on it. Keys are stored as
 /// SHA-256 hashes of the limit's name and the key.

@@ -5,6 +5,24 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+/// The shortest password accepted anywhere (sign-up, change, reset, admin).
+pub const PASSWORD_MIN: usize = 8;
+/// The longest (hashing cost grows with length).
+pub const PASSWORD_MAX: usize = 1024;
+
+/// The one password rule: why `password` cannot be used, as a sentence that
+/// says what to do.
+pub fn check_password(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN {
+        Err(format!("Use at least {PASSWORD_MIN} characters."))
+    } else if chars > PASSWORD_MAX {
+        Err(format!("Use at most {PASSWORD_MAX} characters."))
+    } else {
+        Ok(())
+    }
+}
+
 /// A PHC-format argon2id hash of `password`.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -32,6 +50,15 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_rule_for_lengths() {
+        assert_eq!(check_password("1234567"), Err("Use at least 8 characters.".to_owned()));
+        assert_eq!(check_password("12345678"), Ok(()));
+        assert_eq!(check_password("ééééééé"), Err("Use at least 8 characters.".to_owned()));
+        assert!(check_password(&"x".repeat(PASSWORD_MAX)).is_ok());
+        assert_eq!(check_password(&"x".repeat(PASSWORD_MAX + 1)), Err("Use at most 1024 characters.".to_owned()));
+    }
 
     #[test]
     fn hashes_verify_and_are_argon2id() {

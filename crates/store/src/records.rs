@@ -389,18 +389,22 @@ pub struct Invitation {
 pub enum MailLink {
     /// An e-mail verification link for the mail's user.
     VerifyEmail,
+    /// A single-use password reset link for the mail's user.
+    ResetPassword,
 }
 
 impl MailLink {
     pub fn as_str(self) -> &'static str {
         match self {
             MailLink::VerifyEmail => "verify-email",
+            MailLink::ResetPassword => "reset-password",
         }
     }
 
     pub fn parse(text: &str) -> Option<MailLink> {
         match text {
             "verify-email" => Some(MailLink::VerifyEmail),
+            "reset-password" => Some(MailLink::ResetPassword),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use sitegpt_store::password::{hash_password, verify_password};
+use sitegpt_store::password::{PASSWORD_MIN, check_password, hash_password, verify_password};
 use sitegpt_store::{MailLink, NewMembership, NewSession, NewUser, OutgoingMail, StoreError, User};
 
 use super::layout::{Field, alert, field, message_page, page};
@@ -20,23 +20,20 @@ use crate::ratelimit::{LOGIN_ACCOUNT, LOGIN_ADDRESS, LOGIN_ADDRESS_ACCOUNT, RESE
 use crate::state::AppState;
 use sitegpt_access::email::normalize_email;
 
-const PASSWORD_MIN: usize = 8;
-const PASSWORD_MAX: usize = 1024;
-
 #[derive(Debug, Deserialize)]
 pub struct NextParam {
     next: Option<String>,
 }
 
 /// The anonymous CSRF token: the cookie's value, or a new one to set.
-fn anonymous_csrf(headers: &HeaderMap) -> (String, bool) {
+pub(super) fn anonymous_csrf(headers: &HeaderMap) -> (String, bool) {
     match cookie(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
         Some(existing) => (existing, false),
         None => (random_secret(), true),
     }
 }
 
-fn check_anonymous_csrf(headers: &HeaderMap, state: &AppState, presented: &str) -> Result<(), WebError> {
+pub(super) fn check_anonymous_csrf(headers: &HeaderMap, state: &AppState, presented: &str) -> Result<(), WebError> {
     check_origin(headers, state)?;
     match cookie(headers, CSRF_COOKIE) {
         Some(expected) if constant_time_eq(&expected, presented) => Ok(()),
@@ -44,7 +41,7 @@ fn check_anonymous_csrf(headers: &HeaderMap, state: &AppState, presented: &str) 
     }
 }
 
-fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, is_new: bool) -> Response {
+pub(super) fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, is_new: bool) -> Response {
     if is_new {
         response.headers_mut().append(header::SET_COOKIE, set_cookie(state, CSRF_COOKIE, csrf, 60 * 60 * 24));
     }
@@ -105,6 +102,7 @@ fn login_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Marku
                         autocomplete: "current-password", hint: None, error: None }))
                     div.actions.single { button.primary type="submit" { "Sign in" } }
                 }
+                p.switch { a href="/forgot-password" { "Forgot password?" } }
                 p.switch { "New here? " a href={ "/signup?next=" (urlencode(next)) } { "Create an account" } }
             }
         },
@@ -139,14 +137,7 @@ pub async fn signup(
     check_anonymous_csrf(&headers, &state, &form.csrf)?;
     let next = safe_next(form.next.as_deref());
     let email = normalize_email(&form.email);
-    let password_len = form.password.chars().count();
-    let password_error = if password_len < PASSWORD_MIN {
-        Some(format!("Use at least {PASSWORD_MIN} characters."))
-    } else if password_len > PASSWORD_MAX {
-        Some(format!("Use at most {PASSWORD_MAX} characters."))
-    } else {
-        None
-    };
+    let password_error = check_password(&form.password).err();
     let team = form.team.trim();
     let rerender = |email_error: Option<&str>, password_error: Option<&str>, error: Option<&str>| {
         let values = SignupValues { email: form.email.trim(), team, next: &next, email_error, password_error, error };

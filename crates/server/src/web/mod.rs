@@ -17,6 +17,8 @@ pub mod invitations;
 pub mod layout;
 pub mod mcp;
 pub mod members;
+pub mod password;
+pub mod settings;
 pub mod tokens;
 
 use std::time::Duration;

@@ -161,9 +161,13 @@ fn serve_and_admin_commands_work_together() {
         .admin(&["set-role", "--email", "ada@example.com", "--account-id", &account_id, "--role", "admin"])
         .expect_err("last owner");
     assert!(last_owner.contains("owner"), "{last_owner}");
-    let duplicate =
-        server.admin(&["create-user", "--email", "ada@example.com", "--password", "x"]).expect_err("duplicate");
+    let duplicate = server
+        .admin(&["create-user", "--email", "ada@example.com", "--password", "long enough"])
+        .expect_err("duplicate");
     assert!(duplicate.contains("already exists"), "{duplicate}");
+    // One password rule everywhere: what sign-up refuses, the command refuses.
+    let short = server.admin(&["create-user", "--email", "eve@example.com", "--password", "x"]).expect_err("short");
+    assert!(short.contains("--password: Use at least 8 characters."), "{short}");
 
     let logs = server.stop();
     assert!(logs.contains("\"route\":\"/api/v2/account\""), "access log is structured JSON");

@@ -2,6 +2,7 @@
 //! `binary`) against the real `sitegpt-server` binary.
 
 mod account;
+mod account_pages;
 mod agents;
 mod authorization_code;
 mod bad_input;

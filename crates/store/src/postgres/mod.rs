@@ -517,9 +517,8 @@ impl Store for PostgresStore {
         purged += execute(&client, "DELETE FROM email_verifications WHERE expires_at <= $1", &[&day_ago])
             .await
             .map_err(pg)?;
-        purged += execute(&client, "DELETE FROM password_resets WHERE expires_at <= $1", &[&day_ago])
-            .await
-            .map_err(pg)?;
+        purged +=
+            execute(&client, "DELETE FROM password_resets WHERE expires_at <= $1", &[&day_ago]).await.map_err(pg)?;
         purged +=
             execute(&client, "DELETE FROM rate_limits WHERE window_start <= $1", &[&day_ago]).await.map_err(pg)?;
         purged +=

@@ -146,8 +146,9 @@ pub(super) async fn set_password(
 ) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
-    let changed =
-        execute(&tx, "UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash]).await.map_err(pg)?;
+    let changed = execute(&tx, "UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &password_hash])
+        .await
+        .map_err(pg)?;
     if changed == 0 {
         return Err(StoreError::NotFound);
     }
@@ -174,7 +175,12 @@ pub(super) async fn create_password_reset(
 }
 
 /// The reset link's user, if the link can be used now (locked with `lock`).
-async fn usable_reset(c: &impl GenericClient, token_hash: &[u8; 32], now: DateTime<Utc>, lock: bool) -> StoreResult<String> {
+async fn usable_reset(
+    c: &impl GenericClient,
+    token_hash: &[u8; 32],
+    now: DateTime<Utc>,
+    lock: bool,
+) -> StoreResult<String> {
     let sql = if lock {
         "SELECT user_id, expires_at, used_at FROM password_resets WHERE token_hash = $1 FOR UPDATE"
     } else {

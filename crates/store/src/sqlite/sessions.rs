@@ -146,7 +146,9 @@ pub(super) async fn count_failure(
 /// `DELETE FROM sessions` for the user, but the session `keep`.
 fn end_sessions(tx: &rusqlite::Transaction<'_>, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
     let ended = match keep {
-        Some(keep) => tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2", params![user_id, &keep[..]]),
+        Some(keep) => {
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2", params![user_id, &keep[..]])
+        }
         None => tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id]),
     }
     .map_err(backend)?;
@@ -166,8 +168,9 @@ pub(super) async fn set_password(
 ) -> StoreResult<()> {
     let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
     pool.write(move |tx| {
-        let changed =
-            tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", [&user_id, &password_hash]).map_err(backend)?;
+        let changed = tx
+            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", [&user_id, &password_hash])
+            .map_err(backend)?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
@@ -213,7 +216,11 @@ fn usable_reset(conn: &rusqlite::Connection, token_hash: &[u8; 32], now: DateTim
     Ok(user_id)
 }
 
-pub(super) async fn check_password_reset(pool: &Arc<Pool>, token_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn check_password_reset(
+    pool: &Arc<Pool>,
+    token_hash: [u8; 32],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     pool.read(move |conn| usable_reset(conn, &token_hash, now).map(|_| ())).await
 }
 
