@@ -18,7 +18,7 @@ async fn reset_link(app: &TestApp, email: &str) -> Option<String> {
     Some(link[link.find("/reset-password").expect("path")..].to_owned())
 }
 
-async fn ask_for_reset<'a>(app: &'a TestApp, email: &str, address: &str) -> crate::helpers::Page {
+async fn ask_for_reset(app: &TestApp, email: &str, address: &str) -> crate::helpers::Page {
     let mut browser = Browser::from_address(app, address);
     let csrf = browser.get("/forgot-password").await.csrf();
     browser.post("/forgot-password", &[("csrf", &csrf), ("email", email)]).await
