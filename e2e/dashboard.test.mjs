@@ -181,3 +181,49 @@ test('on a phone the Agents and Members tables are cards with every action in vi
   await page.getByText('You are the only owner').waitFor();
   await screenshot(page, '57-members-phone-cards');
 });
+
+test('a forgotten password is reset by e-mail, and settings change the team name and the password', async () => {
+  const context = await browser.newContext({ viewport: WIDE });
+  const page = await context.newPage();
+  const email = 'forgetful@example.com';
+  await signUpAndVerify(server, page, email, { team: 'Forgetful Team' });
+
+  // Settings: rename the team, then look at the page on both widths.
+  await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+  await page.getByLabel('Team name').fill('Remembering Team');
+  await page.getByRole('button', { name: 'Rename team' }).click();
+  await page.getByText('Team renamed.').waitFor();
+  assert.equal(await page.getByLabel('Team name').inputValue(), 'Remembering Team');
+  await screenshot(page, '58-settings');
+  await page.setViewportSize(PHONE);
+  assert.ok(await fitsWidth(page), 'the settings page fits a phone');
+  await screenshot(page, '59-settings-phone');
+  await page.setViewportSize(WIDE);
+
+  // Signed out, the person forgets the password and asks for a link.
+  const stranger = await (await browser.newContext({ viewport: PHONE })).newPage();
+  await stranger.goto(`${server.base}/login`);
+  await stranger.getByRole('link', { name: 'Forgot password?' }).click();
+  await stranger.getByLabel('Email').fill(email);
+  await stranger.getByRole('button', { name: 'Send the link' }).click();
+  await stranger.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+  assert.ok(await fitsWidth(stranger));
+  await screenshot(stranger, '60-reset-requested-phone');
+  await stranger.goto(await server.mailLink(email, '/reset-password?token='));
+  await stranger.getByLabel('New password').fill('a much better passphrase');
+  await screenshot(stranger, '61-reset-choose-phone');
+  await stranger.getByRole('button', { name: 'Save the new password' }).click();
+  await stranger.getByRole('heading', { name: 'Password changed' }).waitFor();
+
+  // The old session is gone; the new password signs in.
+  await page.goto(`${server.base}/dashboard/settings`);
+  await page.waitForURL((url) => url.pathname === '/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a much better passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname.startsWith('/dashboard'));
+  assert.ok(!server.logs().includes('a much better passphrase'), 'the password is not in the log');
+  const token = (await server.mailLink(email, '/reset-password?token=')).split('token=')[1];
+  assert.ok(!server.logs().includes(token), 'the reset link is not in the log');
+});

@@ -60,14 +60,23 @@ export async function startServer() {
      * once the server's mail worker has written it (within ten seconds).
      */
     async verificationLink(email) {
+      return this.mailLink(email, '/verify-email?token=');
+    },
+    /**
+     * The link starting with `path` in the newest mail to `email` that has
+     * one, once the server's mail worker has written it (within ten seconds).
+     */
+    async mailLink(email, path) {
       const dir = join(dataDir, 'outbox');
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.includes(email)).sort() : [];
-        const mail = files.length ? readFileSync(join(dir, files.at(-1)), 'utf8') : '';
-        const link = mail.match(/https?:\/\/\S+\/verify-email\?token=\S+/);
-        if (link) return link[0];
-        if (Date.now() > deadline) throw new Error(`no verification mail to ${email} in ${dir}`);
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.includes(email)).sort().reverse() : [];
+        for (const file of files) {
+          const mail = readFileSync(join(dir, file), 'utf8');
+          const link = mail.split(/\s+/).find((word) => /^https?:\/\//.test(word) && word.includes(path));
+          if (link) return link;
+        }
+        if (Date.now() > deadline) throw new Error(`no mail with ${path} to ${email} in ${dir}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
