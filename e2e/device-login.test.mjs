@@ -45,6 +45,10 @@ test('sign up, verify, approve a device login, and the device gets a working tok
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'Allow SiteGPT CLI to access SiteGPT?' }).waitFor();
   await page.getByText(device.user_code).waitFor();
+  // One line first; the full list opens on request.
+  await page.getByText(/^Custom access: \d+ scopes? on /).waitFor();
+  assert.equal(await page.getByText('Create and change chatbot knowledge sources').isVisible(), false);
+  await page.getByText(/^Every scope it asks for/).click();
   await page.getByText('Create and change chatbot knowledge sources').waitFor();
   await page.getByText('e2e laptop').waitFor();
   await screenshot(page, '05-device-review');

@@ -5,14 +5,15 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{Duration, Utc};
+use sitegpt_access::expiry::DEFAULT_DAYS;
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_access::Role;
 use sitegpt_access::device::UserCode;
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
-use super::layout::{alert, message_page, page, scope_list, team_choice};
+use super::layout::{access_summary, alert, message_page, page, scope_list, team_choice};
 use super::signed_in_post;
 use super::urlencode;
 use super::{MaybeSession, SignedIn, WebError, WebForm, client_addr, html, redirect, unverified_page};
@@ -51,6 +52,8 @@ fn entry_page(signed_in: &SignedIn, value: &str, error: Option<&str>) -> Markup 
 
 struct Review<'a> {
     device: &'a DeviceAuthorization,
+    /// `(id, name)` of the chatbots the request names that are in the selected team.
+    chatbot_names: &'a [(String, String)],
     code: &'a UserCode,
     accounts: &'a [(Account, Role)],
     selected: &'a Account,
@@ -71,18 +74,30 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
                 h1 { "Allow " (client_name) " to access SiteGPT?" }
                 p.lead { "Check that this code matches the one on your device: " span.code-shown { (r.code) } }
                 (alert(r.error))
+                p.summary { strong { (access_summary(r.device.scopes)) } }
                 dl.facts {
                     dt { "Application" } dd { (client_name) " (" code { (r.device.client_id) } ")" }
                     dt { "Token name" } dd { (name) }
+                    dt { "Team" } dd { (r.selected.name) " (your role: " (r.role) ")" }
                     dt { "Chatbots" } dd {
                         @if r.device.chatbots.is_restricted() {
-                            "Only " @for (i, id) in r.device.chatbots.ids().iter().enumerate() { @if i > 0 { ", " } code { (id) } }
-                        } @else { "All chatbots you can access" }
+                            "Only "
+                            @for (i, id) in r.device.chatbots.ids().iter().enumerate() {
+                                @if i > 0 { ", " }
+                                @match r.chatbot_names.iter().find(|(bot, _)| bot == id) {
+                                    Some((_, name)) => (name),
+                                    None => { code { (id) } " (not in " (r.selected.name) ")" },
+                                }
+                            }
+                        } @else { "All chatbots of the team" }
                     }
+                    dt { "Expires" } dd { (DEFAULT_DAYS) " days after you approve (" ((Utc::now() + Duration::days(DEFAULT_DAYS)).format("%Y-%m-%d")) "), unless revoked first" }
                     dt { "Signed in as" } dd { (signed_in.session.user.email) }
                 }
-                h2 id="scopes-heading" { "It will be able to" }
-                (scope_list(r.device.scopes, Some((refused, r.role)), "scopes-heading"))
+                details.scopes-detail open[!refused.is_empty()] {
+                    summary #scopes-heading { "Every scope it asks for (" (r.device.scopes.iter().count()) ")" }
+                    (scope_list(r.device.scopes, Some((refused, r.role)), "scopes-heading"))
+                }
                 @if !refused.is_empty() {
                     div.alert role="alert" {
                         "You cannot approve this request: your role (" (r.role) ") in " (r.selected.name) " does not permit "
@@ -101,6 +116,21 @@ fn review_page(signed_in: &SignedIn, r: Review<'_>) -> Markup {
             }
         },
     )
+}
+
+/// The names of the chatbots a request is limited to, among `account_id`'s.
+async fn chatbot_names(
+    state: &AppState,
+    account_id: &str,
+    device: &DeviceAuthorization,
+) -> Result<Vec<(String, String)>, WebError> {
+    let ids = device.chatbots.ids();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query =
+        sitegpt_store::ChatbotQuery { account_id: account_id.to_owned(), only: ids.to_vec(), limit: ids.len(), after: None };
+    Ok(state.store.list_chatbots(query).await?.into_iter().map(|bot| (bot.id, bot.name)).collect())
 }
 
 /// Counts a wrong code against the session and the address; refuses once
@@ -181,7 +211,16 @@ pub async fn show(
             message_page("No team", "You are not a member of any team.", Some(signed_in.viewer().at("/device"))),
         ));
     };
-    let review = Review { device: &device, code: &code, accounts: &accounts, selected: &selected, role, error: None };
+    let names = chatbot_names(&state, &selected.id, &device).await?;
+    let review = Review {
+        device: &device,
+        chatbot_names: &names,
+        code: &code,
+        accounts: &accounts,
+        selected: &selected,
+        role,
+        error: None,
+    };
     Ok(html(StatusCode::OK, review_page(&signed_in, review)))
 }
 
@@ -231,8 +270,10 @@ pub async fn decide(
                 } else {
                     format!("Your role ({role}) in {} does not permit {}.", account.name, refused.to_space_separated())
                 };
+                let names = chatbot_names(&state, &account.id, &device).await?;
                 let review = Review {
                     device: &device,
+                    chatbot_names: &names,
                     code: &code,
                     accounts: &accounts,
                     selected: &account,

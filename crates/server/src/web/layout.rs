@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use sitegpt_access::{Role, Scope, ScopeResource, ScopeSet};
+use sitegpt_access::{AccessLevel, Role, Scope, ScopeResource, ScopeSet};
 use sitegpt_store::User;
 
 /// What the header needs to show a signed-in user.
@@ -207,5 +207,43 @@ pub fn copyable(id: &str, value: &str, label: &str) -> Markup {
             input.copy-value id=(id) type="text" readonly value=(value) aria-label=(label) autocomplete="off" spellcheck="false";
             button.copy type="button" data-copy=(id) hidden { "Copy" }
         }
+    }
+}
+
+/// One line that says what `scopes` allow: the access level's sentence, or
+/// for a custom set how many scopes over which resources.
+pub fn access_summary(scopes: ScopeSet) -> String {
+    if scopes == AccessLevel::Full.scopes() {
+        return "Full access: every scope, including creating tokens, billing and integrations.".to_owned();
+    }
+    if scopes == AccessLevel::Standard.scopes() {
+        return "Standard access: everything except creating tokens, changing billing and changing integrations."
+            .to_owned();
+    }
+    let groups = grouped(scopes);
+    let n = scopes.iter().count();
+    let resources: Vec<&str> = groups.keys().map(|r| r.label()).collect();
+    let over = match resources.as_slice() {
+        [] => String::new(),
+        [one] => format!(" on {one}"),
+        [init @ .., last] => format!(" on {} and {last}", init.join(", ")),
+    };
+    let writes = scopes.iter().any(|s| !s.as_str().ends_with(":read"));
+    let kind = if writes { "" } else { ", read only" };
+    format!("Custom access: {n} scope{}{over}{kind}.", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_say_the_level_or_what_a_custom_set_covers() {
+        assert!(access_summary(AccessLevel::Standard.scopes()).starts_with("Standard access: everything except"));
+        assert!(access_summary(AccessLevel::Full.scopes()).starts_with("Full access"));
+        let read: ScopeSet = [Scope::KnowledgeRead, Scope::ChatbotsRead].into_iter().collect();
+        assert_eq!(access_summary(read), "Custom access: 2 scopes on Chatbots and Knowledge, read only.");
+        let one: ScopeSet = [Scope::ConversationsDelete].into_iter().collect();
+        assert_eq!(access_summary(one), "Custom access: 1 scope on Conversations.");
     }
 }

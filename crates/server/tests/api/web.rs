@@ -383,7 +383,13 @@ async fn a_person_approves_a_device_and_the_device_gets_its_token() {
     review.assert_contains(code);
     review.assert_contains("Knowledge");
     review.assert_contains("Create and change chatbot knowledge sources");
-    review.assert_contains("All chatbots you can access");
+    review.assert_contains("All chatbots of the team");
+    // One line first; every scope behind a disclosure; the team and when the token would expire.
+    review.assert_contains("Custom access: 3 scopes on Account, Chatbots and Knowledge.");
+    review.assert_contains("Every scope it asks for (3)");
+    review.assert_contains("owner@example.com's team (your role: owner)");
+    let expires = (Utc::now() + chrono::Duration::days(90)).format("%Y-%m-%d").to_string();
+    review.assert_contains(&format!("90 days after you approve ({expires})"));
     review.assert_contains("SiteGPT CLI on ");
     assert!(!review.body.contains("disabled"), "nothing refused for an owner");
 
@@ -447,6 +453,33 @@ async fn denying_gives_the_device_access_denied() {
 }
 
 #[tokio::test]
+async fn the_approval_page_names_the_chatbots_and_opens_the_scope_list_when_something_is_refused() {
+    let app = TestApp::new().await;
+    let mut browser = verified_owner(&app, "names@example.com").await;
+    let owner = app.store().user_by_email("names@example.com").await.expect("q").expect("u");
+    let account_id = app.store().memberships(&owner.id).await.expect("m")[0].0.id.clone();
+    let bot = app.store().create_chatbot(&account_id, "Help desk", Utc::now()).await.expect("bot");
+    let elsewhere = app.owner().await;
+    let foreign = app.chatbot(&elsewhere.account_id).await;
+    let pairs = [
+        ("client_id", "sitegpt-cli"),
+        ("scope", "knowledge:read"),
+        ("chatbot_id", bot.id.as_str()),
+        ("chatbot_id", foreign.as_str()),
+    ];
+    let started = app.form("/oauth/device_authorization", &pairs, None).await.body;
+    let code = started["user_code"].as_str().expect("code");
+    let review = browser.get(&format!("/device?user_code={code}")).await;
+    assert_eq!(review.status.as_u16(), 200, "{}", review.body);
+    let chatbots = review.body.split("<dt>Chatbots</dt><dd>").nth(1).and_then(|r| r.split("</dd>").next()).expect("row");
+    assert!(chatbots.starts_with("Only ") && chatbots.contains("Help desk"), "{chatbots}");
+    review.assert_contains(&format!("<code>{foreign}</code> (not in names@example.com's team)"));
+    review.assert_contains("Custom access: 1 scope on Knowledge, read only.");
+    assert!(review.body.contains(r#"<details class="scopes-detail">"#), "closed when nothing is refused");
+    assert!(!review.body.contains(&bot.id), "a chatbot of the team is shown by name");
+}
+
+#[tokio::test]
 async fn scopes_beyond_the_role_cannot_be_approved() {
     let app = TestApp::new().await;
     let mut owner = verified_owner(&app, "boss@example.com").await;
@@ -475,6 +508,7 @@ async fn scopes_beyond_the_role_cannot_be_approved() {
     let review = browser.get(&format!("/device?user_code={code}")).await;
     assert_eq!(review.status.as_u16(), 200);
     review.assert_contains("your role (viewer) cannot grant this");
+    assert!(review.body.contains(r#"<details class="scopes-detail" open>"#), "a refusal opens the scope list");
     review.assert_contains("does not permit knowledge:write");
     assert!(review.body.contains("value=\"approve\" disabled"), "{}", review.body);
     let forced = browser
