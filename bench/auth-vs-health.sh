@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 TOKENS=${TOKENS:-100000}
-$BIN admin create-user --email bench@example.com --password bench-password --verified >/dev/null
+$BIN admin create-user --create-database --email bench@example.com --password bench-password --verified >/dev/null
 TOKEN=$($BIN admin create-token --email bench@example.com --name bench --scope account:read \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["plaintextToken"])')
 

@@ -12,7 +12,7 @@ need hyperfine || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev
 cargo build --release --quiet --bin sitegpt
 . bench/lib.sh
 
-ACCOUNT=$($BIN admin create-user --email bench@example.com --password bench-password --verified \
+ACCOUNT=$($BIN admin create-user --create-database --email bench@example.com --password bench-password --verified \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["accountId"])')
 for i in $(seq 20); do $BIN admin create-chatbot --account-id "$ACCOUNT" --name "bench $i" >/dev/null; done
 TOKEN=$($BIN admin create-token --email bench@example.com --name bench --scope account:read --scope chatbots:read \

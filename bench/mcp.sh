@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-ACCOUNT=$($BIN admin create-user --email bench@example.com --password bench-password --verified | json accountId)
+ACCOUNT=$($BIN admin create-user --create-database --email bench@example.com --password bench-password --verified | json accountId)
 for i in $(seq 10); do $BIN admin create-chatbot --account-id "$ACCOUNT" --name "bench $i" >/dev/null; done
 TOKEN=$($BIN admin create-token --email bench@example.com --name mcp --scope chatbots:read | json plaintextToken)
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-ACCOUNT=$($BIN admin create-user --email bench@example.com --password bench-password --verified | json accountId)
+ACCOUNT=$($BIN admin create-user --create-database --email bench@example.com --password bench-password --verified | json accountId)
 CHATBOT=$($BIN admin create-chatbot --account-id "$ACCOUNT" --name bench | json chatbotId)
 SCOPES="--scope knowledge:read --scope leads:write"
 # shellcheck disable=SC2086

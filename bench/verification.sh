@@ -42,7 +42,7 @@ new_database() {
 
 # bench_user URL: creates the user and prints a token with account:read.
 bench_user() {
-    SITEGPT_DATABASE_URL=$1 $BIN admin create-user --email bench@example.com --password bench-password \
+    SITEGPT_DATABASE_URL=$1 $BIN admin create-user --create-database --email bench@example.com --password bench-password \
         --verified >/dev/null
     SITEGPT_DATABASE_URL=$1 $BIN admin create-token --email bench@example.com --name bench --scope account:read \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["plaintextToken"])'

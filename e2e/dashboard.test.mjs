@@ -227,3 +227,34 @@ test('a forgotten password is reset by e-mail, and settings change the team name
   const token = (await server.mailLink(email, '/reset-password?token=')).split('token=')[1];
   assert.ok(!server.logs().includes(token), 'the reset link is not in the log');
 });
+
+test('an invitation mail leads to a sign-up with the address filled in, and verifying joins that team only', async () => {
+  const host = await (await browser.newContext({ viewport: WIDE })).newPage();
+  await signUpAndVerify(server, host, 'host@example.com', { team: 'Inviting Team' });
+  await host.goto(`${server.base}/dashboard/members`);
+  await host.getByLabel('Email').fill('new.hire@example.com');
+  await host.getByRole('button', { name: 'Invite member' }).click();
+  await host.getByText('Invitation sent.').waitFor();
+
+  const guest = await (await browser.newContext({ viewport: PHONE })).newPage();
+  await guest.goto(await server.mailLink('new.hire@example.com', '/signup?invitation='));
+  await guest.getByText('You are invited to join Inviting Team as member.').waitFor();
+  assert.equal(await guest.getByLabel('Email').inputValue(), 'new.hire@example.com');
+  assert.equal(await guest.getByLabel('Team name').count(), 0, 'no team of their own');
+  assert.ok(await fitsWidth(guest));
+  await screenshot(guest, '62-invited-signup-phone');
+  await guest.getByLabel('Password').fill('correct horse battery');
+  await guest.getByRole('button', { name: 'Create account' }).click();
+  await guest.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+  await guest.goto(await server.verificationLink('new.hire@example.com'));
+  await guest.getByRole('link', { name: 'Sign in' }).click();
+  await guest.getByLabel('Email').fill('new.hire@example.com');
+  await guest.getByLabel('Password').fill('correct horse battery');
+  await guest.getByRole('button', { name: 'Sign in' }).click();
+  await guest.waitForURL((url) => url.pathname.startsWith('/dashboard'));
+  await guest.getByText('Inviting Team').first().waitFor();
+  await guest.goto(`${server.base}/dashboard/members`);
+  assert.match(await guest.locator('main').innerText(), /Your role is member/);
+  assert.equal(await guest.getByRole('navigation', { name: 'Team' }).count(), 0, 'one team: no team switcher');
+  await screenshot(guest, '63-invited-member-phone');
+});

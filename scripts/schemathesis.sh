@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-USER=$($BIN admin create-user --email fuzz@example.com --password fuzz-password --verified)
+USER=$($BIN admin create-user --create-database --email fuzz@example.com --password fuzz-password --verified)
 ACCOUNT=$(echo "$USER" | json accountId)
 USER_ID=$(echo "$USER" | json userId)
 CHATBOT=$($BIN admin create-chatbot --account-id "$ACCOUNT" --name "Fuzzed bot" | json chatbotId)

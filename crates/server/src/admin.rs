@@ -21,7 +21,7 @@ pub enum AdminCommand {
     /// Create a user, with a new account they own or in an existing account.
     #[command(
         after_help = "Examples:\n  sitegpt-server admin create-user --email ada@example.com --password 'long secret' --verified\n  \
-        sitegpt-server admin create-user --email bob@example.com --password 'pw' --account-id acc_… --role viewer"
+        sitegpt-server admin create-user --email bob@example.com --password 'another secret' --account-id acc_… --role viewer"
     )]
     CreateUser {
         #[arg(long)]
@@ -157,7 +157,41 @@ async fn membership(store: &dyn Store, user: &User, account_id: Option<&str>) ->
     }
 }
 
-pub async fn run(settings: &Settings, command: AdminCommand) -> anyhow::Result<Value> {
+/// `sitegpt-server admin …`: a command, and whether it may create the database.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    /// Create an empty SQLite database when there is none at the configured
+    /// place (without it, a command run in the wrong folder is refused
+    /// instead of silently working on a new, empty database).
+    #[arg(long, global = true)]
+    pub create_database: bool,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// Refuses to go on when the SQLite file is missing, unless asked to create
+/// it; says on stderr which database the command works on.
+fn check_database(settings: &Settings, create: bool) -> anyhow::Result<()> {
+    match settings.database()? {
+        Database::Sqlite(path) => {
+            if !path.exists() && !create {
+                bail!(
+                    "there is no database at {}. Run the command with the server's data folder \
+                     (--data-dir DIR or SITEGPT_DATA_DIR, or SITEGPT_DATABASE_URL), or start `sitegpt-server serve` \
+                     once to create it; add --create-database to create an empty one here",
+                    path.display()
+                );
+            }
+            eprintln!("database: {} (SQLite)", path.display());
+        }
+        Database::Postgres(url) => eprintln!("database: {} (PostgreSQL)", redact_url(&url)),
+    }
+    Ok(())
+}
+
+pub async fn run(settings: &Settings, args: AdminArgs) -> anyhow::Result<Value> {
+    let command = args.command;
+    check_database(settings, args.create_database && !matches!(command, AdminCommand::MigrateToPostgres { .. }))?;
     if let AdminCommand::MigrateToPostgres { to } = &command {
         return migrate_to_postgres(settings, to).await;
     }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sitegpt_server::admin::{self, AdminCommand};
+use sitegpt_server::admin::{self, AdminArgs};
 use sitegpt_server::app::{Application, shutdown_signal};
 use sitegpt_server::config::Settings;
 use sitegpt_server::logging;
@@ -30,8 +30,7 @@ enum Command {
     /// Run the HTTP server (migrations run first).
     Serve,
     /// Operator commands; each prints one JSON object.
-    #[command(subcommand)]
-    Admin(AdminCommand),
+    Admin(AdminArgs),
 }
 
 #[tokio::main]
@@ -48,7 +47,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Admin(command) => match admin::run(&cli.settings, command).await {
+        Command::Admin(args) => match admin::run(&cli.settings, args).await {
             Ok(output) => {
                 println!("{output}");
                 ExitCode::SUCCESS
@@ -73,14 +72,18 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         "sitegpt-server is listening"
     );
     if state.store.count_users().await? == 0 {
-        let hint = "No users yet. Get a first token with:\n  \
-            sitegpt-server admin create-user --email you@example.com --password '<password>' --verified\n  \
-            sitegpt-server admin create-token --email you@example.com --name first --scope account:read --scope tokens:read --scope tokens:write\n\
-            then: curl -H 'Authorization: Bearer <plaintextToken>' ";
+        let public = &state.public_url;
+        let hint = format!(
+            "No accounts yet. Create the first one in a browser:\n\n    {public}/signup\n\n\
+             or from a terminal (with the same data folder):\n\n    \
+             sitegpt-server admin create-user --email you@example.com --password '<password>' --verified\n    \
+             sitegpt-server admin create-token --email you@example.com --name first --scope account:read --scope tokens:read --scope tokens:write\n\n\
+             then: curl -H 'Authorization: Bearer <plaintextToken>' {public}/api/v2/account\n"
+        );
         if std::io::stderr().is_terminal() {
-            eprintln!("{hint}{}/api/v2/account", state.public_url);
+            eprintln!("\n{hint}");
         } else {
-            tracing::info!(hint = format!("{hint}{}/api/v2/account", state.public_url), "no users yet");
+            tracing::info!(hint, signup = format!("{public}/signup"), "no users yet");
         }
     }
     app.run(shutdown_signal()).await

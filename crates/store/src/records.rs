@@ -38,6 +38,10 @@ pub enum NewMembership {
     NewAccount { name: String, subscription: SubscriptionStatus },
     /// An existing account, with a role.
     Existing { account_id: String, role: Role },
+    /// No membership and no account of the user's own: an invited person
+    /// who joins `account_id` through the invitation once their address is
+    /// verified. The account is returned as the user's.
+    Invited { account_id: String },
 }
 
 #[derive(Clone)]

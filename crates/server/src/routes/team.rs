@@ -167,8 +167,11 @@ async fn invite(
              If you have a SiteGPT account with this address, sign in and accept within {INVITATION_DAYS} days:\n\n\
              {public}/invitations\n\n\
              If you have none, create one with this address; you join once you verify it:\n\n\
-             {public}/signup\n",
-            actor.user_email, actor.account_name
+             {public}/signup?invitation={id}&email={address}\n",
+            actor.user_email,
+            actor.account_name,
+            id = invitation.id,
+            address = form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>(),
         ),
         link: None,
         user_id: None,

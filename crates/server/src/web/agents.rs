@@ -92,6 +92,7 @@ pub async fn show(
         Some("revoked") => Some("Token revoked. It stopped working immediately."),
         _ => None,
     };
+    let invitations = state.store.invitations_to(&user.email, Utc::now()).await?;
     let now = Utc::now();
     let body = html! {
         section.card.wide.agents {
@@ -104,6 +105,13 @@ pub async fn show(
                 strong { (account.name) } ". Each one has its own scopes, chatbots and expiry."
             }
             @if let Some(notice) = notice { div.notice role="status" { (notice) } }
+            @if !invitations.is_empty() {
+                p.filter.invited role="status" {
+                    @for (i, (_, team)) in invitations.iter().enumerate() { @if i > 0 { ", " } strong { (team) } }
+                    @if invitations.len() == 1 { " invited you to join." } @else { " invited you to join them." }
+                    " " a href="/invitations" { "See the invitation" @if invitations.len() > 1 { "s" } }
+                }
+            }
             @if let Some(bot) = only_bot {
                 p.filter role="status" {
                     "Showing the tokens limited to " strong { (chatbots.get(bot).map_or(bot, String::as_str)) } ". "

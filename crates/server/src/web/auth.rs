@@ -52,6 +52,8 @@ struct SignupValues<'a> {
     email: &'a str,
     team: &'a str,
     next: &'a str,
+    /// The invitation signed up through: its id, team name and role.
+    invitation: Option<&'a (sitegpt_store::Invitation, String)>,
     email_error: Option<&'a str>,
     password_error: Option<&'a str>,
     error: Option<&'a str>,
@@ -65,17 +67,24 @@ fn signup_page(csrf: &str, v: SignupValues<'_>) -> Markup {
         html! {
             section.card {
                 h1 { "Create your account" }
-                p.lead { "Manage your chatbots and give tools and agents scoped access." }
+                @match v.invitation {
+                    Some((invitation, team)) => p.lead { "You are invited to join " strong { (team) } " as " (invitation.role)
+                        ". Create your account with the invited address; you join once you verify it." },
+                    None => p.lead { "Manage your chatbots and give tools and agents scoped access." },
+                }
                 (alert(v.error))
                 form method="post" action="/signup" novalidate {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="next" value=(v.next);
+                    @if let Some((invitation, _)) = v.invitation { input type="hidden" name="invitation" value=(invitation.id); }
                     (field(Field { label: "Email", name: "email", kind: "email", value: v.email, autocomplete: "email",
                         hint: None, error: v.email_error }))
                     (field(Field { label: "Password", name: "password", kind: "password", value: "",
                         autocomplete: "new-password", hint: Some(&password_hint), error: v.password_error }))
-                    (field(Field { label: "Team name", name: "team", kind: "text", value: v.team,
-                        autocomplete: "organization", hint: Some("Optional. You can change it later."), error: None }))
+                    @if v.invitation.is_none() {
+                        (field(Field { label: "Team name", name: "team", kind: "text", value: v.team,
+                            autocomplete: "organization", hint: Some("Optional. You can change it later."), error: None }))
+                    }
                     div.actions.single { button.primary type="submit" { "Create account" } }
                 }
                 p.switch { "Already have an account? " a href={ "/login?next=" (urlencode(v.next)) } { "Sign in" } }
@@ -109,12 +118,52 @@ fn login_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Marku
     )
 }
 
-pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextParam>) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct SignupParams {
+    next: Option<String>,
+    /// From an invitation mail: the invitation and the address it is for.
+    invitation: Option<String>,
+    email: Option<String>,
+}
+
+/// The open invitation `id` to `email`, with the inviting team's name.
+async fn open_invitation(
+    state: &AppState,
+    email: &str,
+    id: &str,
+) -> Result<Option<(sitegpt_store::Invitation, String)>, WebError> {
+    let Ok(email) = normalize_email(email) else { return Ok(None) };
+    let open = state.store.invitations_to(&email, Utc::now()).await?;
+    Ok(open.into_iter().find(|(invitation, _)| invitation.id == id))
+}
+
+pub async fn signup_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SignupParams>,
+) -> Result<Response, WebError> {
     let (csrf, is_new) = anonymous_csrf(&headers);
     let next = safe_next(q.next.as_deref());
-    let values =
-        SignupValues { email: "", team: "", next: &next, email_error: None, password_error: None, error: None };
-    with_csrf_cookie(&state, html(StatusCode::OK, signup_page(&csrf, values)), &csrf, is_new)
+    let email = q.email.as_deref().unwrap_or_default();
+    let invitation = match &q.invitation {
+        Some(id) => open_invitation(&state, email, id).await?,
+        None => None,
+    };
+    let gone = q.invitation.is_some() && invitation.is_none();
+    let error = gone.then_some(
+        "This invitation is no longer open (withdrawn, expired or already used). You can still create an account \
+         with a team of your own, or ask the team for a new invitation.",
+    );
+    let values = SignupValues {
+        email,
+        team: "",
+        next: &next,
+        invitation: invitation.as_ref(),
+        email_error: None,
+        password_error: None,
+        error,
+    };
+    Ok(with_csrf_cookie(&state, html(StatusCode::OK, signup_page(&csrf, values)), &csrf, is_new))
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +175,8 @@ pub struct SignupForm {
     team: String,
     #[serde(default)]
     next: Option<String>,
+    #[serde(default)]
+    invitation: Option<String>,
 }
 
 pub async fn signup(
@@ -139,8 +190,37 @@ pub async fn signup(
     let email = normalize_email(&form.email);
     let password_error = check_password(&form.password).err();
     let team = form.team.trim();
+    let invitation = match form.invitation.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => match open_invitation(&state, &form.email, id).await? {
+            Some(open) => Some(open),
+            None => {
+                let values = SignupValues {
+                    email: form.email.trim(),
+                    team,
+                    next: &next,
+                    invitation: None,
+                    email_error: None,
+                    password_error: None,
+                    error: Some(
+                        "This invitation is not open for this address. Use the address it was sent to, or create \
+                         an account with a team of your own.",
+                    ),
+                };
+                return Ok(html(StatusCode::BAD_REQUEST, signup_page(&form.csrf, values)));
+            }
+        },
+        None => None,
+    };
     let rerender = |email_error: Option<&str>, password_error: Option<&str>, error: Option<&str>| {
-        let values = SignupValues { email: form.email.trim(), team, next: &next, email_error, password_error, error };
+        let values = SignupValues {
+            email: form.email.trim(),
+            team,
+            next: &next,
+            invitation: invitation.as_ref(),
+            email_error,
+            password_error,
+            error,
+        };
         html(StatusCode::BAD_REQUEST, signup_page(&form.csrf, values))
     };
     let email = match (email, &password_error) {
@@ -167,7 +247,11 @@ pub async fn signup(
         email: email.clone(),
         password_hash,
         email_verified: false,
-        membership: NewMembership::NewAccount { name: team, subscription: state.default_subscription },
+        membership: match &invitation {
+            // No team of their own: they join the inviting one once verified.
+            Some((invitation, _)) => NewMembership::Invited { account_id: invitation.account_id.clone() },
+            None => NewMembership::NewAccount { name: team, subscription: state.default_subscription },
+        },
         now,
     };
     // Whether or not the address has an account, the answer is the same

@@ -6,11 +6,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use sitegpt_access::expiry::DEFAULT_DAYS;
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_access::Role;
 use sitegpt_access::device::UserCode;
+use sitegpt_access::expiry::DEFAULT_DAYS;
 use sitegpt_store::{Account, DeviceAuthorization, DeviceDecision, DeviceStatus, StoreError};
 
 use super::layout::{access_summary, alert, message_page, page, scope_list, team_choice};
@@ -128,8 +128,12 @@ async fn chatbot_names(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let query =
-        sitegpt_store::ChatbotQuery { account_id: account_id.to_owned(), only: ids.to_vec(), limit: ids.len(), after: None };
+    let query = sitegpt_store::ChatbotQuery {
+        account_id: account_id.to_owned(),
+        only: ids.to_vec(),
+        limit: ids.len(),
+        after: None,
+    };
     Ok(state.store.list_chatbots(query).await?.into_iter().map(|bot| (bot.id, bot.name)).collect())
 }
 

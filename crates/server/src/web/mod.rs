@@ -423,17 +423,14 @@ pub async fn pick_team(
     };
     match chosen.cloned() {
         Some((account, role)) => Ok(Ok(Team { memberships, account, role })),
-        None => {
-            let message = if memberships.is_empty() {
-                "You are not a member of any team."
-            } else {
-                "You are not a member of that team."
-            };
-            Ok(Err(html(
-                StatusCode::NOT_FOUND,
-                layout::message_page("No such team", message, Some(signed_in.viewer())),
-            )))
+        None if memberships.is_empty() => {
+            let body = no_team_page();
+            Ok(Err(html(StatusCode::NOT_FOUND, layout::page("No team yet", Some(signed_in.viewer()), body))))
         }
+        None => Ok(Err(html(
+            StatusCode::NOT_FOUND,
+            layout::message_page("No such team", "You are not a member of that team.", Some(signed_in.viewer())),
+        ))),
     }
 }
 
@@ -472,6 +469,17 @@ pub fn decide_for_person(
         audience: None,
     };
     sitegpt_access::policy::decide(sitegpt_access::Credential::Found(&facts), rule, target, now)
+}
+
+/// What a person in no team sees: how to join one.
+fn no_team_page() -> maud::Markup {
+    maud::html! {
+        section.card {
+            h1 { "You are not in a team yet" }
+            p { "If a team invited you, verify your e-mail address (open the link we sent you) and you join it, "
+                "or answer the invitation on " a href="/invitations" { "your invitations page" } "." }
+        }
+    }
 }
 
 /// The page to show instead of handing out a token when the person's

@@ -93,7 +93,7 @@ fn serve_and_admin_commands_work_together() {
             "--email",
             "bob@example.com",
             "--password",
-            "pw",
+            "viewer password",
             "--account-id",
             &account_id,
             "--role",
@@ -254,6 +254,39 @@ fn help_lists_commands_with_examples() {
     assert!(text.contains("--scope") && text.contains("Example"), "{text}");
 }
 
+/// An admin command run away from the server's data (the wrong folder, a
+/// missing setting) is refused and says where it looked, instead of quietly
+/// working on a new, empty database; `--create-database` makes one on purpose.
+#[test]
+fn admin_commands_refuse_to_create_a_database_unless_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .env("SITEGPT_DATA_DIR", dir.path())
+            .env_remove("SITEGPT_DATABASE_URL")
+            .output()
+            .expect("run admin")
+    };
+    let create = ["create-user", "--email", "ada@example.com", "--password", "long enough", "--verified"];
+    let refused = admin(&create);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    let file = dir.path().join("sitegpt.db");
+    assert!(stderr.contains(&format!("there is no database at {}", file.display())), "{stderr}");
+    assert!(stderr.contains("--data-dir") && stderr.contains("--create-database"), "{stderr}");
+    assert!(!file.exists(), "nothing was created");
+
+    let made = admin(&[&create[..], &["--create-database"]].concat());
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(file.exists());
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(stderr.contains(&format!("database: {} (SQLite)", file.display())), "{stderr}");
+    let again = admin(&["verify-email", "--email", "ada@example.com"]);
+    assert!(again.status.success(), "an existing database needs no flag");
+}
+
 #[test]
 fn a_postgres_url_fails_clearly_until_that_engine_exists() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -321,4 +354,78 @@ async fn an_installation_moves_from_sqlite_to_postgres() {
     let (_, health) = on_postgres.get("/readyz", &token);
     assert_eq!(health["store"], "postgres");
     on_postgres.stop();
+}
+
+/// Runs `command` until its output (stdout, or stderr when `stderr`) holds
+/// `wanted` or 30 seconds pass, then ends it; everything it printed.
+fn output_until(mut command: Command, wanted: &str, stderr: bool) -> String {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = if stderr {
+        command.stdout(Stdio::null()).stderr(Stdio::piped())
+    } else {
+        command.stdout(Stdio::piped()).stderr(Stdio::null())
+    }
+    .stdin(Stdio::piped())
+    .spawn()
+    .expect("start");
+    let mut pipe: Box<dyn Read + Send> = if stderr {
+        Box::new(child.stderr.take().expect("stderr"))
+    } else {
+        Box::new(child.stdout.take().expect("stdout"))
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+        if text.contains(wanted) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().expect("stop");
+    child.wait().expect("wait");
+    text
+}
+
+/// On a terminal, `serve` speaks text: its first-run hint is readable and
+/// names the sign-up page. Piped, text logs carry no colour codes.
+#[test]
+fn serve_on_a_terminal_prints_a_readable_first_run_hint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `script` gives the server a terminal of its own.
+    let mut command = Command::new("script");
+    command
+        .args(["-qfec", &format!("exec {BIN} serve"), "/dev/null"])
+        .env("SITEGPT_DATA_DIR", dir.path().join("tty"))
+        .env("SITEGPT_LISTEN", "127.0.0.1:0")
+        .env("SITEGPT_PUBLIC_URL", "http://sitegpt.test")
+        .env_remove("SITEGPT_LOG_FORMAT")
+        .env_remove("SITEGPT_DATABASE_URL");
+    let text = output_until(command, "/api/v2/account", false);
+    assert!(text.contains("No accounts yet. Create the first one in a browser:"), "{text}");
+    assert!(text.contains("    http://sitegpt.test/signup"), "{text}");
+    assert!(text.contains("sitegpt-server is listening"), "{text}");
+    assert!(!text.contains(r#""message":"#), "no JSON lines on a terminal: {text}");
+
+    let mut command = Command::new(BIN);
+    command
+        .arg("serve")
+        .env("SITEGPT_DATA_DIR", dir.path().join("piped"))
+        .env("SITEGPT_LISTEN", "127.0.0.1:0")
+        .env("SITEGPT_LOG_FORMAT", "text")
+        .env_remove("SITEGPT_DATABASE_URL");
+    let text = output_until(command, "no users yet", true);
+    assert!(text.contains("sitegpt-server is listening") && text.contains("/signup"), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in piped text logs: {text:?}");
 }

@@ -3,7 +3,7 @@
 
 use sitegpt_access::{Role, Scope, SubscriptionStatus};
 
-use crate::agents::signed_in;
+use crate::agents::{PASSWORD, signed_in};
 use crate::helpers::{Browser, TestApp, TestUser};
 
 /// Posts a form on the Members page with the session's csrf and the team's id.
@@ -241,4 +241,88 @@ async fn invited_people_accept_only_with_a_verified_address_and_may_decline() {
     // Signed out, the page asks for a sign-in first.
     let page = Browser::new(&app).get("/invitations").await;
     assert_eq!((page.status.as_u16(), page.location()), (303, "/login?next=%2Finvitations"));
+}
+
+/// The sign-up link of the newest invitation mail to `email`, as a path.
+async fn invitation_link(app: &TestApp, email: &str) -> String {
+    let mail = app.outbox().await.into_iter().rev().find(|m| m.contains("invited you")).expect("an invitation mail");
+    assert!(mail.contains(email));
+    let start = mail.find("/signup?invitation=").expect("a sign-up link");
+    mail[start..].chars().take_while(|c| !c.is_whitespace()).collect()
+}
+
+#[tokio::test]
+async fn signing_up_through_an_invitation_joins_that_team_only_once_verified() {
+    let app = TestApp::new().await;
+    let (mut host_browser, host) = signed_in(&app, "host@example.com").await;
+    let invited =
+        post(&mut host_browser, &host, "/dashboard/members", &[("email", "new.hire@example.com"), ("role", "member")])
+            .await;
+    assert_eq!(invited.status.as_u16(), 303);
+    let link = invitation_link(&app, "new.hire@example.com").await;
+    assert!(link.contains("&email=new.hire%40example.com"), "{link}");
+
+    let mut guest = Browser::new(&app);
+    let form = guest.get(&link).await;
+    assert_eq!(form.status.as_u16(), 200);
+    form.assert_contains(r#"value="new.hire@example.com""#);
+    form.assert_contains("You are invited to join <strong>host@example.com's team</strong> as member.");
+    assert!(!form.body.contains("Team name"), "no team of their own to name");
+    let invitation = form.field("invitation");
+
+    // Another address cannot use the invitation, and nothing is made.
+    let csrf = form.csrf();
+    let wrong = guest
+        .post(
+            "/signup",
+            &[("csrf", &csrf), ("email", "intruder@example.com"), ("password", PASSWORD), ("invitation", &invitation)],
+        )
+        .await;
+    assert_eq!(wrong.status.as_u16(), 400);
+    wrong.assert_contains("This invitation is not open for this address.");
+    assert!(app.store().user_by_email("intruder@example.com").await.expect("q").is_none());
+
+    let accounts_before = app.count_rows("accounts").await;
+    let done = guest
+        .post(
+            "/signup",
+            &[("csrf", &csrf), ("email", "new.hire@example.com"), ("password", PASSWORD), ("invitation", &invitation)],
+        )
+        .await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    assert_eq!(app.count_rows("accounts").await, accounts_before, "no personal team is made");
+    let user = app.store().user_by_email("new.hire@example.com").await.expect("q").expect("user");
+    assert!(app.store().memberships(&user.id).await.expect("m").is_empty(), "not a member before verifying");
+    guest.sign_in("new.hire@example.com", PASSWORD).await;
+    let before = guest.get("/dashboard/agents").await;
+    before.assert_contains("You are not in a team yet");
+
+    // Verifying the address joins the inviting team, and only it.
+    let mail = app.outbox().await.into_iter().rev().find(|m| m.contains("/verify-email?token=")).expect("mail");
+    let start = mail.find("/verify-email?token=").expect("link");
+    let verify: String = mail[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    guest.get(&verify).await.assert_contains("Your e-mail is verified");
+    let teams = app.store().memberships(&user.id).await.expect("m");
+    assert_eq!(teams.len(), 1);
+    assert_eq!((teams[0].0.id.as_str(), teams[0].1), (host.account_id.as_str(), Role::Member));
+    guest.get("/dashboard/agents").await.assert_contains("host@example.com's team");
+    // The link is spent: the invitation is accepted.
+    guest.get(&link).await.assert_contains("This invitation is no longer open");
+}
+
+#[tokio::test]
+async fn a_person_with_an_account_sees_the_invitation_on_the_dashboard_and_accepts_it() {
+    let app = TestApp::new().await;
+    let (mut host_browser, host) = signed_in(&app, "host@example.com").await;
+    let (mut ada, ada_user) = signed_in(&app, "ada@example.com").await;
+    post(&mut host_browser, &host, "/dashboard/members", &[("email", "ada@example.com"), ("role", "admin")]).await;
+    let page = ada.get("/dashboard/agents").await;
+    page.assert_contains("<strong>host@example.com's team</strong> invited you to join.");
+    page.assert_contains(r#"<a href="/invitations">See the invitation</a>"#);
+    let invitations = ada.get("/invitations").await;
+    let id = app.store().pending_invitations(&host.account_id, chrono::Utc::now()).await.expect("list")[0].id.clone();
+    let accepted = ada.post(&format!("/invitations/{id}/accept"), &[("csrf", &invitations.csrf())]).await;
+    assert_eq!(accepted.status.as_u16(), 303);
+    assert_eq!(role_of(&app, &host.account_id, &ada_user.id).await, Some(Role::Admin));
+    assert!(!ada.get("/dashboard/agents").await.body.contains("invited you"));
 }

@@ -471,7 +471,8 @@ async fn the_approval_page_names_the_chatbots_and_opens_the_scope_list_when_some
     let code = started["user_code"].as_str().expect("code");
     let review = browser.get(&format!("/device?user_code={code}")).await;
     assert_eq!(review.status.as_u16(), 200, "{}", review.body);
-    let chatbots = review.body.split("<dt>Chatbots</dt><dd>").nth(1).and_then(|r| r.split("</dd>").next()).expect("row");
+    let chatbots =
+        review.body.split("<dt>Chatbots</dt><dd>").nth(1).and_then(|r| r.split("</dd>").next()).expect("row");
     assert!(chatbots.starts_with("Only ") && chatbots.contains("Help desk"), "{chatbots}");
     review.assert_contains(&format!("<code>{foreign}</code> (not in names@example.com's team)"));
     review.assert_contains("Custom access: 1 scope on Knowledge, read only.");

@@ -58,10 +58,13 @@ pub(super) async fn insert_user(tx: &impl GenericClient, new: NewUser) -> StoreR
             )
             .await
             .map_err(pg)?;
-            (Account { id, name, subscription, created_at }, Role::Owner)
+            (Account { id, name, subscription, created_at }, Some(Role::Owner))
         }
         NewMembership::Existing { account_id, role } => {
-            (load_account(tx, &account_id).await?.ok_or(StoreError::NotFound)?, role)
+            (load_account(tx, &account_id).await?.ok_or(StoreError::NotFound)?, Some(role))
+        }
+        NewMembership::Invited { account_id } => {
+            (load_account(tx, &account_id).await?.ok_or(StoreError::NotFound)?, None)
         }
     };
     let user = User {
@@ -79,13 +82,15 @@ pub(super) async fn insert_user(tx: &impl GenericClient, new: NewUser) -> StoreR
     )
     .await
     .map_err(unique_or(&taken))?;
-    execute(
-        tx,
-        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        &[&account.id, &user.id, &role.as_str(), &now],
-    )
-    .await
-    .map_err(missing_parent)?;
+    if let Some(role) = role {
+        execute(
+            tx,
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            &[&account.id, &user.id, &role.as_str(), &now],
+        )
+        .await
+        .map_err(missing_parent)?;
+    }
     Ok((user, account))
 }
 

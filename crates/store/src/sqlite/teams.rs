@@ -50,11 +50,12 @@ pub(super) fn insert_user(tx: &Connection, new: NewUser) -> StoreResult<(User, A
             )
             .map_err(backend)?;
             let account = Account { id, name, subscription, created_at };
-            (account, Role::Owner)
+            (account, Some(Role::Owner))
         }
         NewMembership::Existing { account_id, role } => {
-            (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, role)
+            (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, Some(role))
         }
+        NewMembership::Invited { account_id } => (load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?, None),
     };
     let user = User {
         id: new_id(IdKind::User),
@@ -74,11 +75,13 @@ pub(super) fn insert_user(tx: &Connection, new: NewUser) -> StoreResult<(User, A
             backend(e)
         }
     })?;
-    tx.execute(
-        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![account.id, user.id, role.as_str(), now],
-    )
-    .map_err(backend)?;
+    if let Some(role) = role {
+        tx.execute(
+            "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![account.id, user.id, role.as_str(), now],
+        )
+        .map_err(backend)?;
+    }
     Ok((user, account))
 }
 
