@@ -3,7 +3,8 @@
 // each action in view.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { screenshot, fitsWidth } from './browser.mjs';
+import { join } from 'node:path';
+import { artifacts, screenshot, fitsWidth } from './browser.mjs';
 import { api, call, serverAndBrowser, signUpAndVerify } from './flows.mjs';
 
 let server;
@@ -257,4 +258,29 @@ test('an invitation mail leads to a sign-up with the address filled in, and veri
   assert.match(await guest.locator('main').innerText(), /Your role is member/);
   assert.equal(await guest.getByRole('navigation', { name: 'Team' }).count(), 0, 'one team: no team switcher');
   await screenshot(guest, '63-invited-member-phone');
+});
+
+test('the API reference lists every operation with its scope and an example, on a wide screen and a phone', async () => {
+  const page = await (await browser.newContext({ viewport: WIDE })).newPage();
+  await page.goto(`${server.base}/docs`);
+  await page.getByRole('heading', { name: 'API reference' }).waitFor();
+  const spec = await (await fetch(`${server.base}/api/v2/openapi.json`)).json();
+  const ids = Object.values(spec.paths).flatMap((item) => Object.values(item).map((op) => op.operationId))
+    .filter((id) => /^[a-z][A-Za-z]+$/.test(id));
+  assert.ok(ids.length > 50);
+  for (const id of ids) assert.equal(await page.locator(`article#${id}`).count(), 1, id);
+  // The contents lead to each resource; an operation shows its scope and a runnable example.
+  await page.getByRole('navigation', { name: 'Resources' }).getByRole('link', { name: /^Knowledge/ }).click();
+  const create = page.locator('article#createKnowledge');
+  assert.match(await create.innerText(), /knowledge:write/);
+  assert.match(await create.innerText(), /curl -X POST/);
+  await create.getByText('Errors it can give').click();
+  assert.match(await create.innerText(), /VALIDATION_FAILED/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  // The page is long: the visible part is what is worth looking at.
+  await page.screenshot({ path: join(artifacts, '64-docs.png') });
+  await page.setViewportSize(PHONE);
+  assert.ok(await fitsWidth(page), 'the reference fits a phone (examples scroll in their own box)');
+  await page.locator('article#createKnowledge').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, '65-docs-phone.png') });
 });

@@ -49,17 +49,55 @@ fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
     errors
 }
 
-fn operation_id(route: &ApiRoute) -> String {
-    let mut id = route.method.as_str().to_lowercase();
-    for part in route.path.trim_start_matches("/api/v2/").split('/') {
-        let part = part.trim_start_matches('{').trim_end_matches('}');
-        let mut chars = part.chars();
-        if let Some(first) = chars.next() {
-            id.push(first.to_ascii_uppercase());
-            id.extend(chars);
-        }
+/// `listChatbots`, `createKnowledge`, `rotateToken`, …: the action and the
+/// resource, readable in generated clients.
+pub fn operation_id(route: &ApiRoute) -> String {
+    let segments: Vec<&str> = route.path.trim_start_matches("/api/v2/").split('/').collect();
+    let is_param = |s: &&str| s.starts_with('{');
+    let on_item = segments.last().is_some_and(is_param);
+    let literals: Vec<&str> = segments.iter().copied().filter(|s| !is_param(s)).collect();
+    let last = literals.last().copied().unwrap_or_default();
+    let method = route.method.as_str();
+    // `POST …/{id}/rotate`, `POST …/conversations/{id}/messages`: an action on the parent.
+    if method == "POST" && matches!(last, "rotate" | "revoke" | "messages") && literals.len() >= 2 {
+        let parent = singular(literals[literals.len() - 2]);
+        return match last {
+            "messages" => format!("replyTo{parent}"),
+            action => format!("{action}{parent}"),
+        };
     }
-    id
+    let one_of_a_kind = matches!(last, "account" | "billing" | "settings");
+    let verb = match (method, on_item || one_of_a_kind) {
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", _) if last == "members" => "invite",
+        ("POST", _) => "create",
+        ("PATCH" | "PUT", _) => "update",
+        ("DELETE", _) => "delete",
+        _ => "call",
+    };
+    let noun = if verb == "list" || one_of_a_kind { capitalized(last) } else { singular(last) };
+    format!("{verb}{noun}")
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// `chatbots` → `Chatbot`; `knowledge` stays.
+fn singular(collection: &str) -> String {
+    capitalized(collection.strip_suffix('s').unwrap_or(collection))
+}
+
+/// The group an operation is listed under: its scope's resource.
+pub fn tag(route: &ApiRoute) -> &'static str {
+    route.rule.scope.resource().label()
+}
+
+/// The error answers a route can give, for the reference page.
+pub fn error_answers(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
+    errors(route)
 }
 
 /// The whole document.
@@ -97,6 +135,7 @@ pub fn document(public_url: &str) -> Value {
         let scope = route.rule.scope.as_str();
         let mut operation = json!({
             "operationId": operation_id(route),
+            "tags": [tag(route)],
             "summary": route.summary,
             "description": format!("Requires the `{scope}` scope."),
             "security": [{"bearer": [scope]}],
@@ -118,6 +157,15 @@ pub fn document(public_url: &str) -> Value {
         let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
         item[method] = operation;
     }
+    let mut tags: Vec<Value> = Vec::new();
+    for route in api_routes() {
+        let name = tag(route);
+        if !tags.iter().any(|t| t["name"] == name) {
+            let resource = route.rule.scope.resource();
+            tags.push(json!({"name": name, "description": format!("Scopes `{}:…`.", resource.key())}));
+        }
+    }
+    tags.push(json!({"name": "Whitelabel", "description": "Deprecated API v0 for whitelabel brands; served until 30 June 2027."}));
     let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     schemas.insert("V0Error".into(), crate::routes::v0::openapi_error_schema());
     json!({
@@ -130,6 +178,7 @@ pub fn document(public_url: &str) -> Value {
                 `meta.requestId`. Authorization runs in a fixed order: 401, 403 e-mail, 403 scope, 404, 402, 403 role, 400.",
         },
         "servers": [{"url": public_url}],
+        "tags": tags,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "A SiteGPT API token."},

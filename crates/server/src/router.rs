@@ -58,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/device_authorization", post(oauth::device::device_authorization))
         .route("/oauth/introspect", post(oauth::introspect::introspect))
         .route("/", get(web::home::home))
-        .route("/docs", get(web::home::docs))
+        .route("/docs", get(web::docs::docs))
         .route("/assets/app.css", get(web::assets::css))
         .route("/assets/favicon.svg", get(web::assets::favicon))
         .route("/assets/app.js", get(web::assets::script))

@@ -1,4 +1,4 @@
-//! The start page and the API documentation page.
+//! The start page.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -60,60 +60,4 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
         }
     };
     Ok(html(StatusCode::OK, page("Your account", Some(signed_in.viewer()), body)))
-}
-
-const V0_ROUTES: [(&str, &str); 3] = [
-    ("POST", "/api/v0/w/brands/{brandId}/users"),
-    ("PATCH", "/api/v0/w/brands/{brandId}/users/{userId}/api-key"),
-    ("PATCH", "/api/v0/w/brands/{brandId}/users/{userId}/quota"),
-];
-
-pub async fn docs(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Response {
-    let base = &*state.public_url;
-    let viewer = session.as_ref().map(super::SignedIn::viewer);
-    let rows: &[(&str, &str, &str)] = &[
-        ("GET", "/api/v2/account", "account:read — who is calling, with which token"),
-        ("GET", "/api/v2/tokens", "tokens:read — your tokens (?includeRevoked=true, ?owner=all)"),
-        ("POST", "/api/v2/tokens", "tokens:write — create a token; the plaintext is shown once"),
-        ("GET", "/api/v2/tokens/{id}", "tokens:read"),
-        ("POST", "/api/v2/tokens/{id}/rotate", "tokens:write — new secret, same id"),
-        ("POST", "/api/v2/tokens/{id}/revoke", "tokens:write"),
-        ("POST", "/oauth/device_authorization", "RFC 8628: start a device login (client_id=sitegpt-cli)"),
-        ("POST", "/oauth/token", "RFC 8628: poll for the token"),
-        ("POST", "/oauth/revoke", "RFC 7009: revoke a token"),
-        ("POST", "/oauth/introspect", "RFC 7662: inspect a token (registered clients, or tokens:read)"),
-        ("GET", "/.well-known/oauth-authorization-server", "RFC 8414 metadata"),
-        ("GET", "/.well-known/oauth-protected-resource/api/v2", "RFC 9728 metadata"),
-        ("POST", "/mcp", "the MCP server: the API as tools (see below)"),
-        ("GET", "/.well-known/oauth-protected-resource/mcp", "RFC 9728 metadata of the MCP server"),
-    ];
-    let body = html! {
-        section.card.wide {
-            h1 { "API documentation" }
-            p.lead { "Send " code { "Authorization: Bearer sgpt_…" } " to " code { (base) "/api/v2" } ". Responses are "
-                code { "{\"ok\", \"data\", \"meta\"}" } " envelopes; errors carry a stable " code { "error.code" } "." }
-            ul.scopes {
-                @for (method, path, what) in rows {
-                    li { span.resource { code { (method) " " (path) } } ul { li { (what) } } }
-                }
-            }
-            h2 id="mcp" { "MCP server" }
-            p { "AI clients reach the same operations as tools at " code { (base) "/mcp" } " (Streamable HTTP). "
-                "They sign in by OAuth through discovery, or send a token as " code { "Authorization: Bearer sgpt_…" } ". "
-                "Tools are named for their resource and action (" code { "chatbots_list" } ", " code { "knowledge_create" }
-                "); a call needing a scope the token lacks answers 403 " code { "insufficient_scope" }
-                " so the client can ask for it, and other refusals come back as tool errors with the API's code." }
-            h2 id="v0" { "Deprecated: API v0 (whitelabel)" }
-            p { "API v0 is served for existing whitelabel integrations until " strong { "30 June 2027" }
-                ". It uses v0 API keys (" code { "Authorization: Bearer <uuid>" } ") and answers "
-                code { "{\"success\", \"message\", \"data\"}" } ". Move to API v2 and scoped tokens; the full "
-                "description of both is in the " a href="/api/v2/openapi.json" { "OpenAPI document" } "." }
-            ul.scopes {
-                @for (method, path) in V0_ROUTES {
-                    li { span.resource { code { (method) " " (path) } } }
-                }
-            }
-        }
-    };
-    html(StatusCode::OK, page("API documentation", viewer, body))
 }

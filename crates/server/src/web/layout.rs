@@ -81,7 +81,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                     (body)
                 }
                 footer.bottom {
-                    a href="/docs" { "API documentation" }
+                    a href="/docs" { "API reference" }
                 }
             }
         }

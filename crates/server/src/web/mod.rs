@@ -12,6 +12,7 @@ pub mod auth;
 pub mod authorize;
 pub mod chatbots;
 pub mod device;
+pub mod docs;
 pub mod home;
 pub mod invitations;
 pub mod layout;

@@ -145,3 +145,72 @@ async fn bodies_carry_their_examples_and_conflicts_are_documented() {
         assert_eq!(operation["responses"]["409"].is_object(), route.conflict.is_some(), "{}", route.path);
     }
 }
+
+#[tokio::test]
+async fn operations_have_readable_ids_and_tags_and_the_reference_page_lists_them_all() {
+    let app = TestApp::new().await;
+    let doc = app.request(Method::GET, "/api/v2/openapi.json", None, None).await.body;
+    let mut ids = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let id = operation["operationId"].as_str().expect("operationId").to_owned();
+            let tag = operation["tags"][0].as_str().unwrap_or_else(|| panic!("{method} {path} has no tag"));
+            assert!(doc["tags"].as_array().expect("tags").iter().any(|t| t["name"] == tag), "{tag} is declared");
+            if path.starts_with("/api/v2/") {
+                assert!(id.chars().all(|c| c.is_ascii_alphabetic()) && id.starts_with(char::is_lowercase), "{id}");
+            }
+            ids.push(id);
+        }
+    }
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids are unique");
+    for expected in [
+        "getAccount",
+        "updateAccount",
+        "listTokens",
+        "createToken",
+        "getToken",
+        "rotateToken",
+        "revokeToken",
+        "listChatbots",
+        "createChatbot",
+        "getChatbot",
+        "updateChatbot",
+        "deleteChatbot",
+        "listKnowledge",
+        "createKnowledge",
+        "deleteKnowledge",
+        "listPersonas",
+        "getSettings",
+        "updateSettings",
+        "replyToConversation",
+        "inviteMember",
+        "updateMember",
+        "getBilling",
+    ] {
+        assert!(ids.iter().any(|id| id == expected), "{expected} in {ids:?}");
+    }
+    assert_eq!(doc["paths"]["/api/v2/chatbots"]["get"]["tags"][0], "Chatbots");
+    assert_eq!(doc["paths"]["/api/v2/tokens/{id}/rotate"]["post"]["tags"][0], "API tokens");
+
+    // The reference page: every operation with its scope and a curl example; the OAuth endpoints too.
+    let (status, _, page) = app.send_text(Request::get("/docs").body(Body::empty()).expect("request")).await;
+    assert_eq!(status.as_u16(), 200);
+    for route in api_routes() {
+        let id = sitegpt_server::openapi::operation_id(route);
+        let article =
+            page.split(&format!(r#"<article class="op" id="{id}">"#)).nth(1).unwrap_or_else(|| panic!("{id}"));
+        let article = article.split("</article>").next().expect("article");
+        assert!(article.contains(&format!("<code>{}</code>", route.rule.scope.as_str())), "{id} names its scope");
+        assert!(article.contains("curl"), "{id} has a curl example");
+        assert!(article.contains("Errors it can give"), "{id} lists its errors");
+        if route.body.is_some() {
+            assert!(article.contains("-d &#39;{") || article.contains("-d '{"), "{id} sends its example body");
+        }
+    }
+    for endpoint in ["/oauth/device_authorization", "/oauth/token", "/oauth/register", "/oauth/authorize", "/mcp"] {
+        assert!(page.contains(endpoint), "{endpoint}");
+    }
+}
