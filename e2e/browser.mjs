@@ -25,3 +25,9 @@ export async function screenshot(page, name) {
 export async function fitsWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
+
+/** Fails when a table is wider than its frame (a column cut off or hidden behind a scroll). */
+export async function tablesFit(page) {
+  return page.locator('.table-wrap').evaluateAll((wraps) =>
+    wraps.filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.textContent.slice(0, 60)));
+}

@@ -44,7 +44,7 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.getByRole('button', { name: 'Invite member' }).click();
   await page.getByText('ada@example.com is already invited.').waitFor();
   assert.equal(await page.getByLabel('Email').inputValue(), 'ada@example.com');
-  await screenshot(page, '40-members');
+  await screenshot(page, '70-members');
   // The invitation waits in its own list until withdrawn.
   const pending = page.locator('tr', { hasText: 'newcomer@example.com' });
   assert.match(await pending.innerText(), /Viewer/);
@@ -62,9 +62,9 @@ test('owners invite, change roles and remove; admins and viewers are held to the
     await person.getByRole('heading', { name: 'Acme Support' }).waitFor();
     if (person === grace) {
       assert.ok(await fitsWidth(grace), 'the invitations page fits a phone');
-      await screenshot(grace, '45-invitations-phone');
+      await screenshot(grace, '75-invitations-phone');
     } else {
-      await screenshot(ada, '45-invitations');
+      await screenshot(ada, '75-invitations');
     }
     await person.getByRole('button', { name: 'Accept and join Acme Support' }).click();
     await person.getByText('You joined the team.').waitFor();
@@ -81,7 +81,7 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.getByLabel('Role of owner@example.com').selectOption('admin');
   await page.locator('tr', { hasText: 'owner@example.com' }).getByRole('button', { name: 'Change role' }).click();
   await page.getByText('An account must keep at least one owner.').waitFor();
-  await screenshot(page, '41-members-last-owner');
+  await screenshot(page, '71-members-last-owner');
 
   // Ada, an admin, sees the owner but cannot change or remove them.
   await ada.goto(`${server.base}/dashboard/members?account=${accountId}`);
@@ -90,7 +90,7 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   assert.equal(await ownerRow.getByRole('link', { name: /Remove/ }).count(), 0);
   const roles = await ada.getByLabel('Role', { exact: true }).locator('option').allTextContents();
   assert.deepEqual(roles, ['Admin', 'Member', 'Viewer']);
-  await screenshot(ada, '42-members-admin');
+  await screenshot(ada, '72-members-admin');
 
   // Grace, a viewer, only looks.
   const graceToken = server.admin('create-token', '--email', 'grace@example.com', '--account-id', accountId,
@@ -105,7 +105,7 @@ test('owners invite, change roles and remove; admins and viewers are held to the
   await page.goto(`${server.base}/dashboard/members`);
   await page.getByRole('link', { name: 'Remove grace@example.com' }).click();
   await page.getByRole('heading', { name: 'Remove this member?' }).waitFor();
-  await screenshot(page, '43-members-remove');
+  await screenshot(page, '73-members-remove');
   await page.getByRole('button', { name: 'Remove member' }).click();
   await page.getByText('Member removed').waitFor();
   assert.equal(await page.locator('tr', { hasText: 'grace@example.com' }).count(), 0);
@@ -113,6 +113,6 @@ test('owners invite, change roles and remove; admins and viewers are held to the
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
-  await screenshot(page, '44-members-phone');
+  await screenshot(page, '74-members-phone');
   assert.ok(await fitsWidth(page), 'the page does not scroll sideways on a phone');
 });

@@ -4,7 +4,7 @@
 // everything also works with JavaScript turned off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { screenshot, fitsWidth } from './browser.mjs';
+import { screenshot, fitsWidth, tablesFit } from './browser.mjs';
 import { api, call, PASSWORD, serverAndBrowser, signIn, signUpAndVerify } from './flows.mjs';
 
 let server;
@@ -47,6 +47,8 @@ test('a Custom token restricted to one chatbot: create, copy, use, rotate, revok
   await page.getByRole('checkbox', { name: 'chatbots:read' }).check();
   await page.getByRole('checkbox', { name: 'knowledge:read' }).check();
   await page.getByRole('checkbox', { name: /Support bot/ }).check();
+  assert.equal(page.viewportSize().width, 1280);
+  assert.deepEqual(await tablesFit(page), [], 'the scope table shows every column at 1280 px');
   await screenshot(page, '30-create-token');
   await page.getByRole('button', { name: 'Create token' }).click();
 
