@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_access::{AccessLevel, CreatedVia};
-use sitegpt_store::{ChatbotQuery, TokenQuery, TokenRecord};
+use sitegpt_store::{TokenQuery, TokenRecord};
 
 use super::layout::{copyable, page, scope_list};
 use super::require_sign_in;
@@ -313,13 +313,7 @@ pub async fn detail(
 }
 
 async fn chatbot_map(state: &AppState, account_id: &str) -> Result<HashMap<String, String>, WebError> {
-    Ok(state
-        .store
-        .list_chatbots(ChatbotQuery { account_id: account_id.to_owned(), only: Vec::new(), limit: 200, after: None })
-        .await?
-        .into_iter()
-        .map(|bot| (bot.id, bot.name))
-        .collect())
+    Ok(super::tokens::chatbots_of(state, account_id).await?.into_iter().map(|bot| (bot.id, bot.name)).collect())
 }
 
 fn stamp(at: DateTime<Utc>) -> String {

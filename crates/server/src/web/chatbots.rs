@@ -13,14 +13,15 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_access::{Denial, RouteRule, Scope, Target};
-use sitegpt_store::{Chatbot, ChatbotPatch, ChatbotQuery, ItemQuery, TokenQuery};
+use sitegpt_store::{Chatbot, ChatbotPatch, ItemQuery, TokenQuery};
 
 use super::layout::{alert, copyable, page};
+use super::tokens::chatbots_of;
 use super::{
     MaybeSession, SignedIn, Team, WebError, WebForm, decide_for_person, html, pick_team, redirect, require_sign_in,
     signed_in_post, urlencode,
 };
-use crate::issue::{CHATBOTS_MAX, NAME_MAX, check_name};
+use crate::issue::{NAME_MAX, check_name};
 use crate::state::AppState;
 
 /// Tokens read to count those limited to each chatbot.
@@ -133,18 +134,6 @@ async fn tokens_per_chatbot(
     Ok(counts)
 }
 
-async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>, WebError> {
-    Ok(state
-        .store
-        .list_chatbots(ChatbotQuery {
-            account_id: account_id.to_owned(),
-            only: Vec::new(),
-            limit: CHATBOTS_MAX,
-            after: None,
-        })
-        .await?)
-}
-
 /// Where the tokens limited to `chatbot` are listed.
 fn tokens_link(team: &Team, chatbot: &str) -> String {
     let all = if team.role.manages_account() { "&owner=all" } else { "" };
@@ -169,13 +158,7 @@ async fn list_page(
             h1 { "Chatbots" }
             p.lead { "The chatbots of " strong { (team.account.name) } ". A token can be limited to some of them: "
                 "copy an id for " code { "sitegpt tokens create --chatbot" } " or pick them when you create a token." }
-            @if team.memberships.len() > 1 {
-                nav.toggles aria-label="Team" {
-                    @for (t, _) in &team.memberships {
-                        a href={ "/dashboard/chatbots?account=" (urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
-                    }
-                }
-            }
+            (team.switcher("/dashboard/chatbots"))
             @if let Some(notice) = notice { div.notice role="status" { (notice) } }
             (alert(error))
             @match &allowed.create {

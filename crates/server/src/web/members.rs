@@ -87,13 +87,7 @@ async fn members_page(
         section.card.wide.members {
             h1 { "Members" }
             p.lead { "People in " strong { (team.account.name) } ". Your role is " strong { (team.role) } "." }
-            @if team.memberships.len() > 1 {
-                nav.toggles aria-label="Team" {
-                    @for (t, _) in &team.memberships {
-                        a href={ "/dashboard/members?account=" (super::urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
-                    }
-                }
-            }
+            (team.switcher("/dashboard/members"))
             @if let Some(notice) = notice { div.notice role="status" { (notice) } }
             (alert(error))
             @if manager {

@@ -399,6 +399,20 @@ impl Team {
         (self.memberships.len() > 1).then(|| format!("account={}", urlencode(&self.account.id)))
     }
 
+    /// Links to `path` in each of the person's teams, this one marked; nothing
+    /// for a person in one team.
+    pub fn switcher(&self, path: &str) -> maud::Markup {
+        maud::html! {
+            @if self.memberships.len() > 1 {
+                nav.toggles aria-label="Team" {
+                    @for (t, _) in &self.memberships {
+                        a href={ (path) "?account=" (urlencode(&t.id)) } aria-current=[(t.id == self.account.id).then_some("page")] { (t.name) }
+                    }
+                }
+            }
+        }
+    }
+
     /// `path` in this team: `path?account=…` when it matters.
     pub fn link(&self, path: &str) -> String {
         match self.query() {

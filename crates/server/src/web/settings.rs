@@ -14,7 +14,7 @@ use sitegpt_store::password::{PASSWORD_MIN, check_password, hash_password, verif
 use super::layout::{Field, field, page};
 use super::{
     MaybeSession, SignedIn, Team, WebError, WebForm, decide_for_person, html, pick_team, redirect, require_sign_in,
-    signed_in_post, urlencode,
+    signed_in_post,
 };
 use crate::issue::check_name;
 use crate::ratelimit::PASSWORD_CHANGE;
@@ -82,13 +82,7 @@ fn settings_page(
             p.lead { "Signed in as " strong { (signed_in.session.user.email) } "." }
             @if let Some(notice) = notice { div.notice role="status" { (notice) } }
             h2 #team-heading { "Team" }
-            @if team.memberships.len() > 1 {
-                nav.toggles aria-label="Team" {
-                    @for (t, _) in &team.memberships {
-                        a href={ (HERE) "?account=" (urlencode(&t.id)) } aria-current=[(t.id == team.account.id).then_some("page")] { (t.name) }
-                    }
-                }
-            }
+            (team.switcher(HERE))
             @match &can_rename {
                 Ok(()) => {
                     form.settings-form method="post" action="/dashboard/settings/team" aria-labelledby="team-heading" {

@@ -25,7 +25,7 @@ use super::{
 };
 use super::{require_sign_in, signed_in_post};
 use crate::error::ApiError;
-use crate::issue::{self, CHATBOTS_MAX, NAME_MAX};
+use crate::issue::{self, NAME_MAX};
 use crate::state::AppState;
 
 /// How long a form's one-time key is remembered.
@@ -148,16 +148,14 @@ impl Problems {
     }
 }
 
-async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>, WebError> {
-    Ok(state
-        .store
-        .list_chatbots(ChatbotQuery {
-            account_id: account_id.to_owned(),
-            only: Vec::new(),
-            limit: CHATBOTS_MAX,
-            after: None,
-        })
-        .await?)
+/// Chatbots the dashboard lists for an account.
+const CHATBOTS_SHOWN: usize = 1_000;
+
+/// The account's chatbots, oldest first (the first thousand).
+pub(super) async fn chatbots_of(state: &AppState, account_id: &str) -> Result<Vec<Chatbot>, WebError> {
+    let query =
+        ChatbotQuery { account_id: account_id.to_owned(), only: Vec::new(), limit: CHATBOTS_SHOWN, after: None };
+    Ok(state.store.list_chatbots(query).await?)
 }
 
 /// `GET /dashboard/agents/new`: the Create token form.

@@ -47,10 +47,22 @@ pub(super) async fn create_email_verification(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    insert_link(db, "email_verifications", token_hash, user_id, now, expires_at).await
+}
+
+/// Stores the hash of a single-use link's secret in `table`.
+async fn insert_link(
+    db: &Db,
+    table: &'static str,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
     let client = db.client().await?;
     execute(
         &client,
-        "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        &format!("INSERT INTO {table} (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"),
         &[&&token_hash[..], &user_id, &ms(now), &ms(expires_at)],
     )
     .await
@@ -163,15 +175,7 @@ pub(super) async fn create_password_reset(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let client = db.client().await?;
-    execute(
-        &client,
-        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        &[&&token_hash[..], &user_id, &ms(now), &ms(expires_at)],
-    )
-    .await
-    .map_err(unique_or("duplicate link"))?;
-    Ok(())
+    insert_link(db, "password_resets", token_hash, user_id, now, expires_at).await
 }
 
 /// The reset link's user, if the link can be used now (locked with `lock`).

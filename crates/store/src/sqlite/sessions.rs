@@ -49,10 +49,22 @@ pub(super) async fn create_email_verification(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    insert_link(pool, "email_verifications", token_hash, user_id, now, expires_at).await
+}
+
+/// Stores the hash of a single-use link's secret in `table`.
+async fn insert_link(
+    pool: &Arc<Pool>,
+    table: &'static str,
+    token_hash: [u8; 32],
+    user_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
     let user_id = user_id.to_owned();
     pool.write(move |tx| {
         tx.execute(
-            "INSERT INTO email_verifications (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            &format!("INSERT INTO {table} (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)"),
             params![&token_hash[..], user_id, ms(now), ms(expires_at)],
         )
         .map_err(|e| {
@@ -187,18 +199,7 @@ pub(super) async fn create_password_reset(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let user_id = user_id.to_owned();
-    pool.write(move |tx| {
-        tx.execute(
-            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![&token_hash[..], user_id, ms(now), ms(expires_at)],
-        )
-        .map_err(|e| {
-            if is_unique_violation(&e) { StoreError::Conflict("duplicate link".into()) } else { backend(e) }
-        })?;
-        Ok(())
-    })
-    .await
+    insert_link(pool, "password_resets", token_hash, user_id, now, expires_at).await
 }
 
 /// The reset link's user, if the link can be used now.
