@@ -10,10 +10,10 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use sitegpt_access::{AccessLevel, CreatedVia};
+use sitegpt_access::CreatedVia;
 use sitegpt_store::{TokenQuery, TokenRecord};
 
-use super::layout::{copyable, page, scope_list};
+use super::layout::{copyable, describe_access, page, scope_list};
 use super::require_sign_in;
 use super::urlencode;
 use super::{MaybeSession, WebError, html, pick_team};
@@ -318,20 +318,6 @@ async fn chatbot_map(state: &AppState, account_id: &str) -> Result<HashMap<Strin
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// "Standard", "Full" or "Custom · N scopes", with the scopes in a tooltip.
-pub fn describe_access(token: &TokenRecord) -> Markup {
-    let scopes = token.scopes.to_space_separated();
-    let label = if token.scopes == AccessLevel::Full.scopes() {
-        "Full access".to_owned()
-    } else if token.scopes == AccessLevel::Standard.scopes() {
-        "Standard access".to_owned()
-    } else {
-        let n = scopes.split(' ').count();
-        format!("Custom · {n} scope{}", if n == 1 { "" } else { "s" })
-    };
-    html! { span title=(scopes) { (label) } }
 }
 
 fn day(at: DateTime<Utc>) -> String {

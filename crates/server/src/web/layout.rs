@@ -233,6 +233,20 @@ pub fn access_summary(scopes: ScopeSet) -> String {
     format!("Custom access: {n} scope{}{over}{kind}.", if n == 1 { "" } else { "s" })
 }
 
+/// "Standard", "Full" or "Custom · N scopes", with the scopes in a tooltip.
+pub fn describe_access(token: &sitegpt_store::TokenRecord) -> Markup {
+    let scopes = token.scopes.to_space_separated();
+    let label = if token.scopes == AccessLevel::Full.scopes() {
+        "Full access".to_owned()
+    } else if token.scopes == AccessLevel::Standard.scopes() {
+        "Standard access".to_owned()
+    } else {
+        let n = scopes.split(' ').count();
+        format!("Custom · {n} scope{}", if n == 1 { "" } else { "s" })
+    };
+    html! { span title=(scopes) { (label) } }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

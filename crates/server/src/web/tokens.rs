@@ -17,8 +17,7 @@ use sitegpt_access::{AccessLevel, CreatedVia, PlainToken, Role, Scope, ScopeReso
 use sitegpt_api_types::CreateTokenRequest;
 use sitegpt_store::{Chatbot, ChatbotQuery, TokenRecord};
 
-use super::agents::describe_access;
-use super::layout::{alert, page};
+use super::layout::{alert, describe_access, page};
 use super::{
     FormPairs, MaybeSession, SignedIn, Team, TeamParams, WebError, hash_secret, html, pick_team, random_secret,
     redirect, secret_page, sentence, sign_in_first, unverified_page,
