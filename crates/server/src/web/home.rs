@@ -29,15 +29,6 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
     let body = html! {
         section.card.wide {
             h1 { "Your account" }
-            @if user.email_verified_at.is_none() {
-                div.alert role="status" {
-                    "Verify your e-mail address: we sent a link to " (user.email) ". API tokens work once it is verified."
-                    form.resend method="post" action="/verify-email/resend" {
-                        input type="hidden" name="csrf" value=(signed_in.csrf());
-                        button.link type="submit" { "Send a new link" }
-                    }
-                }
-            }
             @if invitations > 0 {
                 div.notice role="status" {
                     @if invitations == 1 { "A team has invited you. " } @else { (invitations) " teams have invited you. " }
@@ -51,7 +42,8 @@ pub async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSes
                 }
             }
             h2 { "Connect a tool or agent" }
-            p { "Create, rotate and revoke API tokens on the " a href="/dashboard/agents" { "Agents page" } ", and see who is in your team on the "
+            p { "Create, rotate and revoke API tokens on the " a href="/dashboard/agents" { "Agents page" } ", manage your chatbots on the "
+                a href="/dashboard/chatbots" { "Chatbots page" } ", and see who is in your team on the "
                 a href="/dashboard/members" { "Members page" } "." }
             p { "Run " code { "sitegpt login" } " in a terminal, then enter the code it shows on the "
                 a href="/device" { "device approval page" } "." }

@@ -71,7 +71,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                 main #main {
                     @if let Some(viewer) = viewer.filter(|v| v.user.email_verified_at.is_none()) {
                         div.warning.unverified role="status" {
-                            span { "Verify " strong { (viewer.user.email) } ": until you open the link we sent, your tokens do not work and you cannot approve devices or apps." }
+                            span { "Verify your e-mail address " strong { (viewer.user.email) } ": until you open the link we sent, your tokens do not work and you cannot approve devices or apps." }
                             form method="post" action="/verify-email/resend" {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
                                 button.link type="submit" { "Send a new link" }
