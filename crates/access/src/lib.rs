@@ -19,6 +19,7 @@ pub mod expiry;
 pub mod id;
 pub mod issuance;
 pub mod model;
+pub mod net;
 pub mod oauth;
 pub mod policy;
 pub mod role;

@@ -15,9 +15,12 @@
 //! Steps 1–3 need only the credential ([`admit`]); steps 4–6 need the target
 //! resource ([`authorize_target`]). [`decide`] is both, in order.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
 use crate::expiry::is_expired;
+use crate::net::IpAllowlist;
 use crate::oauth::Resource;
 use crate::role::Role;
 use crate::scope::{Scope, ScopeSet};
@@ -67,6 +70,8 @@ pub struct TokenFacts {
     /// The resource an OAuth client asked the token for (RFC 8707); `None`
     /// for tokens that serve every resource.
     pub audience: Option<Resource>,
+    /// Where the token may be used from; empty: anywhere.
+    pub allowed_ips: IpAllowlist,
 }
 
 impl TokenFacts {
@@ -153,6 +158,8 @@ pub enum Denial {
     TokenExpired,
     TokenRevoked,
     EmailNotVerified,
+    /// The token's allowlist does not include the client's address.
+    AddressNotAllowed(Option<IpAddr>),
     InsufficientScope(Scope),
     NotFound,
     SubscriptionRequired,
@@ -167,6 +174,7 @@ impl Denial {
             Denial::TokenExpired => "TOKEN_EXPIRED",
             Denial::TokenRevoked => "TOKEN_REVOKED",
             Denial::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Denial::AddressNotAllowed(_) => "IP_NOT_ALLOWED",
             Denial::InsufficientScope(_) => "INSUFFICIENT_SCOPE",
             Denial::NotFound => "NOT_FOUND",
             Denial::SubscriptionRequired => "SUBSCRIPTION_REQUIRED",
@@ -195,6 +203,11 @@ impl Denial {
             Denial::InsufficientScope(scope) => {
                 format!("The token lacks the `{scope}` scope this route requires.")
             }
+            Denial::AddressNotAllowed(Some(ip)) => format!(
+                "The token may not be used from {ip}: it is limited to certain addresses. Use it from one of them, \
+                 or create a token without that limit."
+            ),
+            Denial::AddressNotAllowed(None) => "The token is limited to certain addresses.".into(),
             Denial::NotFound => "Not found.".into(),
             Denial::SubscriptionRequired => "An active team subscription is required.".into(),
             Denial::Forbidden(why) => why.clone(),
@@ -234,6 +247,13 @@ pub fn check_audience(facts: &TokenFacts, rule: RouteRule) -> Result<(), Denial>
 }
 
 /// Step 2.
+/// Step 1½: a token with an allowlist is refused from any other address
+/// (where the request came from is a fact about the request, so this runs
+/// where the client is known: API and MCP calls, not introspection).
+pub fn check_address(facts: &TokenFacts, client: Option<IpAddr>) -> Result<(), Denial> {
+    if facts.allowed_ips.allows(client) { Ok(()) } else { Err(Denial::AddressNotAllowed(client)) }
+}
+
 pub fn check_email(facts: &TokenFacts) -> Result<(), Denial> {
     if facts.email_verified { Ok(()) } else { Err(Denial::EmailNotVerified) }
 }
@@ -280,6 +300,22 @@ pub fn admit<'a>(credential: Credential<'a>, rule: RouteRule, now: DateTime<Utc>
 }
 
 /// Steps 4–6, for an admitted token and the resource the handler loaded.
+/// [`admit`] for a request from `client`: the allowlist is checked right
+/// after step 1 (the token is good and for this resource).
+pub fn admit_from<'a>(
+    credential: Credential<'a>,
+    rule: RouteRule,
+    now: DateTime<Utc>,
+    client: Option<IpAddr>,
+) -> Result<&'a TokenFacts, Denial> {
+    let facts = authenticate(credential, now)?;
+    check_audience(facts, rule)?;
+    check_address(facts, client)?;
+    check_email(facts)?;
+    check_scope(facts, rule)?;
+    Ok(facts)
+}
+
 pub fn authorize_target(facts: &TokenFacts, rule: RouteRule, target: Target<'_>) -> Result<(), Denial> {
     check_target(facts, target)?;
     check_subscription(facts, rule)?;
@@ -316,7 +352,37 @@ mod tests {
             email_verified: true,
             subscription_active: true,
             audience: None,
+            allowed_ips: IpAllowlist::anywhere(),
         }
+    }
+
+    #[test]
+    fn an_allowlist_refuses_other_addresses_right_after_the_token_is_found_good() {
+        let rule = RouteRule::exempt(Scope::AccountRead);
+        let office: IpAddr = "203.0.113.9".parse().expect("ip");
+        let home: IpAddr = "198.51.100.1".parse().expect("ip");
+        let limited = TokenFacts { allowed_ips: IpAllowlist::parse(&["203.0.113.0/24"]).expect("list"), ..good() };
+        assert_eq!(admit_from(Credential::Found(&limited), rule, now(), Some(office)), Ok(&limited));
+        let refused = admit_from(Credential::Found(&limited), rule, now(), Some(home)).unwrap_err();
+        assert_eq!((refused.code(), refused.message().contains("198.51.100.1")), ("IP_NOT_ALLOWED", true));
+        assert_eq!(admit_from(Credential::Found(&limited), rule, now(), None).unwrap_err().code(), "IP_NOT_ALLOWED");
+        // A revoked token is 401 wherever it comes from; the address comes before the e-mail and scope checks.
+        let revoked = TokenFacts { revoked_at: Some(now()), ..limited.clone() };
+        assert_eq!(
+            admit_from(Credential::Found(&revoked), rule, now(), Some(home)).unwrap_err().code(),
+            "TOKEN_REVOKED"
+        );
+        let unverified = TokenFacts { email_verified: false, scopes: ScopeSet::EMPTY, ..limited.clone() };
+        assert_eq!(
+            admit_from(Credential::Found(&unverified), rule, now(), Some(home)).unwrap_err().code(),
+            "IP_NOT_ALLOWED"
+        );
+        assert_eq!(
+            admit_from(Credential::Found(&unverified), rule, now(), Some(office)).unwrap_err().code(),
+            "EMAIL_NOT_VERIFIED"
+        );
+        // Without an allowlist, any address and none at all are fine.
+        assert_eq!(admit_from(Credential::Found(&good()), rule, now(), None).map(|f| f.scopes), Ok(ScopeSet::all()));
     }
 
     #[test]
@@ -438,6 +504,7 @@ mod tests {
             email_verified: false,
             subscription_active: false,
             audience: Some(Resource::Mcp),
+            allowed_ips: IpAllowlist::anywhere(),
         };
         let target = IN_CB1;
         let rule = KNOWLEDGE_WRITE;

@@ -94,6 +94,15 @@ pub struct Token {
     /// The last four characters of the plaintext.
     pub hint: String,
     pub created_via: CreatedVia,
+    /// The client address of the last recorded use (recorded at most once a minute).
+    #[serde(default)]
+    pub last_used_ip: Option<String>,
+    /// The `User-Agent` of the last recorded use.
+    #[serde(default)]
+    pub last_used_user_agent: Option<String>,
+    /// CIDR blocks the token may be used from; empty: anywhere.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
 }
 
 /// `data` of get and revoke.
@@ -132,6 +141,11 @@ pub struct CreateTokenRequest {
     /// In the future and at most 365 days away. Not with `expiresInDays`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// IPv4 and IPv6 addresses or CIDR blocks (at most 20) the token may be
+    /// used from; requests from elsewhere get 403 `IP_NOT_ALLOWED`. Omitted
+    /// or empty: anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// `data` of `GET /api/v2/account`: who is calling, with which token.
@@ -319,6 +333,9 @@ mod tests {
                 revoked_at: None,
                 hint: "abcd".into(),
                 created_via: CreatedVia::Api,
+                last_used_ip: None,
+                last_used_user_agent: None,
+                allowed_ips: vec![],
             },
             plaintext_token: "sgpt_secretsecret".into(),
         };

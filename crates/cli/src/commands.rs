@@ -350,13 +350,18 @@ fn list(ctx: &Context, include_revoked: bool) -> Result<(), CliError> {
                 t.name.clone(),
                 scopes,
                 if t.chatbot_ids.is_empty() { "all".into() } else { t.chatbot_ids.len().to_string() },
-                t.last_used_at.map_or_else(|| "never".into(), |at| relative(at, now)),
+                match (t.last_used_at, &t.last_used_ip) {
+                    (None, _) => "never".into(),
+                    (Some(at), Some(ip)) => format!("{} from {ip}", relative(at, now)),
+                    (Some(at), None) => relative(at, now),
+                },
+                if t.allowed_ips.is_empty() { "any".into() } else { t.allowed_ips.join(" ") },
                 if t.expires_at <= now { "expired".into() } else { relative(t.expires_at, now) },
                 status(&out, t, now),
             ]
         })
         .collect();
-    table(&out, &["ID", "NAME", "SCOPES", "CHATBOTS", "LAST USED", "EXPIRES", "STATUS"], &rows);
+    table(&out, &["ID", "NAME", "SCOPES", "CHATBOTS", "LAST USED", "ALLOWED FROM", "EXPIRES", "STATUS"], &rows);
     if current.is_some() {
         println!("{}", out.dim("* the token this profile uses"));
     }
@@ -398,12 +403,16 @@ fn create(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
             return Err(CliError::Usage("--expires-at must be at most 365 days away".into()));
         }
     }
+    if let Err(why) = sitegpt_access::net::IpAllowlist::parse(&args.allowed_ips) {
+        return Err(CliError::Usage(format!("--allow-ip: {why}")));
+    }
     let request = CreateTokenRequest {
         name: args.name,
         scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         chatbot_ids: (!args.chatbots.is_empty()).then_some(args.chatbots),
         expires_in_days: args.expires_in_days,
         expires_at,
+        allowed_ips: (!args.allowed_ips.is_empty()).then_some(args.allowed_ips),
     };
     let issued = ctx.authed()?.create_token(&request).map_err(|e| ctx.fail(e))?;
     show_issued(ctx, &issued, "Created")
@@ -422,6 +431,9 @@ fn show_issued(ctx: &Context, issued: &IssuedToken, verb: &str) -> Result<(), Cl
          or set SITEGPT_API_TOKEN for one command.",
         relative(token.expires_at, Utc::now())
     );
+    if !token.allowed_ips.is_empty() {
+        println!("It works only from {}.", token.allowed_ips.join(", "));
+    }
     Ok(())
 }
 

@@ -572,6 +572,9 @@ pub struct CreateArgs {
     /// Absolute expiration (2027-01-31 or 2027-01-31T12:00:00Z), within 365 days.
     #[arg(long, value_name = "ISO_DATE")]
     pub expires_at: Option<String>,
+    /// Allow use only from this IPv4/IPv6 address or CIDR block; repeat for more (at most 20).
+    #[arg(long = "allow-ip", value_name = "CIDR")]
+    pub allowed_ips: Vec<String>,
 }
 
 /// The saved profiles whose names start with what was typed, for shells

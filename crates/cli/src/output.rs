@@ -127,7 +127,8 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         0..=59 => return "just now".into(),
         60..=3_599 => (magnitude / 60, "minute"),
         3_600..=86_399 => (magnitude / 3_600, "hour"),
-        _ => (magnitude / 86_400, "day"),
+        // Days to the nearest: a 7-day token made a moment ago expires "in 7 days".
+        _ => ((magnitude + 43_200) / 86_400, "day"),
     };
     let unit = if amount == 1 { unit.to_owned() } else { format!("{unit}s") };
     if seconds > 0 { format!("in {amount} {unit}") } else { format!("{amount} {unit} ago") }
@@ -146,6 +147,7 @@ mod tests {
         assert_eq!(relative(now + Duration::hours(1) + Duration::seconds(5), now), "in 1 hour");
         assert_eq!(relative(now + Duration::seconds(10), now), "just now");
         assert_eq!(relative(now - Duration::days(1) - Duration::seconds(5), now), "1 day ago");
+        assert_eq!(relative(now + Duration::days(7) - Duration::seconds(3), now), "in 7 days");
     }
 
     #[test]

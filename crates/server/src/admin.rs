@@ -9,6 +9,7 @@ use chrono::Utc;
 use clap::Subcommand;
 use serde_json::{Value, json};
 use sitegpt_access::email::normalize_email;
+use sitegpt_access::net::IpAllowlist;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, Scope, ScopeSet, SubscriptionStatus, resolve_expiry};
 use sitegpt_store::password::hash_password;
 use sitegpt_store::{Account, NewMembership, NewUser, Store, User};
@@ -70,6 +71,9 @@ pub enum AdminCommand {
         /// Lifetime in days, 1–365.
         #[arg(long, default_value_t = 90)]
         expires_in_days: i64,
+        /// Allow use only from this address or CIDR block; repeat for more.
+        #[arg(long = "allow-ip")]
+        allowed_ips: Vec<String>,
     },
     /// Set an account's subscription status.
     SetSubscription {
@@ -234,7 +238,7 @@ pub async fn run(settings: &Settings, args: AdminArgs) -> anyhow::Result<Value> 
             })?;
             Ok(json!({"chatbotId": chatbot.id}))
         }
-        AdminCommand::CreateToken { email, account_id, name, scopes, chatbots, expires_in_days } => {
+        AdminCommand::CreateToken { email, account_id, name, scopes, chatbots, expires_in_days, allowed_ips } => {
             let user = user(store, &email).await?;
             let (account, role) = membership(store, &user, account_id.as_deref()).await?;
             check_name(&name).map_err(|e| anyhow!("--{e}"))?;
@@ -260,7 +264,8 @@ pub async fn run(settings: &Settings, args: AdminArgs) -> anyhow::Result<Value> 
                     beyond.to_space_separated()
                 );
             }
-            let spec = TokenSpec { name, scopes, chatbots, expires_at, expiry_field: None };
+            let allowed_ips = IpAllowlist::parse(&allowed_ips).map_err(|e| anyhow!("--allow-ip: {e}"))?;
+            let spec = TokenSpec { name, scopes, chatbots, expires_at, expiry_field: None, allowed_ips };
             let (record, plain) = issue::issue(store, &account.id, &user.id, spec, CreatedVia::Admin, now)
                 .await
                 .map_err(|e| anyhow!("could not create the token: {e}"))?;

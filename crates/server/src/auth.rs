@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use sitegpt_access::policy::{admit, authorize_target};
+use sitegpt_access::policy::{admit, admit_from, authorize_target};
 use sitegpt_access::{Credential, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
 use sitegpt_store::TokenAuth;
 
@@ -130,17 +130,18 @@ impl FromRequestParts<AppState> for Caller {
             .get::<RouteRule>()
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
+        let client = crate::conn::client_ip(&parts.extensions);
         if let Some(Preverified(verified)) = parts.extensions.get::<Preverified>() {
             let rule = rule.on(Resource::Mcp);
-            admit(Credential::Found(&verified.facts), rule, now)?;
+            admit_from(Credential::Found(&verified.facts), rule, now, client)?;
             return Ok(Caller { verified: Arc::clone(verified), rule });
         }
         let verified = match present(parts, state).await? {
             Presented::Found(verified) => verified,
             other => return Err(refuse(other.credential(), rule, now)),
         };
-        admit(Credential::Found(&verified.facts), rule, now)?;
-        state.usage.record(&verified, now);
+        admit_from(Credential::Found(&verified.facts), rule, now, client)?;
+        state.usage.record(&verified, now, client, parts.headers.get(axum::http::header::USER_AGENT));
         Ok(Caller { verified, rule })
     }
 }

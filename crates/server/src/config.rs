@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use sitegpt_access::SubscriptionStatus;
+use sitegpt_access::net::IpRange;
 use sitegpt_store::Store;
 use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::sqlite::SqliteStore;
@@ -25,6 +26,8 @@ pub struct ServerConfig {
     pub token_cache: usize,
     /// How OAuth client ID metadata documents are fetched.
     pub documents: crate::clients::DocumentFetch,
+    /// Peers whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Verified tokens kept per node by default (a few hundred bytes each).
@@ -98,6 +101,28 @@ pub struct Settings {
     /// documents, instead of the public roots.
     #[arg(long, env = "SITEGPT_CLIENT_METADATA_CA", global = true)]
     pub client_metadata_ca: Option<PathBuf>,
+
+    /// Proxies and load balancers in front of the server, as CIDR blocks
+    /// (`10.0.0.0/8,fd00::/8`). Only from these peers are `Forwarded` and
+    /// `X-Forwarded-For` read; the client is the right-most address there
+    /// that is not itself trusted. Default: none (the TCP peer is the client).
+    #[arg(long, env = "SITEGPT_TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse, global = true)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// The peers whose forwarding headers are believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Arc<[IpRange]>);
+
+impl TrustedProxies {
+    pub fn parse(s: &str) -> Result<TrustedProxies, String> {
+        s.split([',', ' '])
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<IpRange>().map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|ranges| TrustedProxies(ranges.into()))
+    }
 }
 
 /// Registered confidential clients for introspection. Keeps only SHA-256
@@ -166,6 +191,7 @@ impl Settings {
             max_connections: 10_000,
             client_metadata_private: false,
             client_metadata_ca: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -225,6 +251,7 @@ impl Settings {
             introspection_clients: self.introspection_clients.clone(),
             default_subscription: self.default_subscription,
             token_cache: self.token_cache,
+            trusted_proxies: self.trusted_proxies.clone(),
             documents: crate::clients::DocumentFetch::new(
                 self.client_metadata_private,
                 self.client_metadata_ca.as_deref(),

@@ -1,18 +1,56 @@
-//! Facts about the connection a request came on. The TCP peer address is
-//! the client's address for every rate limit; no `X-Forwarded-For` is
-//! trusted, and nothing else reads the peer.
+//! Facts about the connection a request came on: the client's address.
+//! It is the TCP peer, unless the peer is a trusted proxy
+//! (`SITEGPT_TRUSTED_PROXIES`); then [`resolve_client`] reads the forwarding
+//! headers once per request. Every rate limit, allowlist and record of where
+//! a token was used takes the address from [`client_ip`], and nothing else
+//! reads the peer or those headers.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
+use sitegpt_access::net::{self, IpRange};
 
-/// The peer address, for rate limits (`unknown` when not served over TCP).
-pub fn client_addr(parts_extensions: &axum::http::Extensions) -> String {
-    parts_extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+/// The client's address when it differs from the peer's (set by [`resolve_client`]).
+#[derive(Debug, Clone, Copy)]
+struct ForwardedClient(IpAddr);
+
+/// The client's address, if the request came over TCP.
+pub fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
+    if let Some(ForwardedClient(ip)) = extensions.get::<ForwardedClient>() {
+        return Some(*ip);
+    }
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| net::canonical(c.0.ip()))
 }
 
-/// The peer address as an extractor that never fails, for handlers that
+/// The client's address as text, for rate-limit keys and logs (`unknown`
+/// when not served over TCP).
+pub fn client_addr(extensions: &Extensions) -> String {
+    client_ip(extensions).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// Reads the forwarding headers when the peer is a trusted proxy, and
+/// records the client it names. `Forwarded` wins over `X-Forwarded-For`.
+pub fn resolve_client(extensions: &mut Extensions, headers: &HeaderMap, trusted: &[IpRange]) {
+    if trusted.is_empty() {
+        return;
+    }
+    let Some(peer) = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else { return };
+    let values = |name: &str| headers.get_all(name).into_iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let forwarded = values("forwarded");
+    let hops = if forwarded.is_empty() {
+        net::x_forwarded_for(values("x-forwarded-for").into_iter())
+    } else {
+        net::forwarded_for(forwarded.into_iter())
+    };
+    let client = net::client_ip(peer, trusted, &hops);
+    if client != net::canonical(peer) {
+        extensions.insert(ForwardedClient(client));
+    }
+}
+
+/// The client's address as an extractor that never fails, for handlers that
 /// also read the body.
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);

@@ -132,7 +132,10 @@ impl ApiError {
 fn denial_status(denial: &Denial) -> StatusCode {
     match denial {
         Denial::Unauthenticated(_) | Denial::TokenExpired | Denial::TokenRevoked => StatusCode::UNAUTHORIZED,
-        Denial::EmailNotVerified | Denial::InsufficientScope(_) | Denial::Forbidden(_) => StatusCode::FORBIDDEN,
+        Denial::EmailNotVerified
+        | Denial::AddressNotAllowed(_)
+        | Denial::InsufficientScope(_)
+        | Denial::Forbidden(_) => StatusCode::FORBIDDEN,
         Denial::NotFound => StatusCode::NOT_FOUND,
         Denial::SubscriptionRequired => StatusCode::PAYMENT_REQUIRED,
     }
@@ -206,6 +209,7 @@ mod tests {
             (Denial::TokenExpired, 401),
             (Denial::TokenRevoked, 401),
             (Denial::EmailNotVerified, 403),
+            (Denial::AddressNotAllowed(None), 403),
             (Denial::InsufficientScope(Scope::TokensWrite), 403),
             (Denial::NotFound, 404),
             (Denial::SubscriptionRequired, 402),

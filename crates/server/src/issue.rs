@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
 use sitegpt_access::issuance::{Issuer, check_issuance};
+use sitegpt_access::net::IpAllowlist;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, IssuanceDenied, PlainToken, Scope, ScopeSet, resolve_expiry};
 use sitegpt_api_types::{CreateTokenRequest, FieldError, PathSegment, Token};
 use sitegpt_store::{NewToken, Rotation, Store, TokenRecord};
@@ -26,6 +27,7 @@ pub struct TokenSpec {
     /// The field the expiry was chosen with (`expiresInDays` or
     /// `expiresAt`); `None` when it is the default.
     pub expiry_field: Option<&'static str>,
+    pub allowed_ips: IpAllowlist,
 }
 
 fn err(path: Vec<PathSegment>, message: impl Into<String>) -> FieldError {
@@ -85,6 +87,13 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
             errors.push(err(vec!["chatbotIds".into(), index.into()], "not a chatbot id"));
         }
     }
+    let allowed_ips = match IpAllowlist::parse(request.allowed_ips.as_deref().unwrap_or_default()) {
+        Ok(list) => list,
+        Err(message) => {
+            errors.push(err(vec!["allowedIps".into()], message));
+            IpAllowlist::anywhere()
+        }
+    };
     let expiry_field = match (request.expires_in_days, request.expires_at) {
         (Some(_), None) => Some("expiresInDays"),
         (_, Some(_)) => Some("expiresAt"),
@@ -108,6 +117,7 @@ pub fn validate(request: CreateTokenRequest, now: DateTime<Utc>) -> Result<Token
             chatbots: ChatbotRestriction::from_ids(chatbot_ids),
             expires_at,
             expiry_field,
+            allowed_ips,
         }),
         _ => Err(ApiError::Validation(errors)),
     }
@@ -156,6 +166,7 @@ pub async fn issue(
             created_via: via,
             now,
             expires_at: spec.expires_at,
+            allowed_ips: spec.allowed_ips,
         })
         .await?;
     tracing::info!(token_id = %record.id, account_id, user_id, via = via.as_str(), "token issued");
@@ -260,6 +271,9 @@ pub fn to_wire(record: &TokenRecord) -> Token {
         revoked_at: record.revoked_at,
         hint: record.hint.clone(),
         created_via: record.created_via,
+        last_used_ip: record.last_used_ip.clone(),
+        last_used_user_agent: record.last_used_user_agent.clone(),
+        allowed_ips: record.allowed_ips.ranges().iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -27,7 +27,7 @@ fn error_response(description: &str) -> Value {
 fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
     let mut errors = vec![
         ("401", "UNAUTHENTICATED, TOKEN_EXPIRED or TOKEN_REVOKED (with WWW-Authenticate)"),
-        ("403", "EMAIL_NOT_VERIFIED, INSUFFICIENT_SCOPE or FORBIDDEN"),
+        ("403", "IP_NOT_ALLOWED (the token's allowedIps), EMAIL_NOT_VERIFIED, INSUFFICIENT_SCOPE or FORBIDDEN"),
         ("429", "RATE_LIMITED: too many unknown tokens from this address (with Retry-After)"),
     ];
     if route.path.contains('{') {

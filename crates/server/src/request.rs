@@ -42,6 +42,14 @@ fn new_request_id() -> String {
 /// headers, so no credential can reach them.
 pub async fn context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Behind trusted proxies the client is named by their headers: read once, here.
+    let request = if state.trusted_proxies.0.is_empty() {
+        request
+    } else {
+        let (mut parts, body) = request.into_parts();
+        crate::conn::resolve_client(&mut parts.extensions, &parts.headers, &state.trusted_proxies.0);
+        Request::from_parts(parts, body)
+    };
     let request_id: Arc<str> = match request.headers().get(REQUEST_ID_HEADER).and_then(acceptable_request_id) {
         Some(id) => id.into(),
         None => new_request_id().into(),

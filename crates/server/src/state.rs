@@ -42,6 +42,8 @@ pub struct Shared {
     pub limits: SharedLimiter,
     /// OAuth clients: registered, or described by a metadata document.
     pub clients: Clients,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client.
+    pub trusted_proxies: crate::config::TrustedProxies,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             resource_metadata: format!("{public_url}/.well-known/oauth-protected-resource/api/v2").into(),
             public_url,
             introspection_clients: config.introspection_clients,
+            trusted_proxies: config.trusted_proxies,
             default_subscription: config.default_subscription,
         }))
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sitegpt_access::{TokenFacts, TokenHash};
-use sitegpt_store::{Store, TokenAuth};
+use sitegpt_store::{Store, TokenAuth, TokenUse};
 
 use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
@@ -46,6 +46,7 @@ impl Verified {
             email_verified: auth.email_verified,
             subscription_active: auth.subscription == sitegpt_access::SubscriptionStatus::Active,
             audience: auth.token.audience,
+            allowed_ips: auth.token.allowed_ips.clone(),
         };
         Verified { auth, facts, account_data: OnceLock::new(), used_at: AtomicI64::new(0) }
     }
@@ -209,8 +210,13 @@ pub struct UsageRecorder {
     flushing: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// A token id and when it was used.
-type TokenUse = (String, DateTime<Utc>);
+/// The longest `User-Agent` kept.
+const USER_AGENT_MAX: usize = 200;
+
+/// A `User-Agent` as stored: printable, at most [`USER_AGENT_MAX`] characters.
+fn readable_user_agent(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(USER_AGENT_MAX).collect()
+}
 
 const USAGE_INTERVAL_MS: i64 = 60_000;
 /// Uses kept waiting for one flush.
@@ -222,7 +228,14 @@ impl UsageRecorder {
         UsageRecorder { store, pending: Default::default(), flushing: Default::default() }
     }
 
-    pub fn record(&self, verified: &Verified, now: DateTime<Utc>) {
+    /// Records a use by `client` with `user_agent`, if the token is due.
+    pub fn record(
+        &self,
+        verified: &Verified,
+        now: DateTime<Utc>,
+        client: Option<std::net::IpAddr>,
+        user_agent: Option<&axum::http::HeaderValue>,
+    ) {
         let now_ms = now.timestamp_millis();
         let last = verified.used_at.load(Ordering::Relaxed);
         if now_ms - last < USAGE_INTERVAL_MS
@@ -235,7 +248,12 @@ impl UsageRecorder {
             if pending.len() >= MAX_PENDING_USES {
                 return;
             }
-            pending.push((verified.auth.token.id.clone(), now));
+            pending.push(TokenUse {
+                token_id: verified.auth.token.id.clone(),
+                at: now,
+                ip: client.map(|ip| ip.to_string()),
+                user_agent: user_agent.and_then(|v| v.to_str().ok()).map(readable_user_agent),
+            });
         }
         if !self.flushing.swap(true, Ordering::AcqRel) {
             let recorder = self.clone();
@@ -289,6 +307,9 @@ mod tests {
                 revoked_at: None,
                 grant_id: None,
                 audience: None,
+                last_used_ip: None,
+                last_used_user_agent: None,
+                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
             },
             user_email: "u@example.com".into(),
             email_verified: true,
@@ -306,14 +327,17 @@ mod tests {
         let recorder = UsageRecorder::new(store);
         let now = Utc::now();
         let one = verified(0);
-        recorder.record(&one, now);
-        recorder.record(&one, now + chrono::Duration::seconds(30));
+        let agent = axum::http::HeaderValue::from_static("curl/8.5.0\tok");
+        recorder.record(&one, now, "203.0.113.7".parse().ok(), Some(&agent));
+        let first = recorder.pending.lock().expect("lock")[0].clone();
+        assert_eq!((first.ip.as_deref(), first.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0ok")));
+        recorder.record(&one, now + chrono::Duration::seconds(30), None, None);
         assert_eq!(recorder.pending.lock().expect("lock").len(), 1, "once a minute per token");
-        recorder.record(&one, now + chrono::Duration::seconds(61));
+        recorder.record(&one, now + chrono::Duration::seconds(61), None, None);
         assert_eq!(recorder.pending.lock().expect("lock").len(), 2, "again after a minute");
         let many: Vec<Verified> = (1..=MAX_PENDING_USES + 500).map(verified).collect();
         for v in &many {
-            recorder.record(v, now);
+            recorder.record(v, now, None, None);
         }
         assert_eq!(recorder.pending.lock().expect("lock").len(), MAX_PENDING_USES, "bounded");
         // The flush empties the buffer (the tokens do not exist; the update

@@ -329,11 +329,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Records use, at most once a minute: a no-op if `lastUsedAt` is newer
     /// than a minute before `now`.
     async fn touch_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        self.touch_tokens(vec![(token_id.to_owned(), now)]).await
+        self.touch_tokens(vec![TokenUse { token_id: token_id.to_owned(), at: now, ip: None, user_agent: None }]).await
     }
 
     /// Records several uses in one transaction, each as `touch_token` does.
-    async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()>;
+    async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()>;
 
     // --- the deprecated v0 API: whitelabel brands and v0 keys ---------------
 

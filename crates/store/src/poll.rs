@@ -47,6 +47,7 @@ pub(crate) fn step(
                 created_via: CreatedVia::CliDevice,
                 now: poll.now,
                 expires_at: poll.token_expires_at,
+                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
             })))
         }
         DeviceStatus::Pending => {

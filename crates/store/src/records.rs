@@ -1,6 +1,7 @@
 //! The records the store reads and writes.
 
 use chrono::{DateTime, Utc};
+use sitegpt_access::net::IpAllowlist;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Resource, Role, ScopeSet, SubscriptionStatus, TokenHash};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +115,20 @@ pub struct TokenRecord {
     /// The one resource an OAuth client asked the token for; `None`: every
     /// resource.
     pub audience: Option<Resource>,
+    /// The client address and `User-Agent` of the last recorded use.
+    pub last_used_ip: Option<String>,
+    pub last_used_user_agent: Option<String>,
+    /// Where the token may be used from; empty: anywhere.
+    pub allowed_ips: IpAllowlist,
+}
+
+/// One use of a token, as the batched usage flush records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    pub token_id: String,
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +144,7 @@ pub struct NewToken {
     pub created_via: CreatedVia,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub allowed_ips: IpAllowlist,
 }
 
 /// A token with the facts about its user and account that authorization needs.

@@ -6,6 +6,7 @@
 //! column lists here are the order the decoders expect.
 
 use chrono::{DateTime, TimeZone, Utc};
+use sitegpt_access::net::IpAllowlist;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, Resource, Role, ScopeSet, SubscriptionStatus};
 
 use crate::{
@@ -82,9 +83,9 @@ pub(crate) fn limit(n: usize) -> i64 {
 
 pub(crate) const TOKEN_COLUMNS: &str = "t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, t.chatbot_ids, \
      t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at, t.grant_id, \
-     t.audience";
+     t.audience, t.last_used_ip, t.last_used_user_agent, t.allowed_ips";
 
-/// Fifteen cells from `TOKEN_COLUMNS`.
+/// Eighteen cells from `TOKEN_COLUMNS`.
 pub(crate) fn token<R: Cells>(row: &R) -> Result<TokenRecord, R::Error> {
     let via = row.text(7)?;
     Ok(TokenRecord {
@@ -106,13 +107,20 @@ pub(crate) fn token<R: Cells>(row: &R) -> Result<TokenRecord, R::Error> {
             None => None,
             Some(stored) => Some(Resource::parse(&stored).ok_or_else(|| R::corrupt("audience", &stored))?),
         },
+        last_used_ip: row.opt_text(15)?,
+        last_used_user_agent: row.opt_text(16)?,
+        allowed_ips: {
+            let stored = row.text(17)?;
+            IpAllowlist::from_stored(&stored).map_err(|_| R::corrupt("allowed_ips", &stored))?
+        },
     })
 }
 
 /// What `token_for_auth` selects: the token, then the facts it is judged by.
 pub(crate) const TOKEN_AUTH_SELECT: &str = "SELECT t.id, t.account_id, t.user_id, t.name, t.hint, t.scopes, \
      t.chatbot_ids, t.created_via, t.created_at, t.secret_issued_at, t.expires_at, t.last_used_at, t.revoked_at, \
-     t.grant_id, t.audience, u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
+     t.grant_id, t.audience, t.last_used_ip, t.last_used_user_agent, t.allowed_ips, \
+     u.email, u.email_verified_at, m.role, a.name, a.subscription_status \
      FROM api_tokens t \
      JOIN users u ON u.id = t.user_id \
      JOIN accounts a ON a.id = t.account_id \
@@ -121,11 +129,11 @@ pub(crate) const TOKEN_AUTH_SELECT: &str = "SELECT t.id, t.account_id, t.user_id
 pub(crate) fn token_auth<R: Cells>(row: &R) -> Result<crate::TokenAuth, R::Error> {
     Ok(crate::TokenAuth {
         token: token(row)?,
-        user_email: row.text(15)?,
-        email_verified: row.opt_int(16)?.is_some(),
-        role: row.opt_role(17)?,
-        account_name: row.text(18)?,
-        subscription: row.subscription(19)?,
+        user_email: row.text(18)?,
+        email_verified: row.opt_int(19)?.is_some(),
+        role: row.opt_role(20)?,
+        account_name: row.text(21)?,
+        subscription: row.subscription(22)?,
     })
 }
 

@@ -23,7 +23,7 @@ fn login_with_a_token_then_whoami() {
 
     let human = cli.run(&["whoami"]).ok();
     assert!(human.stdout.contains("ada@example.com (owner)"));
-    assert!(human.stdout.contains("expires in 89 days"), "{}", human.stdout);
+    assert!(human.stdout.contains("expires in 90 days"), "{}", human.stdout);
     assert!(human.stdout.contains("account:read tokens:read tokens:write"));
     assert!(!human.stdout.contains('\x1b'), "no colours when not a terminal");
     let json = cli.run(&["whoami", "--json"]).ok().json();
@@ -77,11 +77,29 @@ fn tokens_list_create_rotate_revoke() {
         .json();
     assert!(dated["token"]["expiresAt"].as_str().expect("expiresAt").ends_with("23:59:59Z"));
 
+    let limited = cli
+        .run(&[
+            "tokens",
+            "create",
+            "--name",
+            "office",
+            "--scope",
+            "account:read",
+            "--allow-ip",
+            "203.0.113.0/24",
+            "--allow-ip",
+            "2001:db8::/32",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(limited["token"]["allowedIps"], serde_json::json!(["203.0.113.0/24", "2001:db8::/32"]));
     let table = cli.run(&["tokens", "list"]).ok();
-    for header in ["ID", "NAME", "SCOPES", "LAST USED", "EXPIRES", "STATUS"] {
+    assert!(table.stdout.contains("203.0.113.0/24 2001:db8::/32"), "{}", table.stdout);
+    for header in ["ID", "NAME", "SCOPES", "LAST USED", "ALLOWED FROM", "EXPIRES", "STATUS"] {
         assert!(table.stdout.contains(header), "{}", table.stdout);
     }
-    assert!(table.stdout.contains("Docs agent") && table.stdout.contains("in 6 days"), "{}", table.stdout);
+    assert!(table.stdout.contains("Docs agent") && table.stdout.contains("in 7 days"), "{}", table.stdout);
     assert!(table.stdout.contains(&format!("{own_id} *")), "marks the profile's token");
     assert!(!table.stdout.contains("sgpt_"), "lists never show secrets");
 
@@ -125,6 +143,8 @@ fn bad_arguments_fail_before_any_request() {
         vec!["--expires-in-days", "5", "--expires-at", "2030-01-01"],
         vec!["--expires-at", "2001-01-01"],
         vec!["--expires-at", "in a while"],
+        vec!["--allow-ip", "10.0.0.0/33"],
+        vec!["--allow-ip", "office"],
     ] {
         let mut full = vec!["tokens", "create", "--name", "x", "--scope", "account:read"];
         full.extend(args.iter());

@@ -161,6 +161,7 @@ impl Server {
             created_via: CreatedVia::Admin,
             now: now - chrono::Duration::days(10),
             expires_at: now - chrono::Duration::days(1),
+            allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
         };
         self.with_store(|store| {
             Box::pin(async move {

@@ -29,7 +29,7 @@ use chrono::Utc;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::Deserialize;
-use sitegpt_access::policy::{authenticate, check_audience, check_email, check_scope};
+use sitegpt_access::policy::{authenticate, check_address, check_audience, check_email, check_scope};
 use sitegpt_access::{AccessLevel, Denial, Resource, RouteRule, Scope, ScopeSet};
 
 use crate::auth::{Preverified, present};
@@ -205,7 +205,10 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
     };
     let rule = RouteRule::exempt(Scope::AccountRead).on(Resource::Mcp);
     let standard = AccessLevel::Standard.scopes();
-    if let Err(denial) = authenticate(presented.credential(), now).and_then(|facts| check_audience(facts, rule)) {
+    let client = crate::conn::client_ip(&parts.extensions);
+    let step_one = authenticate(presented.credential(), now)
+        .and_then(|facts| check_audience(facts, rule).and_then(|()| check_address(facts, client)));
+    if let Err(denial) = step_one {
         return refuse(&state, denial, standard);
     }
     let crate::auth::Presented::Found(verified) = presented else {
@@ -213,7 +216,7 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
     };
     // The caller goes on to the handler, and counts as a use of the token.
     let admit = |parts: &mut axum::http::request::Parts, verified: Arc<crate::auth::Verified>| {
-        state.usage.record(&verified, now);
+        state.usage.record(&verified, now, client, parts.headers.get(axum::http::header::USER_AGENT));
         parts.extensions.insert(Preverified(verified));
         parts.extensions.insert(RequestContext::current());
     };

@@ -192,7 +192,10 @@ fn row(
             td.access data-label="Access" { (describe_access(token)) }
             td data-label="Chatbots" { (chatbot_names(token, chatbots)) }
             td.date data-label="Created" { (day(token.created_at)) }
-            td.date data-label="Last used" { @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } } }
+            td.date data-label="Last used" {
+                @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } }
+                @if let Some(ip) = &token.last_used_ip { span.hint { (ip) } }
+            }
             td.date.soon[soon] data-label="Expires" {
                 (day(token.expires_at))
                 @if soon { span.badge.warn { "in " (days_left(token.expires_at, now)) } }
@@ -277,7 +280,24 @@ pub async fn detail(
                 @if token.secret_issued_at > token.created_at + Duration::seconds(1) {
                     dt { "Last rotated" } dd { (stamp(token.secret_issued_at)) }
                 }
-                dt { "Last used" } dd { @match token.last_used_at { Some(at) => (stamp(at)), None => "Never" } }
+                dt { "Last used" } dd {
+                    @match token.last_used_at {
+                        Some(at) => {
+                            (stamp(at))
+                            @if let Some(ip) = &token.last_used_ip { " from " code { (ip) } }
+                            @if let Some(agent) = &token.last_used_user_agent { br; span.muted { (agent) } }
+                        },
+                        None => "Never",
+                    }
+                }
+                dt { "Allowed from" } dd {
+                    @if token.allowed_ips.is_restricted() {
+                        @for (i, range) in token.allowed_ips.ranges().iter().enumerate() {
+                            @if i > 0 { ", " }
+                            code { (range) }
+                        }
+                    } @else { "Any address" }
+                }
                 dt { "Expires" } dd {
                     (stamp(token.expires_at))
                     @if !revoked && !expired { " (in " (days_left(token.expires_at, now)) ")" }

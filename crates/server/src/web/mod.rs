@@ -482,6 +482,7 @@ pub fn decide_for_person(
         email_verified: signed_in.session.user.email_verified_at.is_some(),
         subscription_active: team.account.subscription == sitegpt_access::SubscriptionStatus::Active,
         audience: None,
+        allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
     };
     sitegpt_access::policy::decide(sitegpt_access::Credential::Found(&facts), rule, target, now)
 }

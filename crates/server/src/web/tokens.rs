@@ -55,6 +55,8 @@ struct Draft {
     expiry: String,
     days: String,
     date: String,
+    /// Allowed addresses as typed (commas, spaces or lines between).
+    allowed_ips: String,
     once: String,
 }
 
@@ -69,6 +71,7 @@ impl Draft {
             expiry: "days".to_owned(),
             days: "90".to_owned(),
             date: String::new(),
+            allowed_ips: String::new(),
             once: random_secret(),
         }
     }
@@ -81,6 +84,7 @@ impl Draft {
             scopes: form.all("scope"),
             chatbots: form.all("chatbot"),
             expiry: text("expiry"),
+            allowed_ips: text("allowed_ips"),
             days: text("days"),
             date: text("date"),
             once: text("once"),
@@ -96,6 +100,7 @@ struct Problems {
     scopes: Option<String>,
     chatbots: Option<String>,
     expiry: Option<String>,
+    allowed_ips: Option<String>,
 }
 
 impl Problems {
@@ -120,6 +125,7 @@ impl Problems {
                         Some("scopes") => &mut self.scopes,
                         Some("chatbotIds") => &mut self.chatbots,
                         Some("expiresInDays" | "expiresAt") => &mut self.expiry,
+                        Some("allowedIps") => &mut self.allowed_ips,
                         _ => &mut self.form,
                     };
                     Problems::add(slot, sentence(&e.message));
@@ -144,6 +150,7 @@ impl Problems {
             || self.scopes.is_some()
             || self.chatbots.is_some()
             || self.expiry.is_some()
+            || self.allowed_ips.is_some()
     }
 }
 
@@ -252,6 +259,15 @@ async fn check_draft(
         chatbot_ids: (!draft.chatbots.is_empty()).then(|| draft.chatbots.clone()),
         expires_in_days,
         expires_at,
+        allowed_ips: {
+            let ranges: Vec<String> = draft
+                .allowed_ips
+                .split([',', ' ', '\n', '\r', '\t'])
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect();
+            (!ranges.is_empty()).then_some(ranges)
+        },
     };
     let spec = match issue::validate(request, now) {
         Ok(spec) => spec,
@@ -403,6 +419,14 @@ fn form_page(signed_in: &SignedIn, team: &Team, chatbots: &[Chatbot], draft: &Dr
                     }
                     p.hint { "1 to 365 days; 90 by default. A date means 00:00 UTC on that day." }
                     @if let Some(e) = &problems.expiry { p.error role="alert" { (e) } }
+                }
+                div.field {
+                    label for="allowed-ips" { "Allowed addresses " span.muted { "(optional)" } }
+                    input #allowed-ips type="text" name="allowed_ips" value=(draft.allowed_ips) autocomplete="off"
+                        spellcheck="false" placeholder="203.0.113.0/24, 2001:db8::/48"
+                        aria-describedby="allowed-ips-hint" aria-invalid=[problems.allowed_ips.as_ref().map(|_| "true")];
+                    p.hint #allowed-ips-hint { "IPv4 or IPv6 addresses or CIDR blocks, up to 20. Requests from anywhere else get 403. Empty: anywhere." }
+                    @if let Some(e) = &problems.allowed_ips { p.error role="alert" { (e) } }
                 }
                 div.actions.single { button.primary type="submit" { "Create token" } }
             }

@@ -33,6 +33,7 @@ async fn named_token(
             created_via: CreatedVia::Api,
             now: Utc::now(),
             expires_at,
+            allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
         })
         .await
         .expect("insert token");

@@ -141,6 +141,17 @@ async fn bad_forms_get_the_apis_messages_and_store_nothing() {
             "Scopes must name at least one scope.",
         ),
         (
+            vec![
+                ("name", "x"),
+                ("access", "standard"),
+                ("expiry", "days"),
+                ("days", "9"),
+                ("allowed_ips", "10.0.0.0/33"),
+            ],
+            400,
+            "`10.0.0.0/33` is not an IPv4 or IPv6 address or CIDR block",
+        ),
+        (
             vec![("name", "x"), ("access", "custom"), ("scope", "admin:all"), ("expiry", "days"), ("days", "9")],
             400,
             "valid scopes are",
@@ -327,4 +338,32 @@ async fn a_demoted_person_cannot_rotate_a_token_beyond_their_new_role() {
     assert!(!page.body.contains("sgpt_"));
     // The old secret still works for what the role allows.
     app.get("/api/v2/account", &secret).await.assert_ok(200);
+}
+
+#[tokio::test]
+async fn the_form_limits_a_token_to_the_addresses_typed() {
+    let app = TestApp::new().await;
+    let (mut browser, user) = signed_in(&app, "office@example.com").await;
+    let form = browser.get("/dashboard/agents/new").await;
+    form.assert_contains("Allowed addresses");
+    let fields = [
+        ("csrf", form.csrf()),
+        ("once", form.field("once")),
+        ("name", "Office script".to_owned()),
+        ("access", "standard".to_owned()),
+        ("expiry", "days".to_owned()),
+        ("days", "30".to_owned()),
+        ("allowed_ips", "203.0.113.0/24, 2001:db8::/32\n".to_owned()),
+    ];
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let created = browser.post("/dashboard/agents", &pairs).await;
+    assert_eq!(created.status.as_u16(), 200, "{}", created.body);
+    let secret = created.plaintext();
+    let stored = app.tokens_of(&user.account_id).await.into_iter().find(|t| t.name == "Office script").expect("token");
+    assert_eq!(stored.allowed_ips.to_stored(), "203.0.113.0/24 2001:db8::/32");
+    app.get_from("/api/v2/account", &secret, "203.0.113.77:1", &[]).await.assert_ok(200);
+    app.get_from("/api/v2/account", &secret, "198.51.100.1:1", &[]).await.assert_error(403, "IP_NOT_ALLOWED");
+    // Its page lists the ranges and, once used, where from.
+    let page = browser.get(&format!("/dashboard/agents/{}", stored.id)).await;
+    page.assert_contains("<code>203.0.113.0/24</code>, <code>2001:db8::/32</code>");
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{ChatbotRestriction, CreatedVia, PlainToken, Role, Scope, ScopeSet, SubscriptionStatus};
 use sitegpt_server::clients::DocumentFetch;
-use sitegpt_server::config::{IntrospectionClients, Settings};
+use sitegpt_server::config::{IntrospectionClients, Settings, TrustedProxies};
 use sitegpt_server::mail::Mailer;
 use sitegpt_server::router::router;
 use sitegpt_server::state::{AppState, ServerConfig};
@@ -142,7 +142,7 @@ impl TestApp {
     pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
         let database = test_database().await;
         let url = database.as_ref().map(|d| d.url.clone());
-        let mut app = TestApp::build(public_url, smtp_url, url, DocumentFetch::default()).await;
+        let mut app = TestApp::build(public_url, smtp_url, url, DocumentFetch::default(), "").await;
         app.database = database;
         app
     }
@@ -151,7 +151,16 @@ impl TestApp {
     pub async fn with_documents(documents: DocumentFetch) -> TestApp {
         let database = test_database().await;
         let url = database.as_ref().map(|d| d.url.clone());
-        let mut app = TestApp::build("http://api.test", None, url, documents).await;
+        let mut app = TestApp::build("http://api.test", None, url, documents, "").await;
+        app.database = database;
+        app
+    }
+
+    /// Behind proxies at `trusted` (CIDR blocks, as `SITEGPT_TRUSTED_PROXIES`).
+    pub async fn behind_proxies(trusted: &str) -> TestApp {
+        let database = test_database().await;
+        let url = database.as_ref().map(|d| d.url.clone());
+        let mut app = TestApp::build("http://api.test", None, url, DocumentFetch::default(), trusted).await;
         app.database = database;
         app
     }
@@ -162,7 +171,7 @@ impl TestApp {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.db_path().display()),
         };
-        TestApp::build("http://api.test", None, Some(url), DocumentFetch::default()).await
+        TestApp::build("http://api.test", None, Some(url), DocumentFetch::default(), "").await
     }
 
     async fn build(
@@ -170,6 +179,7 @@ impl TestApp {
         smtp_url: Option<&str>,
         database_url: Option<String>,
         documents: DocumentFetch,
+        trusted_proxies: &str,
     ) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -196,6 +206,7 @@ impl TestApp {
             default_subscription: SubscriptionStatus::Active,
             token_cache: sitegpt_server::auth::CACHE_CAPACITY,
             documents,
+            trusted_proxies: TrustedProxies::parse(trusted_proxies).expect("trusted proxies"),
         };
         let state = AppState::new(store, config);
         let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));
@@ -281,6 +292,7 @@ impl TestApp {
                 created_via: CreatedVia::Admin,
                 now: Utc::now(),
                 expires_at,
+                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
             })
             .await
             .expect("insert token");
@@ -348,6 +360,17 @@ impl TestApp {
     /// One JSON-RPC request to `/mcp` (protocol 2025-06-18, stateless),
     /// with an optional bearer token.
     pub async fn mcp(&self, token: Option<&str>, method: &str, params: Value) -> TestResponse {
+        self.mcp_from(None, token, method, params).await
+    }
+
+    /// An MCP message from the TCP peer `address` (`ip:port`), if given.
+    pub async fn mcp_from(
+        &self,
+        address: Option<&str>,
+        token: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> TestResponse {
         let message = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let mut builder = Request::builder()
             .method(Method::POST)
@@ -362,7 +385,12 @@ impl TestApp {
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        self.send(builder.body(Body::from(message.to_string())).expect("request")).await
+        let mut request = builder.body(Body::from(message.to_string())).expect("request");
+        if let Some(address) = address {
+            let peer: std::net::SocketAddr = address.parse().expect("address");
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        }
+        self.send(request).await
     }
 
     /// `tools/call`: the JSON-RPC response (the HTTP answer when not 200).
@@ -387,6 +415,18 @@ impl TestApp {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .expect("request");
+        let peer: std::net::SocketAddr = address.parse().expect("address");
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// A GET with `token` from the TCP peer `address` (`ip:port`), with extra headers.
+    pub async fn get_from(&self, path: &str, token: &str, address: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut builder = Request::get(path).header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder.body(Body::empty()).expect("request");
         let peer: std::net::SocketAddr = address.parse().expect("address");
         request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         self.send(request).await

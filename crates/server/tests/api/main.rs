@@ -3,6 +3,7 @@
 
 mod account;
 mod account_pages;
+mod addresses;
 mod agents;
 mod authorization_code;
 mod bad_input;

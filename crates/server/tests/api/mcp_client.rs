@@ -47,6 +47,7 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_bearer_token() {
             created_via: CreatedVia::Dashboard,
             now,
             expires_at: now + chrono::Duration::days(30),
+            allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
         })
         .await
         .expect("token");

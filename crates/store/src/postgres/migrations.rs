@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_mail_queue.sql"),
     include_str!("0005_oauth.sql"),
     include_str!("0006_password_resets.sql"),
+    include_str!("0007_token_addresses.sql"),
 ];
 
 /// An arbitrary constant naming the migration lock.

@@ -29,6 +29,7 @@ mod tls;
 mod tokens;
 mod whitelabel;
 
+use crate::TokenUse;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -529,7 +530,7 @@ impl Store for PostgresStore {
         Ok(purged)
     }
 
-    async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
+    async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {
         tokens::touch_tokens(&self.db, uses).await
     }
 

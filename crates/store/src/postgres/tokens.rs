@@ -1,6 +1,7 @@
 //! API tokens: creation, lookup for verification, listing, rotation,
 //! revocation and the batched last-used times.
 
+use crate::TokenUse;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use sitegpt_access::TokenHash;
@@ -14,8 +15,8 @@ pub(super) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken) ->
     execute(
         tx,
         "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
-         created_via, created_at, secret_issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+         created_via, created_at, secret_issued_at, expires_at, allowed_ips) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
         &[
             &new.id,
             &new.account_id,
@@ -28,6 +29,7 @@ pub(super) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken) ->
             &new.created_via.as_str(),
             &ms(new.now),
             &ms(new.expires_at),
+            &new.allowed_ips.to_stored(),
         ],
     )
     .await
@@ -135,14 +137,24 @@ pub(super) async fn revoke_token(db: &Db, token_id: &str, now: DateTime<Utc>) ->
     Ok(record)
 }
 
-pub(super) async fn touch_tokens(db: &Db, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
+pub(super) async fn touch_tokens(db: &Db, uses: Vec<TokenUse>) -> StoreResult<()> {
     let client = db.client().await?;
-    let (ids, times): (Vec<String>, Vec<i64>) = uses.into_iter().map(|(id, at)| (id, ms(at))).unzip();
+    let mut ids = Vec::with_capacity(uses.len());
+    let mut times = Vec::with_capacity(uses.len());
+    let mut ips = Vec::with_capacity(uses.len());
+    let mut agents = Vec::with_capacity(uses.len());
+    for used in uses {
+        ids.push(used.token_id);
+        times.push(ms(used.at));
+        ips.push(used.ip);
+        agents.push(used.user_agent);
+    }
     execute(
         &client,
-        "UPDATE api_tokens t SET last_used_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) \
+        "UPDATE api_tokens t SET last_used_at = u.at, last_used_ip = u.ip, last_used_user_agent = u.agent \
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) AS u(id, at, ip, agent) \
          WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - 60000)",
-        &[&ids, &times],
+        &[&ids, &times, &ips, &agents],
     )
     .await
     .map_err(pg)?;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0010_mail_queue.sql"),
     include_str!("0011_oauth.sql"),
     include_str!("0012_password_resets.sql"),
+    include_str!("0013_token_addresses.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

@@ -20,6 +20,7 @@ mod teams;
 mod tokens;
 mod whitelabel;
 
+use crate::TokenUse;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -486,7 +487,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn touch_tokens(&self, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
+    async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {
         tokens::touch_tokens(&self.pool, uses).await
     }
 

@@ -1,6 +1,7 @@
 //! API tokens: creation, lookup for verification, listing, rotation,
 //! revocation and the batched last-used times.
 
+use crate::TokenUse;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,8 +17,8 @@ pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
-             created_via, created_at, secret_issued_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+             created_via, created_at, secret_issued_at, expires_at, allowed_ips) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
         )
         .map_err(backend)?;
     insert
@@ -33,6 +34,7 @@ pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
             new.created_via.as_str(),
             ms(new.now),
             ms(new.expires_at),
+            new.allowed_ips.to_stored(),
         ])
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -147,16 +149,16 @@ pub(super) async fn revoke_token(pool: &Arc<Pool>, token_id: &str, now: DateTime
     .await
 }
 
-pub(super) async fn touch_tokens(pool: &Arc<Pool>, uses: Vec<(String, DateTime<Utc>)>) -> StoreResult<()> {
+pub(super) async fn touch_tokens(pool: &Arc<Pool>, uses: Vec<TokenUse>) -> StoreResult<()> {
     pool.write(move |tx| {
         let mut stmt = tx
             .prepare_cached(
-                "UPDATE api_tokens SET last_used_at = ?2 \
+                "UPDATE api_tokens SET last_used_at = ?2, last_used_ip = ?3, last_used_user_agent = ?4 \
                      WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - 60000)",
             )
             .map_err(backend)?;
-        for (token_id, at) in uses {
-            stmt.execute(params![token_id, ms(at)]).map_err(backend)?;
+        for used in uses {
+            stmt.execute(params![used.token_id, ms(used.at), used.ip, used.user_agent]).map_err(backend)?;
         }
         Ok(())
     })

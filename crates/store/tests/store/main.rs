@@ -100,6 +100,7 @@ pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: Sco
         created_via: CreatedVia::Api,
         now,
         expires_at: now + Duration::days(90),
+        allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
     }
 }
 

@@ -123,6 +123,7 @@ async fn every_row_of_every_table_arrives_unchanged() {
     };
     t.store.create_session(session).await.expect("session");
     t.store.create_email_verification([2; 32], &member.id, now, now + Duration::hours(1)).await.expect("link");
+    t.store.create_password_reset([4; 32], &member.id, now, now + Duration::hours(1)).await.expect("reset link");
     t.store
         .create_device_authorization(NewDeviceAuthorization {
             id: "dev_1".into(),

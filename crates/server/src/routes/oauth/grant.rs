@@ -76,6 +76,7 @@ fn issue_for(grant: &Grant, client: &OAuthClient, scopes: ScopeSet) -> (GrantIss
         created_via: CreatedVia::OAuth,
         now,
         expires_at: now + Duration::seconds(ACCESS_TOKEN_SECS),
+        allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
     };
     (GrantIssue { token, refresh_hash: refresh.hash() }, plain, refresh)
 }
