@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub documents: crate::clients::DocumentFetch,
     /// Peers whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// GitHub's keys for leaked-token reports, when they are accepted.
+    pub secret_scanning: Option<crate::routes::secret_scanning::ScanningKeys>,
 }
 
 /// Verified tokens kept per node by default (a few hundred bytes each).
@@ -108,6 +110,12 @@ pub struct Settings {
     /// that is not itself trusted. Default: none (the TCP peer is the client).
     #[arg(long, env = "SITEGPT_TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse, global = true)]
     pub trusted_proxies: TrustedProxies,
+
+    /// GitHub's secret-scanning public keys (the JSON document GitHub
+    /// publishes, saved as a file): turns on `POST /secret-scanning/github`,
+    /// where leaked tokens are reported and revoked.
+    #[arg(long, env = "SITEGPT_SECRET_SCANNING_KEYS", global = true)]
+    pub secret_scanning_keys: Option<PathBuf>,
 }
 
 /// The peers whose forwarding headers are believed.
@@ -192,6 +200,7 @@ impl Settings {
             client_metadata_private: false,
             client_metadata_ca: None,
             trusted_proxies: TrustedProxies::default(),
+            secret_scanning_keys: None,
         }
     }
 
@@ -252,6 +261,11 @@ impl Settings {
             default_subscription: self.default_subscription,
             token_cache: self.token_cache,
             trusted_proxies: self.trusted_proxies.clone(),
+            secret_scanning: self
+                .secret_scanning_keys
+                .as_deref()
+                .map(crate::routes::secret_scanning::ScanningKeys::load)
+                .transpose()?,
             documents: crate::clients::DocumentFetch::new(
                 self.client_metadata_private,
                 self.client_metadata_ca.as_deref(),

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/authorize", get(web::authorize::show).post(web::authorize::decide))
         .route("/oauth/device_authorization", post(oauth::device::device_authorization))
         .route("/oauth/introspect", post(oauth::introspect::introspect))
+        .route("/secret-scanning/github", post(crate::routes::secret_scanning::github))
         .route("/", get(web::home::home))
         .route("/docs", get(web::docs::docs))
         .route("/assets/app.css", get(web::assets::css))

@@ -44,6 +44,8 @@ pub struct Shared {
     pub clients: Clients,
     /// Peers whose `Forwarded` / `X-Forwarded-For` name the client.
     pub trusted_proxies: crate::config::TrustedProxies,
+    /// GitHub's keys for leaked-token reports; `None`: not accepted.
+    pub secret_scanning: Option<crate::routes::secret_scanning::ScanningKeys>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             public_url,
             introspection_clients: config.introspection_clients,
             trusted_proxies: config.trusted_proxies,
+            secret_scanning: config.secret_scanning,
             default_subscription: config.default_subscription,
         }))
     }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod items;
 pub mod oauth;
 pub mod paging;
+pub mod secret_scanning;
 pub mod settings;
 pub mod team;
 pub mod tokens;

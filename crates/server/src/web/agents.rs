@@ -189,7 +189,15 @@ fn row(
                 @else if expired { span.badge.danger { "Expired" } }
             }
             @if let Some(owner) = owner { td data-label="Owner" { (owner) } }
-            td.access data-label="Access" { (describe_access(token)) }
+            td.access data-label="Access" {
+                (describe_access(token))
+                @if token.allowed_ips.is_restricted() {
+                    span.hint title=(token.allowed_ips.to_stored()) {
+                        "only from " (token.allowed_ips.ranges()[0])
+                        @if token.allowed_ips.ranges().len() > 1 { " +" (token.allowed_ips.ranges().len() - 1) }
+                    }
+                }
+            }
             td data-label="Chatbots" { (chatbot_names(token, chatbots)) }
             td.date data-label="Created" { (day(token.created_at)) }
             td.date data-label="Last used" {

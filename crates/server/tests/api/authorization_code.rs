@@ -134,7 +134,7 @@ async fn refresh(app: &TestApp, client_id: &str, token: &str, extra: &[(&str, &s
 }
 
 /// A signed-in person, a client, and a redeemed grant's token response.
-async fn granted<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, TestUser, String, Value) {
+pub async fn granted<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, TestUser, String, Value) {
     let (mut browser, user) = signed_in(app, email).await;
     let client_id = client(app).await;
     let code = approve(&mut browser, &authorize_path(&client_id, &[]), None, &[]).await;

@@ -366,4 +366,5 @@ async fn the_form_limits_a_token_to_the_addresses_typed() {
     // Its page lists the ranges and, once used, where from.
     let page = browser.get(&format!("/dashboard/agents/{}", stored.id)).await;
     page.assert_contains("<code>203.0.113.0/24</code>, <code>2001:db8::/32</code>");
+    browser.get("/dashboard/agents").await.assert_contains("only from 203.0.113.0/24 +1");
 }

@@ -17,6 +17,7 @@ use sitegpt_server::clients::DocumentFetch;
 use sitegpt_server::config::{IntrospectionClients, Settings, TrustedProxies};
 use sitegpt_server::mail::Mailer;
 use sitegpt_server::router::router;
+use sitegpt_server::routes::secret_scanning::ScanningKeys;
 use sitegpt_server::state::{AppState, ServerConfig};
 use sitegpt_store::{NewMembership, NewToken, NewUser, Store};
 use tower::ServiceExt;
@@ -142,7 +143,7 @@ impl TestApp {
     pub async fn with_mail(public_url: &str, smtp_url: Option<&str>) -> TestApp {
         let database = test_database().await;
         let url = database.as_ref().map(|d| d.url.clone());
-        let mut app = TestApp::build(public_url, smtp_url, url, DocumentFetch::default(), "").await;
+        let mut app = TestApp::build(public_url, smtp_url, url, DocumentFetch::default(), "", None).await;
         app.database = database;
         app
     }
@@ -151,7 +152,7 @@ impl TestApp {
     pub async fn with_documents(documents: DocumentFetch) -> TestApp {
         let database = test_database().await;
         let url = database.as_ref().map(|d| d.url.clone());
-        let mut app = TestApp::build("http://api.test", None, url, documents, "").await;
+        let mut app = TestApp::build("http://api.test", None, url, documents, "", None).await;
         app.database = database;
         app
     }
@@ -160,7 +161,16 @@ impl TestApp {
     pub async fn behind_proxies(trusted: &str) -> TestApp {
         let database = test_database().await;
         let url = database.as_ref().map(|d| d.url.clone());
-        let mut app = TestApp::build("http://api.test", None, url, DocumentFetch::default(), trusted).await;
+        let mut app = TestApp::build("http://api.test", None, url, DocumentFetch::default(), trusted, None).await;
+        app.database = database;
+        app
+    }
+
+    /// Accepting leaked-token reports signed by `keys`.
+    pub async fn with_secret_scanning(keys: ScanningKeys) -> TestApp {
+        let database = test_database().await;
+        let url = database.as_ref().map(|d| d.url.clone());
+        let mut app = TestApp::build("http://api.test", None, url, DocumentFetch::default(), "", Some(keys)).await;
         app.database = database;
         app
     }
@@ -171,7 +181,7 @@ impl TestApp {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.db_path().display()),
         };
-        TestApp::build("http://api.test", None, Some(url), DocumentFetch::default(), "").await
+        TestApp::build("http://api.test", None, Some(url), DocumentFetch::default(), "", None).await
     }
 
     async fn build(
@@ -180,6 +190,7 @@ impl TestApp {
         database_url: Option<String>,
         documents: DocumentFetch,
         trusted_proxies: &str,
+        secret_scanning: Option<ScanningKeys>,
     ) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -207,6 +218,7 @@ impl TestApp {
             token_cache: sitegpt_server::auth::CACHE_CAPACITY,
             documents,
             trusted_proxies: TrustedProxies::parse(trusted_proxies).expect("trusted proxies"),
+            secret_scanning,
         };
         let state = AppState::new(store, config);
         let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));

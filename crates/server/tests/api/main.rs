@@ -24,6 +24,7 @@ mod nodes;
 mod oauth;
 mod oauth_client;
 mod openapi;
+mod secret_scanning;
 mod smtp;
 mod team;
 mod tokens;
