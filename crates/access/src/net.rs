@@ -50,6 +50,13 @@ impl IpRange {
     }
 }
 
+impl IpRange {
+    /// Whether every address of `other` is in this range.
+    pub fn covers(&self, other: &IpRange) -> bool {
+        bits(self.network).1 == bits(other.network).1 && other.prefix >= self.prefix && self.contains(other.network)
+    }
+}
+
 impl FromStr for IpRange {
     type Err = BadRange;
 
@@ -138,6 +145,23 @@ impl IpAllowlist {
 
     pub fn ranges(&self) -> &[IpRange] {
         &self.0
+    }
+
+    /// This list, as far as `outer` allows: `outer` itself when this one is
+    /// anywhere; else this one when each of its ranges lies inside one of
+    /// `outer`'s, or the first range that does not. (A token limited to
+    /// certain addresses makes only tokens limited to them too.)
+    pub fn within(&self, outer: &IpAllowlist) -> Result<IpAllowlist, IpRange> {
+        if !outer.is_restricted() {
+            return Ok(self.clone());
+        }
+        if !self.is_restricted() {
+            return Ok(outer.clone());
+        }
+        match self.0.iter().find(|r| !outer.0.iter().any(|o| o.covers(r))) {
+            Some(outside) => Err(*outside),
+            None => Ok(self.clone()),
+        }
     }
 }
 
@@ -247,6 +271,20 @@ mod tests {
         let many: Vec<String> = (0..21).map(|i| format!("10.0.{i}.0/24")).collect();
         assert!(IpAllowlist::parse(&many).expect_err("too many").contains("at most 20"));
         assert!(IpAllowlist::parse(&["nope"]).expect_err("bad").contains("`nope`"));
+    }
+
+    #[test]
+    fn a_restricted_issuer_passes_its_limits_on() {
+        let office = IpAllowlist::parse(&["203.0.113.0/24", "2001:db8::/32"]).expect("office");
+        let anywhere = IpAllowlist::anywhere();
+        assert_eq!(anywhere.within(&office), Ok(office.clone()), "no list: the issuer's");
+        let narrower = IpAllowlist::parse(&["203.0.113.128/25", "2001:db8:5::1"]).expect("narrower");
+        assert_eq!(narrower.within(&office), Ok(narrower.clone()));
+        let wider = IpAllowlist::parse(&["203.0.113.0/24", "203.0.0.0/16"]).expect("wider");
+        assert_eq!(wider.within(&office).map_err(|r| r.to_string()), Err("203.0.0.0/16".to_owned()));
+        let other_family = IpAllowlist::parse(&["2001:db8::/32"]).expect("v6");
+        assert!(other_family.within(&IpAllowlist::parse(&["0.0.0.0/0"]).expect("v4")).is_err());
+        assert_eq!(wider.within(&anywhere), Ok(wider.clone()), "an unrestricted issuer limits nothing");
     }
 
     #[test]

@@ -98,6 +98,13 @@ pub async fn create(
     }
     check_issuance(&issuer, spec.scopes, &spec.chatbots, spec.expires_at)
         .map_err(|denied| issuance_error(denied, &requested_order, spec.chatbots.ids(), spec.expiry_field))?;
+    // A token limited to certain addresses makes only tokens limited to them.
+    spec.allowed_ips = spec.allowed_ips.within(&caller.facts().allowed_ips).map_err(|outside| {
+        ApiError::forbidden(format!(
+            "The calling token may be used only from {}; it cannot create a token usable from {outside}.",
+            caller.facts().allowed_ips.ranges().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
     check_chatbots_exist(state.store.as_ref(), caller.account_id(), &spec.chatbots).await?;
     let (record, plain) =
         issue::issue(state.store.as_ref(), caller.account_id(), caller.user_id(), spec, CreatedVia::Api, now).await?;

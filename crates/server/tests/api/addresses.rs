@@ -146,3 +146,37 @@ async fn without_trusted_proxies_forwarding_headers_are_ignored_and_the_peer_is_
     assert_eq!(token["lastUsedIp"], "2001:db8::5");
     assert_eq!(token["lastUsedUserAgent"], "curl/8.5.0");
 }
+
+#[tokio::test]
+async fn a_token_limited_to_addresses_creates_only_tokens_limited_to_them() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let (_, manager) = app.token(&owner, &[Scope::TokensWrite, Scope::AccountRead]).await;
+    let body = json!({"name": "office", "scopes": ["tokens:write", "account:read"], "allowedIps": ["203.0.113.0/24"]});
+    let office = app.post("/api/v2/tokens", &manager, body).await.assert_ok(201)["plaintextToken"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let create = |body: serde_json::Value| {
+        let mut request = axum::http::Request::post("/api/v2/tokens")
+            .header("authorization", format!("Bearer {office}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo("203.0.113.5:1".parse::<std::net::SocketAddr>().expect("a")));
+        app.send(request)
+    };
+    // None asked for: the calling token's limit is passed on.
+    let inherited = create(json!({"name": "child", "scopes": ["account:read"]})).await;
+    assert_eq!(inherited.assert_ok(201)["token"]["allowedIps"], json!(["203.0.113.0/24"]));
+    // Narrower is fine; wider or elsewhere is refused, and nothing is made.
+    let narrower = create(json!({"name": "narrow", "scopes": ["account:read"], "allowedIps": ["203.0.113.9"]})).await;
+    assert_eq!(narrower.assert_ok(201)["token"]["allowedIps"], json!(["203.0.113.9/32"]));
+    let before = app.count_tokens(&owner.account_id).await;
+    let wider = create(json!({"name": "wide", "scopes": ["account:read"], "allowedIps": ["0.0.0.0/0"]})).await;
+    wider.assert_error(403, "FORBIDDEN");
+    assert!(wider.body["error"]["message"].as_str().expect("m").contains("0.0.0.0/0"));
+    assert_eq!(app.count_tokens(&owner.account_id).await, before);
+}
