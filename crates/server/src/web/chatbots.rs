@@ -30,12 +30,6 @@ const TOKENS_READ: usize = 1_000;
 const COUNT_MAX: usize = 1_000;
 
 #[derive(Debug, Deserialize)]
-pub struct ChatbotsParams {
-    account: Option<String>,
-    done: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct CreateForm {
     csrf: String,
     account: String,
@@ -91,7 +85,7 @@ fn refusal(denial: &Denial) -> (StatusCode, String) {
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Query(params): Query<ChatbotsParams>,
+    Query(params): Query<super::TeamPageParams>,
 ) -> Result<Response, WebError> {
     let signed_in = require_sign_in(session, "/dashboard/chatbots")?;
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {

@@ -30,12 +30,6 @@ fn role_summary(role: Role) -> &'static str {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MembersParams {
-    account: Option<String>,
-    done: Option<String>,
-}
-
 /// The invite form as typed, with its error.
 #[derive(Debug, Default)]
 struct Invite<'a> {
@@ -47,7 +41,7 @@ struct Invite<'a> {
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Query(params): Query<MembersParams>,
+    Query(params): Query<super::TeamPageParams>,
 ) -> Result<Response, WebError> {
     let signed_in = require_sign_in(session, "/dashboard/members")?;
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {

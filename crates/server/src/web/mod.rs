@@ -371,6 +371,14 @@ pub struct DoneParams {
     pub done: Option<String>,
 }
 
+/// `?account=ID&done=…`: which of the person's teams a page is about, and
+/// what its form just did.
+#[derive(Debug, serde::Deserialize)]
+pub struct TeamPageParams {
+    pub account: Option<String>,
+    pub done: Option<String>,
+}
+
 /// `?account=ID`: which of the person's teams a page is about.
 #[derive(Debug, serde::Deserialize)]
 pub struct TeamParams {

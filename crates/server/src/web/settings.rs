@@ -22,12 +22,6 @@ use crate::state::AppState;
 
 const HERE: &str = "/dashboard/settings";
 
-#[derive(Debug, Deserialize)]
-pub struct SettingsParams {
-    account: Option<String>,
-    done: Option<String>,
-}
-
 /// What to show again after a refused form.
 #[derive(Debug, Default)]
 struct Problems<'a> {
@@ -44,7 +38,7 @@ fn rename_rule() -> RouteRule {
 pub async fn show(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Query(params): Query<SettingsParams>,
+    Query(params): Query<super::TeamPageParams>,
 ) -> Result<Response, WebError> {
     let signed_in = require_sign_in(session, HERE)?;
     let team = match pick_team(&state, &signed_in, params.account.as_deref()).await? {
