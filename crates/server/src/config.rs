@@ -29,7 +29,7 @@ pub struct ServerConfig {
     /// Peers whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
     /// GitHub's keys for leaked-token reports, when they are accepted.
-    pub secret_scanning: Option<crate::routes::secret_scanning::ScanningKeys>,
+    pub secret_scanning: Option<crate::scanning_keys::ScanningKeys>,
 }
 
 /// Verified tokens kept per node by default (a few hundred bytes each).
@@ -264,7 +264,7 @@ impl Settings {
             secret_scanning: self
                 .secret_scanning_keys
                 .as_deref()
-                .map(crate::routes::secret_scanning::ScanningKeys::load)
+                .map(crate::scanning_keys::ScanningKeys::load)
                 .transpose()?,
             documents: crate::clients::DocumentFetch::new(
                 self.client_metadata_private,

@@ -33,6 +33,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod router;
 pub mod routes;
+pub mod scanning_keys;
 pub mod secret;
 pub mod serve;
 pub mod state;

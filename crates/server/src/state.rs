@@ -45,7 +45,7 @@ pub struct Shared {
     /// Peers whose `Forwarded` / `X-Forwarded-For` name the client.
     pub trusted_proxies: crate::config::TrustedProxies,
     /// GitHub's keys for leaked-token reports; `None`: not accepted.
-    pub secret_scanning: Option<crate::routes::secret_scanning::ScanningKeys>,
+    pub secret_scanning: Option<crate::scanning_keys::ScanningKeys>,
 }
 
 impl AppState {

@@ -17,7 +17,7 @@ use sitegpt_server::clients::DocumentFetch;
 use sitegpt_server::config::{IntrospectionClients, Settings, TrustedProxies};
 use sitegpt_server::mail::Mailer;
 use sitegpt_server::router::router;
-use sitegpt_server::routes::secret_scanning::ScanningKeys;
+use sitegpt_server::scanning_keys::ScanningKeys;
 use sitegpt_server::state::{AppState, ServerConfig};
 use sitegpt_store::{NewMembership, NewToken, NewUser, Store};
 use tower::ServiceExt;

@@ -13,7 +13,7 @@ use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sitegpt_access::Scope;
-use sitegpt_server::routes::secret_scanning::{ScanningKeys, p256_pem};
+use sitegpt_server::scanning_keys::{ScanningKeys, p256_pem};
 
 use crate::helpers::{TestApp, TestResponse};
 
