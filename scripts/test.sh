@@ -38,6 +38,9 @@ echo "== PostgreSQL for the tests"
 source scripts/postgres.sh
 pg_start
 
+# A real SMTP server (aiosmtpd) receives the notice mails in the API tests.
+python3 -c 'import aiosmtpd' 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 echo "== cargo test"
 # The CLI tests run the server binary, so build every binary first.
 cargo build --workspace --bins --locked

@@ -28,6 +28,7 @@ pub mod issue;
 pub mod logging;
 pub mod mail;
 pub mod mcp;
+pub mod notices;
 pub mod openapi;
 pub mod ratelimit;
 pub mod request;

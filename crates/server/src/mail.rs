@@ -35,12 +35,33 @@ pub struct Mailer {
     from: Mailbox,
 }
 
-/// One message; the body is plain text.
+/// One message: plain text, with an HTML part and a `List-Unsubscribe`
+/// address for notices.
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
+    pub unsubscribe: Option<String>,
+}
+
+/// `List-Unsubscribe` (RFC 2369): where a notice can be turned off.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
 
 impl Mailer {
@@ -72,13 +93,16 @@ impl Mailer {
         let to: Mailbox = mail.to.parse().context("the recipient address is not valid")?;
         match &self.delivery {
             Delivery::Smtp(transport) => {
-                let message = Message::builder()
-                    .from(self.from.clone())
-                    .to(to)
-                    .subject(&mail.subject)
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(mail.body.clone())
-                    .context("building the message")?;
+                let mut builder = Message::builder().from(self.from.clone()).to(to).subject(&mail.subject);
+                if let Some(address) = &mail.unsubscribe {
+                    builder = builder.header(ListUnsubscribe(format!("<{address}>")));
+                }
+                let message = match &mail.html {
+                    Some(html) => builder
+                        .multipart(lettre::message::MultiPart::alternative_plain_html(mail.body.clone(), html.clone())),
+                    None => builder.header(ContentType::TEXT_PLAIN).body(mail.body.clone()),
+                }
+                .context("building the message")?;
                 transport.send(message).await.context("sending over SMTP")?;
                 tracing::info!(to = %mail.to, subject = %mail.subject, "mail sent over SMTP");
             }
@@ -93,8 +117,11 @@ impl Mailer {
                 let path = dir.join(name);
                 // Written for people to read: headers and the body as is, not
                 // transfer-encoded, so links can be copied straight out.
+                let unsubscribe =
+                    mail.unsubscribe.as_ref().map(|a| format!("List-Unsubscribe: <{a}>\n")).unwrap_or_default();
+                let html = mail.html.as_ref().map(|h| format!("\n\n--- the HTML part ---\n{h}")).unwrap_or_default();
                 let text = format!(
-                    "From: {}\nTo: {to}\nSubject: {}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n{}",
+                    "From: {}\nTo: {to}\nSubject: {}\nDate: {}\n{unsubscribe}Content-Type: text/plain; charset=utf-8\n\n{}{html}",
                     self.from,
                     mail.subject,
                     Utc::now().to_rfc2822(),
@@ -241,7 +268,14 @@ impl MailQueue {
         let body = if link.is_empty() { queued.body.clone() } else { queued.body.replace("{link}", &link) };
         let logged =
             if queued.link == Some(MailLink::ResetPassword) { "(a password reset link)".to_owned() } else { link };
-        Ok((Mail { to: queued.to.clone(), subject: queued.subject.clone(), body }, logged))
+        let mail = Mail {
+            to: queued.to.clone(),
+            subject: queued.subject.clone(),
+            body,
+            html: queued.html.clone(),
+            unsubscribe: queued.unsubscribe.clone(),
+        };
+        Ok((mail, logged))
     }
 }
 

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/settings/team", post(web::settings::rename))
         .route("/dashboard/settings/password", post(web::settings::change_password))
         .route("/dashboard/settings/sessions", post(web::settings::end_other_sessions))
+        .route("/dashboard/settings/notices", post(web::settings::notices))
         .route("/forgot-password", get(web::password::request_form).post(web::password::request))
         .route("/reset-password", get(web::password::choose_form).post(web::password::choose))
         .route("/dashboard/apps", get(web::apps::show))

@@ -335,6 +335,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Records several uses in one transaction, each as `touch_token` does.
     async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()>;
 
+    /// Claims the expiry notices due at `now` (each token and kind once, on
+    /// every node together) and queues each one's mail, made by `mail`, in
+    /// the same transaction; how many were claimed.
+    async fn claim_expiry_notices(&self, now: DateTime<Utc>, mail: NoticeMail) -> StoreResult<usize>;
+    /// Whether the user gets expiry warnings (default yes).
+    async fn expiry_notices(&self, user_id: &str) -> StoreResult<bool>;
+    async fn set_expiry_notices(&self, user_id: &str, on: bool) -> StoreResult<()>;
+
     // --- the deprecated v0 API: whitelabel brands and v0 keys ---------------
 
     /// Gives or takes an account's whitelabel status. `NotFound` for an

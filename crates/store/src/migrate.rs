@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "oauth_clients",
     "oauth_grants",
     "api_tokens",
+    "token_notices",
     "device_authorizations",
     "sessions",
     "email_verifications",

@@ -439,7 +439,54 @@ pub struct OutgoingMail {
     pub body: String,
     pub link: Option<MailLink>,
     pub user_id: Option<String>,
+    /// An HTML part beside the text, for notices.
+    pub html: Option<String>,
+    /// Where a notice can be turned off (`List-Unsubscribe`).
+    pub unsubscribe: Option<String>,
 }
+
+/// Which notice about a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The token expires within seven days.
+    ExpiresInAWeek,
+    /// The token expires within a day.
+    ExpiresInADay,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 2] = [NoticeKind::ExpiresInAWeek, NoticeKind::ExpiresInADay];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::ExpiresInAWeek => "expires-7d",
+            NoticeKind::ExpiresInADay => "expires-1d",
+        }
+    }
+
+    /// The notice is due when the token expires within this, and not within
+    /// the next kind's (a day).
+    pub fn window(self) -> (chrono::Duration, chrono::Duration) {
+        match self {
+            NoticeKind::ExpiresInAWeek => (chrono::Duration::days(1), chrono::Duration::days(7)),
+            NoticeKind::ExpiresInADay => (chrono::Duration::zero(), chrono::Duration::days(1)),
+        }
+    }
+}
+
+/// A token due an expiry notice, with whom to tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiryNotice {
+    pub token_id: String,
+    pub token_name: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: String,
+    pub email: String,
+    pub kind: NoticeKind,
+}
+
+/// Makes a notice's mail (the store queues it with the claim).
+pub type NoticeMail = std::sync::Arc<dyn Fn(&ExpiryNotice) -> OutgoingMail + Send + Sync>;
 
 /// A queued message, as a delivery worker claims it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -453,6 +500,8 @@ pub struct QueuedMail {
     pub created_at: DateTime<Utc>,
     /// Attempts made before this one.
     pub attempts: u32,
+    pub html: Option<String>,
+    pub unsubscribe: Option<String>,
 }
 
 /// Failures counted under one key in one fixed window.

@@ -337,8 +337,36 @@ pub(crate) fn invitation<R: Cells>(row: &R) -> Result<Invitation, R::Error> {
 }
 
 pub(crate) const INSERT_MAIL: &str = "INSERT INTO mail_queue \
-     (id, recipient, subject, body, link_kind, user_id, created_at, next_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+     (id, recipient, subject, body, link_kind, user_id, created_at, next_attempt_at, html, unsubscribe) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)";
+
+/// Tokens due a notice of kind `$4`: live, their owner still a member and
+/// wanting expiry warnings, expiring after `$1` and by `$2`, having lived
+/// longer than `$3` milliseconds (so a short-lived token is not warned at
+/// birth), without that notice yet.
+pub(crate) const DUE_NOTICES: &str = "SELECT t.id, t.name, t.expires_at, t.user_id, u.email FROM api_tokens t \
+     JOIN users u ON u.id = t.user_id \
+     WHERE t.revoked_at IS NULL AND t.expires_at > $1 AND t.expires_at <= $2 AND t.expires_at - t.created_at > $3 \
+     AND u.expiry_notices = 1 \
+     AND EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = t.account_id AND m.user_id = t.user_id) \
+     AND NOT EXISTS (SELECT 1 FROM token_notices n WHERE n.token_id = t.id AND n.kind = $4) \
+     ORDER BY t.expires_at, t.id LIMIT 200";
+
+/// Claims one notice: one row changed only for the first claimer.
+pub(crate) const CLAIM_NOTICE: &str =
+    "INSERT INTO token_notices (token_id, kind, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// A row of [`DUE_NOTICES`].
+pub(crate) fn due_notice<R: Cells>(row: &R, kind: crate::NoticeKind) -> Result<crate::ExpiryNotice, R::Error> {
+    Ok(crate::ExpiryNotice {
+        token_id: row.text(0)?,
+        token_name: row.text(1)?,
+        expires_at: row.time(2)?,
+        user_id: row.text(3)?,
+        email: row.text(4)?,
+        kind,
+    })
+}
 
 /// Claims due mail: `$1` now, `$2` the end of the lease, `$3` how many.
 /// `{lock}` is PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite's single
@@ -348,7 +376,7 @@ pub(crate) fn claim_mail_sql(lock: &str) -> String {
         "UPDATE mail_queue SET next_attempt_at = $2 WHERE id IN \
          (SELECT id FROM mail_queue WHERE failed_at IS NULL AND next_attempt_at <= $1 \
           ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
-         RETURNING id, recipient, subject, body, link_kind, user_id, created_at, attempts"
+         RETURNING id, recipient, subject, body, link_kind, user_id, created_at, attempts, html, unsubscribe"
     )
 }
 
@@ -392,6 +420,8 @@ pub(crate) fn queued_mail<R: Cells>(row: &R) -> Result<QueuedMail, R::Error> {
         user_id: row.opt_text(5)?,
         created_at: row.time(6)?,
         attempts: u32::try_from(attempts).map_err(|_| R::corrupt("attempts", &attempts.to_string()))?,
+        html: row.opt_text(8)?,
+        unsubscribe: row.opt_text(9)?,
     })
 }
 

@@ -158,6 +158,8 @@ fn leaked_mail(to: &str, what: &str, place: &Place, public_url: &str) -> Outgoin
         ),
         link: None,
         user_id: None,
+        html: None,
+        unsubscribe: None,
     }
 }
 

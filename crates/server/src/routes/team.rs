@@ -175,6 +175,8 @@ async fn invite(
         ),
         link: None,
         user_id: None,
+        html: None,
+        unsubscribe: None,
     };
     match state.store.create_invitation(invitation.clone(), mail).await {
         Ok(()) => state.mail.wake(),

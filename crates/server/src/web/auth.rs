@@ -291,6 +291,8 @@ pub fn verification_mail(email: &str, next: &str) -> OutgoingMail {
         ),
         link: Some(MailLink::VerifyEmail),
         user_id: None,
+        html: None,
+        unsubscribe: None,
     }
 }
 
@@ -307,6 +309,8 @@ fn signup_attempt_mail(state: &AppState, email: &str, user_id: Option<String>) -
         ),
         link: None,
         user_id,
+        html: None,
+        unsubscribe: None,
     }
 }
 

@@ -84,6 +84,8 @@ pub async fn request(
             ),
             link: Some(MailLink::ResetPassword),
             user_id: Some(user.id.clone()),
+            html: None,
+            unsubscribe: None,
         };
         state.store.queue_mail(mail, Utc::now()).await?;
         state.mail.wake();

@@ -48,6 +48,8 @@ pub async fn show(
     let notice = match params.done.as_deref() {
         Some("renamed") => Some("Team renamed.".to_owned()),
         Some("password") => Some("Password changed. Every other device was signed out.".to_owned()),
+        Some("notices-on") => Some("You will get a mail a week and a day before a token expires.".to_owned()),
+        Some("notices-off") => Some("Expiry warnings are off.".to_owned()),
         Some(n) if n.starts_with("sessions-") => {
             let n = n.trim_start_matches("sessions-");
             Some(match n {
@@ -58,16 +60,18 @@ pub async fn show(
         }
         _ => None,
     };
-    Ok(settings_page(&signed_in, &team, StatusCode::OK, notice.as_deref(), Problems::default()))
+    settings_page(&state, &signed_in, &team, StatusCode::OK, notice.as_deref(), Problems::default()).await
 }
 
-fn settings_page(
+async fn settings_page(
+    state: &AppState,
     signed_in: &SignedIn,
     team: &Team,
     status: StatusCode,
     notice: Option<&str>,
     problems: Problems<'_>,
-) -> Response {
+) -> Result<Response, WebError> {
+    let notices = state.store.expiry_notices(&signed_in.session.user.id).await?;
     let can_rename = decide_for_person(signed_in, team, rename_rule(), Target::Account);
     let hint = format!("At least {PASSWORD_MIN} characters.");
     let body = html! {
@@ -106,6 +110,17 @@ fn settings_page(
             }
             p.hint { "Changing it signs you out on every other device. Forgot it? "
                 a href="/forgot-password" { "Reset it by e-mail" } "." }
+            h2 #notices { "Mail about your tokens" }
+            form.settings-form method="post" action="/dashboard/settings/notices" {
+                input type="hidden" name="csrf" value=(signed_in.csrf());
+                input type="hidden" name="account" value=(team.account.id);
+                label.inline {
+                    input type="checkbox" name="expiry" value="on" checked[notices];
+                    "Warn me by e-mail a week and a day before one of my tokens expires"
+                }
+                p.hint { "Mail about a token added by a device login or an app, and about a leaked token, is always sent." }
+                div.actions.single { button.secondary type="submit" { "Save" } }
+            }
             h2 #sessions-heading { "Sessions" }
             p { "Signed in on a shared or lost device? End every session but this one." }
             form method="post" action="/dashboard/settings/sessions" aria-labelledby="sessions-heading" {
@@ -115,7 +130,7 @@ fn settings_page(
             }
         }
     };
-    html(status, page("Settings", Some(signed_in.viewer().at(HERE)), body))
+    Ok(html(status, page("Settings", Some(signed_in.viewer().at(HERE)), body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,13 +154,13 @@ pub async fn rename(
     };
     if let Err(denial) = decide_for_person(&signed_in, &team, rename_rule(), Target::Account) {
         let problems = Problems { team: Some(denial.message()), ..Problems::default() };
-        return Ok(settings_page(&signed_in, &team, StatusCode::FORBIDDEN, None, problems));
+        return settings_page(&state, &signed_in, &team, StatusCode::FORBIDDEN, None, problems).await;
     }
     let name = form.name.trim();
     if let Err(why) = check_name(name) {
         let why = super::sentence(&why.replace("name", "the team name"));
         let problems = Problems { team_name: Some(&form.name), team: Some(why), ..Problems::default() };
-        return Ok(settings_page(&signed_in, &team, StatusCode::BAD_REQUEST, None, problems));
+        return settings_page(&state, &signed_in, &team, StatusCode::BAD_REQUEST, None, problems).await;
     }
     state.store.rename_account(&team.account.id, name).await?;
     tracing::info!(account_id = %team.account.id, by_user = %signed_in.session.user.id, "team renamed");
@@ -180,7 +195,7 @@ pub async fn change_password(
     }
     if let Err(why) = check_password(&form.password) {
         let problems = Problems { password: Some(why), ..Problems::default() };
-        return Ok(settings_page(&signed_in, &team, StatusCode::BAD_REQUEST, None, problems));
+        return settings_page(&state, &signed_in, &team, StatusCode::BAD_REQUEST, None, problems).await;
     }
     let stored = user.password_hash.clone();
     let (current, new) = (form.current.clone(), form.password.clone());
@@ -192,7 +207,7 @@ pub async fn change_password(
         state.limits.fail(&limit).await?;
         tracing::info!(user_id = %user.id, "password change with a wrong current password");
         let problems = Problems { current: Some("That is not your current password.".into()), ..Problems::default() };
-        return Ok(settings_page(&signed_in, &team, StatusCode::BAD_REQUEST, None, problems));
+        return settings_page(&state, &signed_in, &team, StatusCode::BAD_REQUEST, None, problems).await;
     };
     state.store.set_password(&user.id, &password_hash, Some(signed_in.id_hash)).await?;
     tracing::info!(user_id = %user.id, "password changed; other sessions ended");
@@ -220,4 +235,30 @@ pub async fn end_other_sessions(
     let ended = state.store.end_other_sessions(&signed_in.session.user.id, Some(signed_in.id_hash)).await?;
     tracing::info!(user_id = %signed_in.session.user.id, ended, "other sessions ended");
     Ok(redirect(&team.link(&format!("{HERE}?done=sessions-{ended}"))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoticesForm {
+    csrf: String,
+    account: String,
+    #[serde(default)]
+    expiry: Option<String>,
+}
+
+/// `POST /dashboard/settings/notices`: expiry warnings on or off.
+pub async fn notices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
+    WebForm(form): WebForm<NoticesForm>,
+) -> Result<Response, WebError> {
+    let signed_in = signed_in_post(&headers, &state, session, &form.csrf, HERE)?;
+    let team = match pick_team(&state, &signed_in, Some(&form.account)).await? {
+        Ok(team) => team,
+        Err(page) => return Ok(page),
+    };
+    let on = form.expiry.as_deref() == Some("on");
+    state.store.set_expiry_notices(&signed_in.session.user.id, on).await?;
+    let done = if on { "notices-on" } else { "notices-off" };
+    Ok(redirect(&team.link(&format!("{HERE}?done={done}"))))
 }

@@ -218,6 +218,8 @@ async fn invited_people_accept_only_with_a_verified_address_and_may_decline() {
         body: "b".into(),
         link: None,
         user_id: None,
+        html: None,
+        unsubscribe: None,
     };
     app.store().create_invitation(invite("inv_1"), mail.clone()).await.expect("invite");
 

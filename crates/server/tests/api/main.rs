@@ -21,6 +21,7 @@ mod matrix;
 mod mcp;
 mod mcp_client;
 mod nodes;
+mod notices;
 mod oauth;
 mod oauth_client;
 mod openapi;

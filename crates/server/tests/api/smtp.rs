@@ -139,6 +139,8 @@ async fn an_unwritable_outbox_fails_no_request_and_mail_is_retried() {
                 body: "b".into(),
                 link: None,
                 user_id: None,
+                html: None,
+                unsubscribe: None,
             },
             chrono::Utc::now(),
         )

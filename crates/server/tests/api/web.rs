@@ -10,7 +10,7 @@ use crate::helpers::{Browser, TestApp, captured_logs, contains};
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const PASSWORD: &str = "correct horse battery";
 
-async fn start_device(app: &TestApp, scope: Option<&str>) -> Value {
+pub async fn start_device(app: &TestApp, scope: Option<&str>) -> Value {
     let mut pairs = vec![("client_id", "sitegpt-cli")];
     if let Some(scope) = scope {
         pairs.push(("scope", scope));
@@ -18,13 +18,13 @@ async fn start_device(app: &TestApp, scope: Option<&str>) -> Value {
     app.form("/oauth/device_authorization", &pairs, None).await.body
 }
 
-async fn poll(app: &TestApp, device_code: &str) -> crate::helpers::TestResponse {
+pub async fn poll(app: &TestApp, device_code: &str) -> crate::helpers::TestResponse {
     app.form("/oauth/token", &[("grant_type", GRANT), ("client_id", "sitegpt-cli"), ("device_code", device_code)], None)
         .await
 }
 
 /// A signed-in browser of a verified new owner.
-async fn verified_owner<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+pub async fn verified_owner<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
     let mut browser = Browser::new(app);
     let link = browser.sign_up(email, PASSWORD).await;
     browser.open_link(&link).await.assert_contains("Your e-mail is verified");

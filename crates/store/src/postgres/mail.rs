@@ -20,6 +20,8 @@ pub(super) async fn insert_mail(tx: &impl GenericClient, mail: &OutgoingMail, no
             &mail.link.map(MailLink::as_str),
             &mail.user_id,
             &ms(now),
+            &mail.html,
+            &mail.unsubscribe,
         ],
     )
     .await

@@ -19,6 +19,7 @@ mod device;
 mod listen;
 mod mail;
 mod migrations;
+mod notices;
 mod oauth;
 mod sessions;
 mod sql;
@@ -528,6 +529,18 @@ impl Store for PostgresStore {
                 .map_err(pg)?;
         purged += oauth::purge(&client, now).await?;
         Ok(purged)
+    }
+
+    async fn claim_expiry_notices(&self, now: DateTime<Utc>, mail: crate::NoticeMail) -> StoreResult<usize> {
+        notices::claim_expiry_notices(&self.db, now, mail).await
+    }
+
+    async fn expiry_notices(&self, user_id: &str) -> StoreResult<bool> {
+        notices::expiry_notices(&self.db, user_id).await
+    }
+
+    async fn set_expiry_notices(&self, user_id: &str, on: bool) -> StoreResult<()> {
+        notices::set_expiry_notices(&self.db, user_id, on).await
     }
 
     async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {

@@ -20,7 +20,9 @@ pub(super) fn insert_mail(tx: &Connection, mail: &OutgoingMail, now: DateTime<Ut
                 mail.body,
                 mail.link.map(MailLink::as_str),
                 mail.user_id,
-                ms(now)
+                ms(now),
+                mail.html,
+                mail.unsubscribe
             ])
         })
         .map_err(backend)?;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0011_oauth.sql"),
     include_str!("0012_password_resets.sql"),
     include_str!("0013_token_addresses.sql"),
+    include_str!("0014_notices.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

@@ -12,6 +12,7 @@ mod device;
 mod epoch;
 mod mail;
 mod migrations;
+mod notices;
 mod oauth;
 mod pool;
 mod sessions;
@@ -485,6 +486,18 @@ impl Store for SqliteStore {
                 Ok(u64::try_from(purged).unwrap_or_default())
             })
             .await
+    }
+
+    async fn claim_expiry_notices(&self, now: DateTime<Utc>, mail: crate::NoticeMail) -> StoreResult<usize> {
+        notices::claim_expiry_notices(&self.pool, now, mail).await
+    }
+
+    async fn expiry_notices(&self, user_id: &str) -> StoreResult<bool> {
+        notices::expiry_notices(&self.pool, user_id).await
+    }
+
+    async fn set_expiry_notices(&self, user_id: &str, on: bool) -> StoreResult<()> {
+        notices::set_expiry_notices(&self.pool, user_id, on).await
     }
 
     async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {

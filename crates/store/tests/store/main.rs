@@ -112,6 +112,8 @@ pub fn mail(to: &str) -> sitegpt_store::OutgoingMail {
         body: "A message.".into(),
         link: None,
         user_id: None,
+        html: None,
+        unsubscribe: None,
     }
 }
 

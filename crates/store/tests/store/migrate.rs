@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use rusqlite::types::Value;
 use sitegpt_access::device::{DeviceCode, UserCode};
-use sitegpt_access::{AccessLevel, ChatbotRestriction, Role, ScopeSet};
+use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Role, ScopeSet};
 use sitegpt_store::migrate::{TABLES, sqlite_to_postgres};
 use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::{Conversation, Message, NewDeviceAuthorization, NewSession, Store, StoreError};
@@ -56,6 +56,13 @@ async fn every_row_of_every_table_arrives_unchanged() {
     let now = Utc::now();
     t.store.revoke_token(&revoked.id, now).await.expect("revoke");
     t.store.touch_token(&token.id, now).await.expect("touch");
+    // An old token that expires in three days: its week's warning is claimed.
+    let aging = PlainToken::generate();
+    let mut old = crate::new_token(&owner, &account, &aging, ScopeSet::all(), now - Duration::days(60));
+    old.expires_at = now + Duration::days(3);
+    t.store.insert_token(old).await.expect("aging token");
+    let notice_mail: sitegpt_store::NoticeMail = std::sync::Arc::new(|n| crate::mail(&n.email));
+    assert_eq!(t.store.claim_expiry_notices(now, notice_mail).await.expect("claim"), 1);
     let bot = t.store.create_chatbot(&account.id, "Support ✓", now).await.expect("bot");
     t.store.save_settings(&bot.id, r#"{"general":{"tone":"warm"}}"#.into(), now).await.expect("settings");
     t.store

@@ -112,6 +112,8 @@ pub async fn authorization_code(state: &AppState, form: &Form) -> Result<Respons
     match state.store.redeem_code(code.hash(), issue).await? {
         RedeemOutcome::Issued(record) => {
             tracing::info!(grant_id = %grant.id, token_id = %record.id, client_id = %client.id, "authorization code redeemed");
+            let how = format!("by the app “{}” you connected (OAuth)", client.name);
+            crate::notices::tell_owner_of_new_token(state, &record, &how).await;
             Ok(answer(&record, plain, refresh))
         }
         RedeemOutcome::Unknown => Err(invalid_grant("The authorization code is not valid.")),

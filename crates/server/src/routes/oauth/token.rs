@@ -56,6 +56,8 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
     match outcome {
         DevicePollOutcome::Issued(record) => {
             tracing::info!(token_id = %record.id, client_id = client.id, "device authorization redeemed");
+            let how = format!("by a device login of {}", client.name);
+            crate::notices::tell_owner_of_new_token(state, &record, &how).await;
             Ok(json_no_store(OAuthTokenResponse {
                 access_token: plain.expose(),
                 token_type: "Bearer".into(),
