@@ -393,9 +393,34 @@ fn output_until(mut command: Command, wanted: &str, stderr: bool) -> String {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    child.kill().expect("stop");
+    // `script` runs the server in a session of its own, which outlives
+    // `script` itself: end the children first.
+    kill_tree(child.id());
     child.wait().expect("wait");
     text
+}
+
+/// The processes whose environment mentions `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0)
+                    .any(|var| var.ends_with(marker.as_bytes()) && var.starts_with(b"SITEGPT_DATA_DIR="))
+            })
+        })
+        .collect()
+}
+
+/// Kills `pid` and every process under it (children first).
+fn kill_tree(pid: u32) {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+        kill_tree(child);
+    }
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 /// On a terminal, `serve` speaks text: its first-run hint is readable and
@@ -413,6 +438,8 @@ fn serve_on_a_terminal_prints_a_readable_first_run_hint() {
         .env_remove("SITEGPT_LOG_FORMAT")
         .env_remove("SITEGPT_DATABASE_URL");
     let text = output_until(command, "/api/v2/account", false);
+    let tty_dir = dir.path().join("tty").display().to_string();
+    assert_eq!(processes_with(&tty_dir), Vec::<u32>::new(), "the server under `script` was left running");
     assert!(text.contains("No accounts yet. Create the first one in a browser:"), "{text}");
     assert!(text.contains("    http://sitegpt.test/signup"), "{text}");
     assert!(text.contains("sitegpt-server is listening"), "{text}");
