@@ -550,8 +550,9 @@ pub(crate) const PURGE_OAUTH_IDLE: [&str; 2] = [
 pub(crate) const PURGE_SUPERSEDED_REFRESH: &str = "DELETE FROM oauth_refresh_tokens WHERE superseded_at <= $1";
 pub(crate) const SUPERSEDED_REFRESH_KEPT_MS: i64 = 7 * 86_400_000;
 
-/// A password reset link's state, as an error when it cannot be used.
-pub(crate) fn reset_usable(expires_at: i64, used_at: Option<i64>, now: DateTime<Utc>) -> crate::StoreResult<()> {
+/// A single-use link's state (verification or password reset), as an
+/// error when it cannot be used.
+pub(crate) fn link_usable(expires_at: i64, used_at: Option<i64>, now: DateTime<Utc>) -> crate::StoreResult<()> {
     use crate::StoreError;
     if used_at.is_some() {
         Err(StoreError::Conflict("this link was already used".into()))

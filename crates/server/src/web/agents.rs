@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sitegpt_access::CreatedVia;
 use sitegpt_store::{TokenQuery, TokenRecord};
 
-use super::layout::{copyable, describe_access, page, scope_list};
+use super::layout::{chatbot_names, copyable, describe_access, page, scope_list};
 use super::require_sign_in;
 use super::urlencode;
 use super::{MaybeSession, WebError, html, pick_team};
@@ -198,7 +198,7 @@ fn row(
                     }
                 }
             }
-            td data-label="Chatbots" { (chatbot_names(token, chatbots)) }
+            td data-label="Chatbots" { (chatbot_names(token, chatbots.iter().map(|(id, name)| (id.as_str(), name.as_str())))) }
             td.date data-label="Created" { (day(token.created_at)) }
             td.date data-label="Last used" {
                 @match token.last_used_at { Some(at) => (day(at)), None => span.muted { "Never" } }
@@ -216,17 +216,6 @@ fn row(
             }
         }
     }
-}
-
-/// "All chatbots", or the names of the chatbots a token is limited to (the
-/// id of one that is gone).
-fn chatbot_names(token: &TokenRecord, chatbots: &HashMap<String, String>) -> String {
-    if !token.chatbots.is_restricted() {
-        return "All chatbots".to_owned();
-    }
-    let names: Vec<&str> =
-        token.chatbots.ids().iter().map(|id| chatbots.get(id).map_or(id.as_str(), String::as_str)).collect();
-    names.join(", ")
 }
 
 /// How a token came to be, in words.

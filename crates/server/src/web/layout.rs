@@ -247,6 +247,24 @@ pub fn describe_access(token: &sitegpt_store::TokenRecord) -> Markup {
     html! { span title=(scopes) { (label) } }
 }
 
+/// "All chatbots", or the names of the chatbots a token is limited to
+/// (the id of one that is gone), from `(id, name)` pairs.
+pub fn chatbot_names<'a>(
+    token: &sitegpt_store::TokenRecord,
+    chatbots: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) -> String {
+    if !token.chatbots.is_restricted() {
+        return "All chatbots".to_owned();
+    }
+    let names: Vec<&str> = token
+        .chatbots
+        .ids()
+        .iter()
+        .map(|id| chatbots.clone().find(|(bot, _)| bot == id).map_or(id.as_str(), |(_, name)| name))
+        .collect();
+    names.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

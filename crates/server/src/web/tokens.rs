@@ -463,26 +463,16 @@ fn shown_once(
             }
             dl.facts {
                 dt { "Access" } dd { (describe_access(record)) }
-                dt { "Chatbots" } dd { (chatbot_names(record, chatbots)) }
+                dt { "Chatbots" } dd {
+                    @if record.chatbots.is_restricted() { "Only " }
+                    (super::layout::chatbot_names(record, chatbots.iter().map(|b| (b.id.as_str(), b.name.as_str()))))
+                }
                 dt { "Expires" } dd { (record.expires_at.format("%Y-%m-%d %H:%M UTC")) }
             }
             div.actions.single { a.button.primary href=(list) { "Done, I copied it" } }
         }
     };
     page(title, Some(signed_in.viewer().at("/dashboard/agents")), body)
-}
-
-fn chatbot_names(record: &TokenRecord, chatbots: &[Chatbot]) -> String {
-    if !record.chatbots.is_restricted() {
-        return "All chatbots".to_owned();
-    }
-    let names: Vec<&str> = record
-        .chatbots
-        .ids()
-        .iter()
-        .map(|id| chatbots.iter().find(|b| &b.id == id).map_or(id.as_str(), |b| b.name.as_str()))
-        .collect();
-    format!("Only {}", names.join(", "))
 }
 
 /// What a person may do with a token they can see.

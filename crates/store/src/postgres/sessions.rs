@@ -81,17 +81,10 @@ pub(super) async fn use_email_verification(db: &Db, token_hash: [u8; 32], now: D
     .await?
     .ok_or(StoreError::NotFound)?;
     let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
-    if used_at.is_some() || ms(now) >= expires_at {
+    if let Err(unusable) = rows::link_usable(expires_at, used_at, now) {
         let verified = query_opt(&tx, "SELECT email_verified_at FROM users WHERE id = $1", &[&user_id]).await?;
-        if verified.map(|row| row.opt_int(0)).transpose()?.flatten().is_some() {
-            return Err(StoreError::Conflict(crate::ALREADY_VERIFIED.into()));
-        }
-    }
-    if used_at.is_some() {
-        return Err(StoreError::Conflict("this link was already used".into()));
-    }
-    if ms(now) >= expires_at {
-        return Err(StoreError::Conflict("this link has expired".into()));
+        let verified = verified.map(|row| row.opt_int(0)).transpose()?.flatten().is_some();
+        return Err(if verified { StoreError::Conflict(crate::ALREADY_VERIFIED.into()) } else { unusable });
     }
     execute(&tx, "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1", &[&&token_hash[..], &ms(now)])
         .await
@@ -192,7 +185,7 @@ async fn usable_reset(
     };
     let found = query_opt(c, sql, &[&&token_hash[..]]).await?.ok_or(StoreError::NotFound)?;
     let (user_id, expires_at, used_at) = (found.text(0)?, found.int(1)?, found.opt_int(2)?);
-    rows::reset_usable(expires_at, used_at, now)?;
+    rows::link_usable(expires_at, used_at, now)?;
     Ok(user_id)
 }
 

@@ -92,21 +92,13 @@ pub(super) async fn use_email_verification(
             .optional()
             .map_err(backend)?;
         let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
-        if used_at.is_some() || ms(now) >= expires_at {
+        if let Err(unusable) = rows::link_usable(expires_at, used_at, now) {
             let verified: Option<i64> = tx
                 .query_row("SELECT email_verified_at FROM users WHERE id = ?1", [&user_id], |r| r.get(0))
                 .optional()
                 .map_err(backend)?
                 .flatten();
-            if verified.is_some() {
-                return Err(StoreError::Conflict(ALREADY_VERIFIED.into()));
-            }
-        }
-        if used_at.is_some() {
-            return Err(StoreError::Conflict("this link was already used".into()));
-        }
-        if ms(now) >= expires_at {
-            return Err(StoreError::Conflict("this link has expired".into()));
+            return Err(if verified.is_some() { StoreError::Conflict(ALREADY_VERIFIED.into()) } else { unusable });
         }
         tx.execute(
             "UPDATE email_verifications SET used_at = ?2 WHERE token_hash = ?1",
@@ -213,7 +205,7 @@ fn usable_reset(conn: &rusqlite::Connection, token_hash: &[u8; 32], now: DateTim
         .optional()
         .map_err(backend)?;
     let (user_id, expires_at, used_at) = found.ok_or(StoreError::NotFound)?;
-    crate::rows::reset_usable(expires_at, used_at, now)?;
+    crate::rows::link_usable(expires_at, used_at, now)?;
     Ok(user_id)
 }
 
