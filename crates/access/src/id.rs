@@ -20,6 +20,8 @@ pub enum IdKind {
     Client,
     /// An OAuth grant.
     Grant,
+    /// An entry of the audit log.
+    AuditEvent,
 }
 
 impl IdKind {
@@ -34,6 +36,7 @@ impl IdKind {
             IdKind::Message => "msg_",
             IdKind::Client => "oc_",
             IdKind::Grant => "gr_",
+            IdKind::AuditEvent => "evt_",
         }
     }
 }

@@ -14,6 +14,7 @@ use sitegpt_access::{ChatbotRestriction, CreatedVia, Role, Scope, ScopeSet, Subs
 use sitegpt_store::password::hash_password;
 use sitegpt_store::{Account, NewMembership, NewUser, Store, User};
 
+use crate::audit;
 use crate::config::{Database, Settings};
 use crate::issue::{self, TokenSpec, check_name};
 
@@ -266,14 +267,15 @@ pub async fn run(settings: &Settings, args: AdminArgs) -> anyhow::Result<Value> 
             }
             let allowed_ips = IpAllowlist::parse(&allowed_ips).map_err(|e| anyhow!("--allow-ip: {e}"))?;
             let spec = TokenSpec { name, scopes, chatbots, expires_at, expiry_field: None, allowed_ips };
-            let (record, plain) = issue::issue(store, &account.id, &user.id, spec, CreatedVia::Admin, now)
-                .await
-                .map_err(|e| anyhow!("could not create the token: {e}"))?;
+            let (record, plain) =
+                issue::issue(store, &account.id, &user.id, spec, CreatedVia::Admin, now, &audit::admin())
+                    .await
+                    .map_err(|e| anyhow!("could not create the token: {e}"))?;
             Ok(json!({"id": record.id, "plaintextToken": plain.expose()}))
         }
         AdminCommand::SetSubscription { account_id, status } => {
             let status = SubscriptionStatus::parse(&status).context("status must be active or inactive")?;
-            store.set_subscription(&account_id, status).await.map_err(|e| match e {
+            store.set_subscription(&account_id, status, &audit::admin()).await.map_err(|e| match e {
                 sitegpt_store::StoreError::NotFound => anyhow!("no account {account_id}"),
                 other => other.into(),
             })?;
@@ -282,13 +284,13 @@ pub async fn run(settings: &Settings, args: AdminArgs) -> anyhow::Result<Value> 
         AdminCommand::SetRole { email, account_id, role } => {
             let user = user(store, &email).await?;
             membership(store, &user, Some(&account_id)).await?;
-            store.set_role(&account_id, &user.id, role).await?;
+            store.set_role(&account_id, &user.id, role, &audit::admin()).await?;
             Ok(json!({"userId": user.id, "accountId": account_id, "role": role}))
         }
         AdminCommand::RemoveMember { email, account_id } => {
             let user = user(store, &email).await?;
             membership(store, &user, Some(&account_id)).await?;
-            store.remove_member(&account_id, &user.id, now).await?;
+            store.remove_member(&account_id, &user.id, now, &audit::admin()).await?;
             Ok(json!({"userId": user.id, "accountId": account_id, "removed": true}))
         }
         AdminCommand::VerifyEmail { email } => {

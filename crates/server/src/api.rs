@@ -12,7 +12,7 @@ use sitegpt_access::{RouteRule, Scope};
 use sitegpt_api_types as api;
 
 use crate::routes::items::{self, ItemKind};
-use crate::routes::{account, chatbots, conversations, settings, team, tokens};
+use crate::routes::{account, audit, chatbots, conversations, settings, team, tokens};
 use crate::state::AppState;
 
 /// The HTTP methods API routes use.
@@ -89,6 +89,28 @@ const TOKEN_LIST: &[QueryParam] = &[
     },
 ];
 
+const AUDIT_LIST: &[QueryParam] = &[
+    QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
+    QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
+    QueryParam { name: "tokenId", kind: "string", description: "Only events about this token." },
+    QueryParam { name: "userId", kind: "string", description: "Only events this person did or that concern them." },
+    QueryParam {
+        name: "action",
+        kind: "string",
+        description: "An action (`token.revoked`) or a family (`token`, `oauth_grant`, `user`, `member`, `subscription`).",
+    },
+    QueryParam {
+        name: "since",
+        kind: "string",
+        description: "From this time (RFC 3339) or the start of this date (`2026-12-01`).",
+    },
+    QueryParam {
+        name: "until",
+        kind: "string",
+        description: "Before this time (RFC 3339) or until the end of this date.",
+    },
+];
+
 const LIST: &[QueryParam] = &[
     QueryParam { name: "limit", kind: "integer", description: "Items per page, 1–200 (default 50)." },
     QueryParam { name: "cursor", kind: "string", description: "The `nextCursor` of the previous page." },
@@ -121,6 +143,21 @@ const BASE_ROUTES: &[ApiRoute] = &[
         query: &[],
         body: None,
         data: |g| g.subschema_for::<api::AccountInfo>(),
+        status: 200,
+        example: None,
+        conflict: None,
+    },
+    ApiRoute {
+        method: Get,
+        path: "/api/v2/audit-events",
+        handler: |m| on(m, audit::list),
+        rule: R::exempt(Scope::AccountRead),
+        summary: "The audit log: who created, rotated or revoked tokens, connected apps, signed in, changed \
+                  members or the subscription, when and from where (owners and admins see everyone's events, \
+                  others their own)",
+        query: AUDIT_LIST,
+        body: None,
+        data: |g| g.subschema_for::<api::Page<api::audit::AuditEvent>>(),
         status: 200,
         example: None,
         conflict: None,

@@ -43,8 +43,7 @@ impl Application {
     /// Background tasks meanwhile deliver queued mail and purge expired
     /// sessions, codes and links.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let janitor =
-            tokio::spawn(purge_regularly(std::sync::Arc::clone(&self.state.store), self.state.public_url.clone()));
+        let janitor = tokio::spawn(purge_regularly(self.state.clone()));
         let mail = tokio::spawn(std::sync::Arc::clone(&self.state.mail).run());
         tracing::debug!(limits = ?self.limits, "connection limits");
         let served = serve(self.listener, router(self.state), self.limits, shutdown).await.context("serving HTTP");
@@ -54,23 +53,34 @@ impl Application {
     }
 }
 
-/// Every ten minutes, deletes rows that can no longer be used and queues the
-/// expiry warnings that fell due (each node does; the store's claims make
-/// each warning go once).
-async fn purge_regularly(store: std::sync::Arc<dyn sitegpt_store::Store>, public_url: std::sync::Arc<str>) {
+/// Every ten minutes, one round of [`tidy`].
+async fn purge_regularly(state: AppState) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         ticks.tick().await;
-        match store.purge_expired(chrono::Utc::now()).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged expired sessions, codes and links"),
-            Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
-        }
-        match crate::notices::send_expiry_notices(store.as_ref(), &public_url).await {
-            Ok(0) => {}
-            Ok(queued) => tracing::info!(queued, "expiry warnings queued"),
-            Err(e) => tracing::warn!(error = %e, "could not queue expiry warnings"),
-        }
+        tidy(&state, chrono::Utc::now()).await;
+    }
+}
+
+/// Deletes rows that can no longer be used and audit events past their
+/// retention, and queues the expiry warnings that fell due (each node does;
+/// the store's claims make each warning go once).
+pub async fn tidy(state: &AppState, now: chrono::DateTime<chrono::Utc>) {
+    let store = state.store.as_ref();
+    match store.purge_expired(now).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged expired sessions, codes and links"),
+        Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
+    }
+    match store.purge_audit_events(now - state.audit_retention).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "purged audit events past their retention"),
+        Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
+    }
+    match crate::notices::send_expiry_notices(store, &state.public_url).await {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(queued, "expiry warnings queued"),
+        Err(e) => tracing::warn!(error = %e, "could not queue expiry warnings"),
     }
 }
 

@@ -14,7 +14,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sitegpt_access::policy::{admit, admit_from, authorize_target};
-use sitegpt_access::{Credential, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
+use sitegpt_access::{Credential, Denial, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
 use sitegpt_store::TokenAuth;
 
 use crate::conn::client_addr;
@@ -57,6 +57,12 @@ impl Caller {
 
     pub fn token_id(&self) -> &str {
         &self.verified.auth.token.id
+    }
+
+    /// The caller as the audit log names it: its user, by its token, from
+    /// the request's address.
+    pub fn actor(&self) -> sitegpt_store::Actor {
+        crate::audit::actor(self.user_id(), Some(self.token_id()))
     }
 
     /// The current role; admission guarantees there is one.
@@ -140,7 +146,12 @@ impl FromRequestParts<AppState> for Caller {
             Presented::Found(verified) => verified,
             other => return Err(refuse(other.credential(), rule, now)),
         };
-        admit_from(Credential::Found(&verified.facts), rule, now, client)?;
+        admit_from(Credential::Found(&verified.facts), rule, now, client).map_err(|denial| {
+            if matches!(denial, Denial::AddressNotAllowed(_)) {
+                state.refusals.note(&state.store, &verified);
+            }
+            ApiError::from(denial)
+        })?;
         state.usage.record(&verified, now, client, parts.headers.get(axum::http::header::USER_AGENT));
         Ok(Caller { verified, rule })
     }

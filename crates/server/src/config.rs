@@ -30,7 +30,12 @@ pub struct ServerConfig {
     pub trusted_proxies: TrustedProxies,
     /// GitHub's keys for leaked-token reports, when they are accepted.
     pub secret_scanning: Option<crate::scanning_keys::ScanningKeys>,
+    /// How long the audit log keeps an event.
+    pub audit_retention: chrono::Duration,
 }
+
+/// Days the audit log keeps an event by default.
+pub const AUDIT_RETENTION_DAYS: u32 = 400;
 
 /// Verified tokens kept per node by default (a few hundred bytes each).
 pub const CACHE_CAPACITY: usize = 32_768;
@@ -116,6 +121,11 @@ pub struct Settings {
     /// where leaked tokens are reported and revoked.
     #[arg(long, env = "SITEGPT_SECRET_SCANNING_KEYS", global = true)]
     pub secret_scanning_keys: Option<PathBuf>,
+
+    /// Days the audit log keeps an event; older ones are deleted by every
+    /// node's janitor (every ten minutes).
+    #[arg(long, env = "SITEGPT_AUDIT_RETENTION_DAYS", default_value_t = AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
+    pub audit_retention_days: u32,
 }
 
 /// The peers whose forwarding headers are believed.
@@ -201,6 +211,7 @@ impl Settings {
             client_metadata_ca: None,
             trusted_proxies: TrustedProxies::default(),
             secret_scanning_keys: None,
+            audit_retention_days: AUDIT_RETENTION_DAYS,
         }
     }
 
@@ -261,6 +272,7 @@ impl Settings {
             default_subscription: self.default_subscription,
             token_cache: self.token_cache,
             trusted_proxies: self.trusted_proxies.clone(),
+            audit_retention: chrono::Duration::days(i64::from(self.audit_retention_days)),
             secret_scanning: self
                 .secret_scanning_keys
                 .as_deref()

@@ -9,7 +9,7 @@ use sitegpt_access::issuance::{Issuer, check_issuance};
 use sitegpt_access::net::IpAllowlist;
 use sitegpt_access::{ChatbotRestriction, CreatedVia, IssuanceDenied, PlainToken, Scope, ScopeSet, resolve_expiry};
 use sitegpt_api_types::{CreateTokenRequest, FieldError, PathSegment, Token};
-use sitegpt_store::{NewToken, Rotation, Store, TokenRecord};
+use sitegpt_store::{Actor, NewToken, Rotation, Store, TokenRecord};
 
 use crate::error::ApiError;
 
@@ -151,23 +151,27 @@ pub async fn issue(
     spec: TokenSpec,
     via: CreatedVia,
     now: DateTime<Utc>,
+    by: &Actor,
 ) -> Result<(TokenRecord, PlainToken), ApiError> {
     let plain = PlainToken::generate();
     let record = store
-        .insert_token(NewToken {
-            id: new_id(IdKind::Token),
-            account_id: account_id.to_owned(),
-            user_id: user_id.to_owned(),
-            name: spec.name,
-            hash: plain.hash(),
-            hint: plain.hint(),
-            scopes: spec.scopes,
-            chatbots: spec.chatbots,
-            created_via: via,
-            now,
-            expires_at: spec.expires_at,
-            allowed_ips: spec.allowed_ips,
-        })
+        .insert_token(
+            NewToken {
+                id: new_id(IdKind::Token),
+                account_id: account_id.to_owned(),
+                user_id: user_id.to_owned(),
+                name: spec.name,
+                hash: plain.hash(),
+                hint: plain.hint(),
+                scopes: spec.scopes,
+                chatbots: spec.chatbots,
+                created_via: via,
+                now,
+                expires_at: spec.expires_at,
+                allowed_ips: spec.allowed_ips,
+            },
+            by,
+        )
         .await?;
     tracing::info!(token_id = %record.id, account_id, user_id, via = via.as_str(), "token issued");
     Ok((record, plain))
@@ -241,17 +245,21 @@ pub async fn rotate(
     record: &TokenRecord,
     issuer: &Issuer<'_>,
     now: DateTime<Utc>,
+    by: &Actor,
 ) -> Result<(TokenRecord, PlainToken), ApiError> {
     let lifetime = record.expires_at - record.secret_issued_at;
     let plain = PlainToken::generate();
     let rotated = store
-        .rotate_token(Rotation {
-            token_id: record.id.clone(),
-            hash: plain.hash(),
-            hint: plain.hint(),
-            now,
-            expires_at: issuer.cap_expiry(now + lifetime),
-        })
+        .rotate_token(
+            Rotation {
+                token_id: record.id.clone(),
+                hash: plain.hash(),
+                hint: plain.hint(),
+                now,
+                expires_at: issuer.cap_expiry(now + lifetime),
+            },
+            by,
+        )
         .await?;
     tracing::info!(token_id = %rotated.id, "token rotated");
     Ok((rotated, plain))

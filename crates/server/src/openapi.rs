@@ -80,9 +80,14 @@ pub fn operation_id(route: &ApiRoute) -> String {
     format!("{verb}{noun}")
 }
 
+/// `chatbots` → `Chatbots`; `audit-events` → `AuditEvents`.
 fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    word.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// `chatbots` → `Chatbot`; `knowledge` stays.

@@ -64,8 +64,12 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
             .is_some_and(|c| c.as_bytes().windows(15).any(|w| w == b"sitegpt_session"));
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let context =
-        RequestContext { request_id: Arc::clone(&request_id), resource_metadata: Arc::clone(&state.resource_metadata) };
+    let context = RequestContext {
+        request_id: Arc::clone(&request_id),
+        resource_metadata: Arc::clone(&state.resource_metadata),
+        client: crate::conn::client_ip(request.extensions()),
+        user_agent: request.headers().get(header::USER_AGENT).cloned(),
+    };
     let mut response = context.scope(next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -46,6 +46,10 @@ pub struct Shared {
     pub trusted_proxies: crate::config::TrustedProxies,
     /// GitHub's keys for leaked-token reports; `None`: not accepted.
     pub secret_scanning: Option<crate::scanning_keys::ScanningKeys>,
+    /// Address refusals written to the audit log, at most one per token a minute.
+    pub refusals: crate::audit::Refusals,
+    /// How long the audit log keeps an event.
+    pub audit_retention: chrono::Duration,
 }
 
 impl AppState {
@@ -63,6 +67,8 @@ impl AppState {
             introspection_clients: config.introspection_clients,
             trusted_proxies: config.trusted_proxies,
             secret_scanning: config.secret_scanning,
+            refusals: crate::audit::Refusals::default(),
+            audit_retention: config.audit_retention,
             default_subscription: config.default_subscription,
         }))
     }

@@ -210,14 +210,6 @@ pub struct UsageRecorder {
     flushing: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The longest `User-Agent` kept.
-const USER_AGENT_MAX: usize = 200;
-
-/// A `User-Agent` as stored: printable, at most [`USER_AGENT_MAX`] characters.
-fn readable_user_agent(value: &str) -> String {
-    value.chars().filter(|c| !c.is_control()).take(USER_AGENT_MAX).collect()
-}
-
 const USAGE_INTERVAL_MS: i64 = 60_000;
 /// Uses kept waiting for one flush.
 pub const MAX_PENDING_USES: usize = 2_000;
@@ -252,7 +244,7 @@ impl UsageRecorder {
                 token_id: verified.auth.token.id.clone(),
                 at: now,
                 ip: client.map(|ip| ip.to_string()),
-                user_agent: user_agent.and_then(|v| v.to_str().ok()).map(readable_user_agent),
+                user_agent: user_agent.and_then(|v| v.to_str().ok()).map(crate::context::readable_user_agent),
             });
         }
         if !self.flushing.swap(true, Ordering::AcqRel) {

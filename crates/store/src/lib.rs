@@ -9,7 +9,11 @@
 //! a role change, removing a member, a subscription change, verifying an
 //! e-mail) advances the *auth epoch* in the same transaction, so that caches
 //! of verified tokens know to drop what they hold.
+//!
+//! Every change the audit log records takes the [`Actor`] making it and
+//! writes its [`AuditEvent`] in the same transaction (see [`audit`]).
 
+pub mod audit;
 pub mod migrate;
 pub mod password;
 mod poll;
@@ -22,6 +26,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 
+pub use audit::{Actor, AuditAction, AuditEvent, AuditQuery, Reason};
 pub use records::*;
 
 /// What can go wrong in the store. Callers map `NotFound` and `Conflict` to
@@ -79,11 +84,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<(Account, Role)>>;
     /// Changes a member's role. `Conflict` if the account would be left
     /// without an owner, `NotFound` if the user is not a member.
-    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role, by: &Actor) -> StoreResult<()>;
     /// Removes the membership and revokes the user's tokens in that account.
     /// `Conflict` if the account would be left without an owner.
-    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()>;
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<()>;
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus, by: &Actor) -> StoreResult<()>;
     async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account>;
     async fn plan(&self, account_id: &str) -> StoreResult<String>;
     async fn set_plan(&self, account_id: &str, plan: &str) -> StoreResult<()>;
@@ -94,7 +99,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn add_member(&self, account_id: &str, user_id: &str, role: Role, now: DateTime<Utc>) -> StoreResult<()>;
     /// Stores the invitation and queues its `mail` in one transaction.
     /// `Conflict` when the address already has a pending invitation there.
-    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()>;
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail, by: &Actor) -> StoreResult<()>;
     /// The account's invitations that are neither accepted nor expired at
     /// `now`, oldest first.
     async fn pending_invitations(&self, account_id: &str, now: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
@@ -179,15 +184,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // --- tokens ------------------------------------------------------------
 
-    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord>;
+    async fn insert_token(&self, new: NewToken, by: &Actor) -> StoreResult<TokenRecord>;
     /// Everything needed to authenticate a request carrying this token.
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>>;
     async fn token(&self, token_id: &str) -> StoreResult<Option<TokenRecord>>;
     async fn list_tokens(&self, query: TokenQuery) -> StoreResult<Vec<TokenRecord>>;
     /// Gives a live token a new secret and expiry. `Conflict` if it is revoked.
-    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord>;
+    async fn rotate_token(&self, rotation: Rotation, by: &Actor) -> StoreResult<TokenRecord>;
     /// Revokes; revoking again keeps the first revocation time.
-    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord>;
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<TokenRecord>;
     // --- OAuth device authorizations ---------------------------------------
 
     /// `Conflict` when the user code is already used by a pending authorization.
@@ -203,8 +208,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<DeviceAuthorization>;
     /// One poll of the token endpoint, in one transaction: an approved
-    /// authorization is redeemed (and its token stored) exactly once.
-    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome>;
+    /// authorization is redeemed (and its token stored) exactly once. The
+    /// token's event names its approver as the actor and `by`'s address.
+    async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome>;
 
     // --- OAuth clients and grants (authorization code) ----------------------
 
@@ -213,14 +219,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn save_client(&self, client: OAuthClient) -> StoreResult<()>;
     async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>>;
     /// Stores an approval and its code; marks the client used.
-    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()>;
+    async fn create_grant(&self, grant: NewGrant, by: &Actor) -> StoreResult<()>;
     async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>>;
     /// The grant a refresh token (current or superseded) belongs to.
     async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<Grant>>;
     /// Redeems a live, unused code once, in one transaction, issuing the
     /// access token and the first refresh token. A used code revokes its
     /// grant (RFC 6749 §4.1.2).
-    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome>;
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue, by: &Actor) -> StoreResult<RedeemOutcome>;
     /// Uses a refresh token once: it is superseded and the next one issued
     /// with a new access token. A superseded token still works for `grace`;
     /// after that, using it revokes the grant. A grant unused for `idle` ends.
@@ -234,14 +240,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Revokes a grant and every token it issued, on every node. With
     /// `user_id`, only that user's grant (`NotFound` otherwise). Revoking
     /// again keeps the first time.
-    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<()>;
     /// The grants a user made that were redeemed and are not revoked,
     /// newest first.
     async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
 
     // --- browser sessions and e-mail verification ----------------------------
 
-    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+    /// A sign-in: its event is written with the session.
+    async fn create_session(&self, new: NewSession, by: &Actor) -> StoreResult<()>;
     /// The session with this id hash, if it exists and has not expired.
     async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()>;
@@ -249,7 +262,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn end_other_sessions(&self, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64>;
     /// A new password hash for the user; every session but `keep` ends, in
     /// the same transaction.
-    async fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<[u8; 32]>) -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<[u8; 32]>,
+        by: &Actor,
+    ) -> StoreResult<()>;
     /// Stores the hash of a password reset link's secret.
     async fn create_password_reset(
         &self,
@@ -268,6 +287,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         token_hash: [u8; 32],
         password_hash: &str,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<User>;
     async fn create_email_verification(
         &self,
@@ -309,6 +329,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// long so their pages can still say "expired" or "already used"),
     /// and mail given up on a week ago. Returns how many rows went.
     async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    // --- the audit log ---------------------------------------------------------
+
+    /// Writes an event that records no other change (a failed sign-in, a
+    /// token refused for its address).
+    async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;
+    /// Events newest first, as `query` asks; personal events (sign-ins,
+    /// passwords) only of the viewer.
+    async fn audit_events(&self, query: AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes events older than `before`; how many went.
+    async fn purge_audit_events(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // --- failure counters shared by every node ------------------------------
 

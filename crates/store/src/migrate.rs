@@ -46,6 +46,7 @@ pub const TABLES: &[&str] = &[
     "v0_api_keys",
     "mail_queue",
     "oauth_refresh_tokens",
+    "audit_events",
 ];
 const NOT_COPIED: &[&str] = &["auth_epoch"];
 /// Rows sent from the reader to the writer at a time.

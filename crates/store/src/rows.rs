@@ -465,6 +465,7 @@ pub(crate) const UPSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, name, red
      redirect_uris = excluded.redirect_uris, last_used_at = excluded.last_used_at \
      WHERE oauth_clients.source = 'metadata'";
 /// At most once a day, so a client many people use is not one hot row.
+pub(crate) const CLIENT_NAME: &str = "SELECT name FROM oauth_clients WHERE id = $1";
 pub(crate) const TOUCH_CLIENT: &str =
     "UPDATE oauth_clients SET last_used_at = $2 WHERE id = $1 AND $2 > last_used_at + 86400000";
 
@@ -561,4 +562,63 @@ pub(crate) fn link_usable(expires_at: i64, used_at: Option<i64>, now: DateTime<U
     } else {
         Ok(())
     }
+}
+
+/// The columns [`audit_event`] reads, from `audit_events e` with the actor
+/// `a` and the concerned person `u` joined from `users`.
+pub(crate) const AUDIT_COLUMNS: &str = "e.id, e.at, e.account_id, e.action, e.actor_user_id, e.actor_token_id, \
+     e.actor_service, e.user_id, e.token_id, e.target_id, e.ip, e.user_agent, e.details, a.email, u.email";
+
+/// What the listing of events selects from and filters by. Parameters, in
+/// order: account, viewer, everyone, user, token, action (a name, or a
+/// family: `token` is every `token.…`), since, until, cursor time, cursor
+/// id, limit. `{n}` marks parameter n; [`audit_list_sql`] writes it each
+/// engine's way.
+const AUDIT_LIST: &str = "SELECT {columns} FROM audit_events e \
+     LEFT JOIN users a ON a.id = e.actor_user_id \
+     LEFT JOIN users u ON u.id = e.user_id \
+     WHERE (e.account_id = {1} OR (e.account_id IS NULL AND e.user_id = {2})) \
+       AND ({3} OR e.actor_user_id = {2} OR e.user_id = {2}) \
+       AND ({4} IS NULL OR e.actor_user_id = {4} OR e.user_id = {4}) \
+       AND ({5} IS NULL OR e.token_id = {5}) \
+       AND ({6} IS NULL OR e.action = {6} OR substr(e.action, 1, length({6}) + 1) = {6} || '.') \
+       AND ({7} IS NULL OR e.at >= {7}) \
+       AND ({8} IS NULL OR e.at < {8}) \
+       AND ({9} IS NULL OR e.at < {9} OR (e.at = {9} AND e.id < {10})) \
+     ORDER BY e.at DESC, e.id DESC LIMIT {11}";
+
+/// The listing's SQL with `$n` placeholders, each cast to `types[n - 1]`
+/// when given (PostgreSQL must know the type of a parameter compared with
+/// NULL), or with `?n` placeholders when `types` is `None` (SQLite).
+pub(crate) fn audit_list_sql(types: Option<&[&str; 11]>) -> String {
+    let mut sql = AUDIT_LIST.replace("{columns}", AUDIT_COLUMNS);
+    for n in 1..=11 {
+        let with = match types {
+            Some(types) => format!("${n}::{}", types[n - 1]),
+            None => format!("?{n}"),
+        };
+        sql = sql.replace(&format!("{{{n}}}"), &with);
+    }
+    sql
+}
+
+pub(crate) fn audit_event<R: Cells>(row: &R) -> Result<crate::AuditEvent, R::Error> {
+    let action = row.text(3)?;
+    Ok(crate::AuditEvent {
+        id: row.text(0)?,
+        at: row.time(1)?,
+        account_id: row.opt_text(2)?,
+        action: crate::AuditAction::parse(&action).ok_or_else(|| R::corrupt("action", &action))?,
+        actor_user_id: row.opt_text(4)?,
+        actor_token_id: row.opt_text(5)?,
+        actor_service: row.opt_text(6)?,
+        user_id: row.opt_text(7)?,
+        token_id: row.opt_text(8)?,
+        target_id: row.opt_text(9)?,
+        ip: row.opt_text(10)?,
+        user_agent: row.opt_text(11)?,
+        details: crate::AuditEvent::parse_details(&row.text(12)?),
+        actor_email: row.opt_text(13)?,
+        user_email: row.opt_text(14)?,
+    })
 }

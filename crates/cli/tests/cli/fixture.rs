@@ -165,7 +165,7 @@ impl Server {
         };
         self.with_store(|store| {
             Box::pin(async move {
-                store.insert_token(token).await.expect("insert");
+                store.insert_token(token, &sitegpt_store::Actor::system()).await.expect("insert");
             })
         });
         plain.expose()

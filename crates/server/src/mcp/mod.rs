@@ -209,6 +209,9 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
     let step_one = authenticate(presented.credential(), now)
         .and_then(|facts| check_audience(facts, rule).and_then(|()| check_address(facts, client)));
     if let Err(denial) = step_one {
+        if let (Denial::AddressNotAllowed(_), crate::auth::Presented::Found(verified)) = (&denial, &presented) {
+            state.refusals.note(&state.store, verified);
+        }
         return refuse(&state, denial, standard);
     }
     let crate::auth::Presented::Found(verified) = presented else {

@@ -104,7 +104,7 @@ pub fn tool_name(route: &ApiRoute) -> Option<String> {
             ApiMethod::Delete => "delete",
         },
     };
-    Some(format!("{family}_{action}"))
+    Some(format!("{}_{action}", family.replace('-', "_")))
 }
 
 fn path_params(route: &ApiRoute) -> Vec<&'static str> {

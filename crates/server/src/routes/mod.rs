@@ -2,6 +2,7 @@
 //! [`ok`] or [`created`], or an [`ApiError`](crate::error::ApiError).
 
 pub mod account;
+pub mod audit;
 pub mod chatbots;
 pub mod conversations;
 pub mod health;

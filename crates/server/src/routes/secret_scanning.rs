@@ -20,7 +20,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sitegpt_access::PlainToken;
 use sitegpt_access::token::RefreshToken;
-use sitegpt_store::OutgoingMail;
+use sitegpt_store::{Actor, AuditEvent, OutgoingMail, Reason};
 
 use crate::state::AppState;
 
@@ -101,11 +101,19 @@ async fn handle(state: &AppState, report: &Report) -> Result<bool, sitegpt_store
     }
     let now = Utc::now();
     let place = Place::of(report);
+    let by = Actor {
+        service: Some("github-secret-scanning"),
+        reason: Some(Reason::LeakReported { url: place.url.clone() }),
+        ..crate::audit::origin()
+    };
     if let Ok(token) = PlainToken::parse(&report.token) {
         let Some(found) = state.store.token_for_auth(token.hash()).await? else { return Ok(false) };
         let record = &found.token;
         if record.revoked_at.is_none() {
-            state.store.revoke_token(&record.id, now).await?;
+            state.store.revoke_token(&record.id, now, &by).await?;
+        } else {
+            // Nothing changes, but the owner still learns where it was seen.
+            state.store.record_event(AuditEvent::token_revoked(record, &by, now)).await?;
         }
         tracing::warn!(token_id = %record.id, "token reported as leaked and revoked");
         let mail = leaked_mail(&found.user_email, &format!("token “{}”", record.name), &place, &state.public_url);
@@ -114,7 +122,7 @@ async fn handle(state: &AppState, report: &Report) -> Result<bool, sitegpt_store
     }
     if let Ok(refresh) = RefreshToken::parse(&report.token) {
         let Some(grant) = state.store.grant_by_refresh(refresh.hash()).await? else { return Ok(false) };
-        state.store.revoke_grant(&grant.id, None, now).await?;
+        state.store.revoke_grant(&grant.id, None, now, &by).await?;
         tracing::warn!(grant_id = %grant.id, "refresh token reported as leaked; its grant ended");
         if let Some(member) = state.store.member(&grant.account_id, &grant.user_id).await? {
             let what = format!("refresh token of the app “{}”", grant.client_name);

@@ -77,6 +77,8 @@ pub struct Actor<'a> {
     pub user_id: &'a str,
     pub user_email: &'a str,
     pub role: Role,
+    /// The token acting, when a token acts (not a dashboard session).
+    pub token_id: Option<&'a str>,
 }
 
 impl<'a> Actor<'a> {
@@ -87,7 +89,13 @@ impl<'a> Actor<'a> {
             user_id: caller.user_id(),
             user_email: &caller.auth().user_email,
             role: caller.role(),
+            token_id: Some(caller.token_id()),
         }
+    }
+
+    /// This actor as the audit log names it.
+    pub fn audited(&self) -> sitegpt_store::Actor {
+        crate::audit::actor(self.user_id, self.token_id)
     }
 }
 
@@ -178,7 +186,7 @@ async fn invite(
         html: None,
         unsubscribe: None,
     };
-    match state.store.create_invitation(invitation.clone(), mail).await {
+    match state.store.create_invitation(invitation.clone(), mail, &actor.audited()).await {
         Ok(()) => state.mail.wake(),
         Err(StoreError::Conflict(_)) => return Err(ApiError::Conflict(format!("{email} is already invited."))),
         Err(e) => return Err(e.into()),
@@ -216,7 +224,7 @@ pub async fn change_role(
     role: Role,
 ) -> Result<MemberRecord, ApiError> {
     check_owner_change(actor.role, Some(member.role), Some(role))?;
-    state.store.set_role(actor.account_id, &member.user.id, role).await.map_err(keep_an_owner)?;
+    state.store.set_role(actor.account_id, &member.user.id, role, &actor.audited()).await.map_err(keep_an_owner)?;
     tracing::info!(user_id = %member.user.id, role = %role, "member role changed");
     state.store.member(actor.account_id, &member.user.id).await?.ok_or_else(ApiError::not_found)
 }
@@ -224,7 +232,11 @@ pub async fn change_role(
 /// Removes `member` (and revokes their tokens here), under the owner rules.
 pub async fn remove(state: &AppState, actor: Actor<'_>, member: &MemberRecord) -> Result<(), ApiError> {
     check_owner_change(actor.role, Some(member.role), None)?;
-    state.store.remove_member(actor.account_id, &member.user.id, Utc::now()).await.map_err(keep_an_owner)?;
+    state
+        .store
+        .remove_member(actor.account_id, &member.user.id, Utc::now(), &actor.audited())
+        .await
+        .map_err(keep_an_owner)?;
     tracing::info!(user_id = %member.user.id, "member removed");
     Ok(())
 }

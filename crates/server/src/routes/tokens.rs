@@ -106,8 +106,16 @@ pub async fn create(
         ))
     })?;
     check_chatbots_exist(state.store.as_ref(), caller.account_id(), &spec.chatbots).await?;
-    let (record, plain) =
-        issue::issue(state.store.as_ref(), caller.account_id(), caller.user_id(), spec, CreatedVia::Api, now).await?;
+    let (record, plain) = issue::issue(
+        state.store.as_ref(),
+        caller.account_id(),
+        caller.user_id(),
+        spec,
+        CreatedVia::Api,
+        now,
+        &caller.actor(),
+    )
+    .await?;
     // The plaintext exists only in this answer: never cached.
     let mut response = no_store(created(issued(&record, plain)));
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v2/tokens/{}", record.id)) {
@@ -170,7 +178,7 @@ pub async fn rotate(
     }
     let issuer = issuer(&caller);
     issue::check_rotation(&record, &issuer)?;
-    let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, Utc::now()).await?;
+    let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, Utc::now(), &caller.actor()).await?;
     Ok(no_store(ok(issued(&rotated, plain))))
 }
 
@@ -180,7 +188,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (record, _) = load(&state, &caller, &id).await?;
-    let revoked = state.store.revoke_token(&record.id, Utc::now()).await?;
+    let revoked = state.store.revoke_token(&record.id, Utc::now(), &caller.actor()).await?;
     tracing::info!(token_id = %revoked.id, by_user = caller.user_id(), "token revoked");
     Ok(ok(TokenData { token: to_wire(&revoked) }))
 }

@@ -70,7 +70,7 @@ pub async fn revoke(
 ) -> Result<Response, WebError> {
     let signed_in = signed_in_post(&headers, &state, session, &form.csrf, "/dashboard/apps")?;
     let user_id = &signed_in.session.user.id;
-    match state.store.revoke_grant(&id, Some(user_id), Utc::now()).await {
+    match state.store.revoke_grant(&id, Some(user_id), Utc::now(), &signed_in.actor()).await {
         Ok(()) => {
             tracing::info!(grant_id = %id, %user_id, "grant revoked on Connected apps");
             Ok(redirect("/dashboard/apps?done=revoked"))

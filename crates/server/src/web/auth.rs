@@ -343,13 +343,16 @@ async fn start_session(state: &AppState, user: &User, next: &str) -> Result<Resp
     let now = Utc::now();
     state
         .store
-        .create_session(NewSession {
-            id_hash: hash_secret(&id),
-            user_id: user.id.clone(),
-            csrf_token: random_secret(),
-            now,
-            expires_at: now + Duration::days(SESSION_DAYS),
-        })
+        .create_session(
+            NewSession {
+                id_hash: hash_secret(&id),
+                user_id: user.id.clone(),
+                csrf_token: random_secret(),
+                now,
+                expires_at: now + Duration::days(SESSION_DAYS),
+            },
+            &crate::audit::actor(&user.id, None),
+        )
         .await?;
     let mut response = redirect(next);
     response.headers_mut().append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, &id, SESSION_DAYS * 86_400));
@@ -401,12 +404,15 @@ pub async fn login(
     let valid = tokio::task::spawn_blocking(move || verify_password(stored.as_deref(), &password))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    match user.filter(|_| valid) {
-        Some(user) => {
+    match user {
+        Some(user) if valid => {
             tracing::info!(user_id = %user.id, "signed in");
             start_session(&state, &user, &next).await
         }
-        None => {
+        known => {
+            if let Some(user) = known {
+                crate::audit::sign_in_failed(&state.store, &user.id);
+            }
             let failed = [(LOGIN_ADDRESS, address.as_str()), (LOGIN_ADDRESS_ACCOUNT, &pair), (LOGIN_ACCOUNT, &email)];
             state.limits.fail(&failed).await?;
             tracing::info!("failed sign-in");

@@ -428,20 +428,23 @@ pub async fn decide(
     let grant_id = new_id(IdKind::Grant);
     state
         .store
-        .create_grant(NewGrant {
-            id: grant_id.clone(),
-            client_id: auth.client.id.clone(),
-            user_id: signed_in.session.user.id.clone(),
-            account_id: account.id.clone(),
-            scopes: chosen,
-            chatbots: ChatbotRestriction::from_ids(chatbot_ids),
-            resource: auth.resource,
-            redirect_uri: auth.redirect_uri.clone(),
-            code_hash: code.hash(),
-            code_challenge: auth.code_challenge.clone(),
-            now,
-            code_expires_at: now + Duration::seconds(CODE_SECS),
-        })
+        .create_grant(
+            NewGrant {
+                id: grant_id.clone(),
+                client_id: auth.client.id.clone(),
+                user_id: signed_in.session.user.id.clone(),
+                account_id: account.id.clone(),
+                scopes: chosen,
+                chatbots: ChatbotRestriction::from_ids(chatbot_ids),
+                resource: auth.resource,
+                redirect_uri: auth.redirect_uri.clone(),
+                code_hash: code.hash(),
+                code_challenge: auth.code_challenge.clone(),
+                now,
+                code_expires_at: now + Duration::seconds(CODE_SECS),
+            },
+            &signed_in.actor(),
+        )
         .await?;
     tracing::info!(%grant_id, client_id = %auth.client.id, user_id = %signed_in.session.user.id, "authorization approved");
     Ok(back(&[("code", &code.expose())]))

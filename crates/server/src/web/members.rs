@@ -244,6 +244,7 @@ fn actor<'a>(signed_in: &'a SignedIn, team: &'a Team) -> Actor<'a> {
         user_id: &signed_in.session.user.id,
         user_email: &signed_in.session.user.email,
         role: team.role,
+        token_id: None,
     }
 }
 

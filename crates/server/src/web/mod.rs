@@ -218,6 +218,11 @@ impl SignedIn {
         &self.session.csrf_token
     }
 
+    /// This person as the audit log names them, from the request's address.
+    pub fn actor(&self) -> sitegpt_store::Actor {
+        crate::audit::actor(&self.session.user.id, None)
+    }
+
     /// What the page header shows for this person.
     pub fn viewer(&self) -> layout::Viewer<'_> {
         layout::Viewer { user: &self.session.user, csrf: self.csrf(), here: "" }

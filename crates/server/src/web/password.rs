@@ -202,10 +202,11 @@ pub async fn choose(
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let user = match state.store.use_password_reset(token_hash, &password_hash, Utc::now()).await {
-        Ok(user) => user,
-        Err(e) => return unusable(e),
-    };
+    let user =
+        match state.store.use_password_reset(token_hash, &password_hash, Utc::now(), &crate::audit::origin()).await {
+            Ok(user) => user,
+            Err(e) => return unusable(e),
+        };
     tracing::info!(user_id = %user.id, "password reset; every session ended");
     let body = html! {
         section.card {

@@ -209,7 +209,7 @@ pub async fn change_password(
         let problems = Problems { current: Some("That is not your current password.".into()), ..Problems::default() };
         return settings_page(&state, &signed_in, &team, StatusCode::BAD_REQUEST, None, problems).await;
     };
-    state.store.set_password(&user.id, &password_hash, Some(signed_in.id_hash)).await?;
+    state.store.set_password(&user.id, &password_hash, Some(signed_in.id_hash), &signed_in.actor()).await?;
     tracing::info!(user_id = %user.id, "password changed; other sessions ended");
     Ok(redirect(&team.link(&format!("{HERE}?done=password"))))
 }

@@ -211,10 +211,17 @@ pub async fn create(
         return Ok(already_done(&signed_in, &team));
     }
     let user_id = &signed_in.session.user.id;
-    let (record, plain) =
-        issue::issue(state.store.as_ref(), &team.account.id, user_id, spec, CreatedVia::Dashboard, now)
-            .await
-            .map_err(|e| WebError::Internal(e.to_string()))?;
+    let (record, plain) = issue::issue(
+        state.store.as_ref(),
+        &team.account.id,
+        user_id,
+        spec,
+        CreatedVia::Dashboard,
+        now,
+        &signed_in.actor(),
+    )
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?;
     let chatbots = chatbots_of(&state, &team.account.id).await?;
     Ok(secret_page(shown_once(&signed_in, &team, &record, plain, &chatbots, "Token created")))
 }
@@ -624,7 +631,7 @@ pub async fn act(
     let now = Utc::now();
     match action {
         Action::Revoke => {
-            state.store.revoke_token(&record.id, now).await?;
+            state.store.revoke_token(&record.id, now, &signed_in.actor()).await?;
             tracing::info!(token_id = %record.id, by_user = %signed_in.session.user.id, "token revoked");
             Ok(redirect(&team.link("/dashboard/agents?done=revoked")))
         }
@@ -650,7 +657,7 @@ pub async fn act(
             if !first_use(&state, form.get("once").unwrap_or_default(), now).await? {
                 return Ok(already_done(&signed_in, &team));
             }
-            let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, now)
+            let (rotated, plain) = issue::rotate(state.store.as_ref(), &record, &issuer, now, &signed_in.actor())
                 .await
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             let chatbots = chatbots_of(&state, &team.account.id).await?;

@@ -118,7 +118,10 @@ async fn missing_scope_is_403_with_the_scope_named_before_validation() {
 async fn account_and_token_routes_work_without_an_active_subscription() {
     let app = TestApp::new().await;
     let owner = app.owner().await;
-    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("sub");
+    app.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("sub");
     let (id, token) = app.token(&owner, &[Scope::AccountRead, Scope::TokensRead, Scope::TokensWrite]).await;
     assert_eq!(app.get("/api/v2/account", &token).await.assert_ok(200)["account"]["subscriptionStatus"], "inactive");
     app.get("/api/v2/tokens", &token).await.assert_ok(200);

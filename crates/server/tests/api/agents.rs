@@ -21,20 +21,23 @@ async fn named_token(
     let plain = PlainToken::generate();
     let record = app
         .store()
-        .insert_token(NewToken {
-            id: new_id(IdKind::Token),
-            account_id: user.account_id.clone(),
-            user_id: user.id.clone(),
-            name: name.into(),
-            hash: plain.hash(),
-            hint: plain.hint(),
-            scopes,
-            chatbots: ChatbotRestriction::from_ids(chatbots.iter().map(|s| s.to_string()).collect()),
-            created_via: CreatedVia::Api,
-            now: Utc::now(),
-            expires_at,
-            allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
-        })
+        .insert_token(
+            NewToken {
+                id: new_id(IdKind::Token),
+                account_id: user.account_id.clone(),
+                user_id: user.id.clone(),
+                name: name.into(),
+                hash: plain.hash(),
+                hint: plain.hint(),
+                scopes,
+                chatbots: ChatbotRestriction::from_ids(chatbots.iter().map(|s| s.to_string()).collect()),
+                created_via: CreatedVia::Api,
+                now: Utc::now(),
+                expires_at,
+                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
+            },
+            &sitegpt_store::Actor::system(),
+        )
         .await
         .expect("insert token");
     (record.id, plain.expose())
@@ -69,7 +72,7 @@ async fn a_person_sees_their_tokens_with_access_chatbots_and_expiry() {
     let custom: ScopeSet = [Scope::KnowledgeRead, Scope::KnowledgeWrite].into_iter().collect();
     named_token(&app, &owner, "Knowledge sync", custom, &[], Utc::now() + Duration::days(3)).await;
     let (old, _) = named_token(&app, &owner, "Old laptop", AccessLevel::Standard.scopes(), &[], later).await;
-    app.store().revoke_token(&old, Utc::now()).await.expect("revoke");
+    app.store().revoke_token(&old, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
 
     let page = browser.get("/dashboard/agents").await;
     assert_eq!(page.status.as_u16(), 200);

@@ -361,7 +361,10 @@ async fn a_viewer_cannot_approve_beyond_their_role() {
     let (mut browser, user) = signed_in(&app, "viewer@example.com").await;
     let client_id = client(&app).await;
     app.member(&user.account_id, sitegpt_access::Role::Owner).await;
-    app.store().set_role(&user.account_id, &user.id, sitegpt_access::Role::Viewer).await.expect("role");
+    app.store()
+        .set_role(&user.account_id, &user.id, sitegpt_access::Role::Viewer, &sitegpt_store::Actor::system())
+        .await
+        .expect("role");
     let path = authorize_path(&client_id, &[("scope", "account:read billing:write")]);
     let consent = browser.get(&path).await;
     assert_eq!(consent.status.as_u16(), 200, "{}", consent.body);

@@ -171,7 +171,10 @@ async fn changes_need_an_active_subscription_and_the_forms_csrf() {
     let app = TestApp::new().await;
     let (mut browser, owner) = signed_in(&app, "owner@example.com").await;
     let other = app.new_user(None, true).await;
-    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("inactive");
+    app.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("inactive");
     let page = browser.get("/dashboard/members").await;
     page.assert_contains("An active team subscription is required.");
     let refused =
@@ -179,7 +182,10 @@ async fn changes_need_an_active_subscription_and_the_forms_csrf() {
     assert_eq!(refused.status.as_u16(), 402);
     assert_eq!(role_of(&app, &owner.account_id, &other.id).await, None);
 
-    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Active).await.expect("active");
+    app.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Active, &sitegpt_store::Actor::system())
+        .await
+        .expect("active");
     let forged = [
         ("csrf", "forged"),
         ("account", owner.account_id.as_str()),
@@ -221,7 +227,10 @@ async fn invited_people_accept_only_with_a_verified_address_and_may_decline() {
         html: None,
         unsubscribe: None,
     };
-    app.store().create_invitation(invite("inv_1"), mail.clone()).await.expect("invite");
+    app.store()
+        .create_invitation(invite("inv_1"), mail.clone(), &sitegpt_store::Actor::system())
+        .await
+        .expect("invite");
 
     // Not verified yet: the page says so and accepting is refused.
     let page = guest.get("/invitations").await;

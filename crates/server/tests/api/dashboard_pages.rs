@@ -108,7 +108,10 @@ async fn roles_verification_subscription_and_other_teams_are_held_to_the_apis_ru
     assert_eq!(chatbot_names(&app, team).await, ["Support bot"]);
 
     // No subscription: the API's 402, and nothing is made.
-    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("inactive");
+    app.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("inactive");
     let mut owner_browser = Browser::new(&app);
     owner_browser.sign_in("owner@example.com", crate::agents::PASSWORD).await;
     let page = post(&mut owner_browser, "/dashboard/chatbots", &[("account", team), ("name", "Paid")]).await;

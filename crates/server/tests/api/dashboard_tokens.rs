@@ -328,7 +328,10 @@ async fn a_demoted_person_cannot_rotate_a_token_beyond_their_new_role() {
     let (id, secret) = app.token(&user, &[Scope::AccountRead, Scope::KnowledgeWrite]).await;
     // A second owner, so the first may be demoted.
     app.member(&user.account_id, Role::Owner).await;
-    app.store().set_role(&user.account_id, &user.id, Role::Viewer).await.expect("demote");
+    app.store()
+        .set_role(&user.account_id, &user.id, Role::Viewer, &sitegpt_store::Actor::system())
+        .await
+        .expect("demote");
     let confirm = browser.get(&format!("/dashboard/agents/{id}/rotate")).await;
     let (csrf, once) = (confirm.csrf(), confirm.field("once"));
     let page = browser.post(&format!("/dashboard/agents/{id}/rotate"), &[("csrf", &csrf), ("once", &once)]).await;

@@ -219,6 +219,7 @@ impl TestApp {
             documents,
             trusted_proxies: TrustedProxies::parse(trusted_proxies).expect("trusted proxies"),
             secret_scanning,
+            audit_retention: chrono::Duration::days(i64::from(sitegpt_server::config::AUDIT_RETENTION_DAYS)),
         };
         let state = AppState::new(store, config);
         let database_url = settings.database_url.filter(|url| url.starts_with("postgres"));
@@ -292,20 +293,23 @@ impl TestApp {
         let plain = PlainToken::generate();
         let record = self
             .store()
-            .insert_token(NewToken {
-                id: new_id(IdKind::Token),
-                account_id: user.account_id.clone(),
-                user_id: user.id.clone(),
-                name: "fixture".into(),
-                hash: plain.hash(),
-                hint: plain.hint(),
-                scopes,
-                chatbots: ChatbotRestriction::from_ids(chatbots.iter().map(|s| s.to_string()).collect()),
-                created_via: CreatedVia::Admin,
-                now: Utc::now(),
-                expires_at,
-                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
-            })
+            .insert_token(
+                NewToken {
+                    id: new_id(IdKind::Token),
+                    account_id: user.account_id.clone(),
+                    user_id: user.id.clone(),
+                    name: "fixture".into(),
+                    hash: plain.hash(),
+                    hint: plain.hint(),
+                    scopes,
+                    chatbots: ChatbotRestriction::from_ids(chatbots.iter().map(|s| s.to_string()).collect()),
+                    created_via: CreatedVia::Admin,
+                    now: Utc::now(),
+                    expires_at,
+                    allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
+                },
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("insert token");
         (record.id, plain.expose())

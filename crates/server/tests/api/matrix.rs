@@ -267,7 +267,7 @@ async fn setup(route: &ApiRoute, case: Case) -> (World, Option<String>, String) 
         Case::Expired => (Some(world.token(owner, full, &[], true).await), world.path(route, false, false)),
         Case::Revoked => {
             let (id, token) = world.app.raw_token(owner, full, &[], Utc::now() + Duration::days(1)).await;
-            world.app.store().revoke_token(&id, Utc::now()).await.expect("revoke");
+            world.app.store().revoke_token(&id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
             (Some(token), world.path(route, false, false))
         }
         Case::LacksScope => (
@@ -283,7 +283,12 @@ async fn setup(route: &ApiRoute, case: Case) -> (World, Option<String>, String) 
             (Some(world.token(owner, full, &[&world.chatbot], false).await), world.path(route, false, true))
         }
         Case::InactiveSubscription => {
-            world.app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("sub");
+            world
+                .app
+                .store()
+                .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+                .await
+                .expect("sub");
             (Some(world.token(owner, full, &[], false).await), world.path(route, false, false))
         }
         Case::RoleTooLow => {

@@ -78,7 +78,7 @@ async fn refusals_before_the_protocol_are_challenges_that_point_at_the_mcp_resou
     let (_, expired) = app.raw_token(&owner, ScopeSet::all(), &[], Utc::now() - Duration::seconds(1)).await;
     app.mcp(Some(&expired), "tools/list", json!({})).await.assert_error(401, "TOKEN_EXPIRED");
     let (revoked_id, revoked) = app.token(&owner, &[Scope::ChatbotsRead]).await;
-    app.store().revoke_token(&revoked_id, Utc::now()).await.expect("revoke");
+    app.store().revoke_token(&revoked_id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
     app.mcp(Some(&revoked), "tools/list", json!({})).await.assert_error(401, "TOKEN_REVOKED");
 
     // A token issued for the API is refused here, and one for MCP at the API.
@@ -262,7 +262,10 @@ async fn refusals_after_the_scope_are_tool_errors_with_the_apis_code() {
     assert_eq!(tool_error(&app.call_tool(&viewer_token, "chatbots_create", json!({"name": "x"})).await), "FORBIDDEN");
 
     let (_, token) = app.token(&owner, &[Scope::ChatbotsRead, Scope::BillingRead]).await;
-    app.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("lapse");
+    app.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("lapse");
     assert_eq!(tool_error(&app.call_tool(&token, "chatbots_list", json!({})).await), "SUBSCRIPTION_REQUIRED");
     let billing = app.call_tool(&token, "billing_get", json!({})).await;
     assert_eq!(result(&billing)["isError"], false, "billing stays reachable: {}", billing.body);

@@ -35,20 +35,23 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_bearer_token() {
     let plain = PlainToken::generate();
     let scopes: ScopeSet = [Scope::ChatbotsRead, Scope::KnowledgeRead, Scope::KnowledgeWrite].into_iter().collect();
     store
-        .insert_token(NewToken {
-            id: new_id(IdKind::Token),
-            account_id: account.id.clone(),
-            user_id: user.id.clone(),
-            name: "Docs agent".into(),
-            hash: plain.hash(),
-            hint: plain.hint(),
-            scopes,
-            chatbots: ChatbotRestriction::from_ids(vec![chatbot.clone()]),
-            created_via: CreatedVia::Dashboard,
-            now,
-            expires_at: now + chrono::Duration::days(30),
-            allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
-        })
+        .insert_token(
+            NewToken {
+                id: new_id(IdKind::Token),
+                account_id: account.id.clone(),
+                user_id: user.id.clone(),
+                name: "Docs agent".into(),
+                hash: plain.hash(),
+                hint: plain.hint(),
+                scopes,
+                chatbots: ChatbotRestriction::from_ids(vec![chatbot.clone()]),
+                created_via: CreatedVia::Dashboard,
+                now,
+                expires_at: now + chrono::Duration::days(30),
+                allowed_ips: sitegpt_access::net::IpAllowlist::anywhere(),
+            },
+            &sitegpt_store::Actor::system(),
+        )
         .await
         .expect("token");
     let secret = plain.expose();

@@ -62,13 +62,19 @@ async fn every_authorization_change_crosses_nodes_within_a_second() {
     took.push(("rotate", within_a_second(&b, &owner_token, "rotate", |r| r.status.as_u16() == 401).await));
     b.get("/api/v2/account", &new_owner_token).await.assert_ok(200);
 
-    a.store().set_role(&owner.account_id, &member.id, Role::Viewer).await.expect("role");
+    a.store()
+        .set_role(&owner.account_id, &member.id, Role::Viewer, &sitegpt_store::Actor::system())
+        .await
+        .expect("role");
     took.push((
         "role change",
         within_a_second(&b, &member_token, "role change", |r| r.body["data"]["role"] == "viewer").await,
     ));
 
-    a.store().remove_member(&owner.account_id, &leaver.id, Utc::now()).await.expect("remove");
+    a.store()
+        .remove_member(&owner.account_id, &leaver.id, Utc::now(), &sitegpt_store::Actor::system())
+        .await
+        .expect("remove");
     took.push((
         "member removal",
         within_a_second(&b, &leaver_token, "member removal", |r| r.status.as_u16() == 401).await,
@@ -80,7 +86,10 @@ async fn every_authorization_change_crosses_nodes_within_a_second() {
         within_a_second(&b, &unverified_token, "e-mail verification", |r| r.status.as_u16() == 200).await,
     ));
 
-    a.store().set_subscription(&owner.account_id, SubscriptionStatus::Inactive).await.expect("subscription");
+    a.store()
+        .set_subscription(&owner.account_id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("subscription");
     took.push((
         "subscription change",
         within_a_second(&b, &member_token, "subscription change", |r| {

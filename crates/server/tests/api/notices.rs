@@ -34,7 +34,7 @@ async fn warnings_go_a_week_and_a_day_ahead_once_each_and_not_to_those_who_said_
     aged_token(&app, &owner, "Short lived", 2, 2 * 24).await; // lived 2 days: no week warning at birth
     aged_token(&app, &owner, "Far off", 30, 20 * 24).await;
     let revoked = aged_token(&app, &owner, "Revoked one", 30, 4 * 24).await;
-    app.store().revoke_token(&revoked, Utc::now()).await.expect("revoke");
+    app.store().revoke_token(&revoked, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
     let quiet = app.owner().await;
     aged_token(&app, &quiet, "Quiet one", 30, 3 * 24).await;
     app.store().set_expiry_notices(&quiet.id, false).await.expect("off");

@@ -240,19 +240,22 @@ async fn denied_and_expired_requests_say_so() {
     assert!(matches!(refused, Err(sitegpt_store::StoreError::Conflict(_))), "expired requests cannot be approved");
     let poll_late = app
         .store()
-        .poll_device(sitegpt_store::DevicePoll {
-            device_code_hash: sitegpt_access::device::DeviceCode::from_client(
-                started["device_code"].as_str().expect("code"),
-            )
-            .hash(),
-            client_id: "sitegpt-cli".into(),
-            now: late,
-            token_id: "tok_unused".into(),
-            token_hash: sitegpt_access::PlainToken::generate().hash(),
-            token_hint: "xxxx".into(),
-            default_name: "n".into(),
-            token_expires_at: late,
-        })
+        .poll_device(
+            sitegpt_store::DevicePoll {
+                device_code_hash: sitegpt_access::device::DeviceCode::from_client(
+                    started["device_code"].as_str().expect("code"),
+                )
+                .hash(),
+                client_id: "sitegpt-cli".into(),
+                now: late,
+                token_id: "tok_unused".into(),
+                token_hash: sitegpt_access::PlainToken::generate().hash(),
+                token_hint: "xxxx".into(),
+                default_name: "n".into(),
+                token_expires_at: late,
+            },
+            &sitegpt_store::Actor::system(),
+        )
         .await
         .expect("poll");
     assert_eq!(poll_late, sitegpt_store::DevicePollOutcome::Expired);

@@ -167,13 +167,16 @@ async fn the_oauth2_crate_completes_an_authorization_code_login_with_pkce_and_re
         .expect("user");
     let session_id = "library-session-id-for-tests-only-0000000000";
     store
-        .create_session(sitegpt_store::NewSession {
-            id_hash: sitegpt_server::web::hash_secret(session_id),
-            user_id: user.id.clone(),
-            csrf_token: "library-csrf".into(),
-            now: chrono::Utc::now(),
-            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
-        })
+        .create_session(
+            sitegpt_store::NewSession {
+                id_hash: sitegpt_server::web::hash_secret(session_id),
+                user_id: user.id.clone(),
+                csrf_token: "library-csrf".into(),
+                now: chrono::Utc::now(),
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+            },
+            &sitegpt_store::Actor::system(),
+        )
         .await
         .expect("session");
 

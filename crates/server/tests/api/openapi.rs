@@ -107,7 +107,11 @@ fn route_rules_follow_the_conventions() {
             // Actions and sub-records belong to the resource before them.
             .filter(|s| !s.starts_with('{') && !matches!(*s, "rotate" | "revoke" | "messages"))
             .collect();
-        let resource = *segments.last().expect("a resource");
+        // The audit log is the account's.
+        let resource = match *segments.last().expect("a resource") {
+            "audit-events" => "account",
+            other => other,
+        };
         let action = match route.method.as_str() {
             "GET" => "read",
             "DELETE" => "delete",
@@ -120,7 +124,7 @@ fn route_rules_follow_the_conventions() {
             route.method.as_str(),
             route.path
         );
-        let exempt = matches!(segments[0], "account" | "billing" | "tokens");
+        let exempt = matches!(segments[0], "account" | "audit-events" | "billing" | "tokens");
         let expected = if exempt { Subscription::Exempt } else { Subscription::Required };
         assert_eq!(route.rule.subscription, expected, "{}", route.path);
     }
@@ -169,6 +173,7 @@ async fn operations_have_readable_ids_and_tags_and_the_reference_page_lists_them
     for expected in [
         "getAccount",
         "updateAccount",
+        "listAuditEvents",
         "listTokens",
         "createToken",
         "getToken",

@@ -182,12 +182,18 @@ async fn a_demoted_user_s_tokens_shrink_at_once_and_a_removed_user_s_stop() {
     app.post("/api/v2/tokens", &token, mint.clone()).await.assert_ok(201);
     assert_eq!(app.get("/api/v2/account", &token).await.assert_ok(200)["role"], "admin");
 
-    app.store().set_role(&owner.account_id, &admin.id, Role::Member).await.expect("demote");
+    app.store()
+        .set_role(&owner.account_id, &admin.id, Role::Member, &sitegpt_store::Actor::system())
+        .await
+        .expect("demote");
     assert_eq!(app.get("/api/v2/account", &token).await.assert_ok(200)["role"], "member");
     app.get("/api/v2/tokens?owner=all", &token).await.assert_error(403, "FORBIDDEN");
     app.post("/api/v2/tokens", &token, mint).await.assert_error(403, "FORBIDDEN");
 
-    app.store().remove_member(&owner.account_id, &admin.id, Utc::now()).await.expect("remove");
+    app.store()
+        .remove_member(&owner.account_id, &admin.id, Utc::now(), &sitegpt_store::Actor::system())
+        .await
+        .expect("remove");
     let gone = app.get("/api/v2/account", &token).await;
     assert_eq!(gone.status.as_u16(), 401, "{}", gone.body);
 }
@@ -210,16 +216,23 @@ async fn changes_from_another_process_apply_within_a_millisecond() {
     use sitegpt_store::Store;
 
     let settle = || tokio::time::sleep(std::time::Duration::from_millis(1));
-    other.set_role(&owner.account_id, &member.id, Role::Viewer).await.expect("role");
+    other.set_role(&owner.account_id, &member.id, Role::Viewer, &sitegpt_store::Actor::system()).await.expect("role");
     settle().await;
     assert_eq!(app.get("/api/v2/account", &token).await.assert_ok(200)["role"], "viewer");
 
-    other.set_subscription(&owner.account_id, sitegpt_access::SubscriptionStatus::Inactive).await.expect("sub");
+    other
+        .set_subscription(
+            &owner.account_id,
+            sitegpt_access::SubscriptionStatus::Inactive,
+            &sitegpt_store::Actor::system(),
+        )
+        .await
+        .expect("sub");
     settle().await;
     let me = app.get("/api/v2/account", &token).await;
     assert_eq!(me.assert_ok(200)["account"]["subscriptionStatus"], "inactive");
 
-    other.revoke_token(&token_id, Utc::now()).await.expect("revoke");
+    other.revoke_token(&token_id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
     settle().await;
     app.get("/api/v2/account", &token).await.assert_error(401, "TOKEN_REVOKED");
 }

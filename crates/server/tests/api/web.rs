@@ -493,13 +493,16 @@ async fn scopes_beyond_the_role_cannot_be_approved() {
     let mut browser = Browser::new(&app);
     let session_id = "viewer-session-id-for-tests-only-000000000000";
     app.store()
-        .create_session(sitegpt_store::NewSession {
-            id_hash: sitegpt_server::web::hash_secret(session_id),
-            user_id: viewer.id.clone(),
-            csrf_token: "viewer-csrf".into(),
-            now: Utc::now(),
-            expires_at: Utc::now() + chrono::Duration::hours(1),
-        })
+        .create_session(
+            sitegpt_store::NewSession {
+                id_hash: sitegpt_server::web::hash_secret(session_id),
+                user_id: viewer.id.clone(),
+                csrf_token: "viewer-csrf".into(),
+                now: Utc::now(),
+                expires_at: Utc::now() + chrono::Duration::hours(1),
+            },
+            &sitegpt_store::Actor::system(),
+        )
         .await
         .expect("session");
     browser.cookies.insert("sitegpt_session".into(), session_id.into());

@@ -11,7 +11,7 @@ use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
-    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
+    Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
 };
 
@@ -101,7 +101,7 @@ pub(super) async fn decide(
     by_id(tx, id).await?.ok_or(StoreError::NotFound)
 }
 
-pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
     // The row lock orders concurrent polls of one code: the second sees what
     // the first wrote (its redemption, or its `last_poll_at`).
     let found = query_opt(
@@ -126,7 +126,7 @@ pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll) -> StoreResu
             if changed != 1 {
                 return Ok(DevicePollOutcome::AlreadyRedeemed);
             }
-            insert_token_row(tx, &token).await?;
+            insert_token_row(tx, &token, Some(by)).await?;
             let record = load_token(tx, &token.id).await?.ok_or(StoreError::NotFound)?;
             Ok(DevicePollOutcome::Issued(Box::new(record)))
         }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_password_resets.sql"),
     include_str!("0007_token_addresses.sql"),
     include_str!("0008_notices.sql"),
+    include_str!("0009_audit.sql"),
 ];
 
 /// An arbitrary constant naming the migration lock.

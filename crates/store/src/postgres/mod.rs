@@ -14,6 +14,7 @@
 //! `sessions`, `mail`, `whitelabel`), and `sql` holds the pool, the node's
 //! epoch and the statement helpers the areas share.
 
+mod audit;
 mod chatbots;
 mod device;
 mod listen;
@@ -45,11 +46,11 @@ pub(crate) use self::sql::{connect_once, pg};
 pub use self::test_support::{TestDatabase, create_test_database, test_server_url};
 use crate::rows::{self, ms};
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue, IntegrationRecord, Invitation,
-    ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession, NewToken, NewUser, OAuthClient,
-    OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store, StoreError, StoreResult,
-    TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Actor, AuditEvent, AuditQuery, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery,
+    Conversation, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue,
+    IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession,
+    NewToken, NewUser, OAuthClient, OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store,
+    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// Connections each node keeps at most.
@@ -140,16 +141,16 @@ impl Store for PostgresStore {
         teams::memberships(&self.db, user_id).await
     }
 
-    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
-        teams::set_role(&self.db, account_id, user_id, role).await
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role, by: &Actor) -> StoreResult<()> {
+        teams::set_role(&self.db, account_id, user_id, role, by).await
     }
 
-    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        teams::remove_member(&self.db, account_id, user_id, now).await
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<()> {
+        teams::remove_member(&self.db, account_id, user_id, now, by).await
     }
 
-    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()> {
-        teams::set_subscription(&self.db, account_id, status).await
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus, by: &Actor) -> StoreResult<()> {
+        teams::set_subscription(&self.db, account_id, status, by).await
     }
 
     async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account> {
@@ -176,8 +177,8 @@ impl Store for PostgresStore {
         teams::add_member(&self.db, account_id, user_id, role, now).await
     }
 
-    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
-        teams::create_invitation(&self.db, invitation, mail).await
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail, by: &Actor) -> StoreResult<()> {
+        teams::create_invitation(&self.db, invitation, mail, by).await
     }
 
     async fn accept_invitations(
@@ -317,8 +318,8 @@ impl Store for PostgresStore {
         chatbots::existing_chatbots(&self.db, account_id, ids).await
     }
 
-    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord> {
-        tokens::insert_token(&self.db, new).await
+    async fn insert_token(&self, new: NewToken, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::insert_token(&self.db, new, by).await
     }
 
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
@@ -333,12 +334,12 @@ impl Store for PostgresStore {
         tokens::list_tokens(&self.db, q).await
     }
 
-    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord> {
-        tokens::rotate_token(&self.db, rotation).await
+    async fn rotate_token(&self, rotation: Rotation, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::rotate_token(&self.db, rotation, by).await
     }
 
-    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
-        tokens::revoke_token(&self.db, token_id, now).await
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::revoke_token(&self.db, token_id, now, by).await
     }
 
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
@@ -362,10 +363,10 @@ impl Store for PostgresStore {
         Ok(decided)
     }
 
-    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+    async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
         let mut client = self.db.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
-        let outcome = device::poll(&tx, poll).await?;
+        let outcome = device::poll(&tx, poll, by).await?;
         tx.commit().await.map_err(pg)?;
         Ok(outcome)
     }
@@ -378,8 +379,8 @@ impl Store for PostgresStore {
         oauth::oauth_client(&self.db, client_id).await
     }
 
-    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()> {
-        oauth::create_grant(&self.db, grant).await
+    async fn create_grant(&self, grant: NewGrant, by: &Actor) -> StoreResult<()> {
+        oauth::create_grant(&self.db, grant, by).await
     }
 
     async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
@@ -390,8 +391,8 @@ impl Store for PostgresStore {
         oauth::grant_by_refresh(&self.db, refresh_hash).await
     }
 
-    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome> {
-        oauth::redeem_code(&self.db, code_hash, issue).await
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue, by: &Actor) -> StoreResult<RedeemOutcome> {
+        oauth::redeem_code(&self.db, code_hash, issue, by).await
     }
 
     async fn refresh_grant(
@@ -404,16 +405,22 @@ impl Store for PostgresStore {
         oauth::refresh_grant(&self.db, refresh_hash, issue, grace, idle).await
     }
 
-    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
-        oauth::revoke_grant(&self.db, grant_id, user_id, now).await
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        oauth::revoke_grant(&self.db, grant_id, user_id, now, by).await
     }
 
     async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
         oauth::grants(&self.db, user_id).await
     }
 
-    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
-        sessions::create_session(&self.db, new).await
+    async fn create_session(&self, new: NewSession, by: &Actor) -> StoreResult<()> {
+        sessions::create_session(&self.db, new, by).await
     }
 
     async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
@@ -428,8 +435,14 @@ impl Store for PostgresStore {
         sessions::end_other_sessions(&self.db, user_id, keep).await
     }
 
-    async fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<[u8; 32]>) -> StoreResult<()> {
-        sessions::set_password(&self.db, user_id, password_hash, keep).await
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<[u8; 32]>,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        sessions::set_password(&self.db, user_id, password_hash, keep, by).await
     }
 
     async fn create_password_reset(
@@ -451,8 +464,9 @@ impl Store for PostgresStore {
         token_hash: [u8; 32],
         password_hash: &str,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<User> {
-        sessions::use_password_reset(&self.db, token_hash, password_hash, now).await
+        sessions::use_password_reset(&self.db, token_hash, password_hash, now, by).await
     }
 
     async fn create_email_verification(
@@ -541,6 +555,18 @@ impl Store for PostgresStore {
 
     async fn set_expiry_notices(&self, user_id: &str, on: bool) -> StoreResult<()> {
         notices::set_expiry_notices(&self.db, user_id, on).await
+    }
+
+    async fn record_event(&self, event: AuditEvent) -> StoreResult<()> {
+        audit::record(&self.db, event).await
+    }
+
+    async fn audit_events(&self, query: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        audit::list(&self.db, query).await
+    }
+
+    async fn purge_audit_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        audit::purge(&self.db, before).await
     }
 
     async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {

@@ -6,12 +6,14 @@
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
+use super::audit;
 use super::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};
 use super::tokens::{insert_token_row, load_token};
+use crate::audit::{REPLAYED_CODE, REUSED_REFRESH};
 use crate::rows::{self, CLIENT_COLUMNS, Cells, GRANT_SELECT, ms};
 use crate::{
-    ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome, StoreError, StoreResult,
-    TokenRecord,
+    Actor, AuditEvent, ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome,
+    StoreError, StoreResult, TokenRecord,
 };
 
 pub(super) async fn save_client(db: &Db, client: OAuthClient) -> StoreResult<()> {
@@ -34,7 +36,7 @@ pub(super) async fn oauth_client(db: &Db, client_id: &str) -> StoreResult<Option
     query_opt(&db.client().await?, &sql, &[&client_id]).await?.map(|r| rows::client(&r)).transpose()
 }
 
-pub(super) async fn create_grant(db: &Db, grant: NewGrant) -> StoreResult<()> {
+pub(super) async fn create_grant(db: &Db, grant: NewGrant, by: &Actor) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     execute(
@@ -58,6 +60,9 @@ pub(super) async fn create_grant(db: &Db, grant: NewGrant) -> StoreResult<()> {
     .await
     .map_err(constraint("a grant with this id or code already exists"))?;
     execute(&tx, rows::TOUCH_CLIENT, &[&grant.client_id, &ms(grant.now)]).await.map_err(pg)?;
+    let client_name =
+        query_opt(&tx, rows::CLIENT_NAME, &[&grant.client_id]).await?.ok_or(StoreError::NotFound)?.text(0)?;
+    audit::insert(&tx, &AuditEvent::grant_created(&grant, &client_name, by)).await?;
     tx.commit().await.map_err(pg)
 }
 
@@ -76,12 +81,17 @@ pub(super) async fn grant_by_refresh(db: &Db, refresh_hash: [u8; 32]) -> StoreRe
 
 /// Stores the access token and the next refresh token of a grant that may
 /// issue them, and marks the grant and its client used.
-async fn issue(tx: &impl GenericClient, grant_id: &str, issue: &GrantIssue) -> StoreResult<TokenRecord> {
+async fn issue(
+    tx: &impl GenericClient,
+    grant_id: &str,
+    issue: &GrantIssue,
+    by: Option<&Actor>,
+) -> StoreResult<TokenRecord> {
     let now = ms(issue.token.now);
     let row = query_opt(tx, rows::TOUCH_GRANT, &[&grant_id, &now]).await?.ok_or(StoreError::NotFound)?;
     let (resource, client_id) = (row.text(0)?, row.text(1)?);
     execute(tx, rows::TOUCH_CLIENT, &[&client_id, &now]).await.map_err(pg)?;
-    insert_token_row(tx, &issue.token).await?;
+    insert_token_row(tx, &issue.token, by).await?;
     execute(tx, rows::SET_TOKEN_GRANT, &[&issue.token.id, &grant_id, &resource]).await.map_err(pg)?;
     execute(tx, rows::INSERT_REFRESH, &[&&issue.refresh_hash[..], &grant_id, &now])
         .await
@@ -89,28 +99,44 @@ async fn issue(tx: &impl GenericClient, grant_id: &str, issue: &GrantIssue) -> S
     load_token(tx, &issue.token.id).await?.ok_or(StoreError::NotFound)
 }
 
-/// Revokes a grant and its tokens (the caller bumps this node's epoch after
-/// the commit).
-async fn revoke(tx: &impl GenericClient, grant_id: &str, user_id: Option<&str>, now: i64) -> StoreResult<()> {
+/// Revokes a grant and its tokens, and writes the event when it was live
+/// (the caller bumps this node's epoch after the commit).
+async fn revoke(
+    tx: &impl GenericClient,
+    grant_id: &str,
+    user_id: Option<&str>,
+    now: i64,
+    by: &Actor,
+) -> StoreResult<()> {
+    let before = query_opt(tx, &format!("{GRANT_SELECT} WHERE g.id = $1 FOR UPDATE OF g"), &[&grant_id])
+        .await?
+        .map(|r| rows::grant(&r))
+        .transpose()?;
     let found = execute(tx, rows::REVOKE_GRANT, &[&grant_id, &now, &user_id]).await.map_err(pg)?;
-    if found == 0 {
-        return Err(StoreError::NotFound);
-    }
+    let Some(before) = before.filter(|_| found > 0) else { return Err(StoreError::NotFound) };
     execute(tx, rows::REVOKE_GRANT_TOKENS, &[&grant_id, &now]).await.map_err(pg)?;
+    if before.revoked_at.is_none() {
+        audit::insert(tx, &AuditEvent::grant_revoked(&before, by, rows::from_ms(now))).await?;
+    }
     bump_epoch(tx).await
 }
 
-pub(super) async fn redeem_code(db: &Db, code_hash: [u8; 32], grant_issue: GrantIssue) -> StoreResult<RedeemOutcome> {
+pub(super) async fn redeem_code(
+    db: &Db,
+    code_hash: [u8; 32],
+    grant_issue: GrantIssue,
+    by: &Actor,
+) -> StoreResult<RedeemOutcome> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let now = ms(grant_issue.token.now);
     let outcome = match query_opt(&tx, rows::REDEEM_CODE, &[&&code_hash[..], &now]).await? {
-        Some(row) => RedeemOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue).await?)),
+        Some(row) => RedeemOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue, Some(by)).await?)),
         None => match query_opt(&tx, rows::CODE_STATE, &[&&code_hash[..]]).await? {
             None => RedeemOutcome::Unknown,
             Some(row) if row.opt_int(2)?.is_some() => RedeemOutcome::Revoked,
             Some(row) if row.opt_int(1)?.is_some() => {
-                revoke(&tx, &row.text(0)?, None, now).await?;
+                revoke(&tx, &row.text(0)?, None, now, &by.because(REPLAYED_CODE)).await?;
                 RedeemOutcome::Replayed
             }
             Some(_) => RedeemOutcome::Expired,
@@ -137,12 +163,12 @@ pub(super) async fn refresh_grant(
     let live =
         query_opt(&tx, rows::USE_REFRESH, &[&&refresh_hash[..], &ms(now), &ms(now - grace), &idle_limit]).await?;
     let outcome = match live {
-        Some(row) => RefreshOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue).await?)),
+        Some(row) => RefreshOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue, None).await?)),
         None => match query_opt(&tx, rows::REFRESH_STATE, &[&&refresh_hash[..], &idle_limit]).await? {
             None => RefreshOutcome::Unknown,
             Some(row) if !row.try_get::<_, bool>(1).map_err(pg)? => RefreshOutcome::Ended,
             Some(row) => {
-                revoke(&tx, &row.text(0)?, None, ms(now)).await?;
+                revoke(&tx, &row.text(0)?, None, ms(now), &Actor::system().because(REUSED_REFRESH)).await?;
                 RefreshOutcome::Reused
             }
         },
@@ -159,10 +185,11 @@ pub(super) async fn revoke_grant(
     grant_id: &str,
     user_id: Option<&str>,
     now: DateTime<Utc>,
+    by: &Actor,
 ) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
-    revoke(&tx, grant_id, user_id, ms(now)).await?;
+    revoke(&tx, grant_id, user_id, ms(now), by).await?;
     tx.commit().await.map_err(pg)?;
     db.epoch.bump();
     Ok(())

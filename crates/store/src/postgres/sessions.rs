@@ -4,22 +4,25 @@
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
+use super::audit;
 use super::sql::{Db, execute, missing_parent, pg, query_opt, unique_or};
 use crate::rows::{self, Cells, SESSION_SELECT, USER_COLUMNS, ms};
-use crate::{FailureWindow, NewSession, Session, StoreError, StoreResult, User};
+use crate::{Actor, AuditAction, AuditEvent, FailureWindow, NewSession, Session, StoreError, StoreResult, User};
 
-pub(super) async fn create_session(db: &Db, new: NewSession) -> StoreResult<()> {
-    let client = db.client().await?;
+pub(super) async fn create_session(db: &Db, new: NewSession, by: &Actor) -> StoreResult<()> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(pg)?;
     // Sign-ins are rare: drop expired sessions while at it.
-    execute(&client, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(new.now)]).await.map_err(pg)?;
+    execute(&tx, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(new.now)]).await.map_err(pg)?;
     execute(
-        &client,
+        &tx,
         "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         &[&&new.id_hash[..], &new.user_id, &new.csrf_token, &ms(new.now), &ms(new.expires_at)],
     )
     .await
     .map_err(missing_parent)?;
-    Ok(())
+    audit::insert(&tx, &AuditEvent::personal(AuditAction::SignedIn, &new.user_id, by, new.now)).await?;
+    tx.commit().await.map_err(pg)
 }
 
 pub(super) async fn session(db: &Db, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
@@ -148,6 +151,7 @@ pub(super) async fn set_password(
     user_id: &str,
     password_hash: &str,
     keep: Option<[u8; 32]>,
+    by: &Actor,
 ) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
@@ -158,6 +162,7 @@ pub(super) async fn set_password(
         return Err(StoreError::NotFound);
     }
     end_sessions(&tx, user_id, keep).await?;
+    audit::insert(&tx, &AuditEvent::personal(AuditAction::PasswordChanged, user_id, by, Utc::now())).await?;
     tx.commit().await.map_err(pg)
 }
 
@@ -199,6 +204,7 @@ pub(super) async fn use_password_reset(
     token_hash: [u8; 32],
     password_hash: &str,
     now: DateTime<Utc>,
+    by: &Actor,
 ) -> StoreResult<User> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
@@ -220,6 +226,7 @@ pub(super) async fn use_password_reset(
     .ok_or(StoreError::NotFound)?;
     let user = rows::user(&user)?;
     end_sessions(&tx, &user_id, None).await?;
+    audit::insert(&tx, &AuditEvent::personal(AuditAction::PasswordReset, &user_id, by, now)).await?;
     tx.commit().await.map_err(pg)?;
     Ok(user)
 }

@@ -7,14 +7,15 @@ use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{Role, SubscriptionStatus};
 use tokio_postgres::error::SqlState;
 
+use super::audit;
 use super::mail::insert_mail;
 use super::sql::{Db, all, bump_epoch, execute, expect_one, has_code, missing_parent, pg, query, query_opt, unique_or};
 use crate::rows::{
     self, ACCOUNT_COLUMNS, Cells, INTEGRATION_COLUMNS, INVITATION_COLUMNS, MEMBER_SELECT, USER_COLUMNS, from_ms, ms,
 };
 use crate::{
-    Account, IntegrationRecord, Invitation, MemberRecord, NewMembership, NewUser, OutgoingMail, StoreError,
-    StoreResult, User,
+    Account, Actor, AuditEvent, IntegrationRecord, Invitation, MemberRecord, NewMembership, NewUser, OutgoingMail,
+    StoreError, StoreResult, User,
 };
 
 /// Refuses when the account has no owner left. The caller holds the
@@ -144,25 +145,38 @@ pub(super) async fn memberships(db: &Db, user_id: &str) -> StoreResult<Vec<(Acco
     all(found, |r| Ok((rows::account(r)?, r.role(4)?)))
 }
 
-pub(super) async fn set_role(db: &Db, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+pub(super) async fn set_role(db: &Db, account_id: &str, user_id: &str, role: Role, by: &Actor) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     lock_account(&tx, account_id).await?;
-    expect_one(
-        execute(
-            &tx,
-            "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2",
-            &[&account_id, &user_id, &role.as_str()],
-        )
-        .await
-        .map_err(pg)?,
-    )?;
+    let before = query_opt(
+        &tx,
+        "SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2 FOR UPDATE",
+        &[&account_id, &user_id],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .role(0)?;
+    execute(
+        &tx,
+        "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2",
+        &[&account_id, &user_id, &role.as_str()],
+    )
+    .await
+    .map_err(pg)?;
     keep_an_owner(&tx, account_id).await?;
+    audit::insert(&tx, &AuditEvent::role_changed(account_id, user_id, before, role, by)).await?;
     db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
-pub(super) async fn remove_member(db: &Db, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn remove_member(
+    db: &Db,
+    account_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+    by: &Actor,
+) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     lock_account(&tx, account_id).await?;
@@ -172,25 +186,36 @@ pub(super) async fn remove_member(db: &Db, account_id: &str, user_id: &str, now:
             .map_err(pg)?,
     )?;
     keep_an_owner(&tx, account_id).await?;
-    execute(
+    let revoked = execute(
         &tx,
         "UPDATE api_tokens SET revoked_at = $3 WHERE account_id = $1 AND user_id = $2 AND revoked_at IS NULL",
         &[&account_id, &user_id, &ms(now)],
     )
     .await
     .map_err(pg)?;
+    audit::insert(&tx, &AuditEvent::member_removed(account_id, user_id, revoked, by, now)).await?;
     db.commit_authorization_change(tx).await?;
     Ok(())
 }
 
-pub(super) async fn set_subscription(db: &Db, account_id: &str, status: SubscriptionStatus) -> StoreResult<()> {
+pub(super) async fn set_subscription(
+    db: &Db,
+    account_id: &str,
+    status: SubscriptionStatus,
+    by: &Actor,
+) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
-    expect_one(
-        execute(&tx, "UPDATE accounts SET subscription_status = $2 WHERE id = $1", &[&account_id, &status.as_str()])
-            .await
-            .map_err(pg)?,
-    )?;
+    let before = query_opt(&tx, "SELECT subscription_status FROM accounts WHERE id = $1 FOR UPDATE", &[&account_id])
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .subscription(0)?;
+    execute(&tx, "UPDATE accounts SET subscription_status = $2 WHERE id = $1", &[&account_id, &status.as_str()])
+        .await
+        .map_err(pg)?;
+    if before != status {
+        audit::insert(&tx, &AuditEvent::subscription_changed(account_id, before, status, by)).await?;
+    }
     db.commit_authorization_change(tx).await?;
     Ok(())
 }
@@ -264,7 +289,12 @@ pub(super) async fn add_member(
     Ok(())
 }
 
-pub(super) async fn create_invitation(db: &Db, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
+pub(super) async fn create_invitation(
+    db: &Db,
+    invitation: Invitation,
+    mail: OutgoingMail,
+    by: &Actor,
+) -> StoreResult<()> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     // An expired invitation does not block a new one.
@@ -291,6 +321,7 @@ pub(super) async fn create_invitation(db: &Db, invitation: Invitation, mail: Out
     )
     .await
     .map_err(unique_or("this address already has a pending invitation"))?;
+    audit::insert(&tx, &AuditEvent::member_invited(&invitation, by)).await?;
     insert_mail(&tx, &mail, invitation.created_at).await?;
     tx.commit().await.map_err(pg)
 }

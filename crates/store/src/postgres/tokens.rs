@@ -1,17 +1,21 @@
 //! API tokens: creation, lookup for verification, listing, rotation,
 //! revocation and the batched last-used times.
 
-use crate::TokenUse;
+use crate::{Actor, AuditEvent, TokenUse};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use sitegpt_access::TokenHash;
 use tokio_postgres::error::SqlState;
 
+use super::audit;
 use super::sql::{Db, all, bump_epoch, execute, has_code, missing_parent, pg, query, query_opt, unique_or};
 use crate::rows::{self, Cells, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, cursor_params, ms};
 use crate::{NewToken, Rotation, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord};
 
-pub(super) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken) -> StoreResult<()> {
+/// Stores a new token; with `by`, writes its `token.created` event (tokens
+/// an OAuth grant issues on refresh have none: the grant's creation is the
+/// event). `tx` must be a transaction when `by` is given.
+pub(super) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken, by: Option<&Actor>) -> StoreResult<()> {
     execute(
         tx,
         "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
@@ -40,6 +44,9 @@ pub(super) async fn insert_token_row(tx: &impl GenericClient, new: &NewToken) ->
             missing_parent(e)
         }
     })?;
+    if let Some(by) = by {
+        audit::insert(tx, &AuditEvent::token_created(new, by)).await?;
+    }
     Ok(())
 }
 
@@ -50,10 +57,13 @@ pub(super) async fn load_token(c: &impl GenericClient, token_id: &str) -> StoreR
         .transpose()
 }
 
-pub(super) async fn insert_token(db: &Db, new: NewToken) -> StoreResult<TokenRecord> {
-    let client = db.client().await?;
-    insert_token_row(&client, &new).await?;
-    load_token(&client, &new.id).await?.ok_or(StoreError::NotFound)
+pub(super) async fn insert_token(db: &Db, new: NewToken, by: &Actor) -> StoreResult<TokenRecord> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(pg)?;
+    insert_token_row(&tx, &new, Some(by)).await?;
+    let record = load_token(&tx, &new.id).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(record)
 }
 
 pub(super) async fn token_for_auth(db: &Db, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
@@ -87,7 +97,7 @@ pub(super) async fn list_tokens(db: &Db, q: TokenQuery) -> StoreResult<Vec<Token
     all(found, rows::token)
 }
 
-pub(super) async fn rotate_token(db: &Db, rotation: Rotation) -> StoreResult<TokenRecord> {
+pub(super) async fn rotate_token(db: &Db, rotation: Rotation, by: &Actor) -> StoreResult<TokenRecord> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let locked = query_opt(&tx, "SELECT revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE", &[&rotation.token_id])
@@ -111,12 +121,13 @@ pub(super) async fn rotate_token(db: &Db, rotation: Rotation) -> StoreResult<Tok
     .map_err(unique_or("token secret already exists"))?;
     bump_epoch(&tx).await?;
     let record = load_token(&tx, &rotation.token_id).await?.ok_or(StoreError::NotFound)?;
+    audit::insert(&tx, &AuditEvent::token_rotated(&record, by, rotation.now)).await?;
     tx.commit().await.map_err(pg)?;
     db.epoch.bump();
     Ok(record)
 }
 
-pub(super) async fn revoke_token(db: &Db, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
+pub(super) async fn revoke_token(db: &Db, token_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<TokenRecord> {
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let changed = execute(
@@ -126,10 +137,11 @@ pub(super) async fn revoke_token(db: &Db, token_id: &str, now: DateTime<Utc>) ->
     )
     .await
     .map_err(pg)?;
+    let record = load_token(&tx, token_id).await?.ok_or(StoreError::NotFound)?;
     if changed > 0 {
+        audit::insert(&tx, &AuditEvent::token_revoked(&record, by, now)).await?;
         bump_epoch(&tx).await?;
     }
-    let record = load_token(&tx, token_id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(pg)?;
     if changed > 0 {
         db.epoch.bump();

@@ -9,7 +9,7 @@ use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
-    DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
+    Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
 };
 
@@ -85,7 +85,7 @@ pub(super) fn decide(
     by_id(tx, id)?.ok_or(StoreError::NotFound)
 }
 
-pub(super) fn poll(tx: &Connection, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
+pub(super) fn poll(tx: &Connection, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
     let found = tx
         .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
         .and_then(|mut stmt| stmt.query_row([&poll.device_code_hash[..]], |r| rows::device(r)).optional())
@@ -105,7 +105,7 @@ pub(super) fn poll(tx: &Connection, poll: DevicePoll) -> StoreResult<DevicePollO
             if changed != 1 {
                 return Ok(DevicePollOutcome::AlreadyRedeemed);
             }
-            insert_token_row(tx, &token)?;
+            insert_token_row(tx, &token, Some(by))?;
             let record = load_token(tx, &token.id)?.ok_or(StoreError::NotFound)?;
             Ok(DevicePollOutcome::Issued(Box::new(record)))
         }

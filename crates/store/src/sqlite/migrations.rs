@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0012_password_resets.sql"),
     include_str!("0013_token_addresses.sql"),
     include_str!("0014_notices.sql"),
+    include_str!("0015_audit.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {

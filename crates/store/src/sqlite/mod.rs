@@ -7,6 +7,7 @@
 //! `sql` holds the helpers they share. Areas import `sql`, `pool` and other
 //! areas, never this file.
 
+mod audit;
 mod chatbots;
 mod device;
 mod epoch;
@@ -33,11 +34,11 @@ use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
 use crate::rows::{self, ms};
 use crate::{
-    Account, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery, Conversation, DeviceAuthorization,
-    DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue, IntegrationRecord, Invitation,
-    ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession, NewToken, NewUser, OAuthClient,
-    OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store, StoreError, StoreResult,
-    TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    Account, Actor, AuditEvent, AuditQuery, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery,
+    Conversation, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue,
+    IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession,
+    NewToken, NewUser, OAuthClient, OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store,
+    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -103,16 +104,16 @@ impl Store for SqliteStore {
         teams::memberships(&self.pool, user_id).await
     }
 
-    async fn set_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
-        teams::set_role(&self.pool, account_id, user_id, role).await
+    async fn set_role(&self, account_id: &str, user_id: &str, role: Role, by: &Actor) -> StoreResult<()> {
+        teams::set_role(&self.pool, account_id, user_id, role, by.clone()).await
     }
 
-    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        teams::remove_member(&self.pool, account_id, user_id, now).await
+    async fn remove_member(&self, account_id: &str, user_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<()> {
+        teams::remove_member(&self.pool, account_id, user_id, now, by.clone()).await
     }
 
-    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus) -> StoreResult<()> {
-        teams::set_subscription(&self.pool, account_id, status).await
+    async fn set_subscription(&self, account_id: &str, status: SubscriptionStatus, by: &Actor) -> StoreResult<()> {
+        teams::set_subscription(&self.pool, account_id, status, by.clone()).await
     }
 
     async fn rename_account(&self, account_id: &str, name: &str) -> StoreResult<Account> {
@@ -139,8 +140,8 @@ impl Store for SqliteStore {
         teams::add_member(&self.pool, account_id, user_id, role, now).await
     }
 
-    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
-        teams::create_invitation(&self.pool, invitation, mail).await
+    async fn create_invitation(&self, invitation: Invitation, mail: OutgoingMail, by: &Actor) -> StoreResult<()> {
+        teams::create_invitation(&self.pool, invitation, mail, by.clone()).await
     }
 
     async fn accept_invitations(
@@ -280,8 +281,8 @@ impl Store for SqliteStore {
         chatbots::existing_chatbots(&self.pool, account_id, ids).await
     }
 
-    async fn insert_token(&self, new: NewToken) -> StoreResult<TokenRecord> {
-        tokens::insert_token(&self.pool, new).await
+    async fn insert_token(&self, new: NewToken, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::insert_token(&self.pool, new, by.clone()).await
     }
 
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
@@ -303,8 +304,9 @@ impl Store for SqliteStore {
         self.pool.write(move |tx| device::decide(tx, &id, decision, now)).await
     }
 
-    async fn poll_device(&self, poll: DevicePoll) -> StoreResult<DevicePollOutcome> {
-        self.pool.write(move |tx| device::poll(tx, poll)).await
+    async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
+        let by = by.clone();
+        self.pool.write(move |tx| device::poll(tx, poll, &by)).await
     }
 
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
@@ -319,12 +321,12 @@ impl Store for SqliteStore {
         tokens::list_tokens(&self.pool, query).await
     }
 
-    async fn rotate_token(&self, rotation: Rotation) -> StoreResult<TokenRecord> {
-        tokens::rotate_token(&self.pool, rotation).await
+    async fn rotate_token(&self, rotation: Rotation, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::rotate_token(&self.pool, rotation, by.clone()).await
     }
 
-    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
-        tokens::revoke_token(&self.pool, token_id, now).await
+    async fn revoke_token(&self, token_id: &str, now: DateTime<Utc>, by: &Actor) -> StoreResult<TokenRecord> {
+        tokens::revoke_token(&self.pool, token_id, now, by.clone()).await
     }
 
     async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {
@@ -335,8 +337,8 @@ impl Store for SqliteStore {
         oauth::oauth_client(&self.pool, client_id).await
     }
 
-    async fn create_grant(&self, grant: NewGrant) -> StoreResult<()> {
-        oauth::create_grant(&self.pool, grant).await
+    async fn create_grant(&self, grant: NewGrant, by: &Actor) -> StoreResult<()> {
+        oauth::create_grant(&self.pool, grant, by.clone()).await
     }
 
     async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<Grant>> {
@@ -347,8 +349,8 @@ impl Store for SqliteStore {
         oauth::grant_by_refresh(&self.pool, refresh_hash).await
     }
 
-    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue) -> StoreResult<RedeemOutcome> {
-        oauth::redeem_code(&self.pool, code_hash, issue).await
+    async fn redeem_code(&self, code_hash: [u8; 32], issue: GrantIssue, by: &Actor) -> StoreResult<RedeemOutcome> {
+        oauth::redeem_code(&self.pool, code_hash, issue, by.clone()).await
     }
 
     async fn refresh_grant(
@@ -361,16 +363,22 @@ impl Store for SqliteStore {
         oauth::refresh_grant(&self.pool, refresh_hash, issue, grace, idle).await
     }
 
-    async fn revoke_grant(&self, grant_id: &str, user_id: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
-        oauth::revoke_grant(&self.pool, grant_id, user_id, now).await
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        user_id: Option<&str>,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        oauth::revoke_grant(&self.pool, grant_id, user_id, now, by.clone()).await
     }
 
     async fn grants(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
         oauth::grants(&self.pool, user_id).await
     }
 
-    async fn create_session(&self, new: NewSession) -> StoreResult<()> {
-        sessions::create_session(&self.pool, new).await
+    async fn create_session(&self, new: NewSession, by: &Actor) -> StoreResult<()> {
+        sessions::create_session(&self.pool, new, by.clone()).await
     }
 
     async fn session(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<Session>> {
@@ -385,8 +393,14 @@ impl Store for SqliteStore {
         sessions::end_other_sessions(&self.pool, user_id, keep).await
     }
 
-    async fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<[u8; 32]>) -> StoreResult<()> {
-        sessions::set_password(&self.pool, user_id, password_hash, keep).await
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<[u8; 32]>,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        sessions::set_password(&self.pool, user_id, password_hash, keep, by.clone()).await
     }
 
     async fn create_password_reset(
@@ -408,8 +422,9 @@ impl Store for SqliteStore {
         token_hash: [u8; 32],
         password_hash: &str,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<User> {
-        sessions::use_password_reset(&self.pool, token_hash, password_hash, now).await
+        sessions::use_password_reset(&self.pool, token_hash, password_hash, now, by.clone()).await
     }
 
     async fn create_email_verification(
@@ -498,6 +513,18 @@ impl Store for SqliteStore {
 
     async fn set_expiry_notices(&self, user_id: &str, on: bool) -> StoreResult<()> {
         notices::set_expiry_notices(&self.pool, user_id, on).await
+    }
+
+    async fn record_event(&self, event: AuditEvent) -> StoreResult<()> {
+        audit::record(&self.pool, event).await
+    }
+
+    async fn audit_events(&self, query: AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        audit::list(&self.pool, query).await
+    }
+
+    async fn purge_audit_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        audit::purge(&self.pool, before).await
     }
 
     async fn touch_tokens(&self, uses: Vec<TokenUse>) -> StoreResult<()> {

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::audit;
 use super::pool::{Pool, backend};
 use super::sql::{bump_epoch, constraint, numbered};
 use super::tokens::{insert_token_row, load_token};
+use crate::audit::{REPLAYED_CODE, REUSED_REFRESH};
 use crate::rows::{self, CLIENT_COLUMNS, GRANT_SELECT, ms};
 use crate::{
-    ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome, StoreError, StoreResult,
-    TokenRecord,
+    Actor, AuditEvent, ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome,
+    StoreError, StoreResult, TokenRecord,
 };
 
 pub(super) async fn save_client(pool: &Arc<Pool>, client: OAuthClient) -> StoreResult<()> {
@@ -46,7 +48,7 @@ pub(super) async fn oauth_client(pool: &Arc<Pool>, client_id: &str) -> StoreResu
     .await
 }
 
-pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant) -> StoreResult<()> {
+pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant, by: Actor) -> StoreResult<()> {
     pool.write(move |tx| {
         cached(tx, rows::INSERT_GRANT)?
             .execute(params![
@@ -65,7 +67,9 @@ pub(super) async fn create_grant(pool: &Arc<Pool>, grant: NewGrant) -> StoreResu
             ])
             .map_err(constraint("a grant with this id or code already exists"))?;
         cached(tx, rows::TOUCH_CLIENT)?.execute(params![grant.client_id, ms(grant.now)]).map_err(backend)?;
-        Ok(())
+        let client_name: String =
+            cached(tx, rows::CLIENT_NAME)?.query_row([&grant.client_id], |r| r.get(0)).map_err(backend)?;
+        audit::insert(tx, &AuditEvent::grant_created(&grant, &client_name, &by))
     })
     .await
 }
@@ -94,13 +98,13 @@ fn cached<'c>(conn: &'c Connection, sql: &str) -> StoreResult<rusqlite::CachedSt
 
 /// Stores the access token and the next refresh token of a grant that may
 /// issue them, and marks the grant and its client used.
-fn issue(tx: &Connection, grant_id: &str, issue: &GrantIssue) -> StoreResult<TokenRecord> {
+fn issue(tx: &Connection, grant_id: &str, issue: &GrantIssue, by: Option<&Actor>) -> StoreResult<TokenRecord> {
     let now = ms(issue.token.now);
     let (resource, client_id): (String, String) = cached(tx, rows::TOUCH_GRANT)?
         .query_row(params![grant_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(backend)?;
     cached(tx, rows::TOUCH_CLIENT)?.execute(params![client_id, now]).map_err(backend)?;
-    insert_token_row(tx, &issue.token)?;
+    insert_token_row(tx, &issue.token, by)?;
     cached(tx, rows::SET_TOKEN_GRANT)?.execute(params![issue.token.id, grant_id, resource]).map_err(backend)?;
     cached(tx, rows::INSERT_REFRESH)?
         .execute(params![&issue.refresh_hash[..], grant_id, now])
@@ -108,21 +112,26 @@ fn issue(tx: &Connection, grant_id: &str, issue: &GrantIssue) -> StoreResult<Tok
     load_token(tx, &issue.token.id)?.ok_or(StoreError::NotFound)
 }
 
-/// Revokes a grant and its tokens; `true` if it was live.
-fn revoke(tx: &Connection, grant_id: &str, user_id: Option<&str>, now: i64) -> StoreResult<bool> {
+/// Revokes a grant and its tokens, and writes the event when it was live.
+fn revoke(tx: &Connection, grant_id: &str, user_id: Option<&str>, now: i64, by: &Actor) -> StoreResult<()> {
+    let before = tx
+        .prepare_cached(&numbered(&format!("{GRANT_SELECT} WHERE g.id = $1")))
+        .and_then(|mut stmt| stmt.query_row([grant_id], |r| rows::grant(r)).optional())
+        .map_err(backend)?;
     let found = cached(tx, rows::REVOKE_GRANT)?.execute(params![grant_id, now, user_id]).map_err(backend)?;
-    if found == 0 {
-        return Err(StoreError::NotFound);
+    let Some(before) = before.filter(|_| found > 0) else { return Err(StoreError::NotFound) };
+    cached(tx, rows::REVOKE_GRANT_TOKENS)?.execute(params![grant_id, now]).map_err(backend)?;
+    if before.revoked_at.is_none() {
+        audit::insert(tx, &AuditEvent::grant_revoked(&before, by, rows::from_ms(now)))?;
     }
-    let tokens = cached(tx, rows::REVOKE_GRANT_TOKENS)?.execute(params![grant_id, now]).map_err(backend)?;
-    bump_epoch(tx)?;
-    Ok(tokens > 0)
+    bump_epoch(tx)
 }
 
 pub(super) async fn redeem_code(
     pool: &Arc<Pool>,
     code_hash: [u8; 32],
     grant_issue: GrantIssue,
+    by: Actor,
 ) -> StoreResult<RedeemOutcome> {
     pool.write(move |tx| {
         let now = ms(grant_issue.token.now);
@@ -131,7 +140,7 @@ pub(super) async fn redeem_code(
             .optional()
             .map_err(backend)?;
         if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue).map(|record| RedeemOutcome::Issued(Box::new(record)));
+            return issue(tx, &grant_id, &grant_issue, Some(&by)).map(|record| RedeemOutcome::Issued(Box::new(record)));
         }
         let state: Option<(String, Option<i64>, Option<i64>)> = cached(tx, rows::CODE_STATE)?
             .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -141,7 +150,7 @@ pub(super) async fn redeem_code(
             None => RedeemOutcome::Unknown,
             Some((_, _, Some(_))) => RedeemOutcome::Revoked,
             Some((grant_id, Some(_), None)) => {
-                revoke(tx, &grant_id, None, now)?;
+                revoke(tx, &grant_id, None, now, &by.because(REPLAYED_CODE))?;
                 RedeemOutcome::Replayed
             }
             Some((_, None, None)) => RedeemOutcome::Expired,
@@ -165,7 +174,7 @@ pub(super) async fn refresh_grant(
             .optional()
             .map_err(backend)?;
         if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue).map(|record| RefreshOutcome::Issued(Box::new(record)));
+            return issue(tx, &grant_id, &grant_issue, None).map(|record| RefreshOutcome::Issued(Box::new(record)));
         }
         let state: Option<(String, bool)> = cached(tx, rows::REFRESH_STATE)?
             .query_row(params![&refresh_hash[..], idle_limit], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -175,7 +184,7 @@ pub(super) async fn refresh_grant(
             None => RefreshOutcome::Unknown,
             Some((_, false)) => RefreshOutcome::Ended,
             Some((grant_id, true)) => {
-                revoke(tx, &grant_id, None, ms(now))?;
+                revoke(tx, &grant_id, None, ms(now), &Actor::system().because(REUSED_REFRESH))?;
                 RefreshOutcome::Reused
             }
         })
@@ -188,9 +197,10 @@ pub(super) async fn revoke_grant(
     grant_id: &str,
     user_id: Option<&str>,
     now: DateTime<Utc>,
+    by: Actor,
 ) -> StoreResult<()> {
     let (grant_id, user_id) = (grant_id.to_owned(), user_id.map(str::to_owned));
-    pool.write(move |tx| revoke(tx, &grant_id, user_id.as_deref(), ms(now)).map(drop)).await
+    pool.write(move |tx| revoke(tx, &grant_id, user_id.as_deref(), ms(now), &by)).await
 }
 
 pub(super) async fn grants(pool: &Arc<Pool>, user_id: &str) -> StoreResult<Vec<Grant>> {

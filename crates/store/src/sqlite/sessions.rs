@@ -6,12 +6,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::audit;
 use super::pool::{Pool, backend};
 use super::sql::{bump_epoch, is_unique_violation};
 use crate::rows::{self, SESSION_SELECT, USER_COLUMNS, ms};
-use crate::{FailureWindow, NewSession, Session, StoreError, StoreResult, User};
+use crate::{Actor, AuditAction, AuditEvent, FailureWindow, NewSession, Session, StoreError, StoreResult, User};
 
-pub(super) async fn create_session(pool: &Arc<Pool>, new: NewSession) -> StoreResult<()> {
+pub(super) async fn create_session(pool: &Arc<Pool>, new: NewSession, by: Actor) -> StoreResult<()> {
     pool.write(move |tx| {
         // Sign-ins are rare: drop expired sessions while at it.
         tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(new.now)]).map_err(backend)?;
@@ -20,7 +21,7 @@ pub(super) async fn create_session(pool: &Arc<Pool>, new: NewSession) -> StoreRe
             params![&new.id_hash[..], new.user_id, new.csrf_token, ms(new.now), ms(new.expires_at)],
         )
         .map_err(backend)?;
-        Ok(())
+        audit::insert(tx, &AuditEvent::personal(AuditAction::SignedIn, &new.user_id, &by, new.now))
     })
     .await
 }
@@ -169,6 +170,7 @@ pub(super) async fn set_password(
     user_id: &str,
     password_hash: &str,
     keep: Option<[u8; 32]>,
+    by: Actor,
 ) -> StoreResult<()> {
     let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
     pool.write(move |tx| {
@@ -179,7 +181,7 @@ pub(super) async fn set_password(
             return Err(StoreError::NotFound);
         }
         end_sessions(tx, &user_id, keep)?;
-        Ok(())
+        audit::insert(tx, &AuditEvent::personal(AuditAction::PasswordChanged, &user_id, &by, Utc::now()))
     })
     .await
 }
@@ -222,6 +224,7 @@ pub(super) async fn use_password_reset(
     token_hash: [u8; 32],
     password_hash: &str,
     now: DateTime<Utc>,
+    by: Actor,
 ) -> StoreResult<User> {
     let password_hash = password_hash.to_owned();
     pool.write(move |tx| {
@@ -236,6 +239,7 @@ pub(super) async fn use_password_reset(
         .map_err(backend)?;
         tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", [&user_id, &password_hash]).map_err(backend)?;
         end_sessions(tx, &user_id, None)?;
+        audit::insert(tx, &AuditEvent::personal(AuditAction::PasswordReset, &user_id, &by, now))?;
         tx.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [&user_id], |r| rows::user(r))
             .map_err(backend)
     })

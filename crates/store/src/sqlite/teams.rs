@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sitegpt_access::id::{IdKind, new_id};
 use sitegpt_access::{Role, SubscriptionStatus};
 
+use super::audit;
 use super::mail::insert_mail;
 use super::pool::{Pool, backend};
 use super::sql::{bump_epoch, expect_one, is_unique_violation, numbered};
@@ -15,8 +16,8 @@ use crate::rows::{
     self, ACCOUNT_COLUMNS, Cells, INTEGRATION_COLUMNS, INVITATION_COLUMNS, MEMBER_SELECT, USER_COLUMNS, from_ms, ms,
 };
 use crate::{
-    Account, IntegrationRecord, Invitation, MemberRecord, NewMembership, NewUser, OutgoingMail, StoreError,
-    StoreResult, User,
+    Account, Actor, AuditEvent, IntegrationRecord, Invitation, MemberRecord, NewMembership, NewUser, OutgoingMail,
+    StoreError, StoreResult, User,
 };
 
 /// Refuses (rolling the transaction back) when the account has no owner left.
@@ -139,17 +140,31 @@ pub(super) async fn memberships(pool: &Arc<Pool>, user_id: &str) -> StoreResult<
     .await
 }
 
-pub(super) async fn set_role(pool: &Arc<Pool>, account_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+pub(super) async fn set_role(
+    pool: &Arc<Pool>,
+    account_id: &str,
+    user_id: &str,
+    role: Role,
+    by: Actor,
+) -> StoreResult<()> {
     let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
     pool.write(move |tx| {
-        expect_one(
-            tx.execute(
-                "UPDATE memberships SET role = ?3 WHERE account_id = ?1 AND user_id = ?2",
-                params![account_id, user_id, role.as_str()],
+        let before: Role = tx
+            .query_row(
+                "SELECT role FROM memberships WHERE account_id = ?1 AND user_id = ?2",
+                params![account_id, user_id],
+                |r| r.role(0),
             )
-            .map_err(backend)?,
-        )?;
+            .optional()
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        tx.execute(
+            "UPDATE memberships SET role = ?3 WHERE account_id = ?1 AND user_id = ?2",
+            params![account_id, user_id, role.as_str()],
+        )
+        .map_err(backend)?;
         keep_an_owner(tx, &account_id)?;
+        audit::insert(tx, &AuditEvent::role_changed(&account_id, &user_id, before, role, &by))?;
         bump_epoch(tx)
     })
     .await
@@ -160,6 +175,7 @@ pub(super) async fn remove_member(
     account_id: &str,
     user_id: &str,
     now: DateTime<Utc>,
+    by: Actor,
 ) -> StoreResult<()> {
     let (account_id, user_id) = (account_id.to_owned(), user_id.to_owned());
     pool.write(move |tx| {
@@ -168,12 +184,15 @@ pub(super) async fn remove_member(
                 .map_err(backend)?,
         )?;
         keep_an_owner(tx, &account_id)?;
-        tx.execute(
-            "UPDATE api_tokens SET revoked_at = ?3 \
+        let revoked = tx
+            .execute(
+                "UPDATE api_tokens SET revoked_at = ?3 \
                  WHERE account_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
-            params![account_id, user_id, ms(now)],
-        )
-        .map_err(backend)?;
+                params![account_id, user_id, ms(now)],
+            )
+            .map_err(backend)?;
+        let revoked = u64::try_from(revoked).unwrap_or(u64::MAX);
+        audit::insert(tx, &AuditEvent::member_removed(&account_id, &user_id, revoked, &by, now))?;
         bump_epoch(tx)
     })
     .await
@@ -183,16 +202,16 @@ pub(super) async fn set_subscription(
     pool: &Arc<Pool>,
     account_id: &str,
     status: SubscriptionStatus,
+    by: Actor,
 ) -> StoreResult<()> {
     let account_id = account_id.to_owned();
     pool.write(move |tx| {
-        expect_one(
-            tx.execute(
-                "UPDATE accounts SET subscription_status = ?2 WHERE id = ?1",
-                params![account_id, status.as_str()],
-            )
-            .map_err(backend)?,
-        )?;
+        let before = load_account(tx, &account_id)?.ok_or(StoreError::NotFound)?.subscription;
+        tx.execute("UPDATE accounts SET subscription_status = ?2 WHERE id = ?1", params![account_id, status.as_str()])
+            .map_err(backend)?;
+        if before != status {
+            audit::insert(tx, &AuditEvent::subscription_changed(&account_id, before, status, &by))?;
+        }
         bump_epoch(tx)
     })
     .await
@@ -275,7 +294,12 @@ pub(super) async fn add_member(
     .await
 }
 
-pub(super) async fn create_invitation(pool: &Arc<Pool>, invitation: Invitation, mail: OutgoingMail) -> StoreResult<()> {
+pub(super) async fn create_invitation(
+    pool: &Arc<Pool>,
+    invitation: Invitation,
+    mail: OutgoingMail,
+    by: Actor,
+) -> StoreResult<()> {
     pool.write(move |tx| {
         // An expired invitation does not block a new one.
         tx.execute(
@@ -303,6 +327,7 @@ pub(super) async fn create_invitation(pool: &Arc<Pool>, invitation: Invitation, 
                 backend(e)
             }
         })?;
+        audit::insert(tx, &AuditEvent::member_invited(&invitation, &by))?;
         insert_mail(tx, &mail, invitation.created_at)
     })
     .await

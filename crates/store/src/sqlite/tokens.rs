@@ -1,19 +1,23 @@
 //! API tokens: creation, lookup for verification, listing, rotation,
 //! revocation and the batched last-used times.
 
-use crate::TokenUse;
+use crate::{Actor, AuditEvent, TokenUse};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sitegpt_access::TokenHash;
 
+use super::audit;
 use super::pool::{Pool, backend};
 use super::sql::{bump_epoch, is_unique_violation};
 use crate::rows::{self, TOKEN_AUTH_SELECT, TOKEN_COLUMNS, cursor_params, ms};
 use crate::{NewToken, Rotation, StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord};
 
-pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<()> {
+/// Stores a new token; with `by`, writes its `token.created` event (tokens
+/// an OAuth grant issues on refresh have none: the grant's creation is the
+/// event).
+pub(super) fn insert_token_row(tx: &Connection, new: &NewToken, by: Option<&Actor>) -> StoreResult<()> {
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO api_tokens (id, account_id, user_id, name, secret_hash, hint, scopes, chatbot_ids, \
@@ -47,6 +51,9 @@ pub(super) fn insert_token_row(tx: &Connection, new: &NewToken) -> StoreResult<(
                 backend(e)
             }
         })?;
+    if let Some(by) = by {
+        audit::insert(tx, &AuditEvent::token_created(new, by))?;
+    }
     Ok(())
 }
 
@@ -56,9 +63,9 @@ pub(super) fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Optio
         .map_err(backend)
 }
 
-pub(super) async fn insert_token(pool: &Arc<Pool>, new: NewToken) -> StoreResult<TokenRecord> {
+pub(super) async fn insert_token(pool: &Arc<Pool>, new: NewToken, by: Actor) -> StoreResult<TokenRecord> {
     pool.write(move |tx| {
-        insert_token_row(tx, &new)?;
+        insert_token_row(tx, &new, Some(&by))?;
         load_token(tx, &new.id)?.ok_or(StoreError::NotFound)
     })
     .await
@@ -108,7 +115,7 @@ pub(super) async fn list_tokens(pool: &Arc<Pool>, query: TokenQuery) -> StoreRes
     .await
 }
 
-pub(super) async fn rotate_token(pool: &Arc<Pool>, rotation: Rotation) -> StoreResult<TokenRecord> {
+pub(super) async fn rotate_token(pool: &Arc<Pool>, rotation: Rotation, by: Actor) -> StoreResult<TokenRecord> {
     pool.write(move |tx| {
         let current = load_token(tx, &rotation.token_id)?.ok_or(StoreError::NotFound)?;
         if current.revoked_at.is_some() {
@@ -127,12 +134,19 @@ pub(super) async fn rotate_token(pool: &Arc<Pool>, rotation: Rotation) -> StoreR
         )
         .map_err(backend)?;
         bump_epoch(tx)?;
-        load_token(tx, &rotation.token_id)?.ok_or(StoreError::NotFound)
+        let rotated = load_token(tx, &rotation.token_id)?.ok_or(StoreError::NotFound)?;
+        audit::insert(tx, &AuditEvent::token_rotated(&rotated, &by, rotation.now))?;
+        Ok(rotated)
     })
     .await
 }
 
-pub(super) async fn revoke_token(pool: &Arc<Pool>, token_id: &str, now: DateTime<Utc>) -> StoreResult<TokenRecord> {
+pub(super) async fn revoke_token(
+    pool: &Arc<Pool>,
+    token_id: &str,
+    now: DateTime<Utc>,
+    by: Actor,
+) -> StoreResult<TokenRecord> {
     let token_id = token_id.to_owned();
     pool.write(move |tx| {
         let changed = tx
@@ -141,10 +155,12 @@ pub(super) async fn revoke_token(pool: &Arc<Pool>, token_id: &str, now: DateTime
                 params![token_id, ms(now)],
             )
             .map_err(backend)?;
+        let record = load_token(tx, &token_id)?.ok_or(StoreError::NotFound)?;
         if changed > 0 {
+            audit::insert(tx, &AuditEvent::token_revoked(&record, &by, now))?;
             bump_epoch(tx)?;
         }
-        load_token(tx, &token_id)?.ok_or(StoreError::NotFound)
+        Ok(record)
     })
     .await
 }

@@ -57,7 +57,10 @@ async fn members_join_existing_accounts_and_roles_change() {
             .expect("join");
         assert_eq!(joined.id, account.id);
         assert!(viewer.email_verified_at.is_none());
-        t.store.set_role(&account.id, &viewer.id, Role::Admin).await.expect("set role");
+        t.store
+            .set_role(&account.id, &viewer.id, Role::Admin, &sitegpt_store::Actor::system())
+            .await
+            .expect("set role");
         assert_eq!(t.store.memberships(&viewer.id).await.expect("m")[0].1, Role::Admin);
         t.store.verify_email(&viewer.id, Utc::now()).await.expect("verify");
         let found = t.store.user_by_email("viewer@example.com").await.expect("q").expect("u");
@@ -69,9 +72,12 @@ async fn members_join_existing_accounts_and_roles_change() {
 async fn unknown_ids_are_not_found() {
     for t in engines().await {
         let (user, _) = t.owner("o@example.com").await;
-        assert!(matches!(t.store.set_role("acc_nope", &user.id, Role::Viewer).await, Err(StoreError::NotFound)));
         assert!(matches!(
-            t.store.set_subscription("acc_nope", SubscriptionStatus::Inactive).await,
+            t.store.set_role("acc_nope", &user.id, Role::Viewer, &sitegpt_store::Actor::system()).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            t.store.set_subscription("acc_nope", SubscriptionStatus::Inactive, &sitegpt_store::Actor::system()).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(t.store.verify_email("usr_nope", Utc::now()).await, Err(StoreError::NotFound)));
@@ -112,15 +118,18 @@ async fn auth_epoch_moves_on_authorization_changes_only() {
         assert_eq!(t.store.auth_epoch().expect("epoch"), e0, "stable without writes");
         t.store.touch_token(&token.id, Utc::now()).await.expect("touch");
         assert_eq!(t.store.auth_epoch().expect("epoch"), e0, "use is not an authorization change");
-        t.store.set_subscription(&account.id, SubscriptionStatus::Inactive).await.expect("sub");
+        t.store
+            .set_subscription(&account.id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+            .await
+            .expect("sub");
         let e1 = t.store.auth_epoch().expect("epoch");
         assert!(e1 > e0);
         let member = t.member(&account, "m2@example.com", Role::Member).await;
         let e_member = t.store.auth_epoch().expect("epoch");
-        t.store.set_role(&account.id, &member.id, Role::Admin).await.expect("role");
+        t.store.set_role(&account.id, &member.id, Role::Admin, &sitegpt_store::Actor::system()).await.expect("role");
         let e2 = t.store.auth_epoch().expect("epoch");
         assert!(e2 > e_member && e_member >= e1);
-        t.store.revoke_token(&token.id, Utc::now()).await.expect("revoke");
+        t.store.revoke_token(&token.id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
         assert!(t.store.auth_epoch().expect("epoch") > e2);
     }
 }
@@ -221,12 +230,20 @@ async fn invitations_are_accepted_once_and_expire() {
             expires_at: now + expires_in,
         };
         t.store
-            .create_invitation(invitation("inv_1", chrono::Duration::days(7)), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_1", chrono::Duration::days(7)),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("invite");
         let again = t
             .store
-            .create_invitation(invitation("inv_2", chrono::Duration::days(7)), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_2", chrono::Duration::days(7)),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "one pending invitation per address");
         let (guest, _) = t
@@ -261,6 +278,7 @@ async fn invitations_are_accepted_once_and_expire() {
                     ..invitation("inv_3", chrono::Duration::seconds(1))
                 },
                 crate::mail("late@example.com"),
+                &sitegpt_store::Actor::system(),
             )
             .await
             .expect("invite");
@@ -289,20 +307,36 @@ async fn pending_invitations_are_listed_and_can_be_withdrawn() {
             };
         let week = chrono::Duration::days(7);
         t.store
-            .create_invitation(invitation("inv_a", "a@example.com", &account.id, week), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_a", "a@example.com", &account.id, week),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("a");
         t.store
-            .create_invitation(invitation("inv_b", "b@example.com", &account.id, week), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_b", "b@example.com", &account.id, week),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("b");
         let soon = chrono::Duration::seconds(1);
         t.store
-            .create_invitation(invitation("inv_c", "c@example.com", &account.id, soon), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_c", "c@example.com", &account.id, soon),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("c");
         t.store
-            .create_invitation(invitation("inv_d", "d@example.com", &other.id, week), crate::mail("x@example.com"))
+            .create_invitation(
+                invitation("inv_d", "d@example.com", &other.id, week),
+                crate::mail("x@example.com"),
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("d");
         let later = now + chrono::Duration::seconds(5);
@@ -351,7 +385,14 @@ async fn an_invited_person_sees_accepts_or_declines_each_invitation() {
             ("inv_b", other.id.as_str(), other_host.id.as_str(), "guest@example.com"),
             ("inv_c", account.id.as_str(), host.id.as_str(), "someone@example.com"),
         ] {
-            t.store.create_invitation(invitation(id, account_id, by, email), crate::mail(email)).await.expect("invite");
+            t.store
+                .create_invitation(
+                    invitation(id, account_id, by, email),
+                    crate::mail(email),
+                    &sitegpt_store::Actor::system(),
+                )
+                .await
+                .expect("invite");
         }
         let listed = t.store.invitations_to("guest@example.com", now).await.expect("list");
         let seen: Vec<_> = listed.iter().map(|(i, name)| (i.id.as_str(), name.as_str())).collect();

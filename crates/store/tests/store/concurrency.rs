@@ -20,7 +20,12 @@ async fn concurrent_writers_on_one_database_lose_nothing() {
             let (user, account) = (user.clone(), account.clone());
             tasks.push(tokio::spawn(async move {
                 let plain = PlainToken::generate();
-                store.insert_token(new_token(&user, &account, &plain, ScopeSet::all(), Utc::now())).await
+                store
+                    .insert_token(
+                        new_token(&user, &account, &plain, ScopeSet::all(), Utc::now()),
+                        &sitegpt_store::Actor::system(),
+                    )
+                    .await
             }));
         }
         for task in tasks {
@@ -95,10 +100,10 @@ async fn epoch_sees_own_commits_at_once_and_other_handles_within_a_millisecond()
     for i in 0..50 {
         let status = if i % 2 == 0 { SubscriptionStatus::Inactive } else { SubscriptionStatus::Active };
         if i % 2 == 0 {
-            second.set_subscription(&account.id, status).await.expect("write");
+            second.set_subscription(&account.id, status, &sitegpt_store::Actor::system()).await.expect("write");
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         } else {
-            t.store.set_subscription(&account.id, status).await.expect("write");
+            t.store.set_subscription(&account.id, status, &sitegpt_store::Actor::system()).await.expect("write");
         }
         let now = t.store.auth_epoch().expect("epoch");
         assert!(now > last, "commit {i} not seen");

@@ -57,12 +57,16 @@ async fn an_invitation_that_is_refused_queues_nothing() {
             created_at: now,
             expires_at: now + Duration::days(7),
         };
-        t.store.create_invitation(invitation.clone(), mail("guest@example.com")).await.expect("invite");
+        t.store
+            .create_invitation(invitation.clone(), mail("guest@example.com"), &sitegpt_store::Actor::system())
+            .await
+            .expect("invite");
         let again = t
             .store
             .create_invitation(
                 sitegpt_store::Invitation { id: "inv_2".into(), ..invitation },
                 mail("guest@example.com"),
+                &sitegpt_store::Actor::system(),
             )
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))));

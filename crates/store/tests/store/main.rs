@@ -81,8 +81,11 @@ impl TestStore {
 
     pub async fn token(&self, user: &User, account: &Account, scopes: ScopeSet) -> (TokenRecord, PlainToken) {
         let plain = PlainToken::generate();
-        let record =
-            self.store.insert_token(new_token(user, account, &plain, scopes, Utc::now())).await.expect("insert");
+        let record = self
+            .store
+            .insert_token(new_token(user, account, &plain, scopes, Utc::now()), &sitegpt_store::Actor::system())
+            .await
+            .expect("insert");
         (record, plain)
     }
 }

@@ -54,13 +54,13 @@ async fn every_row_of_every_table_arrives_unchanged() {
     let (token, plain) = t.token(&owner, &account, ScopeSet::all()).await;
     let (revoked, _) = t.token(&member, &account, AccessLevel::Standard.scopes()).await;
     let now = Utc::now();
-    t.store.revoke_token(&revoked.id, now).await.expect("revoke");
+    t.store.revoke_token(&revoked.id, now, &sitegpt_store::Actor::system()).await.expect("revoke");
     t.store.touch_token(&token.id, now).await.expect("touch");
     // An old token that expires in three days: its week's warning is claimed.
     let aging = PlainToken::generate();
     let mut old = crate::new_token(&owner, &account, &aging, ScopeSet::all(), now - Duration::days(60));
     old.expires_at = now + Duration::days(3);
-    t.store.insert_token(old).await.expect("aging token");
+    t.store.insert_token(old, &sitegpt_store::Actor::system()).await.expect("aging token");
     let notice_mail: sitegpt_store::NoticeMail = std::sync::Arc::new(|n| crate::mail(&n.email));
     assert_eq!(t.store.claim_expiry_notices(now, notice_mail).await.expect("claim"), 1);
     let bot = t.store.create_chatbot(&account.id, "Support ✓", now).await.expect("bot");
@@ -118,6 +118,7 @@ async fn every_row_of_every_table_arrives_unchanged() {
                 expires_at: now + Duration::days(7),
             },
             crate::mail("later@example.com"),
+            &sitegpt_store::Actor::system(),
         )
         .await
         .expect("invitation");
@@ -128,7 +129,7 @@ async fn every_row_of_every_table_arrives_unchanged() {
         now,
         expires_at: now + Duration::hours(1),
     };
-    t.store.create_session(session).await.expect("session");
+    t.store.create_session(session, &sitegpt_store::Actor::system()).await.expect("session");
     t.store.create_email_verification([2; 32], &member.id, now, now + Duration::hours(1)).await.expect("link");
     t.store.create_password_reset([4; 32], &member.id, now, now + Duration::hours(1)).await.expect("reset link");
     t.store

@@ -59,13 +59,24 @@ async fn every_authorization_change_reaches_the_other_node_within_a_second() {
         {
             let before = other.auth_epoch().expect("epoch");
             match case {
-                "revoke" => drop(store.revoke_token(&doomed.id, Utc::now()).await.expect("revoke")),
-                "rotate" => drop(store.rotate_token(rotation.clone()).await.expect("rotate")),
-                "role change" => store.set_role(&account.id, &member.id, Role::Admin).await.expect("role"),
-                "member removal" => store.remove_member(&account.id, &member.id, Utc::now()).await.expect("remove"),
-                "subscription change" => {
-                    store.set_subscription(&account.id, SubscriptionStatus::Inactive).await.expect("subscription")
+                "revoke" => drop(
+                    store.revoke_token(&doomed.id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke"),
+                ),
+                "rotate" => {
+                    drop(store.rotate_token(rotation.clone(), &sitegpt_store::Actor::system()).await.expect("rotate"))
                 }
+                "role change" => store
+                    .set_role(&account.id, &member.id, Role::Admin, &sitegpt_store::Actor::system())
+                    .await
+                    .expect("role"),
+                "member removal" => store
+                    .remove_member(&account.id, &member.id, Utc::now(), &sitegpt_store::Actor::system())
+                    .await
+                    .expect("remove"),
+                "subscription change" => store
+                    .set_subscription(&account.id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+                    .await
+                    .expect("subscription"),
                 _ => drop(store.use_email_verification(link, Utc::now()).await.expect("verify")),
             }
             seen.push((case, epoch_moves(&other, before).await));
@@ -83,8 +94,14 @@ async fn concurrent_demotions_on_two_nodes_keep_an_owner() {
             let b = t.member(&account, &format!("b{round}@example.com"), Role::Owner).await;
             let (one, two) = (Arc::clone(&t.store), Arc::clone(&other));
             let (id1, id2) = (account.id.clone(), account.id.clone());
-            let first = tokio::spawn(async move { one.set_role(&id1, &a.id, Role::Viewer).await });
-            let second = tokio::spawn(async move { two.set_role(&id2, &b.id, Role::Viewer).await });
+            let first =
+                tokio::spawn(
+                    async move { one.set_role(&id1, &a.id, Role::Viewer, &sitegpt_store::Actor::system()).await },
+                );
+            let second =
+                tokio::spawn(
+                    async move { two.set_role(&id2, &b.id, Role::Viewer, &sitegpt_store::Actor::system()).await },
+                );
             let results = [first.await.expect("join"), second.await.expect("join")];
             let ok = results.iter().filter(|r| r.is_ok()).count();
             assert_eq!(ok, 1, "{}: exactly one demotion may pass: {results:?}", t.store.engine());
@@ -134,7 +151,7 @@ async fn an_approval_is_redeemed_once_across_nodes() {
                 default_name: "cli".into(),
                 token_expires_at: now + Duration::days(90),
             };
-            polls.push(tokio::spawn(async move { store.poll_device(poll).await }));
+            polls.push(tokio::spawn(async move { store.poll_device(poll, &sitegpt_store::Actor::system()).await }));
         }
         let mut issued = 0;
         for poll in polls {
@@ -195,7 +212,10 @@ async fn a_lost_notification_connection_falls_back_to_a_short_lifetime_and_recon
     let other = t.reopen().await;
     let (_, account) = t.owner("r@example.com").await;
     let before = store.auth_epoch().expect("epoch");
-    other.set_subscription(&account.id, SubscriptionStatus::Inactive).await.expect("write");
+    other
+        .set_subscription(&account.id, SubscriptionStatus::Inactive, &sitegpt_store::Actor::system())
+        .await
+        .expect("write");
     epoch_moves(store, before).await;
 }
 

@@ -46,7 +46,7 @@ async fn grant(
         now,
         code_expires_at: now + Duration::seconds(60),
     };
-    t.store.create_grant(grant.clone()).await.expect("create grant");
+    t.store.create_grant(grant.clone(), &sitegpt_store::Actor::system()).await.expect("create grant");
     (grant, user, account)
 }
 
@@ -92,7 +92,9 @@ async fn a_code_is_redeemed_once_even_by_racing_clients_and_a_replay_revokes() {
         for i in 0..6u8 {
             let store = std::sync::Arc::clone(&t.store);
             let (issue, _) = issue(&user, &account, 10 + i);
-            racers.push(tokio::spawn(async move { store.redeem_code([1; 32], issue).await }));
+            racers.push(tokio::spawn(async move {
+                store.redeem_code([1; 32], issue, &sitegpt_store::Actor::system()).await
+            }));
         }
         let mut issued = Vec::new();
         let mut replayed = 0;
@@ -113,10 +115,16 @@ async fn a_code_is_redeemed_once_even_by_racing_clients_and_a_replay_revokes() {
         assert!(t.store.grants(&user.id).await.expect("q").is_empty());
         let epoch = t.store.auth_epoch().expect("epoch");
         let (again, _) = issue(&user, &account, 30);
-        assert_eq!(t.store.redeem_code([1; 32], again).await.expect("q"), RedeemOutcome::Revoked);
+        assert_eq!(
+            t.store.redeem_code([1; 32], again, &sitegpt_store::Actor::system()).await.expect("q"),
+            RedeemOutcome::Revoked
+        );
         assert_eq!(t.store.auth_epoch().expect("epoch"), epoch);
         let (unknown, _) = issue(&user, &account, 31);
-        assert_eq!(t.store.redeem_code([2; 32], unknown).await.expect("q"), RedeemOutcome::Unknown);
+        assert_eq!(
+            t.store.redeem_code([2; 32], unknown, &sitegpt_store::Actor::system()).await.expect("q"),
+            RedeemOutcome::Unknown
+        );
     }
 }
 
@@ -127,7 +135,10 @@ async fn expired_codes_are_refused_and_nothing_is_issued() {
         let (_, user, account) = grant(&t, "late@example.com", "oc_late", 3).await;
         let (mut late, _) = issue(&user, &account, 40);
         late.token.now = Utc::now() + Duration::seconds(61);
-        assert_eq!(t.store.redeem_code([3; 32], late).await.expect("q"), RedeemOutcome::Expired);
+        assert_eq!(
+            t.store.redeem_code([3; 32], late, &sitegpt_store::Actor::system()).await.expect("q"),
+            RedeemOutcome::Expired
+        );
         assert!(
             t.store
                 .list_tokens(sitegpt_store::TokenQuery {
@@ -150,7 +161,10 @@ async fn refresh_tokens_rotate_with_a_grace_then_a_reuse_revokes_the_grant() {
         client(&t, "oc_refresh").await;
         let (new, user, account) = grant(&t, "refresh@example.com", "oc_refresh", 4).await;
         let (first, _) = issue(&user, &account, 50);
-        assert!(matches!(t.store.redeem_code([4; 32], first).await.expect("q"), RedeemOutcome::Issued(_)));
+        assert!(matches!(
+            t.store.redeem_code([4; 32], first, &sitegpt_store::Actor::system()).await.expect("q"),
+            RedeemOutcome::Issued(_)
+        ));
         assert_eq!(t.store.grant_by_refresh([50; 32]).await.expect("q").map(|g| g.id), Some(new.id.clone()));
         let grace = Duration::seconds(60);
         let idle = Duration::days(90);
@@ -189,7 +203,7 @@ async fn grants_are_listed_revoked_by_their_owner_and_end_when_idle() {
         let (new, user, account) = grant(&t, "list@example.com", "oc_list", 5).await;
         assert!(t.store.grants(&user.id).await.expect("q").is_empty(), "an unredeemed grant is not listed");
         let (first, _) = issue(&user, &account, 60);
-        t.store.redeem_code([5; 32], first).await.expect("redeem");
+        t.store.redeem_code([5; 32], first, &sitegpt_store::Actor::system()).await.expect("redeem");
         let listed = t.store.grants(&user.id).await.expect("q");
         assert_eq!(listed.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), [new.id.as_str()]);
 
@@ -200,9 +214,15 @@ async fn grants_are_listed_revoked_by_their_owner_and_end_when_idle() {
 
         let other = t.member(&account, "other@example.com", sitegpt_access::Role::Admin).await;
         let now = Utc::now();
-        assert!(matches!(t.store.revoke_grant(&new.id, Some(&other.id), now).await, Err(StoreError::NotFound)));
-        t.store.revoke_grant(&new.id, Some(&user.id), now).await.expect("revoke");
-        t.store.revoke_grant(&new.id, None, now + Duration::seconds(5)).await.expect("again");
+        assert!(matches!(
+            t.store.revoke_grant(&new.id, Some(&other.id), now, &sitegpt_store::Actor::system()).await,
+            Err(StoreError::NotFound)
+        ));
+        t.store.revoke_grant(&new.id, Some(&user.id), now, &sitegpt_store::Actor::system()).await.expect("revoke");
+        t.store
+            .revoke_grant(&new.id, None, now + Duration::seconds(5), &sitegpt_store::Actor::system())
+            .await
+            .expect("again");
         assert!(t.store.grants(&user.id).await.expect("q").is_empty());
         let (refused, _) = issue(&user, &account, 62);
         assert_eq!(
@@ -243,7 +263,10 @@ pub async fn fill(
         now,
         code_expires_at: now + Duration::seconds(60),
     };
-    store.create_grant(grant).await.expect("grant");
+    store.create_grant(grant, &sitegpt_store::Actor::system()).await.expect("grant");
     let (issued, _) = issue(user, account, 78);
-    assert!(matches!(store.redeem_code([77; 32], issued).await.expect("redeem"), RedeemOutcome::Issued(_)));
+    assert!(matches!(
+        store.redeem_code([77; 32], issued, &sitegpt_store::Actor::system()).await.expect("redeem"),
+        RedeemOutcome::Issued(_)
+    ));
 }

@@ -12,13 +12,16 @@ async fn sessions_live_until_they_expire_or_are_deleted() {
         let now = Utc::now();
         let id_hash = [7u8; 32];
         t.store
-            .create_session(NewSession {
-                id_hash,
-                user_id: user.id.clone(),
-                csrf_token: "csrf".into(),
-                now,
-                expires_at: now + Duration::days(1),
-            })
+            .create_session(
+                NewSession {
+                    id_hash,
+                    user_id: user.id.clone(),
+                    csrf_token: "csrf".into(),
+                    now,
+                    expires_at: now + Duration::days(1),
+                },
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("create");
         let session = t.store.session(id_hash, now).await.expect("q").expect("live");
@@ -95,7 +98,7 @@ async fn expired_rows_are_purged_and_live_ones_kept() {
         // The expired one last: creating a session sweeps expired ones too.
         for (id, expires_at) in [([2u8; 32], now + Duration::days(1)), ([1u8; 32], now - Duration::seconds(1))] {
             let session = NewSession { id_hash: id, user_id: user.id.clone(), csrf_token: "c".into(), now, expires_at };
-            t.store.create_session(session).await.expect("session");
+            t.store.create_session(session, &sitegpt_store::Actor::system()).await.expect("session");
         }
         t.store.create_email_verification([3u8; 32], &user.id, now, now - Duration::days(2)).await.expect("old link");
         t.store.create_email_verification([4u8; 32], &user.id, now, now + Duration::days(1)).await.expect("new link");

@@ -32,13 +32,16 @@ async fn rotation_replaces_the_secret_and_keeps_the_id() {
         let now = Utc::now();
         let rotated = t
             .store
-            .rotate_token(Rotation {
-                token_id: record.id.clone(),
-                hash: new.hash(),
-                hint: new.hint(),
-                now,
-                expires_at: now + Duration::days(90),
-            })
+            .rotate_token(
+                Rotation {
+                    token_id: record.id.clone(),
+                    hash: new.hash(),
+                    hint: new.hint(),
+                    now,
+                    expires_at: now + Duration::days(90),
+                },
+                &sitegpt_store::Actor::system(),
+            )
             .await
             .expect("rotate");
         assert_eq!(rotated.id, record.id);
@@ -47,27 +50,21 @@ async fn rotation_replaces_the_secret_and_keeps_the_id() {
         assert!(t.store.token_for_auth(old.hash()).await.expect("q").is_none());
         assert_eq!(t.store.token_for_auth(new.hash()).await.expect("q").expect("found").token.id, record.id);
 
-        t.store.revoke_token(&record.id, Utc::now()).await.expect("revoke");
+        t.store.revoke_token(&record.id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
         let again = t
             .store
-            .rotate_token(Rotation {
-                token_id: record.id.clone(),
-                hash: old.hash(),
-                hint: old.hint(),
-                now,
-                expires_at: now,
-            })
+            .rotate_token(
+                Rotation { token_id: record.id.clone(), hash: old.hash(), hint: old.hint(), now, expires_at: now },
+                &sitegpt_store::Actor::system(),
+            )
             .await;
         assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
         let missing = t
             .store
-            .rotate_token(Rotation {
-                token_id: "tok_missing".into(),
-                hash: old.hash(),
-                hint: old.hint(),
-                now,
-                expires_at: now,
-            })
+            .rotate_token(
+                Rotation { token_id: "tok_missing".into(), hash: old.hash(), hint: old.hint(), now, expires_at: now },
+                &sitegpt_store::Actor::system(),
+            )
             .await;
         assert!(matches!(missing, Err(StoreError::NotFound)));
     }
@@ -78,11 +75,19 @@ async fn revocation_is_idempotent_and_keeps_the_first_time() {
     for t in engines().await {
         let (user, account) = t.owner("v@example.com").await;
         let (record, _) = t.token(&user, &account, ScopeSet::all()).await;
-        let first = t.store.revoke_token(&record.id, Utc::now()).await.expect("revoke");
+        let first =
+            t.store.revoke_token(&record.id, Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
         let at = first.revoked_at.expect("revoked");
-        let second = t.store.revoke_token(&record.id, Utc::now() + Duration::seconds(5)).await.expect("again");
+        let second = t
+            .store
+            .revoke_token(&record.id, Utc::now() + Duration::seconds(5), &sitegpt_store::Actor::system())
+            .await
+            .expect("again");
         assert_eq!(second.revoked_at, Some(at));
-        assert!(matches!(t.store.revoke_token("tok_missing", Utc::now()).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            t.store.revoke_token("tok_missing", Utc::now(), &sitegpt_store::Actor::system()).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
@@ -92,12 +97,18 @@ async fn removing_a_member_revokes_their_tokens_there() {
         let (_, account) = t.owner("o@example.com").await;
         let member = t.member(&account, "gone@example.com", Role::Admin).await;
         let (token, plain) = t.token(&member, &account, ScopeSet::all()).await;
-        t.store.remove_member(&account.id, &member.id, Utc::now()).await.expect("remove");
+        t.store
+            .remove_member(&account.id, &member.id, Utc::now(), &sitegpt_store::Actor::system())
+            .await
+            .expect("remove");
         let auth = t.store.token_for_auth(plain.hash()).await.expect("q").expect("still stored");
         assert_eq!(auth.role, None);
         assert!(auth.token.revoked_at.is_some());
         assert_eq!(auth.token.id, token.id);
-        assert!(matches!(t.store.remove_member(&account.id, &member.id, Utc::now()).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            t.store.remove_member(&account.id, &member.id, Utc::now(), &sitegpt_store::Actor::system()).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
@@ -106,9 +117,9 @@ async fn an_account_keeps_at_least_one_owner() {
     for t in engines().await {
         let (owner, account) = t.owner("only@example.com").await;
         let (token, _) = t.token(&owner, &account, ScopeSet::all()).await;
-        let demote = t.store.set_role(&account.id, &owner.id, Role::Admin).await;
+        let demote = t.store.set_role(&account.id, &owner.id, Role::Admin, &sitegpt_store::Actor::system()).await;
         assert!(matches!(demote, Err(StoreError::Conflict(_))), "{demote:?}");
-        let remove = t.store.remove_member(&account.id, &owner.id, Utc::now()).await;
+        let remove = t.store.remove_member(&account.id, &owner.id, Utc::now(), &sitegpt_store::Actor::system()).await;
         assert!(matches!(remove, Err(StoreError::Conflict(_))), "{remove:?}");
         // Both refusals rolled back completely.
         assert_eq!(t.store.memberships(&owner.id).await.expect("m")[0].1, Role::Owner);
@@ -145,10 +156,10 @@ async fn lists_page_newest_first_and_hide_revoked_by_default() {
             let plain = PlainToken::generate();
             // Two tokens share each timestamp, so the id breaks ties.
             let new = crate::new_token(&user, &account, &plain, ScopeSet::all(), base + Duration::seconds(i / 2));
-            ids.push(t.store.insert_token(new).await.expect("insert").id);
+            ids.push(t.store.insert_token(new, &sitegpt_store::Actor::system()).await.expect("insert").id);
         }
         t.token(&other, &account, ScopeSet::all()).await;
-        t.store.revoke_token(&ids[0], Utc::now()).await.expect("revoke");
+        t.store.revoke_token(&ids[0], Utc::now(), &sitegpt_store::Actor::system()).await.expect("revoke");
 
         let mut query = TokenQuery {
             account_id: account.id.clone(),

@@ -109,7 +109,7 @@ pub async fn authorization_code(state: &AppState, form: &Form) -> Result<Respons
     verify_s256(verifier, &grant.code_challenge).map_err(|e| invalid_grant(&e.to_string()))?;
     check_resource(state, form, &grant)?;
     let (issue, plain, refresh) = issue_for(&grant, &client, grant.scopes);
-    match state.store.redeem_code(code.hash(), issue).await? {
+    match state.store.redeem_code(code.hash(), issue, &crate::audit::origin()).await? {
         RedeemOutcome::Issued(record) => {
             tracing::info!(grant_id = %grant.id, token_id = %record.id, client_id = %client.id, "authorization code redeemed");
             let how = format!("by the app “{}” you connected (OAuth)", client.name);

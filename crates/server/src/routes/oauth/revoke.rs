@@ -32,7 +32,9 @@ pub async fn revoke(
         }
         match state.store.grant_by_refresh(refresh.hash()).await? {
             Some(grant) => {
-                state.store.revoke_grant(&grant.id, None, Utc::now()).await?;
+                // Whoever holds a grant's refresh token acts for its user.
+                let by = crate::audit::actor(&grant.user_id, None);
+                state.store.revoke_grant(&grant.id, None, Utc::now(), &by).await?;
                 tracing::info!(grant_id = %grant.id, "grant revoked through OAuth revocation");
             }
             None => state.verifier.count_unknown_lookup(&address),
@@ -45,7 +47,8 @@ pub async fn revoke(
         && let Some(found) = state.verifier.verify(token.hash(), &address).await?
     {
         let id = &found.auth.token.id;
-        state.store.revoke_token(id, Utc::now()).await?;
+        let by = crate::audit::actor(&found.auth.token.user_id, Some(id));
+        state.store.revoke_token(id, Utc::now(), &by).await?;
         tracing::info!(token_id = %id, "token revoked through OAuth revocation");
     }
     Ok(no_store(StatusCode::OK.into_response()))

@@ -42,16 +42,19 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
     let plain = PlainToken::generate();
     let outcome = state
         .store
-        .poll_device(DevicePoll {
-            device_code_hash: device_code.hash(),
-            client_id: client.id.to_owned(),
-            now,
-            token_id: new_id(IdKind::Token),
-            token_hash: plain.hash(),
-            token_hint: plain.hint(),
-            default_name: format!("{} on {}", client.name, now.format("%Y-%m-%d")),
-            token_expires_at: now + Duration::days(DEFAULT_DAYS),
-        })
+        .poll_device(
+            DevicePoll {
+                device_code_hash: device_code.hash(),
+                client_id: client.id.to_owned(),
+                now,
+                token_id: new_id(IdKind::Token),
+                token_hash: plain.hash(),
+                token_hint: plain.hint(),
+                default_name: format!("{} on {}", client.name, now.format("%Y-%m-%d")),
+                token_expires_at: now + Duration::days(DEFAULT_DAYS),
+            },
+            &crate::audit::origin(),
+        )
         .await?;
     match outcome {
         DevicePollOutcome::Issued(record) => {
