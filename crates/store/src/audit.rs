@@ -11,6 +11,8 @@
 //! Events never hold a secret: no token, code, password or session id, only
 //! ids, names and the client's address and `User-Agent`.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sitegpt_access::id::{IdKind, new_id};
@@ -132,6 +134,20 @@ pub(crate) const REPLAYED_CODE: &str = "authorization code used twice";
 /// Why a grant ends when a superseded refresh token is used after its grace.
 pub(crate) const REUSED_REFRESH: &str = "superseded refresh token used again";
 
+/// Events made by this process so far: orders events of the same
+/// millisecond as they were made.
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+/// `evt_` and the time, a sequence number and random characters, so that
+/// ids sort as the events happened (on one node; across nodes, by time),
+/// and the listing's order `(at, id)` is the order of events.
+fn event_id(at: DateTime<Utc>) -> String {
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
+    let random = new_id(IdKind::AuditEvent);
+    let random = random.strip_prefix(IdKind::AuditEvent.prefix()).unwrap_or(&random);
+    format!("evt_{:012x}{sequence:06x}{}", at.timestamp_millis().max(0), &random[..8])
+}
+
 /// Who makes a change and from where: a person (by a session or a token),
 /// or a service (`admin`, `system`, `github-secret-scanning`). The change
 /// names everything else its event holds.
@@ -177,7 +193,7 @@ impl Actor {
             None => {}
         }
         AuditEvent {
-            id: new_id(IdKind::AuditEvent),
+            id: event_id(at),
             at,
             account_id: None,
             action,

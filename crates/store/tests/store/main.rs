@@ -2,6 +2,7 @@
 //! so each engine runs the same tests.
 
 mod accounts;
+mod audit;
 mod concurrency;
 mod mail;
 mod migrate;
