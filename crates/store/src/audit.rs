@@ -427,3 +427,22 @@ pub struct AuditQuery {
     /// Continue after this `(at, id)` position.
     pub after: Option<(DateTime<Utc>, String)>,
 }
+
+impl AuditQuery {
+    /// Every event of the account and the viewer's own, newest first (up
+    /// to 1,000): narrow it with struct update syntax.
+    pub fn everything(account_id: &str, viewer: &str) -> AuditQuery {
+        AuditQuery {
+            account_id: account_id.to_owned(),
+            viewer: viewer.to_owned(),
+            everyone: true,
+            user_id: None,
+            token_id: None,
+            action: None,
+            since: None,
+            until: None,
+            limit: 1_000,
+            after: None,
+        }
+    }
+}

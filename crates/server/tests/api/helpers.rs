@@ -438,11 +438,33 @@ impl TestApp {
 
     /// A GET with `token` from the TCP peer `address` (`ip:port`), with extra headers.
     pub async fn get_from(&self, path: &str, token: &str, address: &str, headers: &[(&str, &str)]) -> TestResponse {
-        let mut builder = Request::get(path).header("authorization", format!("Bearer {token}"));
+        self.request_from(Method::GET, path, token, address, headers, None).await
+    }
+
+    /// A request with `token` from the TCP peer `address` (`ip:port`), with
+    /// extra headers and a JSON body.
+    pub async fn request_from(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        address: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut builder =
+            Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let mut request = builder.body(Body::empty()).expect("request");
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let mut request = builder.body(body).expect("request");
         let peer: std::net::SocketAddr = address.parse().expect("address");
         request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         self.send(request).await

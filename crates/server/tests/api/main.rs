@@ -5,6 +5,7 @@ mod account;
 mod account_pages;
 mod addresses;
 mod agents;
+mod audit;
 mod authorization_code;
 mod bad_input;
 mod binary;

@@ -98,9 +98,27 @@ async fn a_signed_report_revokes_the_token_everywhere_mails_its_owner_and_answer
     assert!(mail.contains(&owner.email) && mail.contains("https://github.com/octo/app/blob/abc/.env"), "{mail}");
     assert!(mail.contains("http://api.test/dashboard/agents"));
     assert!(!mail.contains(&leaked[5..]), "the mail repeats no secret");
-    // Reporting it again: still a true positive, nothing more to revoke.
+    // The audit log says who revoked it and where it was found.
+    let leaks = leak_events(&app, &owner.account_id, &owner.id).await;
+    assert_eq!(leaks.len(), 1, "{leaks:?}");
+    assert_eq!(leaks[0].action, sitegpt_store::AuditAction::TokenLeakReported);
+    assert_eq!(leaks[0].token_id.as_deref(), Some(id.as_str()));
+    assert_eq!(leaks[0].actor_service.as_deref(), Some("github-secret-scanning"));
+    assert_eq!(leaks[0].details["foundAt"], "https://github.com/octo/app/blob/abc/.env");
+    // Reporting it again: still a true positive, nothing more to revoke,
+    // and the report is logged again.
     let again = report(&app, &body, Some("github-key-1"), Some(&signer.sign(&body))).await;
     assert_eq!(again.body[0]["label"], "true_positive");
+    assert_eq!(leak_events(&app, &owner.account_id, &owner.id).await.len(), 2);
+}
+
+/// The account's leak reports in the audit log.
+async fn leak_events(app: &TestApp, account_id: &str, viewer: &str) -> Vec<sitegpt_store::AuditEvent> {
+    let query = sitegpt_store::AuditQuery {
+        action: Some("token.leak_reported".into()),
+        ..sitegpt_store::AuditQuery::everything(account_id, viewer)
+    };
+    app.store().audit_events(query).await.expect("events")
 }
 
 #[tokio::test]
@@ -152,6 +170,13 @@ async fn a_leaked_refresh_token_ends_its_grant() {
     assert_eq!((refused.status.as_u16(), refused.body["error"].as_str()), (400, Some("invalid_grant")));
     let mail = app.outbox().await.into_iter().find(|m| m.contains("found in public")).expect("a mail");
     assert!(mail.contains(&user.email) && mail.contains("refresh token of the app") && mail.contains("public gist"));
+    let query = sitegpt_store::AuditQuery {
+        action: Some("oauth_grant.leak_reported".into()),
+        ..sitegpt_store::AuditQuery::everything(&user.account_id, &user.id)
+    };
+    let ended = app.store().audit_events(query).await.expect("events");
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].details["foundAt"], "https://gist.github.com/x");
 }
 
 #[tokio::test]

@@ -26,21 +26,7 @@ fn from_laptop(user_id: &str) -> Actor {
 
 /// Every event of the account and of `viewer`, newest first.
 async fn events(t: &TestStore, account_id: &str, viewer: &str) -> Vec<AuditEvent> {
-    t.store
-        .audit_events(AuditQuery {
-            account_id: account_id.into(),
-            viewer: viewer.into(),
-            everyone: true,
-            user_id: None,
-            token_id: None,
-            action: None,
-            since: None,
-            until: None,
-            limit: 1_000,
-            after: None,
-        })
-        .await
-        .expect("list events")
+    t.store.audit_events(AuditQuery::everything(account_id, viewer)).await.expect("list events")
 }
 
 fn actions(events: &[AuditEvent]) -> Vec<&'static str> {
@@ -363,18 +349,8 @@ async fn the_listing_shows_each_person_what_they_may_see_filtered_and_paged() {
         t.store.revoke_token(&member_token.id, Utc::now(), &by_owner).await.expect("owner revokes member's");
         t.store.revoke_token(&owner_token.id, Utc::now(), &by_owner).await.expect("owner revokes own");
 
-        let query = |viewer: &str, everyone: bool| AuditQuery {
-            account_id: account.id.clone(),
-            viewer: viewer.into(),
-            everyone,
-            user_id: None,
-            token_id: None,
-            action: None,
-            since: None,
-            until: None,
-            limit: 100,
-            after: None,
-        };
+        let query =
+            |viewer: &str, everyone: bool| AuditQuery { everyone, ..AuditQuery::everything(&account.id, viewer) };
         let all = t.store.audit_events(query(&owner.id, true)).await.expect("all");
         assert_eq!(all.len(), 4, "{engine}: two created, two revoked, none of the other team");
         // A member sees what they did or what concerns them: their token's two events.
