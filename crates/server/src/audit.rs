@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sitegpt_store::{Actor, AuditAction, AuditEvent, Store};
+use sitegpt_store::{Actor, AuditAction, AuditEvent, Store, TokenRecord};
 
-use crate::auth::Verified;
 use crate::context::RequestContext;
 
 /// The person `user_id` (by the token `token_id`, when the request carried
@@ -47,10 +46,9 @@ pub struct Refusals {
 }
 
 impl Refusals {
-    /// Notes that `verified`'s token was refused for the request's address,
-    /// and writes the event in the background when it is due.
-    pub fn note(&self, store: &Arc<dyn Store>, verified: &Verified) {
-        let token = &verified.auth.token;
+    /// Notes that `token` was refused for the request's address, and writes
+    /// the event in the background when it is due.
+    pub fn note(&self, store: &Arc<dyn Store>, token: &TokenRecord) {
         if !self.due(&token.id, Instant::now()) {
             return;
         }

@@ -148,7 +148,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         admit_from(Credential::Found(&verified.facts), rule, now, client).map_err(|denial| {
             if matches!(denial, Denial::AddressNotAllowed(_)) {
-                state.refusals.note(&state.store, &verified);
+                state.refusals.note(&state.store, &verified.auth.token);
             }
             ApiError::from(denial)
         })?;

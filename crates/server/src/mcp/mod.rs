@@ -210,7 +210,7 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
         .and_then(|facts| check_audience(facts, rule).and_then(|()| check_address(facts, client)));
     if let Err(denial) = step_one {
         if let (Denial::AddressNotAllowed(_), crate::auth::Presented::Found(verified)) = (&denial, &presented) {
-            state.refusals.note(&state.store, verified);
+            state.refusals.note(&state.store, &verified.auth.token);
         }
         return refuse(&state, denial, standard);
     }
