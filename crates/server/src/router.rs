@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/agents/new", get(web::tokens::new_form))
         .route("/dashboard/agents/{id}", get(web::agents::detail))
         .route("/dashboard/agents/{id}/{action}", get(web::tokens::confirm).post(web::tokens::act))
+        .route("/dashboard/security", get(web::security::show))
         .route("/dashboard/settings", get(web::settings::show))
         .route("/dashboard/settings/team", post(web::settings::rename))
         .route("/dashboard/settings/password", post(web::settings::change_password))

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use sitegpt_access::CreatedVia;
-use sitegpt_store::{TokenQuery, TokenRecord};
+use sitegpt_store::{AuditQuery, TokenQuery, TokenRecord};
 
 use super::layout::{chatbot_names, copyable, describe_access, page, scope_list};
 use super::require_sign_in;
@@ -242,17 +242,15 @@ pub async fn detail(
     };
     let chatbots = chatbot_map(&state, &team.account.id).await?;
     let own = token.user_id == signed_in.session.user.id;
-    let owner = if own {
-        signed_in.session.user.email.clone()
-    } else {
-        state
-            .store
-            .members(&team.account.id)
-            .await?
-            .into_iter()
-            .find(|m| m.user.id == token.user_id)
-            .map_or_else(|| "a former member".to_owned(), |m| m.user.email)
+    let names = super::security::names(&state.store.members(&team.account.id).await?);
+    let owner = names.get(&token.user_id).cloned().unwrap_or_else(|| "a former member".to_owned());
+    let history = AuditQuery {
+        token_id: Some(token.id.clone()),
+        everyone: team.role.manages_account(),
+        limit: super::security::TOKEN_PAGE_EVENTS,
+        ..AuditQuery::everything(&team.account.id, &signed_in.session.user.id)
     };
+    let events = state.store.audit_events(history).await?;
     let now = Utc::now();
     let revoked = token.revoked_at.is_some();
     let expired = token.expires_at <= now;
@@ -323,6 +321,13 @@ pub async fn detail(
                     @if own && !expired { a.button.secondary href={ "/dashboard/agents/" (token.id) "/rotate" } { "Rotate" } }
                     a.button.danger href={ "/dashboard/agents/" (token.id) "/revoke" } { "Revoke" }
                 }
+            }
+            h2 #history { "History" }
+            @if events.is_empty() {
+                p.muted { "No events are kept for this token." }
+            } @else {
+                (super::security::events_table(&events, &team, &names))
+                p.more { a href=(team.link(&format!("/dashboard/security?tokenId={}", token.id))) { "All of this token's events in the Security log →" } }
             }
         }
     };

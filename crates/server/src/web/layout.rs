@@ -23,13 +23,14 @@ impl<'a> Viewer<'a> {
 }
 
 /// The dashboard's sections, in the header's order.
-pub const SECTIONS: [(&str, &str); 7] = [
+pub const SECTIONS: [(&str, &str); 8] = [
     ("/dashboard/agents", "Agents"),
     ("/dashboard/chatbots", "Chatbots"),
     ("/dashboard/members", "Members"),
     ("/dashboard/apps", "Connected apps"),
     ("/dashboard/mcp", "AI clients"),
     ("/device", "Connect a device"),
+    ("/dashboard/security", "Security log"),
     ("/dashboard/settings", "Settings"),
 ];
 

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod mcp;
 pub mod members;
 pub mod password;
+pub mod security;
 pub mod settings;
 pub mod tokens;
 

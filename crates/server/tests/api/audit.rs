@@ -234,3 +234,87 @@ async fn the_janitor_purges_events_past_their_retention() {
     sitegpt_server::app::tidy(&app.state, Utc::now() + Duration::days(401)).await;
     assert!(app.store().audit_events(all).await.expect("events").is_empty(), "purged after 400 days");
 }
+
+/// Gives `user` a password, so a browser can sign in as them.
+async fn with_password(app: &TestApp, user: &crate::helpers::TestUser, password: &str) {
+    let hash = sitegpt_store::password::hash_password(password);
+    app.store().set_password(&user.id, &hash, None, &sitegpt_store::Actor::system()).await.expect("password");
+}
+
+#[tokio::test]
+async fn the_security_log_page_shows_the_team_s_events_filtered_and_the_token_page_its_history() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    let member = app.member(&owner.account_id, Role::Member).await;
+    with_password(&app, &owner, "owner password 1").await;
+    with_password(&app, &member, "member password 1").await;
+    let (_, manager) = app.token(&owner, &[Scope::AccountRead, Scope::TokensWrite]).await;
+    let made = app.post("/api/v2/tokens", &manager, json!({"name": "release bot", "scopes": ["account:read"]})).await;
+    let id = made.assert_ok(201)["token"]["id"].as_str().expect("id").to_owned();
+    app.post_empty(&format!("/api/v2/tokens/{id}/revoke"), &manager).await.assert_ok(200);
+    app.token(&member, &[Scope::AccountRead]).await;
+
+    let mut browser = Browser::from_address(&app, "192.0.2.80:1000");
+    browser.sign_in(&owner.email, "owner password 1").await;
+    let page = browser.get("/dashboard/security").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+    page.assert_contains(r#"<a href="/dashboard/security" aria-current="page">Security log</a>"#);
+    for text in ["Token created", "Token revoked", "release bot", "Signed in", "192.0.2.80", &member.email] {
+        page.assert_contains(text);
+    }
+    page.assert_contains(&format!(r#"href="/dashboard/agents/{id}""#));
+    page.assert_contains(r#"<select name="userId">"#);
+
+    let revoked = browser.get("/dashboard/security?action=token.revoked").await;
+    revoked.assert_contains("Token revoked");
+    assert!(!revoked.body.contains("Signed in</td>") && !revoked.body.contains(">Token created<"), "{}", revoked.body);
+    revoked.assert_contains(r#"<option value="token.revoked" selected>"#);
+    let by_token = browser.get(&format!("/dashboard/security?tokenId={id}&since=&until=")).await;
+    assert_eq!(by_token.body.matches("<tr").count() - 1, 2, "created and revoked: {}", by_token.body);
+    let bad = browser.get("/dashboard/security?action=token.exploded").await;
+    assert_eq!(bad.status.as_u16(), 400);
+    bad.assert_contains("action must be one of");
+    let bad_date = browser.get("/dashboard/security?since=someday").await;
+    assert_eq!(bad_date.status.as_u16(), 400);
+    bad_date.assert_contains("since must be a date");
+
+    // The token page shows the token's history.
+    let token_page = browser.get(&format!("/dashboard/agents/{id}")).await;
+    assert_eq!(token_page.status.as_u16(), 200, "{}", token_page.body);
+    token_page.assert_contains(r#"<h2 id="history">History</h2>"#);
+    token_page.assert_contains("Token revoked");
+    token_page.assert_contains(&format!("/dashboard/security?tokenId={id}"));
+
+    // A member sees their own events only, and no person filter.
+    let mut theirs = Browser::from_address(&app, "192.0.2.81:1000");
+    theirs.sign_in(&member.email, "member password 1").await;
+    let own = theirs.get("/dashboard/security").await;
+    assert_eq!(own.status.as_u16(), 200);
+    own.assert_contains("192.0.2.81");
+    assert!(!own.body.contains("release bot") && !own.body.contains("192.0.2.80"), "{}", own.body);
+    assert!(!own.body.contains(r#"name="userId""#));
+}
+
+#[tokio::test]
+async fn the_security_log_pages_through_older_events() {
+    let app = TestApp::new().await;
+    let owner = app.owner().await;
+    with_password(&app, &owner, "owner password 1").await;
+    let (token, _) = app.token(&owner, &[Scope::AccountRead]).await;
+    let record = app.store().token(&token).await.expect("read").expect("token");
+    for _ in 0..60 {
+        let event = sitegpt_store::AuditEvent::token_refused(&record, &sitegpt_store::Actor::system(), Utc::now());
+        app.store().record_event(event).await.expect("event");
+    }
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&owner.email, "owner password 1").await;
+    let first = browser.get("/dashboard/security?action=token").await;
+    assert_eq!(first.body.matches("<tr").count() - 1, 50);
+    let start = first.body.find("/dashboard/security?action=token&amp;cursor=").expect("a link to older events");
+    let link: String = first.body[start..].chars().take_while(|c| *c != '"').collect();
+    let second = browser.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(second.status.as_u16(), 200, "{}", second.body);
+    // 60 refusals and the token's creation: 11 on the second page, the last.
+    assert_eq!(second.body.matches("<tr").count() - 1, 11);
+    assert!(!second.body.contains("Older events"));
+}
