@@ -37,6 +37,7 @@ pub fn run(cli: Cli, out: Output) -> Result<(), CliError> {
         Command::Settings(command) => team::settings(&ctx, command),
         Command::Conversations(command) => team::conversations(&ctx, command),
         Command::Members(command) => team::members(&ctx, command),
+        Command::Audit(command) => team::audit(&ctx, command),
         Command::Integrations(command) => team::integrations(&ctx, command),
         Command::Billing(command) => team::billing(&ctx, command),
         Command::Account(command) => team::account(&ctx, command),

@@ -124,6 +124,9 @@ pub enum Command {
     /// The team's account: show it, rename it.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// The audit log: who created, rotated or revoked tokens, connected apps, signed in or changed members.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// See every profile's standing, print the selected token, or pick the default profile.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -553,6 +556,45 @@ pub enum TokensCommand {
         /// The token's id.
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List events, newest first: owners and admins see everyone's, others their own.
+    #[command(after_help = "Actions: token.created, token.rotated, token.revoked, token.leak_reported,
+token.address_refused, oauth_grant.created, oauth_grant.revoked, oauth_grant.leak_reported,
+user.signed_in, user.sign_in_failed, user.password_changed, user.password_reset, member.invited,
+member.role_changed, member.removed, subscription.changed; or a family: token, oauth_grant, user,
+member, subscription.
+
+Examples:
+  sitegpt audit list
+  sitegpt audit list --action token.revoked --since 2026-12-01
+  sitegpt audit list --token tok_… --json
+  sitegpt audit list --user usr_… --action member --all
+  sitegpt audit list --since 2026-12-01T09:00:00Z --until 2026-12-01T18:00:00Z")]
+    List(AuditListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// Only events about this token.
+    #[arg(long = "token", value_name = "TOKEN_ID")]
+    pub token_id: Option<String>,
+    /// Only events this person did or that concern them.
+    #[arg(long = "user", value_name = "USER_ID")]
+    pub user_id: Option<String>,
+    /// An action (token.revoked) or a family (token).
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// From this date (2026-12-01) or time (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Until the end of this date, or before this time.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@ use crate::context::Context;
 use crate::error::CliError;
 use crate::resources::{chatbot, clip, confirm, encode, list, show, text};
 use crate::{
-    AccountCommand, BillingCommand, ConversationsCommand, IntegrationsCommand, MembersCommand, SettingsCommand,
+    AccountCommand, AuditCommand, BillingCommand, ConversationsCommand, IntegrationsCommand, MembersCommand,
+    SettingsCommand,
 };
 
 /// `general.responseLength=short` → `{"general": {"responseLength": "short"}}`,
@@ -121,6 +122,39 @@ pub fn members(ctx: &Context, command: MembersCommand) -> Result<(), CliError> {
         }
     };
     show(ctx, &data, rows, &headers)
+}
+
+pub fn audit(ctx: &Context, command: AuditCommand) -> Result<(), CliError> {
+    let client = ctx.authed()?;
+    let AuditCommand::List(args) = command;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("tokenId", &args.token_id),
+        ("userId", &args.user_id),
+        ("action", &args.action),
+        ("since", &args.since),
+        ("until", &args.until),
+    ] {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    let data = list(ctx, &client, &format!("/api/v2/audit-events?{}", query.finish()), &args.page)?;
+    let rows = |e: &Value| {
+        let when = text(e, "occurredAt").replacen('T', " ", 1).chars().take(19).collect::<String>();
+        let actor = &e["actor"];
+        let who = [text(actor, "email"), text(actor, "service"), text(actor, "userId")]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".into());
+        let about = [text(e, "tokenId"), text(e, "userEmail"), text(e, "targetId")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        vec![when, text(e, "action"), who, about, text(e, "ip")]
+    };
+    show(ctx, &data, rows, &["WHEN (UTC)", "ACTION", "WHO", "ABOUT", "FROM"])
 }
 
 /// `--config`/`--secret` pairs as an object (config values typed).

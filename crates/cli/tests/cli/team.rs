@@ -143,3 +143,45 @@ fn the_team_account_billing_members_and_integrations() {
     let updated = cli.run(&["integrations", "update", &id, "--config", "channel=#sales", "--json"]).ok().json();
     assert_eq!(updated["integration"]["config"]["channel"], "#sales");
 }
+
+#[test]
+fn the_audit_log_lists_events_with_filters_human_and_json() {
+    let server = Server::start();
+    let (_, token) = server.user_with_token("audit@example.com", &["account:read", "tokens:read", "tokens:write"]);
+    let cli = Cli::new(&server);
+    cli.run(&["login", "--token", &token]).ok();
+    let made = cli.run(&["tokens", "create", "--name", "nightly", "--scope", "account:read", "--json"]).ok().json();
+    let id = made["token"]["id"].as_str().expect("id").to_owned();
+    cli.run(&["tokens", "revoke", &id]).ok();
+
+    let all = cli.run(&["audit", "list", "--json"]).ok().json();
+    let actions: Vec<&str> =
+        all["items"].as_array().expect("items").iter().map(|e| e["action"].as_str().expect("a")).collect();
+    // Newest first: the revocation, the CLI's creation, the fixture token made by `admin`.
+    assert_eq!(actions, ["token.revoked", "token.created", "token.created"], "{all}");
+    assert_eq!(all["items"][2]["actor"]["service"], "admin");
+    assert_eq!(all["items"][1]["details"]["via"], "api");
+    assert!(all["items"][0]["userAgent"].as_str().expect("agent").starts_with("sitegpt-cli/"), "{all}");
+
+    let human = cli.run(&["audit", "list"]).ok().stdout;
+    for text in ["WHEN (UTC)", "ACTION", "WHO", "token.revoked", "audit@example.com", &id, "admin"] {
+        assert!(human.contains(text), "{text} in:\n{human}");
+    }
+    let revoked = cli.run(&["audit", "list", "--action", "token.revoked", "--json"]).ok().json();
+    assert_eq!(revoked["items"].as_array().map(Vec::len), Some(1));
+    let of_token = cli.run(&["audit", "list", "--token", &id, "--json"]).ok().json();
+    assert_eq!(of_token["items"].as_array().map(Vec::len), Some(2));
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let dated = cli.run(&["audit", "list", "--since", &today, "--until", &today, "--action", "token", "--json"]).ok();
+    assert_eq!(dated.json()["items"].as_array().map(Vec::len), Some(3));
+    let paged = cli.run(&["audit", "list", "--limit", "1"]).ok().stdout;
+    assert!(paged.contains("More: --cursor"), "{paged}");
+    let every = cli.run(&["audit", "list", "--limit", "1", "--all", "--json"]).ok().json();
+    assert_eq!(every["items"].as_array().map(Vec::len), Some(3));
+
+    let bad = cli.run(&["audit", "list", "--action", "token.exploded"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("action must be one of"), "{}", bad.stderr);
+    let help = cli.run(&["audit", "list", "--help"]).ok().stdout;
+    assert!(help.contains("Examples:") && help.contains("--action token.revoked"), "{help}");
+}
