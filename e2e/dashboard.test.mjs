@@ -282,3 +282,44 @@ test('the API reference lists every operation with its scope and an example, on 
   await page.locator('article#createKnowledge').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, '65-docs-phone.png') });
 });
+
+test('the Security log shows who did what and from where, filters it, and fits a phone', async () => {
+  const page = await (await browser.newContext({ viewport: WIDE })).newPage();
+  const email = 'security@example.com';
+  await signUpAndVerify(server, page, email, { team: 'Security Team' });
+  const probe = server.admin('create-token', '--email', email, '--name', 'probe', '--scope', 'account:read');
+  const me = await api(server, 'GET', '/api/v2/account', probe.plaintextToken);
+  server.admin('create-user', '--email', 'a-long-address-for-the-security-colleague@example.com', '--password',
+    'correct horse battery', '--verified', '--account-id', me.account.id, '--role', 'member');
+  const nightly = server.admin('create-token', '--email', 'a-long-address-for-the-security-colleague@example.com',
+    '--name', 'Colleague nightly export of conversations', '--scope', 'conversations:read');
+  server.admin('set-role', '--email', 'a-long-address-for-the-security-colleague@example.com', '--account-id',
+    me.account.id, '--role', 'admin');
+
+  await page.goto(`${server.base}/dashboard/agents/${nightly.id}/revoke`);
+  await page.getByRole('button', { name: 'Revoke token' }).click();
+  await page.getByText('Token revoked.').waitFor();
+
+  await page.goto(`${server.base}/dashboard/security`);
+  await page.getByRole('heading', { name: 'Security log' }).waitFor();
+  const text = await page.locator('main').innerText();
+  for (const expected of ['Token revoked', 'Colleague nightly export of conversations', 'Role changed',
+    'member → admin', 'Signed in', "An administrator's command", '127.0.0.1']) {
+    assert.ok(text.includes(expected), `"${expected}" is on the Security log`);
+  }
+  await screenshot(page, '66-security-log');
+  await noColumnCut(page);
+
+  await page.getByLabel('What').selectOption('token.revoked');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/action=token\.revoked/);
+  assert.equal(await page.locator('table.events tbody tr').count(), 1);
+  await page.getByRole('link', { name: 'Colleague nightly export of conversations' }).click();
+  await page.getByRole('heading', { name: 'History' }).waitFor();
+  assert.match(await page.locator('main').innerText(), /Token created[\s\S]*Token revoked|Token revoked[\s\S]*Token created/);
+
+  await page.goto(`${server.base}/dashboard/security`);
+  await page.setViewportSize(PHONE);
+  assert.ok(await fitsWidth(page), 'the Security log fits a phone');
+  await screenshot(page, '67-security-log-phone');
+});

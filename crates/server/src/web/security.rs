@@ -104,7 +104,7 @@ pub async fn show(
         team.link(&format!("{HERE}?{joined}cursor={cursor}"))
     });
     let body = html! {
-        section.card.wide {
+        section.card.wide.security {
             h1 { "Security log" }
             p.lead {
                 @if everyone {
@@ -189,27 +189,34 @@ pub fn events_table(events: &[AuditEvent], team: &Team, names: &HashMap<String, 
                 thead { tr {
                     th scope="col" { "When" }
                     th scope="col" { "What" }
-                    th scope="col" { "Who" }
+                    th scope="col" { "Who, from where" }
                     th scope="col" { "About" }
-                    th scope="col" { "From" }
                 } }
                 tbody {
                     @for event in events {
                         tr.danger[matches!(event.action, AuditAction::TokenLeakReported | AuditAction::GrantLeakReported | AuditAction::SignInFailed | AuditAction::TokenAddressRefused)] {
-                            th scope="row" { time datetime=(event.at.to_rfc3339()) { (event.at.format("%Y-%m-%d %H:%M:%S UTC")) } }
-                            td data-label="What" {
+                            th scope="row" {
+                                time datetime=(event.at.to_rfc3339()) {
+                                    (event.at.format("%Y-%m-%d")) span.hint { (event.at.format("%H:%M:%S UTC")) }
+                                }
+                            }
+                            td.what data-label="What" {
                                 (event.action.describe())
                                 span.hint { code { (event.action.as_str()) } }
                                 @let details = detail_text(event);
                                 @if !details.is_empty() { span.hint { (details) } }
                             }
-                            td data-label="Who" {
+                            td data-label="Who, from where" {
                                 @match (person(&event.actor_user_id, &event.actor_email), &event.actor_service) {
                                     (Some(who), _) => (who),
                                     (None, Some(service)) => span.muted { (service_name(service)) },
                                     (None, None) => span.muted { "Unknown" },
                                 }
                                 @if let Some(token) = &event.actor_token_id { span.hint { "with token " code { (token) } } }
+                                @if let Some(ip) = &event.ip { span.hint { "from " code { (ip) } } }
+                                @if let Some(agent) = &event.user_agent {
+                                    span.hint title=(agent) { (clipped(agent, AGENT_SHOWN)) }
+                                }
                             }
                             td data-label="About" {
                                 @if let Some(token) = &event.token_id {
@@ -221,15 +228,22 @@ pub fn events_table(events: &[AuditEvent], team: &Team, names: &HashMap<String, 
                                 }
                                 @if let Some(target) = &event.target_id { span.hint { code { (target) } } }
                             }
-                            td data-label="From" {
-                                @match &event.ip { Some(ip) => code { (ip) }, None => span.muted { "—" } }
-                                @if let Some(agent) = &event.user_agent { span.hint.agent { (agent) } }
-                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Characters of a `User-Agent` shown (all of it in the title).
+const AGENT_SHOWN: usize = 48;
+
+fn clipped(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(width - 1).collect::<String>())
     }
 }
 
