@@ -318,3 +318,20 @@ async fn the_security_log_pages_through_older_events() {
     assert_eq!(second.body.matches("<tr").count() - 1, 11);
     assert!(!second.body.contains("Older events"));
 }
+
+#[tokio::test]
+async fn an_mcp_client_reads_the_log_through_its_tool() {
+    let app = TestApp::new().await;
+    let token = crate::mcp::oauth_token(&app, "mcp-audit@example.com", "http://api.test/mcp", &["account:read"]).await;
+    let listed = app.call_tool(&token, "audit_events_list", json!({"action": "oauth_grant"})).await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.body);
+    let result = &listed.body["result"];
+    assert_eq!(result["isError"], false, "{result}");
+    let items = result["structuredContent"]["items"].as_array().expect("items");
+    assert_eq!(actions(items), ["oauth_grant.created"], "{result}");
+    assert_eq!(items[0]["actor"]["email"], "mcp-audit@example.com");
+    // The app's first token is logged as made through OAuth, by the person who approved it.
+    let made = app.call_tool(&token, "audit_events_list", json!({"action": "token.created"})).await;
+    let made = &made.body["result"]["structuredContent"]["items"][0];
+    assert_eq!((&made["details"]["via"], &made["actor"]["email"]), (&json!("oauth"), &json!("mcp-audit@example.com")));
+}
