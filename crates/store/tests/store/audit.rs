@@ -4,12 +4,10 @@
 //! paging; the retention purge.
 
 use chrono::{Duration, Utc};
-use sitegpt_access::device::{DeviceCode, UserCode};
 use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Resource, Role, ScopeSet, SubscriptionStatus};
 use sitegpt_store::{
-    Actor, AuditAction, AuditEvent, AuditQuery, ClientSource, DeviceDecision, DevicePoll, DevicePollOutcome,
-    GrantIssue, Invitation, NewDeviceAuthorization, NewGrant, NewSession, OAuthClient, Reason, RedeemOutcome, Rotation,
-    StoreError,
+    Actor, AuditAction, AuditEvent, AuditQuery, ClientSource, DevicePoll, DevicePollOutcome, GrantIssue, Invitation,
+    NewGrant, NewSession, OAuthClient, Reason, RedeemOutcome, Rotation, StoreError,
 };
 
 use crate::{TestStore, engines, mail, new_token};
@@ -107,25 +105,7 @@ async fn device_and_oauth_tokens_name_their_approver_and_grants_their_client() {
         let now = Utc::now();
 
         // Device flow: the token's event names the person who approved it.
-        let device_code = DeviceCode::generate();
-        let created = t
-            .store
-            .create_device_authorization(NewDeviceAuthorization {
-                id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-                device_code_hash: device_code.hash(),
-                user_code: UserCode::generate().normalized().to_owned(),
-                client_id: "sitegpt-cli".into(),
-                scopes: AccessLevel::Standard.scopes(),
-                chatbots: ChatbotRestriction::unrestricted(),
-                token_name: None,
-                now,
-                expires_at: now + Duration::minutes(10),
-                interval_secs: 5,
-            })
-            .await
-            .expect("create");
-        let approve = DeviceDecision::Approve { user_id: owner.id.clone(), account_id: account.id.clone() };
-        t.store.decide_device(&created.id, approve, now).await.expect("approve");
+        let device_code = t.approved_device(&owner, &account, now).await;
         let plain = PlainToken::generate();
         let poll = DevicePoll {
             device_code_hash: device_code.hash(),

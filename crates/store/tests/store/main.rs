@@ -91,6 +91,39 @@ impl TestStore {
     }
 }
 
+impl TestStore {
+    /// A device authorization of `sitegpt-cli` that `user` approved for
+    /// `account` at `now`: its device code.
+    pub async fn approved_device(
+        &self,
+        user: &User,
+        account: &Account,
+        now: DateTime<Utc>,
+    ) -> sitegpt_access::device::DeviceCode {
+        let device_code = sitegpt_access::device::DeviceCode::generate();
+        let created = self
+            .store
+            .create_device_authorization(sitegpt_store::NewDeviceAuthorization {
+                id: new_id(IdKind::Device),
+                device_code_hash: device_code.hash(),
+                user_code: sitegpt_access::device::UserCode::generate().normalized().to_owned(),
+                client_id: "sitegpt-cli".into(),
+                scopes: sitegpt_access::AccessLevel::Standard.scopes(),
+                chatbots: ChatbotRestriction::unrestricted(),
+                token_name: None,
+                now,
+                expires_at: now + Duration::minutes(10),
+                interval_secs: 5,
+            })
+            .await
+            .expect("create");
+        let approve =
+            sitegpt_store::DeviceDecision::Approve { user_id: user.id.clone(), account_id: account.id.clone() };
+        self.store.decide_device(&created.id, approve, now).await.expect("approve");
+        device_code
+    }
+}
+
 pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: ScopeSet, now: DateTime<Utc>) -> NewToken {
     NewToken {
         id: new_id(IdKind::Token),

@@ -6,11 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
-use sitegpt_access::device::{DeviceCode, UserCode};
-use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Role, ScopeSet, SubscriptionStatus};
-use sitegpt_store::{
-    DeviceDecision, DevicePoll, DevicePollOutcome, NewDeviceAuthorization, Rotation, Store, StoreError,
-};
+use sitegpt_access::{PlainToken, Role, ScopeSet, SubscriptionStatus};
+use sitegpt_store::{DevicePoll, DevicePollOutcome, Rotation, Store, StoreError};
 
 use crate::{TestStore, engines, postgres};
 
@@ -118,25 +115,7 @@ async fn an_approval_is_redeemed_once_across_nodes() {
         let other = t.reopen().await;
         let (user, account) = t.owner("d@example.com").await;
         let now = Utc::now();
-        let device_code = DeviceCode::generate();
-        let created = t
-            .store
-            .create_device_authorization(NewDeviceAuthorization {
-                id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-                device_code_hash: device_code.hash(),
-                user_code: UserCode::generate().normalized().to_owned(),
-                client_id: "sitegpt-cli".into(),
-                scopes: AccessLevel::Standard.scopes(),
-                chatbots: ChatbotRestriction::unrestricted(),
-                token_name: None,
-                now,
-                expires_at: now + Duration::minutes(10),
-                interval_secs: 5,
-            })
-            .await
-            .expect("create");
-        let approve = DeviceDecision::Approve { user_id: user.id.clone(), account_id: account.id.clone() };
-        t.store.decide_device(&created.id, approve, now).await.expect("approve");
+        let device_code = t.approved_device(&user, &account, now).await;
         let mut polls = Vec::new();
         for i in 0..30 {
             let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&other) };
