@@ -10,7 +10,7 @@ use sitegpt_access::SubscriptionStatus;
 use sitegpt_access::net::IpRange;
 use sitegpt_store::Store;
 use sitegpt_store::postgres::PostgresStore;
-use sitegpt_store::sqlite::SqliteStore;
+use sitegpt_store::sqlite::{SqliteStore, Synchronous};
 
 use crate::mail::Mailer;
 
@@ -126,6 +126,14 @@ pub struct Settings {
     /// node's janitor (every ten minutes).
     #[arg(long, env = "SITEGPT_AUDIT_RETENTION_DAYS", default_value_t = AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
     pub audit_retention_days: u32,
+
+    /// SQLite only: `full` (default) syncs every acknowledged write to disk,
+    /// so nothing acknowledged is lost to a power cut or a kernel crash;
+    /// `normal` syncs at checkpoints only: faster writes, and a killed
+    /// process still loses nothing, but a power cut can lose the last
+    /// writes (a token a person already copied, an agent's new token).
+    #[arg(long, env = "SITEGPT_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = parse_synchronous, global = true)]
+    pub sqlite_synchronous: Synchronous,
 }
 
 /// The peers whose forwarding headers are believed.
@@ -180,6 +188,14 @@ fn digest(secret: &str) -> [u8; 32] {
     sha2::Sha256::digest(secret.as_bytes()).into()
 }
 
+fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "full" => Ok(Synchronous::Full),
+        "normal" => Ok(Synchronous::Normal),
+        _ => Err(format!("`{s}` is not `full` or `normal`")),
+    }
+}
+
 fn parse_subscription(s: &str) -> Result<SubscriptionStatus, String> {
     SubscriptionStatus::parse(s).ok_or_else(|| format!("`{s}` is not `active` or `inactive`"))
 }
@@ -212,6 +228,7 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             secret_scanning_keys: None,
             audit_retention_days: AUDIT_RETENTION_DAYS,
+            sqlite_synchronous: Synchronous::Full,
         }
     }
 
@@ -289,7 +306,7 @@ impl Settings {
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         match self.database()? {
             Database::Sqlite(path) => {
-                let store = SqliteStore::open(&path)
+                let store = SqliteStore::open_with(&path, self.sqlite_synchronous)
                     .with_context(|| format!("opening the SQLite database {}", path.display()))?;
                 Ok(Arc::new(store))
             }

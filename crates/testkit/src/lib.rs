@@ -61,6 +61,15 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Kills the server with SIGKILL, as a crash or an out-of-memory kill
+    /// would: no shutdown runs.
+    pub fn crash(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("wait for the server");
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

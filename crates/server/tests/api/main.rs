@@ -16,6 +16,7 @@ mod conversations;
 mod dashboard_members;
 mod dashboard_pages;
 mod dashboard_tokens;
+mod durability;
 mod helpers;
 mod items;
 mod matrix;

@@ -32,6 +32,7 @@ use sitegpt_access::{Role, SubscriptionStatus, TokenHash};
 
 use self::epoch::EpochWatch;
 use self::pool::{Pool, backend};
+pub use self::pool::{Synchronous, WriteStats};
 use crate::rows::{self, ms};
 use crate::{
     Account, Actor, AuditEvent, AuditQuery, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery,
@@ -49,20 +50,38 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs migrations.
+    /// Opens (creating if needed) the database file and runs migrations;
+    /// every acknowledged write is synced to disk ([`Synchronous::Full`]).
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(path, Synchronous::Full)
+    }
+
+    /// [`SqliteStore::open`] with the writer's durability chosen.
+    pub fn open_with(path: &Path, synchronous: Synchronous) -> StoreResult<SqliteStore> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let pool = Pool::open(path)?;
-        pool.with_writer(|conn| migrations::run(conn).map(drop))?;
+        let pool = Pool::open(path, synchronous, |conn| migrations::run(conn).map(drop))?;
         let epoch = EpochWatch::open(path, pool.commit_flag())?;
         Ok(SqliteStore { pool: Arc::new(pool), epoch })
     }
 
     pub fn path(&self) -> &Path {
         self.pool.path()
+    }
+
+    /// Writes run and commits made since the store opened: writes per
+    /// commit is how much group commit shares each sync.
+    pub fn write_stats(&self) -> WriteStats {
+        self.pool.write_stats()
+    }
+
+    /// The writer's durability, as SQLite reports it.
+    pub async fn synchronous(&self) -> StoreResult<Synchronous> {
+        let level: i64 =
+            self.pool.write(|conn| conn.pragma_query_value(None, "synchronous", |r| r.get(0)).map_err(backend)).await?;
+        Ok(if level >= 2 { Synchronous::Full } else { Synchronous::Normal })
     }
 }
 

@@ -149,7 +149,7 @@ pub(super) async fn count_failure(
 }
 
 /// `DELETE FROM sessions` for the user, but the session `keep`.
-fn end_sessions(tx: &rusqlite::Transaction<'_>, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
+fn end_sessions(tx: &rusqlite::Connection, user_id: &str, keep: Option<[u8; 32]>) -> StoreResult<u64> {
     let ended = match keep {
         Some(keep) => {
             tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2", params![user_id, &keep[..]])

@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod concurrency;
+mod group_commit;
 mod mail;
 mod migrate;
 mod nodes;
