@@ -62,6 +62,8 @@ async fn main() -> ExitCode {
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
+    // Signals are handled from here on, before anyone is told we listen.
+    let shutdown = shutdown_signal();
     let addr = app.local_addr();
     let state = app.state().clone();
     tracing::info!(
@@ -86,5 +88,5 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
             tracing::info!(hint, signup = format!("{public}/signup"), "no users yet");
         }
     }
-    app.run(shutdown_signal()).await
+    app.run(shutdown).await
 }
