@@ -21,7 +21,8 @@ else
     BIN=target/release/sitegpt-server
 fi
 WORK=$(mktemp -d)
-export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=warn
+# BENCH_LOG=info measures with the access log on (one line per request).
+export SITEGPT_DATA_DIR="$WORK/data" SITEGPT_LOG=${BENCH_LOG:-warn}
 unset SITEGPT_DATABASE_URL SITEGPT_PUBLIC_URL
 SERVER_PID=
 SERVER_PIDS=()

@@ -38,7 +38,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve => {
-            logging::init();
+            // Written out when the server returns, before the process ends.
+            let _flush = logging::init();
             match serve(&cli.settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
