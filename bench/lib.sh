@@ -27,7 +27,7 @@ unset SITEGPT_DATABASE_URL SITEGPT_PUBLIC_URL
 SERVER_PID=
 SERVER_PIDS=()
 cleanup() {
-    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     if declare -F pg_stop >/dev/null; then pg_stop; fi
     rm -rf "$WORK"
 }

@@ -13,6 +13,9 @@ pub const EXPIRES_IN_SECS: i64 = 600;
 /// Seconds a client waits between polls; grows by [`SLOW_DOWN_STEP_SECS`] on `slow_down`.
 pub const INTERVAL_SECS: i64 = 5;
 pub const SLOW_DOWN_STEP_SECS: i64 = 5;
+/// The interval grows no further: a client that keeps polling too soon is
+/// told `slow_down` with this interval, and its polls write nothing more.
+pub const MAX_INTERVAL_SECS: i64 = 60;
 
 /// Consonants only (no vowels, so no words; no look-alikes such as 0/O, 1/I).
 pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::CreatedVia;
-use sitegpt_access::device::SLOW_DOWN_STEP_SECS;
+use sitegpt_access::device::{MAX_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 
 use crate::{DeviceAuthorization, DevicePoll, DevicePollOutcome, DeviceStatus, NewToken, StoreError, StoreResult};
 
@@ -52,9 +52,40 @@ pub(crate) fn step(
         }
         DeviceStatus::Pending => {
             let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
+            if too_soon && device.interval_secs >= MAX_INTERVAL_SECS {
+                // Nothing left to record: the interval is as long as it gets.
+                return Ok(PollStep::Answer(DevicePollOutcome::SlowDown { interval_secs: device.interval_secs }));
+            }
             let interval_secs =
                 if too_soon { device.interval_secs + SLOW_DOWN_STEP_SECS } else { device.interval_secs };
-            Ok(PollStep::Wait { interval_secs, slow_down: too_soon })
+            Ok(PollStep::Wait { interval_secs: interval_secs.min(MAX_INTERVAL_SECS), slow_down: too_soon })
+        }
+    }
+}
+
+/// The answer to a poll when it needs no write, decided from a plain read
+/// (no lock, no write transaction): the authorization is unknown, another
+/// client's, used, denied or expired, or still pending and polled too soon
+/// at the longest interval. `None`: the poll must be decided under the
+/// write lock ([`step`]). The states this answers are final, or change
+/// only by a write the next poll will see.
+pub(crate) fn answer_without_writing(
+    found: Option<(DeviceAuthorization, Option<DateTime<Utc>>)>,
+    poll: &DevicePoll,
+) -> Option<DevicePollOutcome> {
+    let Some((device, last_poll_at)) = found else { return Some(DevicePollOutcome::Unknown) };
+    if device.client_id != poll.client_id {
+        return Some(DevicePollOutcome::WrongClient);
+    }
+    match device.status {
+        DeviceStatus::Redeemed => Some(DevicePollOutcome::AlreadyRedeemed),
+        DeviceStatus::Denied => Some(DevicePollOutcome::Denied),
+        _ if poll.now >= device.expires_at => Some(DevicePollOutcome::Expired),
+        DeviceStatus::Approved => None,
+        DeviceStatus::Pending => {
+            let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
+            (too_soon && device.interval_secs >= MAX_INTERVAL_SECS)
+                .then_some(DevicePollOutcome::SlowDown { interval_secs: device.interval_secs })
         }
     }
 }

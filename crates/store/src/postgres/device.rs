@@ -101,6 +101,15 @@ pub(super) async fn decide(
     by_id(tx, id).await?.ok_or(StoreError::NotFound)
 }
 
+/// The authorization with this device code, and when it was last polled.
+pub(super) async fn by_code_hash(
+    c: &impl GenericClient,
+    hash: &[u8; 32],
+) -> StoreResult<Option<(DeviceAuthorization, Option<DateTime<Utc>>)>> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1");
+    query_opt(c, &sql, &[&&hash[..]]).await?.map(|row| rows::device(&row)).transpose()
+}
+
 pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
     // The row lock orders concurrent polls of one code: the second sees what
     // the first wrote (its redemption, or its `last_poll_at`).

@@ -85,11 +85,18 @@ pub(super) fn decide(
     by_id(tx, id)?.ok_or(StoreError::NotFound)
 }
 
+/// The authorization with this device code, and when it was last polled.
+pub(super) fn by_code_hash(
+    conn: &Connection,
+    hash: &[u8; 32],
+) -> StoreResult<Option<(DeviceAuthorization, Option<DateTime<Utc>>)>> {
+    conn.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
+        .and_then(|mut stmt| stmt.query_row([&hash[..]], |r| rows::device(r)).optional())
+        .map_err(backend)
+}
+
 pub(super) fn poll(tx: &Connection, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
-    let found = tx
-        .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
-        .and_then(|mut stmt| stmt.query_row([&poll.device_code_hash[..]], |r| rows::device(r)).optional())
-        .map_err(backend)?;
+    let found = by_code_hash(tx, &poll.device_code_hash)?;
     let Some((device, last_poll_at)) = found else { return Ok(DevicePollOutcome::Unknown) };
     let (id, now) = (device.id.clone(), poll.now);
     match poll::step(device, last_poll_at, poll)? {

@@ -9,6 +9,7 @@ mod mail;
 mod migrate;
 mod nodes;
 mod oauth;
+mod polls;
 mod sessions;
 mod tls;
 mod tokens;

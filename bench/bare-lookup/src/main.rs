@@ -1,0 +1,47 @@
+//! `bare-lookup PORT TOKENS`: serves `GET /account` on 127.0.0.1:PORT for
+//! `TOKENS` random bearer tokens (kept as SHA-256 digests in a hash map),
+//! and prints one of them. The answer is a small JSON document, as an
+//! authenticated API's would be.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+type Tokens = Arc<HashMap<[u8; 32], String>>;
+
+async fn account(State(tokens): State<Tokens>, headers: HeaderMap) -> Response {
+    let presented =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(presented) = presented else { return StatusCode::UNAUTHORIZED.into_response() };
+    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    match tokens.get(&digest) {
+        Some(user) => axum::Json(serde_json::json!({"ok": true, "data": {"user": {"id": user}}})).into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let port: u16 = args.next().and_then(|p| p.parse().ok()).expect("usage: bare-lookup PORT TOKENS");
+    let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000);
+    let mut tokens = HashMap::with_capacity(count);
+    let mut one = String::new();
+    for i in 0..count {
+        let mut secret = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let token = format!("bare_{}", hex::encode(secret));
+        tokens.insert(Sha256::digest(token.as_bytes()).into(), format!("usr_{i}"));
+        one = token;
+    }
+    let app = axum::Router::new().route("/account", get(account)).with_state(Arc::new(tokens));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    println!("{one}");
+    axum::serve(listener, app).await.expect("serve");
+}

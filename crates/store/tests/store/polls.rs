@@ -1,0 +1,90 @@
+//! What a device-token poll writes: a poll in time records itself, a poll
+//! too soon grows the interval by five seconds up to a minute, and past that
+//! a poll too soon writes nothing (it is answered from a read, on every
+//! engine, without waiting for the row's lock).
+
+use chrono::{Duration, Utc};
+use sitegpt_access::device::{DeviceCode, MAX_INTERVAL_SECS, UserCode};
+use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken};
+use sitegpt_store::sqlite::SqliteStore;
+use sitegpt_store::{Actor, DevicePoll, DevicePollOutcome, NewDeviceAuthorization, Store};
+
+use crate::{engines, sqlite};
+
+fn poll_of(code: &DeviceCode, at: chrono::DateTime<Utc>) -> DevicePoll {
+    let plain = PlainToken::generate();
+    DevicePoll {
+        device_code_hash: code.hash(),
+        client_id: "sitegpt-cli".into(),
+        now: at,
+        token_id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Token),
+        token_hash: plain.hash(),
+        token_hint: plain.hint(),
+        default_name: "cli".into(),
+        token_expires_at: at + Duration::days(90),
+    }
+}
+
+async fn pending(store: &dyn sitegpt_store::Store, now: chrono::DateTime<Utc>) -> DeviceCode {
+    let code = DeviceCode::generate();
+    store
+        .create_device_authorization(NewDeviceAuthorization {
+            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
+            device_code_hash: code.hash(),
+            user_code: UserCode::generate().normalized().to_owned(),
+            client_id: "sitegpt-cli".into(),
+            scopes: AccessLevel::Standard.scopes(),
+            chatbots: ChatbotRestriction::unrestricted(),
+            token_name: None,
+            now,
+            expires_at: now + Duration::minutes(10),
+            interval_secs: 5,
+        })
+        .await
+        .expect("create");
+    code
+}
+
+#[tokio::test]
+async fn polls_too_soon_grow_the_interval_to_a_minute_then_stay_there() {
+    for t in engines().await {
+        let engine = t.store.engine();
+        let now = Utc::now();
+        let code = pending(t.store.as_ref(), now).await;
+        let by = Actor::default();
+        assert_eq!(t.store.poll_device(poll_of(&code, now), &by).await.expect("poll"), DevicePollOutcome::Pending);
+        let mut seen = Vec::new();
+        for _ in 0..15 {
+            match t.store.poll_device(poll_of(&code, now), &by).await.expect("poll") {
+                DevicePollOutcome::SlowDown { interval_secs } => seen.push(interval_secs),
+                other => panic!("{engine}: {other:?}"),
+            }
+        }
+        let expected: Vec<i64> = (2..=16).map(|n| (5 * n).min(MAX_INTERVAL_SECS)).collect();
+        assert_eq!(seen, expected, "{engine}");
+        // A poll a minute after the last recorded one is in time again.
+        let later = now + Duration::seconds(MAX_INTERVAL_SECS);
+        assert_eq!(t.store.poll_device(poll_of(&code, later), &by).await.expect("poll"), DevicePollOutcome::Pending);
+    }
+}
+
+#[tokio::test]
+async fn a_poll_too_soon_at_the_longest_interval_writes_nothing() {
+    let t = sqlite();
+    let store = SqliteStore::open(&t.path()).expect("open");
+    let now = Utc::now();
+    let code = pending(&store, now).await;
+    let by = Actor::default();
+    for _ in 0..12 {
+        store.poll_device(poll_of(&code, now), &by).await.expect("poll");
+    }
+    let before = store.write_stats();
+    for _ in 0..50 {
+        let answer = store.poll_device(poll_of(&code, now), &by).await.expect("poll");
+        assert_eq!(answer, DevicePollOutcome::SlowDown { interval_secs: MAX_INTERVAL_SECS });
+    }
+    assert_eq!(store.write_stats(), before, "polls at the longest interval reached the writer");
+    // Unknown codes are answered without the writer too.
+    store.poll_device(poll_of(&DeviceCode::generate(), now), &by).await.expect("poll");
+    assert_eq!(store.write_stats(), before);
+}
