@@ -31,9 +31,15 @@ fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
 
 /// A fresh id: 96 random bits from the thread's CSPRNG, in hex. Request ids
 /// are not secrets; they only need to be unique.
-fn new_request_id() -> String {
+fn new_request_id() -> Arc<str> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let value: u128 = rand::thread_rng().r#gen::<u128>() >> 32;
-    format!("req_{value:024x}")
+    // `req_` and 24 hex digits, written in place: one allocation, the Arc's.
+    let mut id = *b"req_000000000000000000000000";
+    for (i, digit) in id[4..].iter_mut().enumerate() {
+        *digit = HEX[((value >> (4 * (23 - i))) & 0xf) as usize];
+    }
+    Arc::from(std::str::from_utf8(&id).unwrap_or("req_unknown"))
 }
 
 /// Middleware: assigns the request id, makes it and the resource metadata
@@ -52,7 +58,7 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
     };
     let request_id: Arc<str> = match request.headers().get(REQUEST_ID_HEADER).and_then(acceptable_request_id) {
         Some(id) => id.into(),
-        None => new_request_id().into(),
+        None => new_request_id(),
     };
     let method = request.method().clone();
     // Answers to a credential are for that client alone: no shared cache
@@ -62,8 +68,9 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
             .headers()
             .get(header::COOKIE)
             .is_some_and(|c| c.as_bytes().windows(15).any(|w| w == b"sitegpt_session"));
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    // The route's template (`Router::layer` runs after routing); kept as the
+    // router's own shared string, not copied.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let context = RequestContext {
         request_id: Arc::clone(&request_id),
         resource_metadata: Arc::clone(&state.resource_metadata),
@@ -81,7 +88,7 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         target: "sitegpt::access",
         request_id = %request_id,
         method = %method,
-        route = %route,
+        route = route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
         status = response.status().as_u16(),
         elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
@@ -328,7 +335,12 @@ mod tests {
         assert_eq!(acceptable_request_id(&HeaderValue::from_static("")), None);
         let long = "a".repeat(129);
         assert_eq!(acceptable_request_id(&HeaderValue::from_str(&long).expect("ascii")), None);
-        assert!(new_request_id().starts_with("req_"));
+        let id = new_request_id();
+        assert!(id.starts_with("req_") && id.len() == 28, "{id}");
+        assert!(id[4..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{id}");
+        assert_ne!(new_request_id(), id, "fresh each time");
+        // And one the server would accept back from a client.
+        assert!(acceptable_request_id(&HeaderValue::from_str(&id).expect("ascii")).is_some());
     }
 
     #[test]

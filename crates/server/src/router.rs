@@ -6,9 +6,9 @@
 //! [`Caller`]: crate::auth::Caller
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
@@ -101,22 +101,11 @@ pub fn router(state: AppState) -> Router {
     let routes = routes.merge(mcp::routes(&state, api));
     crate::api::router(routes)
         .route("/api/v2/openapi.json", get(openapi::serve))
-        .route_layer(middleware::from_fn(remember_route))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), request::context))
         .with_state(state)
-}
-
-/// Passes the matched route template out to the access log.
-async fn remember_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
-    }
-    response
 }
 
 /// Browsers get a page; API clients (and every `/api/` path) the envelope.
