@@ -6,8 +6,8 @@
 use chrono::{Duration, Utc};
 use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Resource, Role, ScopeSet, SubscriptionStatus};
 use sitegpt_store::{
-    Actor, AuditAction, AuditEvent, AuditQuery, ClientSource, DevicePoll, DevicePollOutcome, GrantIssue, Invitation,
-    NewGrant, NewSession, OAuthClient, Reason, RedeemOutcome, Rotation, StoreError,
+    Actor, AuditAction, AuditEvent, AuditQuery, ClientSource, DevicePollOutcome, GrantIssue, Invitation, NewGrant,
+    NewSession, OAuthClient, Reason, RedeemOutcome, Rotation, StoreError,
 };
 
 use crate::{TestStore, engines, mail, new_token};
@@ -106,17 +106,7 @@ async fn device_and_oauth_tokens_name_their_approver_and_grants_their_client() {
 
         // Device flow: the token's event names the person who approved it.
         let device_code = t.approved_device(&owner, &account, now).await;
-        let plain = PlainToken::generate();
-        let poll = DevicePoll {
-            device_code_hash: device_code.hash(),
-            client_id: "sitegpt-cli".into(),
-            now,
-            token_id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Token),
-            token_hash: plain.hash(),
-            token_hint: plain.hint(),
-            default_name: "cli".into(),
-            token_expires_at: now + Duration::days(90),
-        };
+        let poll = crate::device_poll(&device_code, now);
         let DevicePollOutcome::Issued(token) = t.store.poll_device(poll, &client_side).await.expect("poll") else {
             panic!("not issued on {engine}")
         };

@@ -126,6 +126,22 @@ impl TestStore {
     }
 }
 
+/// A poll of the token endpoint for `code` at `at` (with a fresh token to
+/// store if it is approved).
+pub fn device_poll(code: &sitegpt_access::device::DeviceCode, at: DateTime<Utc>) -> sitegpt_store::DevicePoll {
+    let plain = PlainToken::generate();
+    sitegpt_store::DevicePoll {
+        device_code_hash: code.hash(),
+        client_id: "sitegpt-cli".into(),
+        now: at,
+        token_id: new_id(IdKind::Token),
+        token_hash: plain.hash(),
+        token_hint: plain.hint(),
+        default_name: "cli".into(),
+        token_expires_at: at + Duration::days(90),
+    }
+}
+
 pub fn new_token(user: &User, account: &Account, plain: &PlainToken, scopes: ScopeSet, now: DateTime<Utc>) -> NewToken {
     NewToken {
         id: new_id(IdKind::Token),

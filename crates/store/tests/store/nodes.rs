@@ -7,7 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 use sitegpt_access::{PlainToken, Role, ScopeSet, SubscriptionStatus};
-use sitegpt_store::{DevicePoll, DevicePollOutcome, Rotation, Store, StoreError};
+use sitegpt_store::{DevicePollOutcome, Rotation, Store, StoreError};
 
 use crate::{TestStore, engines, postgres};
 
@@ -119,17 +119,7 @@ async fn an_approval_is_redeemed_once_across_nodes() {
         let mut polls = Vec::new();
         for i in 0..30 {
             let store = if i % 2 == 0 { Arc::clone(&t.store) } else { Arc::clone(&other) };
-            let plain = PlainToken::generate();
-            let poll = DevicePoll {
-                device_code_hash: device_code.hash(),
-                client_id: "sitegpt-cli".into(),
-                now,
-                token_id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Token),
-                token_hash: plain.hash(),
-                token_hint: plain.hint(),
-                default_name: "cli".into(),
-                token_expires_at: now + Duration::days(90),
-            };
+            let poll = crate::device_poll(&device_code, now);
             polls.push(tokio::spawn(async move { store.poll_device(poll, &sitegpt_store::Actor::system()).await }));
         }
         let mut issued = 0;

@@ -5,24 +5,14 @@
 
 use chrono::{Duration, Utc};
 use sitegpt_access::device::{DeviceCode, MAX_INTERVAL_SECS, UserCode};
-use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken};
+use sitegpt_access::{AccessLevel, ChatbotRestriction};
 use sitegpt_store::sqlite::SqliteStore;
 use sitegpt_store::{Actor, DevicePoll, DevicePollOutcome, NewDeviceAuthorization, Store};
 
 use crate::{engines, sqlite};
 
 fn poll_of(code: &DeviceCode, at: chrono::DateTime<Utc>) -> DevicePoll {
-    let plain = PlainToken::generate();
-    DevicePoll {
-        device_code_hash: code.hash(),
-        client_id: "sitegpt-cli".into(),
-        now: at,
-        token_id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Token),
-        token_hash: plain.hash(),
-        token_hint: plain.hint(),
-        default_name: "cli".into(),
-        token_expires_at: at + Duration::days(90),
-    }
+    crate::device_poll(code, at)
 }
 
 async fn pending(store: &dyn sitegpt_store::Store, now: chrono::DateTime<Utc>) -> DeviceCode {
