@@ -38,8 +38,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve => {
-            // Written out when the server returns, before the process ends.
-            let _flush = logging::init();
+            logging::init();
             match serve(&cli.settings).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
