@@ -111,6 +111,17 @@ impl SharedLimiter {
     }
 }
 
+/// A use of `limit` by `key` at `now`, for a store method that counts it in
+/// the transaction of the write it limits (one commit instead of two).
+pub fn use_of(limit: &Limit, key: &str, now: chrono::DateTime<chrono::Utc>) -> sitegpt_store::UseLimit {
+    sitegpt_store::UseLimit { key: hash(limit, key), now, window: chrono_window(limit), max: limit.max }
+}
+
+/// How long to wait once `window` of `limit` is over its count.
+pub fn wait_for(limit: &Limit, window: sitegpt_store::FailureWindow, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    left(window.started_at + chrono_window(limit), now)
+}
+
 fn chrono_window(limit: &Limit) -> chrono::Duration {
     chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX)
 }

@@ -197,6 +197,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// `Conflict` when the user code is already used by a pending authorization.
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization>;
+    /// Counts one use under `limit` and, when the count is within its
+    /// `max`, stores the authorization: one transaction, one commit.
+    /// `Ok(Err(window))`: over the limit, nothing stored (the use counts).
+    /// `Conflict` (a taken user code) undoes the count with the rest.
+    async fn create_device_authorization_counted(
+        &self,
+        new: NewDeviceAuthorization,
+        limit: UseLimit,
+    ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>>;
     /// The authorization with this (normalized) user code: the pending one if
     /// there is one, else the newest, in any state.
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>>;

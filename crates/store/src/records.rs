@@ -504,7 +504,19 @@ pub struct QueuedMail {
     pub unsubscribe: Option<String>,
 }
 
-/// Failures counted under one key in one fixed window.
+/// A use to count against a limit in the same transaction as the write it
+/// limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UseLimit {
+    /// The counter's key (a hash of the limit's name and what it counts).
+    pub key: [u8; 32],
+    pub now: DateTime<Utc>,
+    pub window: chrono::Duration,
+    /// Uses allowed in one window.
+    pub max: u32,
+}
+
+/// Failures (or uses) counted under one key in one fixed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureWindow {
     pub started_at: DateTime<Utc>,

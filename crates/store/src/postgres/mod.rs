@@ -50,7 +50,7 @@ use crate::{
     Conversation, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue,
     IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession,
     NewToken, NewUser, OAuthClient, OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store,
-    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, UseLimit, User, V0Key, V0KeyOwner,
 };
 
 /// Connections each node keeps at most.
@@ -344,6 +344,23 @@ impl Store for PostgresStore {
 
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
         device::create(&self.db.client().await?, new).await
+    }
+
+    async fn create_device_authorization_counted(
+        &self,
+        new: NewDeviceAuthorization,
+        limit: UseLimit,
+    ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
+        let mut client = self.db.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let window = sessions::count(&tx, limit.key, limit.now, limit.window).await?;
+        if window.count > limit.max {
+            tx.commit().await.map_err(pg)?;
+            return Ok(Err(window));
+        }
+        let created = device::create(&tx, new).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Ok(created))
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {

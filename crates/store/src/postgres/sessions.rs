@@ -119,15 +119,25 @@ pub(super) async fn failures(
         .transpose()
 }
 
+/// Counts one under `key` in the window containing `now`, on `c` (a
+/// transaction, when the count goes with another write).
+pub(super) async fn count(
+    c: &impl GenericClient,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<FailureWindow> {
+    let row = query_opt(c, rows::COUNT_FAILURE, &[&&key[..], &ms(now), &ms(now - window)]).await?;
+    rows::failure_window(&row.ok_or(StoreError::NotFound)?)
+}
+
 pub(super) async fn count_failure(
     db: &Db,
     key: [u8; 32],
     now: DateTime<Utc>,
     window: Duration,
 ) -> StoreResult<FailureWindow> {
-    let client = db.client().await?;
-    let row = query_opt(&client, rows::COUNT_FAILURE, &[&&key[..], &ms(now), &ms(now - window)]).await?;
-    rows::failure_window(&row.ok_or(StoreError::NotFound)?)
+    count(&db.client().await?, key, now, window).await
 }
 
 /// `DELETE FROM sessions` for the user, but the session `keep`.

@@ -39,7 +39,7 @@ use crate::{
     Conversation, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, FailureWindow, Grant, GrantIssue,
     IntegrationRecord, Invitation, ItemQuery, MemberRecord, Message, NewDeviceAuthorization, NewGrant, NewSession,
     NewToken, NewUser, OAuthClient, OutgoingMail, QueuedMail, RedeemOutcome, RefreshOutcome, Rotation, Session, Store,
-    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, User, V0Key, V0KeyOwner,
+    StoreError, StoreResult, TokenAuth, TokenQuery, TokenRecord, UseLimit, User, V0Key, V0KeyOwner,
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
@@ -306,6 +306,22 @@ impl Store for SqliteStore {
 
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
         self.pool.write(move |tx| device::create(tx, new)).await
+    }
+
+    async fn create_device_authorization_counted(
+        &self,
+        new: NewDeviceAuthorization,
+        limit: UseLimit,
+    ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
+        self.pool
+            .write(move |tx| {
+                let window = sessions::count(tx, limit.key, limit.now, limit.window)?;
+                if window.count > limit.max {
+                    return Ok(Err(window));
+                }
+                device::create(tx, new).map(Ok)
+            })
+            .await
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {

@@ -133,19 +133,27 @@ pub(super) async fn failures(
     .await
 }
 
+/// Counts one under `key` in the window containing `now`, with the
+/// transaction `tx` is in.
+pub(super) fn count(
+    tx: &rusqlite::Connection,
+    key: [u8; 32],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> StoreResult<FailureWindow> {
+    let (at, over) = (ms(now), ms(now - window));
+    tx.prepare_cached(rows::COUNT_FAILURE)
+        .and_then(|mut stmt| stmt.query_row(params![&key[..], at, over], |r| rows::failure_window(r)))
+        .map_err(backend)
+}
+
 pub(super) async fn count_failure(
     pool: &Arc<Pool>,
     key: [u8; 32],
     now: DateTime<Utc>,
     window: Duration,
 ) -> StoreResult<FailureWindow> {
-    let (at, over) = (ms(now), ms(now - window));
-    pool.write(move |tx| {
-        tx.prepare_cached(rows::COUNT_FAILURE)
-            .and_then(|mut stmt| stmt.query_row(params![&key[..], at, over], |r| rows::failure_window(r)))
-            .map_err(backend)
-    })
-    .await
+    pool.write(move |tx| count(tx, key, now, window)).await
 }
 
 /// `DELETE FROM sessions` for the user, but the session `keep`.

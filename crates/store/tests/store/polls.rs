@@ -78,3 +78,40 @@ async fn a_poll_too_soon_at_the_longest_interval_writes_nothing() {
     store.poll_device(poll_of(&DeviceCode::generate(), now), &by).await.expect("poll");
     assert_eq!(store.write_stats(), before);
 }
+
+fn new_authorization(user_code: &str, now: chrono::DateTime<Utc>) -> NewDeviceAuthorization {
+    NewDeviceAuthorization {
+        id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
+        device_code_hash: DeviceCode::generate().hash(),
+        user_code: user_code.into(),
+        client_id: "sitegpt-cli".into(),
+        scopes: AccessLevel::Standard.scopes(),
+        chatbots: ChatbotRestriction::unrestricted(),
+        token_name: None,
+        now,
+        expires_at: now + Duration::minutes(10),
+        interval_secs: 5,
+    }
+}
+
+#[tokio::test]
+async fn a_counted_authorization_is_stored_with_its_count_and_a_refused_or_colliding_one_is_not() {
+    for t in engines().await {
+        let engine = t.store.engine();
+        let now = Utc::now();
+        let limit = sitegpt_store::UseLimit { key: [9; 32], now, window: Duration::minutes(1), max: 2 };
+        let first = t.store.create_device_authorization_counted(new_authorization("BCDFGHJK", now), limit).await;
+        assert!(matches!(first, Ok(Ok(_))), "{engine}: {first:?}");
+        // A taken user code fails, and its count goes with it.
+        let taken = t.store.create_device_authorization_counted(new_authorization("BCDFGHJK", now), limit).await;
+        assert!(matches!(taken, Err(sitegpt_store::StoreError::Conflict(_))), "{engine}: {taken:?}");
+        let second = t.store.create_device_authorization_counted(new_authorization("BCDFGHJL", now), limit).await;
+        assert!(matches!(second, Ok(Ok(_))), "{engine}: the collision was not counted: {second:?}");
+        // The third within the window is over the limit: counted, not stored.
+        let third = t.store.create_device_authorization_counted(new_authorization("BCDFGHJM", now), limit).await;
+        let Ok(Err(window)) = third else { panic!("{engine}: {third:?}") };
+        assert_eq!(window.count, 3, "{engine}");
+        assert!(t.store.device_by_user_code("BCDFGHJM").await.expect("read").is_none(), "{engine}");
+        assert!(t.store.device_by_user_code("BCDFGHJL").await.expect("read").is_some(), "{engine}");
+    }
+}

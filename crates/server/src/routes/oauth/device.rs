@@ -12,7 +12,7 @@ use sitegpt_store::{NewDeviceAuthorization, StoreError};
 use super::{Form, OAuthError, json_no_store, require_client, truncate};
 use crate::conn::ClientAddr;
 use crate::issue::{CHATBOTS_MAX, check_name};
-use crate::ratelimit::DEVICE_ADDRESS;
+use crate::ratelimit::{DEVICE_ADDRESS, use_of, wait_for};
 use crate::state::AppState;
 
 /// Parses `scope`: space-separated catalog names; omitted or empty = Standard.
@@ -44,32 +44,38 @@ pub async fn device_authorization(
     if let Some(name) = &token_name {
         check_name(name).map_err(|e| OAuthError::invalid_request(format!("token_{e}")))?;
     }
-    // Each authorization stores a row: counted once the request is valid.
-    if let Some(wait) = state.limits.take(&[(DEVICE_ADDRESS, &address)]).await? {
-        return Err(OAuthError::rate_limited(wait.as_secs(), "device authorizations"));
-    }
     let now = Utc::now();
     let device_code = DeviceCode::generate();
     // A fresh user code collides with a pending one about once in 10^10; retry.
     for _ in 0..5 {
         let user_code = UserCode::generate();
+        // Each authorization stores a row: counted once the request is
+        // valid, in the transaction that stores it (a taken user code undoes
+        // both, so a retry counts once).
         let created = state
             .store
-            .create_device_authorization(NewDeviceAuthorization {
-                id: new_id(IdKind::Device),
-                device_code_hash: device_code.hash(),
-                user_code: user_code.normalized().to_owned(),
-                client_id: client.id.to_owned(),
-                scopes,
-                chatbots: ChatbotRestriction::from_ids(chatbot_ids.clone()),
-                token_name: token_name.clone(),
-                now,
-                expires_at: now + Duration::seconds(EXPIRES_IN_SECS),
-                interval_secs: INTERVAL_SECS,
-            })
+            .create_device_authorization_counted(
+                NewDeviceAuthorization {
+                    id: new_id(IdKind::Device),
+                    device_code_hash: device_code.hash(),
+                    user_code: user_code.normalized().to_owned(),
+                    client_id: client.id.to_owned(),
+                    scopes,
+                    chatbots: ChatbotRestriction::from_ids(chatbot_ids.clone()),
+                    token_name: token_name.clone(),
+                    now,
+                    expires_at: now + Duration::seconds(EXPIRES_IN_SECS),
+                    interval_secs: INTERVAL_SECS,
+                },
+                use_of(&DEVICE_ADDRESS, &address, now),
+            )
             .await;
         match created {
-            Ok(device) => {
+            Ok(Err(window)) => {
+                let wait = wait_for(&DEVICE_ADDRESS, window, now);
+                return Err(OAuthError::rate_limited(wait.as_secs(), "device authorizations"));
+            }
+            Ok(Ok(device)) => {
                 tracing::info!(device_id = %device.id, client_id = client.id, "device authorization started");
                 let verification_uri = format!("{}/device", state.public_url);
                 return Ok(json_no_store(DeviceAuthorizationResponse {
