@@ -7,31 +7,14 @@ use chrono::{Duration, Utc};
 use sitegpt_access::device::{DeviceCode, MAX_INTERVAL_SECS, UserCode};
 use sitegpt_access::{AccessLevel, ChatbotRestriction};
 use sitegpt_store::sqlite::SqliteStore;
-use sitegpt_store::{Actor, DevicePoll, DevicePollOutcome, NewDeviceAuthorization, Store};
+use sitegpt_store::{Actor, DevicePollOutcome, NewDeviceAuthorization, Store};
 
-use crate::{engines, sqlite};
-
-fn poll_of(code: &DeviceCode, at: chrono::DateTime<Utc>) -> DevicePoll {
-    crate::device_poll(code, at)
-}
+use crate::{device_poll, engines, sqlite};
 
 async fn pending(store: &dyn sitegpt_store::Store, now: chrono::DateTime<Utc>) -> DeviceCode {
     let code = DeviceCode::generate();
-    store
-        .create_device_authorization(NewDeviceAuthorization {
-            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-            device_code_hash: code.hash(),
-            user_code: UserCode::generate().normalized().to_owned(),
-            client_id: "sitegpt-cli".into(),
-            scopes: AccessLevel::Standard.scopes(),
-            chatbots: ChatbotRestriction::unrestricted(),
-            token_name: None,
-            now,
-            expires_at: now + Duration::minutes(10),
-            interval_secs: 5,
-        })
-        .await
-        .expect("create");
+    let user_code = UserCode::generate().normalized().to_owned();
+    store.create_device_authorization(new_authorization(&code, &user_code, now)).await.expect("create");
     code
 }
 
@@ -42,10 +25,10 @@ async fn polls_too_soon_grow_the_interval_to_a_minute_then_stay_there() {
         let now = Utc::now();
         let code = pending(t.store.as_ref(), now).await;
         let by = Actor::default();
-        assert_eq!(t.store.poll_device(poll_of(&code, now), &by).await.expect("poll"), DevicePollOutcome::Pending);
+        assert_eq!(t.store.poll_device(device_poll(&code, now), &by).await.expect("poll"), DevicePollOutcome::Pending);
         let mut seen = Vec::new();
         for _ in 0..15 {
-            match t.store.poll_device(poll_of(&code, now), &by).await.expect("poll") {
+            match t.store.poll_device(device_poll(&code, now), &by).await.expect("poll") {
                 DevicePollOutcome::SlowDown { interval_secs } => seen.push(interval_secs),
                 other => panic!("{engine}: {other:?}"),
             }
@@ -54,7 +37,10 @@ async fn polls_too_soon_grow_the_interval_to_a_minute_then_stay_there() {
         assert_eq!(seen, expected, "{engine}");
         // A poll a minute after the last recorded one is in time again.
         let later = now + Duration::seconds(MAX_INTERVAL_SECS);
-        assert_eq!(t.store.poll_device(poll_of(&code, later), &by).await.expect("poll"), DevicePollOutcome::Pending);
+        assert_eq!(
+            t.store.poll_device(device_poll(&code, later), &by).await.expect("poll"),
+            DevicePollOutcome::Pending
+        );
     }
 }
 
@@ -66,23 +52,23 @@ async fn a_poll_too_soon_at_the_longest_interval_writes_nothing() {
     let code = pending(&store, now).await;
     let by = Actor::default();
     for _ in 0..12 {
-        store.poll_device(poll_of(&code, now), &by).await.expect("poll");
+        store.poll_device(device_poll(&code, now), &by).await.expect("poll");
     }
     let before = store.write_stats();
     for _ in 0..50 {
-        let answer = store.poll_device(poll_of(&code, now), &by).await.expect("poll");
+        let answer = store.poll_device(device_poll(&code, now), &by).await.expect("poll");
         assert_eq!(answer, DevicePollOutcome::SlowDown { interval_secs: MAX_INTERVAL_SECS });
     }
     assert_eq!(store.write_stats(), before, "polls at the longest interval reached the writer");
     // Unknown codes are answered without the writer too.
-    store.poll_device(poll_of(&DeviceCode::generate(), now), &by).await.expect("poll");
+    store.poll_device(device_poll(&DeviceCode::generate(), now), &by).await.expect("poll");
     assert_eq!(store.write_stats(), before);
 }
 
-fn new_authorization(user_code: &str, now: chrono::DateTime<Utc>) -> NewDeviceAuthorization {
+fn new_authorization(code: &DeviceCode, user_code: &str, now: chrono::DateTime<Utc>) -> NewDeviceAuthorization {
     NewDeviceAuthorization {
         id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-        device_code_hash: DeviceCode::generate().hash(),
+        device_code_hash: code.hash(),
         user_code: user_code.into(),
         client_id: "sitegpt-cli".into(),
         scopes: AccessLevel::Standard.scopes(),
@@ -100,15 +86,27 @@ async fn a_counted_authorization_is_stored_with_its_count_and_a_refused_or_colli
         let engine = t.store.engine();
         let now = Utc::now();
         let limit = sitegpt_store::UseLimit { key: [9; 32], now, window: Duration::minutes(1), max: 2 };
-        let first = t.store.create_device_authorization_counted(new_authorization("BCDFGHJK", now), limit).await;
+        let first = t
+            .store
+            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJK", now), limit)
+            .await;
         assert!(matches!(first, Ok(Ok(_))), "{engine}: {first:?}");
         // A taken user code fails, and its count goes with it.
-        let taken = t.store.create_device_authorization_counted(new_authorization("BCDFGHJK", now), limit).await;
+        let taken = t
+            .store
+            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJK", now), limit)
+            .await;
         assert!(matches!(taken, Err(sitegpt_store::StoreError::Conflict(_))), "{engine}: {taken:?}");
-        let second = t.store.create_device_authorization_counted(new_authorization("BCDFGHJL", now), limit).await;
+        let second = t
+            .store
+            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJL", now), limit)
+            .await;
         assert!(matches!(second, Ok(Ok(_))), "{engine}: the collision was not counted: {second:?}");
         // The third within the window is over the limit: counted, not stored.
-        let third = t.store.create_device_authorization_counted(new_authorization("BCDFGHJM", now), limit).await;
+        let third = t
+            .store
+            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJM", now), limit)
+            .await;
         let Ok(Err(window)) = third else { panic!("{engine}: {third:?}") };
         assert_eq!(window.count, 3, "{engine}");
         assert!(t.store.device_by_user_code("BCDFGHJM").await.expect("read").is_none(), "{engine}");
