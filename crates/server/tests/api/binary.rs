@@ -439,6 +439,12 @@ fn serve_on_a_terminal_prints_a_readable_first_run_hint() {
         .env_remove("SITEGPT_DATABASE_URL");
     let text = output_until(command, "/api/v2/account", false);
     let tty_dir = dir.path().join("tty").display().to_string();
+    // SIGKILL is delivered at once but a process leaves /proc when it is
+    // reaped: give that a moment before calling it left running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !processes_with(&tty_dir).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(processes_with(&tty_dir), Vec::<u32>::new(), "the server under `script` was left running");
     assert!(text.contains("No accounts yet. Create the first one in a browser:"), "{text}");
     assert!(text.contains("    http://sitegpt.test/signup"), "{text}");
