@@ -77,6 +77,12 @@ impl PlainToken {
         parse_with(PREFIX, s).map(|()| PlainToken(s.to_owned()))
     }
 
+    /// Checks `s` as [`PlainToken::parse`] does and hashes it as
+    /// [`PlainToken::hash`] does, without copying the secret.
+    pub fn hash_of(s: &str) -> Result<TokenHash, TokenParseError> {
+        parse_with(PREFIX, s).map(|()| TokenHash(Sha256::digest(s.as_bytes()).into()))
+    }
+
     /// The SHA-256 of the whole plaintext: what the store keeps.
     pub fn hash(&self) -> TokenHash {
         TokenHash(Sha256::digest(self.0.as_bytes()).into())
@@ -175,6 +181,7 @@ mod tests {
         assert_eq!(&s[50..], hint);
         let reparsed = PlainToken::parse(&s).expect("generated tokens parse");
         assert_eq!(reparsed.hash(), hash);
+        assert_eq!(PlainToken::hash_of(&s), Ok(hash), "hashing in place agrees");
     }
 
     #[test]
@@ -212,7 +219,12 @@ mod tests {
         assert_eq!(PlainToken::parse(&format!("{good}0")), Err(TokenParseError::Length));
         let mut bad = good.clone().into_bytes();
         bad[10] = b'-';
-        assert_eq!(PlainToken::parse(&String::from_utf8(bad).expect("ascii")), Err(TokenParseError::Alphabet));
+        let bad = String::from_utf8(bad).expect("ascii");
+        assert_eq!(PlainToken::parse(&bad), Err(TokenParseError::Alphabet));
+        // Hashing in place refuses exactly what parsing refuses.
+        for s in ["", &good[1..], &good[..53], &format!("{good}0"), &bad] {
+            assert_eq!(PlainToken::hash_of(s).err(), PlainToken::parse(s).err(), "{s}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sitegpt_access::policy::{admit, admit_from, authorize_target};
-use sitegpt_access::{Credential, Denial, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
+use sitegpt_access::{Credential, Denial, PlainToken, Resource, Role, RouteRule, Target, TokenFacts, TokenHash};
 use sitegpt_store::TokenAuth;
 
 use crate::conn::client_addr;
@@ -71,8 +71,9 @@ impl Caller {
     }
 }
 
-/// Reads `Authorization: Bearer <token>`. Anything else is malformed.
-fn bearer(parts: &Parts) -> Result<Option<PlainToken>, ()> {
+/// Reads `Authorization: Bearer <token>` and hashes the token. Anything
+/// else is malformed.
+fn bearer(parts: &Parts) -> Result<Option<TokenHash>, ()> {
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
@@ -83,7 +84,7 @@ fn bearer(parts: &Parts) -> Result<Option<PlainToken>, ()> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(());
     }
-    PlainToken::parse(token.trim()).map(Some).map_err(drop)
+    PlainToken::hash_of(token.trim()).map(Some).map_err(drop)
 }
 
 /// A caller another layer already verified (the MCP endpoint, for the
@@ -119,7 +120,7 @@ pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiEr
     Ok(match bearer(parts) {
         Ok(None) => Presented::Missing,
         Err(()) => Presented::Malformed,
-        Ok(Some(token)) => match state.verifier.verify(token.hash(), &client_addr(&parts.extensions)).await? {
+        Ok(Some(hash)) => match state.verifier.verify(hash, || client_addr(&parts.extensions)).await? {
             Some(verified) => Presented::Found(verified),
             None => Presented::Unknown,
         },

@@ -9,8 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap};
+use axum::http::{Extensions, HeaderMap, HeaderName, header};
 use sitegpt_access::net::{self, IpRange};
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The client's address when it differs from the peer's (set by [`resolve_client`]).
 #[derive(Debug, Clone, Copy)]
@@ -37,10 +39,11 @@ pub fn resolve_client(extensions: &mut Extensions, headers: &HeaderMap, trusted:
         return;
     }
     let Some(peer) = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else { return };
-    let values = |name: &str| headers.get_all(name).into_iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
-    let forwarded = values("forwarded");
+    let values =
+        |name: &HeaderName| headers.get_all(name).into_iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    let forwarded = values(&header::FORWARDED);
     let hops = if forwarded.is_empty() {
-        net::x_forwarded_for(values("x-forwarded-for").into_iter())
+        net::x_forwarded_for(values(&X_FORWARDED_FOR).into_iter())
     } else {
         net::forwarded_for(forwarded.into_iter())
     };

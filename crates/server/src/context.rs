@@ -46,7 +46,7 @@ impl RequestContext {
 
 /// The request id of the request being served.
 pub fn request_id() -> Arc<str> {
-    RequestContext::current().request_id
+    CONTEXT.try_with(|context| Arc::clone(&context.request_id)).unwrap_or_else(|_| "unknown".into())
 }
 
 /// The longest `User-Agent` kept.

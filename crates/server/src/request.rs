@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::Rng;
@@ -18,7 +18,8 @@ pub use crate::context::{RequestContext, request_id};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// `X-Request-Id`, parsed once (a name given as `&str` is parsed at each use).
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -56,7 +57,7 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         crate::conn::resolve_client(&mut parts.extensions, &parts.headers, &state.trusted_proxies.0);
         Request::from_parts(parts, body)
     };
-    let request_id: Arc<str> = match request.headers().get(REQUEST_ID_HEADER).and_then(acceptable_request_id) {
+    let request_id: Arc<str> = match request.headers().get(&REQUEST_ID_HEADER).and_then(acceptable_request_id) {
         Some(id) => id.into(),
         None => new_request_id(),
     };

@@ -90,8 +90,13 @@ impl Verifier {
     }
 
     /// The token with this hash and its facts, or `None` if none is stored.
-    /// `peer` is the client's address, for the limit on unknown tokens.
-    pub async fn verify(&self, hash: TokenHash, peer: &str) -> Result<Option<Arc<Verified>>, ApiError> {
+    /// `peer` gives the client's address, for the limit on unknown tokens
+    /// (asked only when the cache does not answer).
+    pub async fn verify(
+        &self,
+        hash: TokenHash,
+        peer: impl FnOnce() -> String,
+    ) -> Result<Option<Arc<Verified>>, ApiError> {
         let epoch = self.store.auth_epoch()?;
         if let Some(entries) = &self.entries {
             // A plain load first: the hot path writes nothing shared.
@@ -107,6 +112,7 @@ impl Verifier {
         if self.unknown.get(&hash).is_some() {
             return Ok(None);
         }
+        let peer = &peer();
         if let Some(wait) = self.unknown_lookups_blocked(peer) {
             return Err(ApiError::RateLimited(wait.as_secs().max(1)));
         }

@@ -15,12 +15,11 @@ pub mod team;
 pub mod tokens;
 pub mod v0;
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sitegpt_api_types::{Meta, Success};
 
+use crate::error::ApiError;
 use crate::request::request_id;
 
 /// `200 {"ok": true, "data": …, "meta": {"requestId": …}}`.
@@ -35,6 +34,72 @@ pub fn created<T: Serialize>(data: T) -> Response {
 
 /// The success envelope with any status.
 pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
-    let body = Success { ok: true, data, meta: Meta { request_id: request_id().to_string() } };
-    (status, Json(body)).into_response()
+    let request_id = request_id();
+    let body = Envelope { ok: true, data, meta: MetaRef { request_id: &request_id } };
+    // One buffer, sized for most answers, moved into the body without a copy.
+    let mut buf = Vec::with_capacity(ENVELOPE_CAPACITY);
+    match serde_json::to_writer(&mut buf, &body) {
+        Ok(()) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf).into_response(),
+        Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
+    }
+}
+
+/// The first allocation for an answer's JSON: the account, a token or a
+/// short list fit; longer ones grow from it.
+const ENVELOPE_CAPACITY: usize = 1024;
+
+/// [`sitegpt_api_types::Success`] as written: the same JSON, with the
+/// request id borrowed rather than copied.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    ok: bool,
+    data: T,
+    meta: MetaRef<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaRef<'a> {
+    request_id: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::to_bytes;
+    use sitegpt_api_types::Success;
+
+    use super::*;
+    use crate::context::RequestContext;
+
+    #[tokio::test]
+    async fn the_envelope_is_what_clients_read_as_success() {
+        let context = RequestContext {
+            request_id: Arc::from("req_0123"),
+            resource_metadata: Arc::from(""),
+            client: None,
+            user_agent: None,
+        };
+        let data = serde_json::json!({"name": "a \"quoted\" name", "items": (0..200).collect::<Vec<_>>()});
+        let response = context.scope(async { created(&data) }).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let parsed: Success<serde_json::Value> = serde_json::from_slice(&body).expect("a success envelope");
+        assert!(parsed.ok);
+        assert_eq!(parsed.data, data, "longer than the first buffer, and escaped");
+        assert_eq!(parsed.meta.request_id, "req_0123");
+    }
+
+    #[tokio::test]
+    async fn data_that_cannot_be_written_is_an_internal_error_not_a_panic() {
+        struct Broken;
+        impl Serialize for Broken {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        assert_eq!(ok(Broken).status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

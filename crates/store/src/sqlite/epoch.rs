@@ -38,12 +38,15 @@ const RECHECK_AFTER: Duration = Duration::from_secs(1);
 /// The longest another process's commit goes unseen.
 pub(crate) const READ_EVERY: Duration = Duration::from_micros(200);
 
+/// What the last exact check found: the header it read and the epoch.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     header: Option<[u8; HEADER_LEN]>,
-    checked_at: Instant,
     epoch: u64,
 }
+
+/// `checked_at` before the first exact check.
+const NEVER: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct Exact {
@@ -61,6 +64,11 @@ pub(crate) struct EpochWatch {
     stale: Arc<AtomicBool>,
     /// When the header was last read, in nanoseconds since `started`.
     read_at: AtomicU64,
+    /// The epoch of `seen` and when it was checked exactly (nanoseconds
+    /// since `started`), readable without the lock. The epoch is stored
+    /// first, so one read after `checked_at` is at least as new.
+    epoch: AtomicU64,
+    checked_at: AtomicU64,
     started: Instant,
 }
 
@@ -79,6 +87,8 @@ impl EpochWatch {
             exact: Mutex::new(Exact { conn, data_version: None }),
             stale,
             read_at: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+            checked_at: AtomicU64::new(NEVER),
             started: Instant::now(),
         })
     }
@@ -93,20 +103,25 @@ impl EpochWatch {
         u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// The epoch; on the hot path one clock read and three atomic loads.
     pub(crate) fn current(&self) -> StoreResult<u64> {
-        if !self.stale.load(Ordering::Acquire)
-            && let Some(seen) = *self.seen.read().unwrap_or_else(|p| p.into_inner())
-            && seen.checked_at.elapsed() < RECHECK_AFTER
-        {
+        const RECHECK_NS: u64 = RECHECK_AFTER.as_nanos() as u64;
+        const READ_EVERY_NS: u64 = READ_EVERY.as_nanos() as u64;
+        if !self.stale.load(Ordering::Acquire) {
             let now = self.now_ns();
-            let read_every = u64::try_from(READ_EVERY.as_nanos()).unwrap_or(u64::MAX);
-            if now.saturating_sub(self.read_at.load(Ordering::Relaxed)) < read_every {
-                return Ok(seen.epoch);
-            }
-            let header = self.header();
-            if header.is_some() && header == seen.header {
-                self.read_at.store(now, Ordering::Relaxed);
-                return Ok(seen.epoch);
+            let checked_at = self.checked_at.load(Ordering::Acquire);
+            if checked_at != NEVER && now.saturating_sub(checked_at) < RECHECK_NS {
+                if now.saturating_sub(self.read_at.load(Ordering::Relaxed)) < READ_EVERY_NS {
+                    return Ok(self.epoch.load(Ordering::Acquire));
+                }
+                let seen = *self.seen.read().unwrap_or_else(|p| p.into_inner());
+                if let Some(seen) = seen {
+                    let header = self.header();
+                    if header.is_some() && header == seen.header {
+                        self.read_at.store(now, Ordering::Relaxed);
+                        return Ok(seen.epoch);
+                    }
+                }
             }
         }
         self.exact_check()
@@ -120,7 +135,6 @@ impl EpochWatch {
         // Read the header before the database: a commit landing between the
         // two makes the next call see a new header and check again.
         let header = self.header();
-        let checked_at = Instant::now();
         let version: i64 = exact
             .conn
             .prepare_cached("PRAGMA data_version")
@@ -139,7 +153,9 @@ impl EpochWatch {
                 u64::try_from(value).unwrap_or_default()
             }
         };
-        *self.seen.write().unwrap_or_else(|p| p.into_inner()) = Some(Seen { header, checked_at, epoch });
+        *self.seen.write().unwrap_or_else(|p| p.into_inner()) = Some(Seen { header, epoch });
+        self.epoch.store(epoch, Ordering::Release);
+        self.checked_at.store(read_at, Ordering::Release);
         self.read_at.store(read_at, Ordering::Relaxed);
         Ok(epoch)
     }

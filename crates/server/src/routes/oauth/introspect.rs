@@ -42,7 +42,7 @@ async fn introspector(state: &AppState, headers: &HeaderMap, peer: &str) -> Resu
         let rule = RouteRule::exempt(Scope::TokensRead);
         let now = Utc::now();
         let verified = match PlainToken::parse(value.trim()) {
-            Ok(token) => state.verifier.verify(token.hash(), peer).await?,
+            Ok(token) => state.verifier.verify(token.hash(), || peer.to_owned()).await?,
             Err(_) => None,
         };
         let credential = verified.as_ref().map_or(Credential::Unknown, |v| Credential::Found(&v.facts));
@@ -73,7 +73,7 @@ pub async fn introspect(
     form.single("token_type_hint")?;
     let inactive = || json_no_store(json!({"active": false}));
     let Ok(token) = PlainToken::parse(token) else { return Ok(inactive()) };
-    let Some(verified) = state.verifier.verify(token.hash(), &peer).await? else { return Ok(inactive()) };
+    let Some(verified) = state.verifier.verify(token.hash(), || peer.clone()).await? else { return Ok(inactive()) };
     let now = Utc::now();
     if sitegpt_access::policy::authenticate(Credential::Found(&verified.facts), now).is_err() {
         return Ok(inactive());

@@ -44,7 +44,7 @@ pub async fn revoke(
     // Through the verifier, so unknown tokens count against the address's
     // budget for unknown credentials, as they do on the API.
     if let Ok(token) = PlainToken::parse(token)
-        && let Some(found) = state.verifier.verify(token.hash(), &address).await?
+        && let Some(found) = state.verifier.verify(token.hash(), || address.clone()).await?
     {
         let id = &found.auth.token.id;
         let by = crate::audit::actor(&found.auth.token.user_id, Some(id));
