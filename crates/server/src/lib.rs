@@ -31,6 +31,7 @@ pub mod mail;
 pub mod mcp;
 pub mod notices;
 pub mod openapi;
+pub mod poll_memo;
 pub mod ratelimit;
 pub mod request;
 pub mod router;

@@ -48,6 +48,8 @@ pub struct Shared {
     pub secret_scanning: Option<crate::scanning_keys::ScanningKeys>,
     /// Address refusals written to the audit log, at most one per token a minute.
     pub refusals: crate::audit::Refusals,
+    /// Answers to device-code polls that change nothing, kept a moment.
+    pub poll_memo: crate::poll_memo::PollMemo,
     /// How long the audit log keeps an event.
     pub audit_retention: chrono::Duration,
 }
@@ -68,6 +70,7 @@ impl AppState {
             trusted_proxies: config.trusted_proxies,
             secret_scanning: config.secret_scanning,
             refusals: crate::audit::Refusals::default(),
+            poll_memo: crate::poll_memo::PollMemo::default(),
             audit_retention: config.audit_retention,
             default_subscription: config.default_subscription,
         }))

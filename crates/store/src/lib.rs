@@ -220,6 +220,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// authorization is redeemed (and its token stored) exactly once. The
     /// token's event names its approver as the actor and `by`'s address.
     async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome>;
+    /// The answer to a poll that needs no write, from one plain read: the
+    /// code is unknown, another client's, used, denied or expired, or still
+    /// pending and polled too soon at the longest interval. `None`: the poll
+    /// needs [`Store::poll_device`] (so a caller builds the token it may
+    /// issue only then).
+    async fn answer_device_poll(
+        &self,
+        device_code_hash: [u8; 32],
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PollAnswer>>;
 
     // --- OAuth clients and grants (authorization code) ----------------------
 

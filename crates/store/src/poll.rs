@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::CreatedVia;
 use sitegpt_access::device::{MAX_INTERVAL_SECS, SLOW_DOWN_STEP_SECS};
 
-use crate::{DeviceAuthorization, DevicePoll, DevicePollOutcome, DeviceStatus, NewToken, StoreError, StoreResult};
+use crate::{
+    DeviceAuthorization, DevicePoll, DevicePollOutcome, DeviceStatus, NewToken, PollAnswer, StoreError, StoreResult,
+};
 
 /// The next step for a found, client-matching authorization.
 #[derive(Debug)]
@@ -71,21 +73,28 @@ pub(crate) fn step(
 /// only by a write the next poll will see.
 pub(crate) fn answer_without_writing(
     found: Option<(DeviceAuthorization, Option<DateTime<Utc>>)>,
-    poll: &DevicePoll,
-) -> Option<DevicePollOutcome> {
-    let Some((device, last_poll_at)) = found else { return Some(DevicePollOutcome::Unknown) };
-    if device.client_id != poll.client_id {
-        return Some(DevicePollOutcome::WrongClient);
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Option<PollAnswer> {
+    let answer = |outcome, holds_until| Some(PollAnswer { outcome, holds_until });
+    let Some((device, last_poll_at)) = found else { return answer(DevicePollOutcome::Unknown, None) };
+    if device.client_id != client_id {
+        return answer(DevicePollOutcome::WrongClient, None);
     }
     match device.status {
-        DeviceStatus::Redeemed => Some(DevicePollOutcome::AlreadyRedeemed),
-        DeviceStatus::Denied => Some(DevicePollOutcome::Denied),
-        _ if poll.now >= device.expires_at => Some(DevicePollOutcome::Expired),
+        DeviceStatus::Redeemed => answer(DevicePollOutcome::AlreadyRedeemed, Some(DateTime::<Utc>::MAX_UTC)),
+        DeviceStatus::Denied => answer(DevicePollOutcome::Denied, Some(DateTime::<Utc>::MAX_UTC)),
+        _ if now >= device.expires_at => answer(DevicePollOutcome::Expired, Some(DateTime::<Utc>::MAX_UTC)),
         DeviceStatus::Approved => None,
         DeviceStatus::Pending => {
-            let too_soon = last_poll_at.is_some_and(|last| poll.now < last + Duration::seconds(device.interval_secs));
-            (too_soon && device.interval_secs >= MAX_INTERVAL_SECS)
-                .then_some(DevicePollOutcome::SlowDown { interval_secs: device.interval_secs })
+            let next_poll = last_poll_at.map(|last| last + Duration::seconds(device.interval_secs));
+            match next_poll {
+                Some(next) if now < next && device.interval_secs >= MAX_INTERVAL_SECS => answer(
+                    DevicePollOutcome::SlowDown { interval_secs: device.interval_secs },
+                    Some(next.min(device.expires_at)),
+                ),
+                _ => None,
+            }
         }
     }
 }

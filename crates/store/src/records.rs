@@ -265,6 +265,16 @@ pub struct DevicePoll {
     pub token_expires_at: DateTime<Utc>,
 }
 
+/// The answer to a poll that needs no write, and until when the same poll
+/// gets the same answer unless the code is decided meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollAnswer {
+    pub outcome: DevicePollOutcome,
+    /// `None`: the answer may change at any time (an unknown code may be
+    /// created; another client's is that client's business).
+    pub holds_until: Option<DateTime<Utc>>,
+}
+
 /// What a poll found (and, for `Issued`, did).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DevicePollOutcome {

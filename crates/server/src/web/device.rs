@@ -291,7 +291,10 @@ pub async fn decide(
         _ => return Err(WebError::BadRequest("Choose Approve or Deny.".into())),
     };
     let approving = matches!(decision, DeviceDecision::Approve { .. });
-    match state.store.decide_device(&device.id, decision, Utc::now()).await {
+    let decided = state.store.decide_device(&device.id, decision, Utc::now()).await;
+    // Polls answered from memory must see the decision at once.
+    state.poll_memo.forget_all();
+    match decided {
         Ok(_) => {}
         Err(StoreError::Conflict(why)) => {
             return Ok(html(StatusCode::GONE, message_page("This code can no longer be used", &why, v)));

@@ -411,3 +411,62 @@ async fn revocation_counts_unknown_tokens_against_the_address_budget() {
     let record = app.tokens_of(&owner.account_id).await;
     assert!(record.iter().all(|t| t.revoked_at.is_some()));
 }
+
+/// Polls too soon until the interval is the longest there is.
+async fn poll_to_the_longest_interval(app: &TestApp, device_code: &str) {
+    assert_oauth_error(&poll(app, device_code).await, 400, "authorization_pending");
+    for _ in 0..20 {
+        let slow = poll(app, device_code).await;
+        assert_oauth_error(&slow, 400, "slow_down");
+        if slow.body["interval"] == sitegpt_access::device::MAX_INTERVAL_SECS {
+            return;
+        }
+    }
+    panic!("the interval never reached its longest");
+}
+
+#[tokio::test]
+async fn a_client_polling_too_fast_sees_a_decision_here_at_once_and_one_elsewhere_within_a_second() {
+    let app = TestApp::new().await;
+    let mut browser = crate::web::verified_owner(&app, "eager@example.com").await;
+
+    // Approved on this node's page: the next too-early poll gets its token.
+    let started = start(&app, &[]).await;
+    let device_code = started["device_code"].as_str().expect("device_code");
+    poll_to_the_longest_interval(&app, device_code).await;
+    for _ in 0..50 {
+        assert_oauth_error(&poll(&app, device_code).await, 400, "slow_down");
+    }
+    let code = started["user_code"].as_str().expect("code");
+    let review = browser.get(&format!("/device?user_code={code}")).await;
+    let pairs = [
+        ("csrf", review.csrf()),
+        ("user_code", code.to_owned()),
+        ("account_id", review.field("account_id")),
+        ("decision", "approve".to_owned()),
+    ];
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post("/device", &pairs).await.assert_contains("Access approved");
+    let issued = poll(&app, device_code).await;
+    assert_eq!(issued.status.as_u16(), 200, "{}", issued.body);
+    assert_oauth_error(&poll(&app, device_code).await, 400, "invalid_grant");
+
+    // Denied by another node (the store, as another node writes it): a
+    // poller that ignores its interval learns of it within a second.
+    let started = start(&app, &[]).await;
+    let device_code = started["device_code"].as_str().expect("device_code");
+    poll_to_the_longest_interval(&app, device_code).await;
+    assert_oauth_error(&poll(&app, device_code).await, 400, "slow_down");
+    let device = stored(&app, &started).await;
+    app.store().decide_device(&device.id, DeviceDecision::Deny, Utc::now()).await.expect("deny");
+    let decided_at = std::time::Instant::now();
+    loop {
+        let answer = poll(&app, device_code).await;
+        if answer.body["error"] == "access_denied" {
+            break;
+        }
+        assert_oauth_error(&answer, 400, "slow_down");
+        assert!(decided_at.elapsed() < std::time::Duration::from_millis(1_500), "still slow_down after a second");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -385,13 +385,24 @@ impl Store for PostgresStore {
         // Most polls change nothing: answer those from a plain read, without
         // queueing for the row's lock behind every other poll of the code.
         let found = device::by_code_hash(&client, &poll.device_code_hash).await?;
-        if let Some(answer) = crate::poll::answer_without_writing(found, &poll) {
-            return Ok(answer);
+        if let Some(answer) = crate::poll::answer_without_writing(found, &poll.client_id, poll.now) {
+            return Ok(answer.outcome);
         }
         let tx = client.transaction().await.map_err(pg)?;
         let outcome = device::poll(&tx, poll, by).await?;
         tx.commit().await.map_err(pg)?;
         Ok(outcome)
+    }
+
+    async fn answer_device_poll(
+        &self,
+        device_code_hash: [u8; 32],
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<crate::PollAnswer>> {
+        let client = self.db.client().await?;
+        let found = device::by_code_hash(&client, &device_code_hash).await?;
+        Ok(crate::poll::answer_without_writing(found, client_id, now))
     }
 
     async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {

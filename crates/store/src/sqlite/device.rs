@@ -7,7 +7,7 @@ use super::pool::backend;
 use super::sql::is_unique_violation;
 use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
-use crate::rows::{self, DEVICE_COLUMNS, ms};
+use crate::rows::{self, DEVICE_COLUMNS, from_ms, ms};
 use crate::{
     Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
@@ -21,11 +21,13 @@ fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>
 }
 
 pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
          token_name, status, created_at, expires_at, interval_secs) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             new.id,
             &new.device_code_hash[..],
             new.user_code,
@@ -36,8 +38,8 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
             ms(new.now),
             ms(new.expires_at),
             new.interval_secs,
-        ],
-    )
+        ])
+    })
     .map_err(|e| {
         if is_unique_violation(&e) {
             StoreError::Conflict("user code or device code in use".into())
@@ -45,7 +47,21 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
             backend(e)
         }
     })?;
-    by_id(tx, &new.id)?.ok_or(StoreError::NotFound)
+    // What was stored, as a read would return it (times in milliseconds).
+    Ok(DeviceAuthorization {
+        id: new.id,
+        user_code: new.user_code,
+        client_id: new.client_id,
+        scopes: new.scopes,
+        chatbots: new.chatbots,
+        token_name: new.token_name,
+        status: DeviceStatus::Pending,
+        created_at: from_ms(ms(new.now)),
+        expires_at: from_ms(ms(new.expires_at)),
+        interval_secs: new.interval_secs,
+        user_id: None,
+        account_id: None,
+    })
 }
 
 pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {

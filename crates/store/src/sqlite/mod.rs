@@ -341,12 +341,22 @@ impl Store for SqliteStore {
 
     async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
         let hash = poll.device_code_hash;
-        let found = self.pool.read(move |conn| device::by_code_hash(conn, &hash)).await?;
-        if let Some(answer) = crate::poll::answer_without_writing(found, &poll) {
-            return Ok(answer);
+        let found = self.pool.read_by_key(|conn| device::by_code_hash(conn, &hash)).await?;
+        if let Some(answer) = crate::poll::answer_without_writing(found, &poll.client_id, poll.now) {
+            return Ok(answer.outcome);
         }
         let by = by.clone();
         self.pool.write(move |tx| device::poll(tx, poll, &by)).await
+    }
+
+    async fn answer_device_poll(
+        &self,
+        device_code_hash: [u8; 32],
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<crate::PollAnswer>> {
+        let found = self.pool.read_by_key(|conn| device::by_code_hash(conn, &device_code_hash)).await?;
+        Ok(crate::poll::answer_without_writing(found, client_id, now))
     }
 
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {

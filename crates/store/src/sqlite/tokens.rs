@@ -72,7 +72,7 @@ pub(super) async fn insert_token(pool: &Arc<Pool>, new: NewToken, by: Actor) -> 
 }
 
 pub(super) async fn token_for_auth(pool: &Arc<Pool>, hash: TokenHash) -> StoreResult<Option<TokenAuth>> {
-    pool.read(move |conn| {
+    pool.read_by_key(|conn| {
         conn.prepare_cached(&format!("{TOKEN_AUTH_SELECT} WHERE t.secret_hash = ?1"))
             .and_then(|mut stmt| stmt.query_row([&hash.as_bytes()[..]], |r| rows::token_auth(r)).optional())
             .map_err(backend)

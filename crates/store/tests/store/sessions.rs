@@ -76,6 +76,8 @@ async fn pending_user_codes_are_unique_and_decisions_final() {
         };
         let first = t.store.create_device_authorization(new(&DeviceCode::generate())).await.expect("create");
         assert_eq!(first.status, DeviceStatus::Pending);
+        let read = t.store.device_by_user_code(code.normalized()).await.expect("read").expect("found");
+        assert_eq!(first, read, "what create returns is what a read returns");
         let clash = t.store.create_device_authorization(new(&DeviceCode::generate())).await;
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "a pending code is unique");
         let denied = t.store.decide_device(&first.id, DeviceDecision::Deny, now).await.expect("deny");

@@ -39,12 +39,28 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
     let client = require_client(form)?;
     let device_code = DeviceCode::from_client(form.required("device_code")?);
     let now = Utc::now();
-    let plain = PlainToken::generate();
-    let outcome = state
-        .store
-        .poll_device(
-            DevicePoll {
-                device_code_hash: device_code.hash(),
+    let hash = device_code.hash();
+    // Most polls find nothing to issue: they are answered from one read,
+    // before any token is made.
+    let memo = &state.poll_memo;
+    let remembered = memo.answer(&hash, client.id, now);
+    let answered = match remembered {
+        Some(outcome) => Some(outcome),
+        None => {
+            let generation = memo.generation();
+            let answer = state.store.answer_device_poll(hash, client.id, now).await?;
+            answer.map(|answer| {
+                memo.remember(hash, client.id, &answer, now, generation);
+                answer.outcome
+            })
+        }
+    };
+    let (outcome, plain) = match answered {
+        Some(outcome) => (outcome, None),
+        None => {
+            let plain = PlainToken::generate();
+            let poll = DevicePoll {
+                device_code_hash: hash,
                 client_id: client.id.to_owned(),
                 now,
                 token_id: new_id(IdKind::Token),
@@ -52,12 +68,13 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
                 token_hint: plain.hint(),
                 default_name: format!("{} on {}", client.name, now.format("%Y-%m-%d")),
                 token_expires_at: now + Duration::days(DEFAULT_DAYS),
-            },
-            &crate::audit::origin(),
-        )
-        .await?;
+            };
+            (state.store.poll_device(poll, &crate::audit::origin()).await?, Some(plain))
+        }
+    };
     match outcome {
         DevicePollOutcome::Issued(record) => {
+            let plain = plain.ok_or_else(|| OAuthError::server_error("a token was issued from a read"))?;
             tracing::info!(token_id = %record.id, client_id = client.id, "device authorization redeemed");
             let how = format!("by a device login of {}", client.name);
             crate::notices::tell_owner_of_new_token(state, &record, &how).await;
