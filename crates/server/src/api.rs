@@ -5,8 +5,8 @@
 
 use std::sync::LazyLock;
 
+use axum::Router;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use axum::{Extension, Router};
 use schemars::{Schema, SchemaGenerator};
 use sitegpt_access::{RouteRule, Scope};
 use sitegpt_api_types as api;
@@ -16,7 +16,7 @@ use crate::routes::{account, audit, chatbots, conversations, settings, team, tok
 use crate::state::AppState;
 
 /// The HTTP methods API routes use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApiMethod {
     Get,
     Post,
@@ -619,9 +619,26 @@ pub fn api_routes() -> &'static [ApiRoute] {
     &API_ROUTES
 }
 
-/// `/api/v2`: each path of [`api_routes`] with its methods, each method's
-/// handler carrying its rule; registered with full paths (no nested router
-/// on the hot path).
+/// The rule of the API route `method` and `path` (the route's template, as
+/// [`axum::extract::MatchedPath`] names it); `HEAD` is `GET`'s.
+pub fn rule_for(method: &axum::http::Method, path: &str) -> Option<RouteRule> {
+    static RULES: std::sync::LazyLock<std::collections::HashMap<(ApiMethod, &'static str), RouteRule>> =
+        std::sync::LazyLock::new(|| api_routes().iter().map(|r| ((r.method, r.path), r.rule)).collect());
+    let method = match *method {
+        axum::http::Method::GET | axum::http::Method::HEAD => ApiMethod::Get,
+        axum::http::Method::POST => ApiMethod::Post,
+        axum::http::Method::PATCH => ApiMethod::Patch,
+        axum::http::Method::DELETE => ApiMethod::Delete,
+        _ => return None,
+    };
+    RULES.get(&(method, path)).copied()
+}
+
+/// `/api/v2`: each path of [`api_routes`] with its methods; registered with
+/// full paths (no nested router on the hot path). A handler's [`Caller`]
+/// finds its route's rule with [`rule_for`].
+///
+/// [`Caller`]: crate::auth::Caller
 pub fn router(mut router: Router<AppState>) -> Router<AppState> {
     let mut paths: Vec<&'static str> = Vec::new();
     for route in api_routes() {
@@ -630,10 +647,34 @@ pub fn router(mut router: Router<AppState>) -> Router<AppState> {
         }
     }
     for path in paths {
-        let methods = api_routes().iter().filter(|r| r.path == path).fold(MethodRouter::new(), |methods, route| {
-            methods.merge((route.handler)(route.method.filter()).route_layer(Extension(route.rule)))
-        });
+        let methods = api_routes()
+            .iter()
+            .filter(|r| r.path == path)
+            .fold(MethodRouter::new(), |methods, route| methods.merge((route.handler)(route.method.filter())));
         router = router.route(path, methods);
     }
     router
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn every_route_finds_its_own_rule_by_method_and_template() {
+        for route in api_routes() {
+            let method = Method::from_bytes(route.method.as_str().as_bytes()).expect("method");
+            assert_eq!(rule_for(&method, route.path), Some(route.rule), "{} {}", route.method.as_str(), route.path);
+            if route.method == ApiMethod::Get {
+                assert_eq!(rule_for(&Method::HEAD, route.path), Some(route.rule), "HEAD is GET's");
+            }
+        }
+        assert_eq!(rule_for(&Method::GET, "/api/v2/nothing-here"), None);
+        assert_eq!(rule_for(&Method::OPTIONS, "/api/v2/account"), None);
+        // A template, not a path that matched it.
+        assert!(rule_for(&Method::GET, "/api/v2/tokens/{id}").is_some());
+        assert_eq!(rule_for(&Method::GET, "/api/v2/tokens/tok_123"), None);
+    }
 }

@@ -256,6 +256,9 @@ impl McpServer {
             }
         };
         *request.extensions_mut() = parts.extensions.clone();
+        // The API router names the route it matches (the route's rule is
+        // found by it); the MCP endpoint's own must not stand in for it.
+        request.extensions_mut().remove::<axum::extract::MatchedPath>();
         if let Some(agent) = parts.headers.get(header::USER_AGENT) {
             request.headers_mut().insert(header::USER_AGENT, agent.clone());
         }

@@ -3,11 +3,11 @@
 //! object is serialized once per cached token.
 
 use axum::response::Response;
-use serde_json::value::{RawValue, to_raw_value};
+use serde_json::value::to_raw_value;
 use sitegpt_access::Target;
 use sitegpt_api_types::{AccountInfo, AccountSummary, CallerToken, UserInfo};
 
-use super::ok;
+use super::ok_raw;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -20,7 +20,7 @@ pub async fn show(caller: Caller) -> Result<Response, ApiError> {
             caller.verified().account_data.get_or_init(|| data)
         }
     };
-    Ok(ok::<&RawValue>(data))
+    Ok(ok_raw(data))
 }
 
 fn account_info(caller: &Caller) -> AccountInfo {

@@ -44,6 +44,24 @@ pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
     }
 }
 
+/// `200` with `data` already serialized: the envelope's text around it,
+/// byte for byte what [`ok`] writes, without serializing `data` again.
+pub fn ok_raw(data: &serde_json::value::RawValue) -> Response {
+    let request_id = request_id();
+    let mut buf = Vec::with_capacity(data.get().len() + request_id.len() + 48);
+    buf.extend_from_slice(br#"{"ok":true,"data":"#);
+    buf.extend_from_slice(data.get().as_bytes());
+    buf.extend_from_slice(br#","meta":{"requestId":"#);
+    match serde_json::to_writer(&mut buf, &*request_id) {
+        Ok(()) => {
+            buf.extend_from_slice(b"}}");
+            (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf)
+                .into_response()
+        }
+        Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
+    }
+}
+
 /// The first allocation for an answer's JSON: the account, a token or a
 /// short list fit; longer ones grow from it.
 const ENVELOPE_CAPACITY: usize = 1024;
@@ -90,6 +108,26 @@ mod tests {
         assert!(parsed.ok);
         assert_eq!(parsed.data, data, "longer than the first buffer, and escaped");
         assert_eq!(parsed.meta.request_id, "req_0123");
+    }
+
+    #[tokio::test]
+    async fn raw_data_gets_the_same_envelope_byte_for_byte() {
+        let context = RequestContext {
+            request_id: Arc::from("req_\"quoted\""),
+            resource_metadata: Arc::from(""),
+            client: None,
+            user_agent: None,
+        };
+        let data = serde_json::json!({"user": {"id": "usr_1", "name": "Ünïcode \u{1F600}"}, "scopes": ["a", "b"]});
+        let raw = serde_json::value::to_raw_value(&data).expect("raw");
+        let (slow, fast) = context.scope(async { (ok(&data), ok_raw(&raw)) }).await;
+        assert_eq!(fast.status(), StatusCode::OK);
+        assert_eq!(fast.headers()[header::CONTENT_TYPE], "application/json");
+        let slow = to_bytes(slow.into_body(), usize::MAX).await.expect("body");
+        let fast = to_bytes(fast.into_body(), usize::MAX).await.expect("body");
+        assert_eq!(fast, slow);
+        let parsed: Success<serde_json::Value> = serde_json::from_slice(&fast).expect("a success envelope");
+        assert_eq!((parsed.data, parsed.meta.request_id.as_str()), (data, "req_\"quoted\""));
     }
 
     #[tokio::test]
