@@ -35,7 +35,8 @@ pub fn client_addr(extensions: &Extensions) -> String {
 /// Reads the forwarding headers when the peer is a trusted proxy, and
 /// records the client it names. `Forwarded` wins over `X-Forwarded-For`.
 pub fn resolve_client(extensions: &mut Extensions, headers: &HeaderMap, trusted: &[IpRange]) {
-    if trusted.is_empty() {
+    // Without forwarding headers the client is the peer, proxy or not.
+    if trusted.is_empty() || !(headers.contains_key(header::FORWARDED) || headers.contains_key(&X_FORWARDED_FOR)) {
         return;
     }
     let Some(peer) = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else { return };
