@@ -622,7 +622,8 @@ pub fn api_routes() -> &'static [ApiRoute] {
 /// The rule of the API route `method` and `path` (the route's template, as
 /// [`axum::extract::MatchedPath`] names it); `HEAD` is `GET`'s.
 pub fn rule_for(method: &axum::http::Method, path: &str) -> Option<RouteRule> {
-    static RULES: std::sync::LazyLock<std::collections::HashMap<(ApiMethod, &'static str), RouteRule>> =
+    type Rules = std::collections::HashMap<(ApiMethod, &'static str), RouteRule, Fnv>;
+    static RULES: std::sync::LazyLock<Rules> =
         std::sync::LazyLock::new(|| api_routes().iter().map(|r| ((r.method, r.path), r.rule)).collect());
     let method = match *method {
         axum::http::Method::GET | axum::http::Method::HEAD => ApiMethod::Get,
@@ -632,6 +633,34 @@ pub fn rule_for(method: &axum::http::Method, path: &str) -> Option<RouteRule> {
         _ => return None,
     };
     RULES.get(&(method, path)).copied()
+}
+
+/// FNV-1a: the keys are the route table's own templates (nothing a client
+/// chooses reaches the table; a path that matched no template never gets
+/// here), so a simple fast hash will do.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// `/api/v2`: each path of [`api_routes`] with its methods; registered with
