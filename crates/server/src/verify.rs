@@ -69,6 +69,10 @@ impl Verified {
 #[derive(Debug)]
 pub struct Verifier {
     store: Arc<dyn Store>,
+    /// Tells this verifier's entries in the threads' front caches apart.
+    id: u64,
+    /// Moves at [`Verifier::clear`]: front entries from before are not served.
+    generation: AtomicU64,
     /// The epoch the cache was last emptied at.
     epoch: AtomicU64,
     /// `None` when caching is turned off.
@@ -80,8 +84,11 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier keeping up to `capacity` verified tokens (0: none).
     pub fn new(store: Arc<dyn Store>, capacity: usize) -> Verifier {
+        static IDS: AtomicU64 = AtomicU64::new(1);
         Verifier {
             store,
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             epoch: AtomicU64::new(u64::MAX),
             entries: (capacity > 0).then(|| token_cache(capacity)),
             unknown: token_cache(UNKNOWN_CAPACITY),
@@ -103,9 +110,14 @@ impl Verifier {
             if self.epoch.load(Ordering::Acquire) != epoch && self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
                 entries.clear();
             }
+            let generation = self.generation.load(Ordering::Acquire);
+            if let Some(hit) = front::get(self.id, generation, &hash, epoch) {
+                return Ok(Some(hit));
+            }
             if let Some((at, hit)) = entries.get(&hash)
                 && at == epoch
             {
+                front::put(self.id, generation, hash, epoch, &hit);
                 return Ok(Some(hit));
             }
         }
@@ -142,6 +154,7 @@ impl Verifier {
     /// Forgets everything (after writes this node makes, the epoch does the
     /// same; this is for tests and operators).
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(entries) = &self.entries {
             entries.clear();
         }
@@ -154,6 +167,62 @@ impl Verifier {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A small cache in front of the shared one on each thread: a token used
+/// again and again (an agent's) is found without touching the shared
+/// cache's locks, which every thread would otherwise take for that one
+/// token. An entry is served only for its verifier, at the epoch it was
+/// read at and before any [`Verifier::clear`], exactly as the shared
+/// cache's entries are; one that is not is replaced by the next use.
+mod front {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use sitegpt_access::TokenHash;
+
+    use super::Verified;
+
+    const SLOTS: usize = 64;
+
+    struct Entry {
+        verifier: u64,
+        generation: u64,
+        hash: TokenHash,
+        epoch: u64,
+        verified: Arc<Verified>,
+    }
+
+    thread_local! {
+        static FRONT: RefCell<Vec<Option<Entry>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Token hashes are uniform: their first byte picks the slot.
+    fn slot(hash: &TokenHash) -> usize {
+        usize::from(hash.as_bytes()[0]) % SLOTS
+    }
+
+    pub(super) fn get(verifier: u64, generation: u64, hash: &TokenHash, epoch: u64) -> Option<Arc<Verified>> {
+        FRONT.with(|front| {
+            let front = front.try_borrow().ok()?;
+            let entry = front.get(slot(hash))?.as_ref()?;
+            (entry.verifier == verifier
+                && entry.generation == generation
+                && entry.epoch == epoch
+                && entry.hash == *hash)
+                .then(|| Arc::clone(&entry.verified))
+        })
+    }
+
+    pub(super) fn put(verifier: u64, generation: u64, hash: TokenHash, epoch: u64, verified: &Arc<Verified>) {
+        FRONT.with(|front| {
+            let Ok(mut front) = front.try_borrow_mut() else { return };
+            if front.is_empty() {
+                front.resize_with(SLOTS, || None);
+            }
+            front[slot(&hash)] = Some(Entry { verifier, generation, hash, epoch, verified: Arc::clone(verified) });
+        });
     }
 }
 
@@ -315,6 +384,24 @@ mod tests {
             account_name: "a".into(),
             subscription: SubscriptionStatus::Active,
         })
+    }
+
+    #[test]
+    fn a_threads_front_entry_is_served_only_for_its_verifier_epoch_generation_and_token() {
+        let token = Arc::new(verified(1));
+        let hash = TokenHash([7; 32]);
+        // Same slot (first byte), another token.
+        let mut other = [7; 32];
+        other[31] = 8;
+        let other = TokenHash(other);
+        front::put(1, 0, hash, 5, &token);
+        assert!(front::get(1, 0, &hash, 5).is_some_and(|v| Arc::ptr_eq(&v, &token)));
+        assert!(front::get(2, 0, &hash, 5).is_none(), "another verifier (another store)");
+        assert!(front::get(1, 1, &hash, 5).is_none(), "cleared since");
+        assert!(front::get(1, 0, &hash, 6).is_none(), "the epoch moved");
+        assert!(front::get(1, 0, &other, 5).is_none(), "another token in the same slot");
+        let elsewhere = std::thread::spawn(move || front::get(1, 0, &hash, 5).is_none());
+        assert!(elsewhere.join().expect("thread"), "each thread has its own");
     }
 
     #[tokio::test]
