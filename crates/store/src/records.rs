@@ -225,6 +225,28 @@ pub struct DeviceAuthorization {
     pub account_id: Option<String>,
 }
 
+impl NewDeviceAuthorization {
+    /// The authorization as a read returns it once stored (pending, times in
+    /// milliseconds), so creating it needs no read back.
+    pub(crate) fn into_stored(self) -> DeviceAuthorization {
+        use crate::rows::{from_ms, ms};
+        DeviceAuthorization {
+            id: self.id,
+            user_code: self.user_code,
+            client_id: self.client_id,
+            scopes: self.scopes,
+            chatbots: self.chatbots,
+            token_name: self.token_name,
+            status: DeviceStatus::Pending,
+            created_at: from_ms(ms(self.now)),
+            expires_at: from_ms(ms(self.expires_at)),
+            interval_secs: self.interval_secs,
+            user_id: None,
+            account_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDeviceAuthorization {
     pub id: String,

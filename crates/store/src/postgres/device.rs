@@ -11,8 +11,8 @@ use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
-    Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
-    StoreError, StoreResult,
+    Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, FailureWindow,
+    NewDeviceAuthorization, StoreError, StoreResult, UseLimit,
 };
 
 async fn by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<DeviceAuthorization>> {
@@ -41,14 +41,60 @@ pub(super) async fn create(c: &impl GenericClient, new: NewDeviceAuthorization) 
         ],
     )
     .await
-    .map_err(|e| {
-        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-            StoreError::Conflict("user code or device code in use".into())
-        } else {
-            pg(e)
-        }
-    })?;
-    by_id(c, &new.id).await?.ok_or(StoreError::NotFound)
+    .map_err(in_use)?;
+    Ok(new.into_stored())
+}
+
+fn in_use(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict("user code or device code in use".into())
+    } else {
+        pg(e)
+    }
+}
+
+/// Counts the use against `limit` and, within it, stores the authorization:
+/// one statement, so one round trip and atomic (a user-code collision
+/// fails it whole, count included).
+pub(super) async fn create_counted(
+    c: &impl GenericClient,
+    new: NewDeviceAuthorization,
+    limit: UseLimit,
+) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
+    let sql = format!(
+        "WITH counted AS ({count}), created AS (\
+           INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
+             token_name, status, created_at, expires_at, interval_secs) \
+           SELECT $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14 FROM counted WHERE counted.count <= $4 \
+           RETURNING id) \
+         SELECT counted.window_start, counted.count, EXISTS (SELECT 1 FROM created) FROM counted",
+        count = rows::COUNT_FAILURE
+    );
+    let statement = c.prepare_cached(&sql).await.map_err(pg)?;
+    let row = c
+        .query_one(
+            &statement,
+            &[
+                &&limit.key[..],
+                &ms(limit.now),
+                &ms(limit.now - limit.window),
+                &i64::from(limit.max),
+                &new.id,
+                &&new.device_code_hash[..],
+                &new.user_code,
+                &new.client_id,
+                &new.scopes.to_space_separated(),
+                &new.chatbots.ids().join(" "),
+                &new.token_name,
+                &ms(new.now),
+                &ms(new.expires_at),
+                &new.interval_secs,
+            ],
+        )
+        .await
+        .map_err(in_use)?;
+    let created: bool = row.try_get(2).map_err(pg)?;
+    if created { Ok(Ok(new.into_stored())) } else { Ok(Err(rows::failure_window(&row)?)) }
 }
 
 pub(super) async fn by_user_code(c: &impl GenericClient, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {

@@ -351,16 +351,7 @@ impl Store for PostgresStore {
         new: NewDeviceAuthorization,
         limit: UseLimit,
     ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
-        let mut client = self.db.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        let window = sessions::count(&tx, limit.key, limit.now, limit.window).await?;
-        if window.count > limit.max {
-            tx.commit().await.map_err(pg)?;
-            return Ok(Err(window));
-        }
-        let created = device::create(&tx, new).await?;
-        tx.commit().await.map_err(pg)?;
-        Ok(Ok(created))
+        device::create_counted(&self.db.client().await?, new, limit).await
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {

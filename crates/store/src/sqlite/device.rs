@@ -7,7 +7,7 @@ use super::pool::backend;
 use super::sql::is_unique_violation;
 use super::tokens::{insert_token_row, load_token};
 use crate::poll::{self, PollStep};
-use crate::rows::{self, DEVICE_COLUMNS, from_ms, ms};
+use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
     Actor, DeviceAuthorization, DeviceDecision, DevicePoll, DevicePollOutcome, DeviceStatus, NewDeviceAuthorization,
     StoreError, StoreResult,
@@ -47,21 +47,7 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
             backend(e)
         }
     })?;
-    // What was stored, as a read would return it (times in milliseconds).
-    Ok(DeviceAuthorization {
-        id: new.id,
-        user_code: new.user_code,
-        client_id: new.client_id,
-        scopes: new.scopes,
-        chatbots: new.chatbots,
-        token_name: new.token_name,
-        status: DeviceStatus::Pending,
-        created_at: from_ms(ms(new.now)),
-        expires_at: from_ms(ms(new.expires_at)),
-        interval_secs: new.interval_secs,
-        user_id: None,
-        account_id: None,
-    })
+    Ok(new.into_stored())
 }
 
 pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
