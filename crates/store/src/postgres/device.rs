@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 use super::sql::{execute, pg, query_opt};
 use super::tokens::{insert_token_row, load_token};
@@ -21,36 +22,10 @@ async fn by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<DeviceAut
     Ok(row.map(|r| rows::device(&r)).transpose()?.map(|(device, _)| device))
 }
 
+/// Stores a new authorization.
 pub(super) async fn create(c: &impl GenericClient, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-    execute(
-        c,
-        "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
-         token_name, status, created_at, expires_at, interval_secs) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)",
-        &[
-            &new.id,
-            &&new.device_code_hash[..],
-            &new.user_code,
-            &new.client_id,
-            &new.scopes.to_space_separated(),
-            &new.chatbots.ids().join(" "),
-            &new.token_name,
-            &ms(new.now),
-            &ms(new.expires_at),
-            &new.interval_secs,
-        ],
-    )
-    .await
-    .map_err(in_use)?;
-    Ok(new.into_stored())
-}
-
-fn in_use(e: tokio_postgres::Error) -> StoreError {
-    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Conflict("user code or device code in use".into())
-    } else {
-        pg(e)
-    }
+    let stored = insert(c, new, None).await?;
+    stored.map_err(|_| StoreError::Backend("an uncounted authorization was refused".into()))
 }
 
 /// Counts the use against `limit` and, within it, stores the authorization:
@@ -61,40 +36,59 @@ pub(super) async fn create_counted(
     new: NewDeviceAuthorization,
     limit: UseLimit,
 ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
+    insert(c, new, Some(limit)).await
+}
+
+const INSERT_COLUMNS: &str = "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, \
+     chatbot_ids, token_name, status, created_at, expires_at, interval_secs)";
+
+async fn insert(
+    c: &impl GenericClient,
+    new: NewDeviceAuthorization,
+    limit: Option<UseLimit>,
+) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
+    let (scopes, chatbots) = (new.scopes.to_space_separated(), new.chatbots.ids().join(" "));
+    let (created_at, expires_at) = (ms(new.now), ms(new.expires_at));
+    let values: [&(dyn ToSql + Sync); 10] = [
+        &new.id,
+        &&new.device_code_hash[..],
+        &new.user_code,
+        &new.client_id,
+        &scopes,
+        &chatbots,
+        &new.token_name,
+        &created_at,
+        &expires_at,
+        &new.interval_secs,
+    ];
+    let Some(limit) = limit else {
+        let sql = format!("{INSERT_COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)");
+        execute(c, &sql, &values).await.map_err(in_use)?;
+        return Ok(Ok(new.into_stored()));
+    };
     let sql = format!(
         "WITH counted AS ({count}), created AS (\
-           INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
-             token_name, status, created_at, expires_at, interval_secs) \
+           {INSERT_COLUMNS} \
            SELECT $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $14 FROM counted WHERE counted.count <= $4 \
            RETURNING id) \
          SELECT counted.window_start, counted.count, EXISTS (SELECT 1 FROM created) FROM counted",
         count = rows::COUNT_FAILURE
     );
+    let (key, now, over, max) = (&limit.key[..], ms(limit.now), ms(limit.now - limit.window), i64::from(limit.max));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&key, &now, &over, &max];
+    params.extend(values);
     let statement = c.prepare_cached(&sql).await.map_err(pg)?;
-    let row = c
-        .query_one(
-            &statement,
-            &[
-                &&limit.key[..],
-                &ms(limit.now),
-                &ms(limit.now - limit.window),
-                &i64::from(limit.max),
-                &new.id,
-                &&new.device_code_hash[..],
-                &new.user_code,
-                &new.client_id,
-                &new.scopes.to_space_separated(),
-                &new.chatbots.ids().join(" "),
-                &new.token_name,
-                &ms(new.now),
-                &ms(new.expires_at),
-                &new.interval_secs,
-            ],
-        )
-        .await
-        .map_err(in_use)?;
+    let row = c.query_one(&statement, &params).await.map_err(in_use)?;
     let created: bool = row.try_get(2).map_err(pg)?;
     if created { Ok(Ok(new.into_stored())) } else { Ok(Err(rows::failure_window(&row)?)) }
+}
+
+fn in_use(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict("user code or device code in use".into())
+    } else {
+        pg(e)
+    }
 }
 
 pub(super) async fn by_user_code(c: &impl GenericClient, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
