@@ -619,56 +619,13 @@ pub fn api_routes() -> &'static [ApiRoute] {
     &API_ROUTES
 }
 
-/// The rule of the API route `method` and `path` (the route's template, as
-/// [`axum::extract::MatchedPath`] names it); `HEAD` is `GET`'s.
-pub fn rule_for(method: &axum::http::Method, path: &str) -> Option<RouteRule> {
-    type Rules = std::collections::HashMap<(ApiMethod, &'static str), RouteRule, Fnv>;
-    static RULES: std::sync::LazyLock<Rules> =
-        std::sync::LazyLock::new(|| api_routes().iter().map(|r| ((r.method, r.path), r.rule)).collect());
-    let method = match *method {
-        axum::http::Method::GET | axum::http::Method::HEAD => ApiMethod::Get,
-        axum::http::Method::POST => ApiMethod::Post,
-        axum::http::Method::PATCH => ApiMethod::Patch,
-        axum::http::Method::DELETE => ApiMethod::Delete,
-        _ => return None,
-    };
-    RULES.get(&(method, path)).copied()
-}
-
-/// FNV-1a: the keys are the route table's own templates (nothing a client
-/// chooses reaches the table; a path that matched no template never gets
-/// here), so a simple fast hash will do.
-#[derive(Default, Clone, Copy)]
-struct Fnv;
-
-struct FnvHasher(u64);
-
-impl std::hash::BuildHasher for Fnv {
-    type Hasher = FnvHasher;
-
-    fn build_hasher(&self) -> FnvHasher {
-        FnvHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 /// `/api/v2`: each path of [`api_routes`] with its methods; registered with
 /// full paths (no nested router on the hot path). A handler's [`Caller`]
-/// finds its route's rule with [`rule_for`].
+/// finds its route's rule in [`crate::rules`], filled here.
 ///
 /// [`Caller`]: crate::auth::Caller
 pub fn router(mut router: Router<AppState>) -> Router<AppState> {
+    crate::rules::install(api_routes().iter().map(|r| (r.method.as_str(), r.path, r.rule)));
     let mut paths: Vec<&'static str> = Vec::new();
     for route in api_routes() {
         if !paths.contains(&route.path) {
@@ -690,9 +647,11 @@ mod tests {
     use axum::http::Method;
 
     use super::*;
+    use crate::rules::rule_for;
 
     #[test]
     fn every_route_finds_its_own_rule_by_method_and_template() {
+        let _ = router(Router::new());
         for route in api_routes() {
             let method = Method::from_bytes(route.method.as_str().as_bytes()).expect("method");
             assert_eq!(rule_for(&method, route.path), Some(route.rule), "{} {}", route.method.as_str(), route.path);

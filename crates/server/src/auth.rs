@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let route = parts.extensions.get::<axum::extract::MatchedPath>().map(axum::extract::MatchedPath::as_str);
         let rule = route
-            .and_then(|route| crate::api::rule_for(&parts.method, route))
+            .and_then(|route| crate::rules::rule_for(&parts.method, route))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
         let client = crate::conn::client_ip(&parts.extensions);

@@ -36,6 +36,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod router;
 pub mod routes;
+pub mod rules;
 pub mod scanning_keys;
 pub mod secret;
 pub mod serve;
