@@ -69,9 +69,6 @@ impl fmt::Debug for UserCode {
 #[derive(Clone, PartialEq, Eq)]
 pub struct RandomCode(String);
 
-/// The secret a device polls with.
-pub type DeviceCode = RandomCode;
-
 impl RandomCode {
     pub fn generate() -> RandomCode {
         let mut bytes = [0u8; 32];
@@ -96,6 +93,47 @@ impl RandomCode {
 impl fmt::Debug for RandomCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RandomCode(<redacted>)")
+    }
+}
+
+/// The secret a device polls with: its authorization's id, a dot, and 43
+/// random base62 characters (256 bits), e.g. `dev_…17….3kTM…`. The id finds
+/// the authorization by its primary key; the whole code's SHA-256, stored
+/// instead of the code, must then match. The id alone grants nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceCode(String);
+
+impl DeviceCode {
+    /// A fresh code for the authorization `device_id`.
+    pub fn generate(device_id: &str) -> DeviceCode {
+        let secret = RandomCode::generate();
+        DeviceCode(format!("{device_id}.{}", secret.0))
+    }
+
+    /// Any string a client sends back.
+    pub fn from_client(s: &str) -> DeviceCode {
+        DeviceCode(s.to_owned())
+    }
+
+    /// The authorization id the code names, if it has the shape of one (a
+    /// code from before codes carried ids has none: it is unknown).
+    pub fn device_id(&self) -> Option<&str> {
+        let (id, secret) = self.0.split_once('.')?;
+        (crate::id::is_plausible_id(id) && !secret.is_empty()).then_some(id)
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceCode(<redacted>)")
     }
 }
 
@@ -127,13 +165,21 @@ mod tests {
     }
 
     #[test]
-    fn device_codes_are_random_and_redacted() {
-        let a = DeviceCode::generate();
-        let b = DeviceCode::generate();
+    fn device_codes_are_random_redacted_and_name_their_authorization() {
+        let a = DeviceCode::generate("dev_1");
+        let b = DeviceCode::generate("dev_1");
         assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.device_id(), Some("dev_1"));
         assert!(format!("{a:?}").contains("redacted"));
         let text = a.clone().expose();
+        assert!(text.starts_with("dev_1.") && text.len() == "dev_1.".len() + 43, "{text}");
         assert_eq!(DeviceCode::from_client(&text).hash(), a.hash());
+        assert_eq!(DeviceCode::from_client(&text).device_id(), Some("dev_1"));
+        // Codes from before ids were carried, and anything else, name none.
+        for bad in ["3kTMd9v0aQ1bZx7c3kTMd9v0aQ1bZx7c3kTMd9v0aQ1", "", ".", "dev_1.", ".secret", "../x.secret", "a b.c"]
+        {
+            assert_eq!(DeviceCode::from_client(bad).device_id(), None, "{bad}");
+        }
     }
 
     proptest! {

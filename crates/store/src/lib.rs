@@ -227,6 +227,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// issue only then).
     async fn answer_device_poll(
         &self,
+        device_id: &str,
         device_code_hash: [u8; 32],
         client_id: &str,
         now: DateTime<Utc>,

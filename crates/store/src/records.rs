@@ -275,6 +275,8 @@ pub enum DeviceDecision {
 /// One poll of the token endpoint.
 #[derive(Debug, Clone)]
 pub struct DevicePoll {
+    /// The authorization the device code names, and the code's SHA-256.
+    pub device_id: String,
     pub device_code_hash: [u8; 32],
     pub client_id: String,
     pub now: DateTime<Utc>,

@@ -238,14 +238,13 @@ async fn denied_and_expired_requests_say_so() {
         )
         .await;
     assert!(matches!(refused, Err(sitegpt_store::StoreError::Conflict(_))), "expired requests cannot be approved");
+    let code = sitegpt_access::device::DeviceCode::from_client(started["device_code"].as_str().expect("code"));
     let poll_late = app
         .store()
         .poll_device(
             sitegpt_store::DevicePoll {
-                device_code_hash: sitegpt_access::device::DeviceCode::from_client(
-                    started["device_code"].as_str().expect("code"),
-                )
-                .hash(),
+                device_id: code.device_id().expect("the code names its authorization").to_owned(),
+                device_code_hash: code.hash(),
                 client_id: "sitegpt-cli".into(),
                 now: late,
                 token_id: "tok_unused".into(),

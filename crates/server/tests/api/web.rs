@@ -576,10 +576,11 @@ async fn expired_codes_get_a_clear_page() {
     let mut browser = verified_owner(&app, "late@example.com").await;
     let code = sitegpt_access::device::UserCode::generate();
     let then = Utc::now() - chrono::Duration::minutes(11);
+    let id = sitegpt_access::id::new_sorted_id(sitegpt_access::id::IdKind::Device);
     app.store()
         .create_device_authorization(sitegpt_store::NewDeviceAuthorization {
-            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-            device_code_hash: sitegpt_access::device::DeviceCode::generate().hash(),
+            device_code_hash: sitegpt_access::device::DeviceCode::generate(&id).hash(),
+            id,
             user_code: code.normalized().to_owned(),
             client_id: "sitegpt-cli".into(),
             scopes: sitegpt_access::AccessLevel::Standard.scopes(),

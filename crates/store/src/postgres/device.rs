@@ -141,13 +141,15 @@ pub(super) async fn decide(
     by_id(tx, id).await?.ok_or(StoreError::NotFound)
 }
 
-/// The authorization with this device code, and when it was last polled.
-pub(super) async fn by_code_hash(
+/// The authorization `id` if `hash` is its device code's, and when it was
+/// last polled (found by the primary key; the hash has no index).
+pub(super) async fn by_code(
     c: &impl GenericClient,
+    id: &str,
     hash: &[u8; 32],
 ) -> StoreResult<Option<(DeviceAuthorization, Option<DateTime<Utc>>)>> {
-    let sql = format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1");
-    query_opt(c, &sql, &[&&hash[..]]).await?.map(|row| rows::device(&row)).transpose()
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = $1 AND device_code_hash = $2");
+    query_opt(c, &sql, &[&id, &&hash[..]]).await?.map(|row| rows::device(&row)).transpose()
 }
 
 pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
@@ -155,8 +157,10 @@ pub(super) async fn poll(tx: &impl GenericClient, poll: DevicePoll, by: &Actor) 
     // the first wrote (its redemption, or its `last_poll_at`).
     let found = query_opt(
         tx,
-        &format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = $1 FOR UPDATE"),
-        &[&&poll.device_code_hash[..]],
+        &format!(
+            "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = $1 AND device_code_hash = $2 FOR UPDATE"
+        ),
+        &[&poll.device_id, &&poll.device_code_hash[..]],
     )
     .await?;
     let Some(row) = found else { return Ok(DevicePollOutcome::Unknown) };

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0007_token_addresses.sql"),
     include_str!("0008_notices.sql"),
     include_str!("0009_audit.sql"),
+    include_str!("0010_device_code_ids.sql"),
 ];
 
 /// An arbitrary constant naming the migration lock.

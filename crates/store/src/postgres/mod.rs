@@ -375,7 +375,7 @@ impl Store for PostgresStore {
         let mut client = self.db.client().await?;
         // Most polls change nothing: answer those from a plain read, without
         // queueing for the row's lock behind every other poll of the code.
-        let found = device::by_code_hash(&client, &poll.device_code_hash).await?;
+        let found = device::by_code(&client, &poll.device_id, &poll.device_code_hash).await?;
         if let Some(answer) = crate::poll::answer_without_writing(found, &poll.client_id, poll.now) {
             return Ok(answer.outcome);
         }
@@ -387,12 +387,13 @@ impl Store for PostgresStore {
 
     async fn answer_device_poll(
         &self,
+        device_id: &str,
         device_code_hash: [u8; 32],
         client_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<crate::PollAnswer>> {
         let client = self.db.client().await?;
-        let found = device::by_code_hash(&client, &device_code_hash).await?;
+        let found = device::by_code(&client, device_id, &device_code_hash).await?;
         Ok(crate::poll::answer_without_writing(found, client_id, now))
     }
 

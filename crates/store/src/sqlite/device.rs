@@ -20,34 +20,40 @@ fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>
         .map_err(backend)
 }
 
+/// Stores a pending authorization. A user code is unique among pending
+/// ones: the insert itself checks, under the write lock every SQLite write
+/// holds, so the one index on user codes serves lookups and the check.
 pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-    tx.prepare_cached(
-        "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
-         token_name, status, created_at, expires_at, interval_secs) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            new.id,
-            &new.device_code_hash[..],
-            new.user_code,
-            new.client_id,
-            new.scopes.to_space_separated(),
-            new.chatbots.ids().join(" "),
-            new.token_name,
-            ms(new.now),
-            ms(new.expires_at),
-            new.interval_secs,
-        ])
-    })
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("user code or device code in use".into())
-        } else {
-            backend(e)
-        }
-    })?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
+             token_name, status, created_at, expires_at, interval_secs) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10 \
+             WHERE NOT EXISTS (SELECT 1 FROM device_authorizations WHERE user_code = ?3 AND status = 'pending')",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                new.id,
+                &new.device_code_hash[..],
+                new.user_code,
+                new.client_id,
+                new.scopes.to_space_separated(),
+                new.chatbots.ids().join(" "),
+                new.token_name,
+                ms(new.now),
+                ms(new.expires_at),
+                new.interval_secs,
+            ])
+        })
+        .map_err(|e| if is_unique_violation(&e) { in_use() } else { backend(e) })?;
+    if inserted == 0 {
+        return Err(in_use());
+    }
     Ok(new.into_stored())
+}
+
+fn in_use() -> StoreError {
+    StoreError::Conflict("user code or device id in use".into())
 }
 
 pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
@@ -87,18 +93,22 @@ pub(super) fn decide(
     by_id(tx, id)?.ok_or(StoreError::NotFound)
 }
 
-/// The authorization with this device code, and when it was last polled.
-pub(super) fn by_code_hash(
+/// The authorization `id` if `hash` is its device code's, and when it was
+/// last polled (found by the primary key; the hash has no index).
+pub(super) fn by_code(
     conn: &Connection,
+    id: &str,
     hash: &[u8; 32],
 ) -> StoreResult<Option<(DeviceAuthorization, Option<DateTime<Utc>>)>> {
-    conn.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE device_code_hash = ?1"))
-        .and_then(|mut stmt| stmt.query_row([&hash[..]], |r| rows::device(r)).optional())
-        .map_err(backend)
+    conn.prepare_cached(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1 AND device_code_hash = ?2"
+    ))
+    .and_then(|mut stmt| stmt.query_row(params![id, &hash[..]], |r| rows::device(r)).optional())
+    .map_err(backend)
 }
 
 pub(super) fn poll(tx: &Connection, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
-    let found = by_code_hash(tx, &poll.device_code_hash)?;
+    let found = by_code(tx, &poll.device_id, &poll.device_code_hash)?;
     let Some((device, last_poll_at)) = found else { return Ok(DevicePollOutcome::Unknown) };
     let (id, now) = (device.id.clone(), poll.now);
     match poll::step(device, last_poll_at, poll)? {

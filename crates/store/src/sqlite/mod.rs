@@ -340,8 +340,8 @@ impl Store for SqliteStore {
     }
 
     async fn poll_device(&self, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
-        let hash = poll.device_code_hash;
-        let found = self.pool.read_by_key(|conn| device::by_code_hash(conn, &hash)).await?;
+        let found =
+            self.pool.read_by_key(|conn| device::by_code(conn, &poll.device_id, &poll.device_code_hash)).await?;
         if let Some(answer) = crate::poll::answer_without_writing(found, &poll.client_id, poll.now) {
             return Ok(answer.outcome);
         }
@@ -351,11 +351,12 @@ impl Store for SqliteStore {
 
     async fn answer_device_poll(
         &self,
+        device_id: &str,
         device_code_hash: [u8; 32],
         client_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<crate::PollAnswer>> {
-        let found = self.pool.read_by_key(|conn| device::by_code_hash(conn, &device_code_hash)).await?;
+        let found = self.pool.read_by_key(|conn| device::by_code(conn, device_id, &device_code_hash)).await?;
         Ok(crate::poll::answer_without_writing(found, client_id, now))
     }
 

@@ -102,23 +102,9 @@ impl TestStore {
         account: &Account,
         now: DateTime<Utc>,
     ) -> sitegpt_access::device::DeviceCode {
-        let device_code = sitegpt_access::device::DeviceCode::generate();
-        let created = self
-            .store
-            .create_device_authorization(sitegpt_store::NewDeviceAuthorization {
-                id: new_id(IdKind::Device),
-                device_code_hash: device_code.hash(),
-                user_code: sitegpt_access::device::UserCode::generate().normalized().to_owned(),
-                client_id: "sitegpt-cli".into(),
-                scopes: sitegpt_access::AccessLevel::Standard.scopes(),
-                chatbots: ChatbotRestriction::unrestricted(),
-                token_name: None,
-                now,
-                expires_at: now + Duration::minutes(10),
-                interval_secs: 5,
-            })
-            .await
-            .expect("create");
+        let user_code = sitegpt_access::device::UserCode::generate();
+        let (new, device_code) = new_device(user_code.normalized(), now);
+        let created = self.store.create_device_authorization(new).await.expect("create");
         let approve =
             sitegpt_store::DeviceDecision::Approve { user_id: user.id.clone(), account_id: account.id.clone() };
         self.store.decide_device(&created.id, approve, now).await.expect("approve");
@@ -126,11 +112,35 @@ impl TestStore {
     }
 }
 
+/// A pending device authorization of `sitegpt-cli` for `user_code`, begun
+/// at `now` (ten minutes to go), and its device code.
+pub fn new_device(
+    user_code: &str,
+    now: DateTime<Utc>,
+) -> (sitegpt_store::NewDeviceAuthorization, sitegpt_access::device::DeviceCode) {
+    let id = sitegpt_access::id::new_sorted_id(IdKind::Device);
+    let code = sitegpt_access::device::DeviceCode::generate(&id);
+    let new = sitegpt_store::NewDeviceAuthorization {
+        id,
+        device_code_hash: code.hash(),
+        user_code: user_code.into(),
+        client_id: "sitegpt-cli".into(),
+        scopes: sitegpt_access::AccessLevel::Standard.scopes(),
+        chatbots: ChatbotRestriction::unrestricted(),
+        token_name: None,
+        now,
+        expires_at: now + Duration::minutes(10),
+        interval_secs: 5,
+    };
+    (new, code)
+}
+
 /// A poll of the token endpoint for `code` at `at` (with a fresh token to
 /// store if it is approved).
 pub fn device_poll(code: &sitegpt_access::device::DeviceCode, at: DateTime<Utc>) -> sitegpt_store::DevicePoll {
     let plain = PlainToken::generate();
     sitegpt_store::DevicePoll {
+        device_id: code.device_id().expect("a code of this server names its authorization").to_owned(),
         device_code_hash: code.hash(),
         client_id: "sitegpt-cli".into(),
         now: at,

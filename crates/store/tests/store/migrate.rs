@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use rusqlite::types::Value;
-use sitegpt_access::device::{DeviceCode, UserCode};
+use sitegpt_access::device::UserCode;
 use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Role, ScopeSet};
 use sitegpt_store::migrate::{TABLES, sqlite_to_postgres};
 use sitegpt_store::postgres::PostgresStore;
@@ -134,16 +134,8 @@ async fn every_row_of_every_table_arrives_unchanged() {
     t.store.create_password_reset([4; 32], &member.id, now, now + Duration::hours(1)).await.expect("reset link");
     t.store
         .create_device_authorization(NewDeviceAuthorization {
-            id: "dev_1".into(),
-            device_code_hash: DeviceCode::generate().hash(),
-            user_code: UserCode::generate().normalized().to_owned(),
-            client_id: "sitegpt-cli".into(),
-            scopes: AccessLevel::Standard.scopes(),
             chatbots: ChatbotRestriction::from_ids(vec![bot.id.clone()]),
-            token_name: None,
-            now,
-            expires_at: now + Duration::minutes(10),
-            interval_secs: 5,
+            ..crate::new_device(UserCode::generate().normalized(), now).0
         })
         .await
         .expect("device");

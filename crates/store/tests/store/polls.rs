@@ -5,16 +5,14 @@
 
 use chrono::{Duration, Utc};
 use sitegpt_access::device::{DeviceCode, MAX_INTERVAL_SECS, UserCode};
-use sitegpt_access::{AccessLevel, ChatbotRestriction};
 use sitegpt_store::sqlite::SqliteStore;
-use sitegpt_store::{Actor, DevicePollOutcome, NewDeviceAuthorization, Store};
+use sitegpt_store::{Actor, DevicePollOutcome, Store};
 
-use crate::{device_poll, engines, sqlite};
+use crate::{device_poll, engines, new_device, sqlite};
 
 async fn pending(store: &dyn sitegpt_store::Store, now: chrono::DateTime<Utc>) -> DeviceCode {
-    let code = DeviceCode::generate();
-    let user_code = UserCode::generate().normalized().to_owned();
-    store.create_device_authorization(new_authorization(&code, &user_code, now)).await.expect("create");
+    let (new, code) = new_device(UserCode::generate().normalized(), now);
+    store.create_device_authorization(new).await.expect("create");
     code
 }
 
@@ -61,23 +59,9 @@ async fn a_poll_too_soon_at_the_longest_interval_writes_nothing() {
     }
     assert_eq!(store.write_stats(), before, "polls at the longest interval reached the writer");
     // Unknown codes are answered without the writer too.
-    store.poll_device(device_poll(&DeviceCode::generate(), now), &by).await.expect("poll");
+    let (_, unknown) = new_device("BCDFGHJK", now);
+    store.poll_device(device_poll(&unknown, now), &by).await.expect("poll");
     assert_eq!(store.write_stats(), before);
-}
-
-fn new_authorization(code: &DeviceCode, user_code: &str, now: chrono::DateTime<Utc>) -> NewDeviceAuthorization {
-    NewDeviceAuthorization {
-        id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-        device_code_hash: code.hash(),
-        user_code: user_code.into(),
-        client_id: "sitegpt-cli".into(),
-        scopes: AccessLevel::Standard.scopes(),
-        chatbots: ChatbotRestriction::unrestricted(),
-        token_name: None,
-        now,
-        expires_at: now + Duration::minutes(10),
-        interval_secs: 5,
-    }
 }
 
 #[tokio::test]
@@ -86,27 +70,15 @@ async fn a_counted_authorization_is_stored_with_its_count_and_a_refused_or_colli
         let engine = t.store.engine();
         let now = Utc::now();
         let limit = sitegpt_store::UseLimit { key: [9; 32], now, window: Duration::minutes(1), max: 2 };
-        let first = t
-            .store
-            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJK", now), limit)
-            .await;
+        let first = t.store.create_device_authorization_counted(new_device("BCDFGHJK", now).0, limit).await;
         assert!(matches!(first, Ok(Ok(_))), "{engine}: {first:?}");
         // A taken user code fails, and its count goes with it.
-        let taken = t
-            .store
-            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJK", now), limit)
-            .await;
+        let taken = t.store.create_device_authorization_counted(new_device("BCDFGHJK", now).0, limit).await;
         assert!(matches!(taken, Err(sitegpt_store::StoreError::Conflict(_))), "{engine}: {taken:?}");
-        let second = t
-            .store
-            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJL", now), limit)
-            .await;
+        let second = t.store.create_device_authorization_counted(new_device("BCDFGHJL", now).0, limit).await;
         assert!(matches!(second, Ok(Ok(_))), "{engine}: the collision was not counted: {second:?}");
         // The third within the window is over the limit: counted, not stored.
-        let third = t
-            .store
-            .create_device_authorization_counted(new_authorization(&DeviceCode::generate(), "BCDFGHJM", now), limit)
-            .await;
+        let third = t.store.create_device_authorization_counted(new_device("BCDFGHJM", now).0, limit).await;
         let Ok(Err(window)) = third else { panic!("{engine}: {third:?}") };
         assert_eq!(window.count, 3, "{engine}");
         assert!(t.store.device_by_user_code("BCDFGHJM").await.expect("read").is_none(), "{engine}");

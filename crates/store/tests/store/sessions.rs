@@ -1,7 +1,6 @@
 use chrono::{Duration, Utc};
-use sitegpt_access::device::{DeviceCode, UserCode};
-use sitegpt_access::{AccessLevel, ChatbotRestriction};
-use sitegpt_store::{DeviceDecision, DeviceStatus, NewDeviceAuthorization, NewSession, StoreError};
+use sitegpt_access::device::UserCode;
+use sitegpt_store::{DeviceDecision, DeviceStatus, NewSession, StoreError};
 
 use crate::engines;
 
@@ -62,28 +61,17 @@ async fn pending_user_codes_are_unique_and_decisions_final() {
         let (user, account) = t.owner("d@example.com").await;
         let now = Utc::now();
         let code = UserCode::generate();
-        let new = |device: &DeviceCode| NewDeviceAuthorization {
-            id: sitegpt_access::id::new_id(sitegpt_access::id::IdKind::Device),
-            device_code_hash: device.hash(),
-            user_code: code.normalized().to_owned(),
-            client_id: "sitegpt-cli".into(),
-            scopes: AccessLevel::Standard.scopes(),
-            chatbots: ChatbotRestriction::unrestricted(),
-            token_name: None,
-            now,
-            expires_at: now + Duration::minutes(10),
-            interval_secs: 5,
-        };
-        let first = t.store.create_device_authorization(new(&DeviceCode::generate())).await.expect("create");
+        let new = || crate::new_device(code.normalized(), now).0;
+        let first = t.store.create_device_authorization(new()).await.expect("create");
         assert_eq!(first.status, DeviceStatus::Pending);
         let read = t.store.device_by_user_code(code.normalized()).await.expect("read").expect("found");
         assert_eq!(first, read, "what create returns is what a read returns");
-        let clash = t.store.create_device_authorization(new(&DeviceCode::generate())).await;
+        let clash = t.store.create_device_authorization(new()).await;
         assert!(matches!(clash, Err(StoreError::Conflict(_))), "a pending code is unique");
         let denied = t.store.decide_device(&first.id, DeviceDecision::Deny, now).await.expect("deny");
         assert_eq!(denied.status, DeviceStatus::Denied);
         // Once decided, the code may be handed out again.
-        let second = t.store.create_device_authorization(new(&DeviceCode::generate())).await.expect("reuse");
+        let second = t.store.create_device_authorization(new()).await.expect("reuse");
         assert_eq!(t.store.device_by_user_code(code.normalized()).await.expect("q").expect("found").id, second.id);
         let approve = DeviceDecision::Approve { user_id: user.id.clone(), account_id: account.id.clone() };
         let approved = t.store.decide_device(&second.id, approve.clone(), now).await.expect("approve");

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use sitegpt_access::device::{DeviceCode, EXPIRES_IN_SECS, INTERVAL_SECS, UserCode};
-use sitegpt_access::id::{IdKind, is_plausible_id, new_id};
+use sitegpt_access::id::{IdKind, is_plausible_id, new_sorted_id};
 use sitegpt_access::{AccessLevel, ChatbotRestriction, ScopeSet};
 use sitegpt_api_types::DeviceAuthorizationResponse;
 use sitegpt_store::{NewDeviceAuthorization, StoreError};
@@ -45,7 +45,8 @@ pub async fn device_authorization(
         check_name(name).map_err(|e| OAuthError::invalid_request(format!("token_{e}")))?;
     }
     let now = Utc::now();
-    let device_code = DeviceCode::generate();
+    let id = new_sorted_id(IdKind::Device);
+    let device_code = DeviceCode::generate(&id);
     // A fresh user code collides with a pending one about once in 10^10; retry.
     for _ in 0..5 {
         let user_code = UserCode::generate();
@@ -56,7 +57,7 @@ pub async fn device_authorization(
             .store
             .create_device_authorization_counted(
                 NewDeviceAuthorization {
-                    id: new_id(IdKind::Device),
+                    id: id.clone(),
                     device_code_hash: device_code.hash(),
                     user_code: user_code.normalized().to_owned(),
                     client_id: client.id.to_owned(),

@@ -38,6 +38,7 @@ pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response
 async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
     let client = require_client(form)?;
     let device_code = DeviceCode::from_client(form.required("device_code")?);
+    let Some(device_id) = device_code.device_id() else { return Err(unknown_device_code()) };
     let now = Utc::now();
     let hash = device_code.hash();
     // Most polls find nothing to issue: they are answered from one read,
@@ -48,7 +49,7 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
         Some(outcome) => Some(outcome),
         None => {
             let generation = memo.generation();
-            let answer = state.store.answer_device_poll(hash, client.id, now).await?;
+            let answer = state.store.answer_device_poll(device_id, hash, client.id, now).await?;
             answer.map(|answer| {
                 memo.remember(hash, client.id, &answer, now, generation);
                 answer.outcome
@@ -60,6 +61,7 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
         None => {
             let plain = PlainToken::generate();
             let poll = DevicePoll {
+                device_id: device_id.to_owned(),
                 device_code_hash: hash,
                 client_id: client.id.to_owned(),
                 now,
@@ -97,6 +99,10 @@ async fn device_code(state: &AppState, form: &Form) -> Result<Response, OAuthErr
         DevicePollOutcome::Expired => Err(error("expired_token", "The device code has expired; start again.")),
         DevicePollOutcome::AlreadyRedeemed => Err(error("invalid_grant", "The device code was already used.")),
         DevicePollOutcome::WrongClient => Err(error("invalid_grant", "The device code was issued to another client.")),
-        DevicePollOutcome::Unknown => Err(error("invalid_grant", "The device code is not valid.")),
+        DevicePollOutcome::Unknown => Err(unknown_device_code()),
     }
+}
+
+fn unknown_device_code() -> OAuthError {
+    error("invalid_grant", "The device code is not valid.")
 }
