@@ -20,6 +20,7 @@ mod sessions;
 mod sql;
 mod teams;
 mod tokens;
+mod uses;
 mod whitelabel;
 
 use crate::TokenUse;
@@ -47,6 +48,8 @@ use crate::{
 pub struct SqliteStore {
     pool: Arc<Pool>,
     epoch: EpochWatch,
+    /// Device authorizations per client address.
+    uses: uses::UseCounts,
 }
 
 impl SqliteStore {
@@ -64,7 +67,7 @@ impl SqliteStore {
         }
         let pool = Pool::open(path, synchronous, |conn| migrations::run(conn).map(drop))?;
         let epoch = EpochWatch::open(path, pool.commit_flag())?;
-        Ok(SqliteStore { pool: Arc::new(pool), epoch })
+        Ok(SqliteStore { pool: Arc::new(pool), epoch, uses: uses::UseCounts::default() })
     }
 
     pub fn path(&self) -> &Path {
@@ -313,15 +316,29 @@ impl Store for SqliteStore {
         new: NewDeviceAuthorization,
         limit: UseLimit,
     ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
-        self.pool
+        // Counted in this process's memory (`uses`), or past its bound in
+        // the table, in the transaction that stores the authorization.
+        let in_table = match self.uses.count(&limit) {
+            uses::Counted::InMemory(window) if window.count > limit.max => return Ok(Err(window)),
+            uses::Counted::InMemory(_) => false,
+            uses::Counted::InTable => true,
+        };
+        let created = self
+            .pool
             .write(move |tx| {
-                let window = sessions::count(tx, limit.key, limit.now, limit.window)?;
-                if window.count > limit.max {
-                    return Ok(Err(window));
+                if in_table {
+                    let window = sessions::count(tx, limit.key, limit.now, limit.window)?;
+                    if window.count > limit.max {
+                        return Ok(Err(window));
+                    }
                 }
                 device::create(tx, new).map(Ok)
             })
-            .await
+            .await;
+        if created.is_err() && !in_table {
+            self.uses.uncount(&limit.key);
+        }
+        created
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
