@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use rand::{Rng, RngCore};
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::base62;
@@ -31,11 +31,20 @@ pub struct UserCode(String);
 pub struct BadUserCode;
 
 impl UserCode {
+    /// A uniformly random code, from one read of the system's randomness:
+    /// bytes below 240 (12 × 20) pick a letter each, the rest are skipped.
     pub fn generate() -> UserCode {
-        let mut rng = rand::rngs::OsRng;
-        let code = (0..USER_CODE_LEN)
-            .map(|_| char::from(USER_CODE_ALPHABET[rng.gen_range(0..USER_CODE_ALPHABET.len())]))
-            .collect();
+        const LETTERS: u8 = USER_CODE_ALPHABET.len() as u8;
+        // The largest multiple of 20 a byte can be below: 240.
+        const BELOW: u8 = (256 - 256 % LETTERS as u16) as u8;
+        let mut code = String::with_capacity(USER_CODE_LEN);
+        let mut bytes = [0u8; 16];
+        while code.len() < USER_CODE_LEN {
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            for &byte in bytes.iter().filter(|&&b| b < BELOW).take(USER_CODE_LEN - code.len()) {
+                code.push(char::from(USER_CODE_ALPHABET[usize::from(byte % LETTERS)]));
+            }
+        }
         UserCode(code)
     }
 
@@ -151,6 +160,28 @@ mod tests {
             assert_eq!(&shown[4..5], "-");
             assert!(code.normalized().bytes().all(|b| USER_CODE_ALPHABET.contains(&b)));
         }
+    }
+
+    #[test]
+    fn every_letter_is_as_likely_in_every_place() {
+        let codes = 20_000;
+        let mut seen = [[0u32; 20]; USER_CODE_LEN];
+        for _ in 0..codes {
+            let code = UserCode::generate();
+            for (place, byte) in code.normalized().bytes().enumerate() {
+                let letter = USER_CODE_ALPHABET.iter().position(|&l| l == byte).expect("a letter of the alphabet");
+                seen[place][letter] += 1;
+            }
+        }
+        // 1,000 expected each; a biased draw (`byte % 20` over all 256
+        // values) would give the first 16 letters ~1,016 and the last four
+        // ~938: 2,000 more of the first sixteen over 160,000 letters, where
+        // chance gives σ ≈ 160 (each cell: σ ≈ 31).
+        let (fewest, most) = seen.iter().flatten().fold((u32::MAX, 0), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+        assert!(fewest > 800 && most < 1200, "{fewest}..{most}");
+        let firsts: u32 = seen.iter().map(|place| place[..16].iter().sum::<u32>()).sum();
+        let expected = f64::from(codes) * 8.0 * 16.0 / 20.0;
+        assert!((f64::from(firsts) - expected).abs() < 1000.0, "first sixteen letters {firsts}, expected {expected}");
     }
 
     #[test]

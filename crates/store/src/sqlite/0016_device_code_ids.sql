@@ -2,7 +2,7 @@
 -- by creation time): a poll finds its row by the primary key and matches
 -- the code's hash there, so the hash needs no index of its own, and new ids
 -- land at the end of theirs. Pending user codes stay unique, checked by the
--- insert under the write lock: one index on user codes instead of two.
+-- writer under the write lock: one index on user codes instead of two.
 -- Every random index costs a device authorization a page written to the
 -- WAL, and these were three of five.
 --

@@ -21,34 +21,38 @@ fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>
 }
 
 /// Stores a pending authorization. A user code is unique among pending
-/// ones: the insert itself checks, under the write lock every SQLite write
-/// holds, so the one index on user codes serves lookups and the check.
+/// ones: checked here, under the write lock every SQLite write holds, so the
+/// one index on user codes serves lookups and the check. (A separate read
+/// first: `INSERT … SELECT … WHERE NOT EXISTS` on the same table would copy
+/// its row through a temporary table.)
 pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
-             token_name, status, created_at, expires_at, interval_secs) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10 \
-             WHERE NOT EXISTS (SELECT 1 FROM device_authorizations WHERE user_code = ?3 AND status = 'pending')",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                new.id,
-                &new.device_code_hash[..],
-                new.user_code,
-                new.client_id,
-                new.scopes.to_space_separated(),
-                new.chatbots.ids().join(" "),
-                new.token_name,
-                ms(new.now),
-                ms(new.expires_at),
-                new.interval_secs,
-            ])
-        })
-        .map_err(|e| if is_unique_violation(&e) { in_use() } else { backend(e) })?;
-    if inserted == 0 {
+    let taken = tx
+        .prepare_cached("SELECT 1 FROM device_authorizations WHERE user_code = ?1 AND status = 'pending' LIMIT 1")
+        .and_then(|mut stmt| stmt.exists([&new.user_code]))
+        .map_err(backend)?;
+    if taken {
         return Err(in_use());
     }
+    tx.prepare_cached(
+        "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
+         token_name, status, created_at, expires_at, interval_secs) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            new.id,
+            &new.device_code_hash[..],
+            new.user_code,
+            new.client_id,
+            new.scopes.to_space_separated(),
+            new.chatbots.ids().join(" "),
+            new.token_name,
+            ms(new.now),
+            ms(new.expires_at),
+            new.interval_secs,
+        ])
+    })
+    .map_err(|e| if is_unique_violation(&e) { in_use() } else { backend(e) })?;
     Ok(new.into_stored())
 }
 
