@@ -19,9 +19,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{FailureWindow, UseLimit};
 
-/// Keys counted in memory at most (33 bytes each in the table, which grows
-/// by doubling: at most 17 MiB).
-pub(super) const MAX_KEYS: usize = 1 << 18;
+/// Keys counted in memory at most (25 bytes each in the hash table, which
+/// grows by doubling: at most 25 MiB, reached only when over half a million
+/// addresses ask within a minute; given back when they are dropped).
+pub(super) const MAX_KEYS: usize = 1 << 19;
 
 #[derive(Debug, Default)]
 pub(super) struct UseCounts {
@@ -30,11 +31,25 @@ pub(super) struct UseCounts {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// By the first half of the key (a SHA-256 hash: 128 bits tell keys
-    /// apart as well as 256).
-    windows: HashMap<u128, FailureWindow>,
+    /// By the first 8 bytes of the key (a SHA-256 hash: two of half a
+    /// million keys share a counter with odds of about 1 in 10^8, and then
+    /// only count together).
+    windows: HashMap<u64, Window>,
     /// New keys are counted in the table until then.
     in_table_until: Option<DateTime<Utc>>,
+}
+
+/// One key's window: when it started (milliseconds) and its count.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started_ms: i64,
+    count: u32,
+}
+
+impl Window {
+    fn public(self) -> FailureWindow {
+        FailureWindow { started_at: crate::rows::from_ms(self.started_ms), count: self.count }
+    }
 }
 
 /// Where a use was counted.
@@ -51,21 +66,23 @@ impl UseCounts {
     /// first use after a window ended starts the next).
     pub(super) fn count(&self, limit: &UseLimit) -> Counted {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let ended = limit.now - limit.window;
+        let now_ms = limit.now.timestamp_millis();
+        let ended = now_ms - limit.window.num_milliseconds();
         let key = short(&limit.key);
         if let Some(window) = inner.windows.get_mut(&key) {
-            if window.started_at <= ended {
-                *window = FailureWindow { started_at: limit.now, count: 1 };
+            if window.started_ms <= ended {
+                *window = Window { started_ms: now_ms, count: 1 };
             } else {
                 window.count = window.count.saturating_add(1);
             }
-            return Counted::InMemory(*window);
+            return Counted::InMemory(window.public());
         }
         if inner.in_table_until.is_some_and(|until| limit.now < until) {
             return Counted::InTable;
         }
         if inner.windows.len() >= MAX_KEYS {
-            inner.windows.retain(|_, window| window.started_at > ended);
+            inner.windows.retain(|_, window| window.started_ms > ended);
+            inner.windows.shrink_to_fit();
             // Unless an eighth is free again, the table takes new keys for a
             // window (so full memory is not scanned for every new key).
             if inner.windows.len() > MAX_KEYS - MAX_KEYS / 8 {
@@ -73,9 +90,9 @@ impl UseCounts {
                 return Counted::InTable;
             }
         }
-        let window = FailureWindow { started_at: limit.now, count: 1 };
+        let window = Window { started_ms: now_ms, count: 1 };
         inner.windows.insert(key, window);
-        Counted::InMemory(window)
+        Counted::InMemory(window.public())
     }
 
     /// Takes back a use counted in memory (its write failed).
@@ -91,10 +108,10 @@ impl UseCounts {
     }
 }
 
-fn short(key: &[u8; 32]) -> u128 {
-    let mut half = [0u8; 16];
-    half.copy_from_slice(&key[..16]);
-    u128::from_ne_bytes(half)
+fn short(key: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key[..8]);
+    u64::from_ne_bytes(first)
 }
 
 #[cfg(test)]
@@ -119,7 +136,7 @@ mod tests {
     #[test]
     fn uses_count_per_key_in_fixed_windows() {
         let uses = UseCounts::default();
-        let start = Utc::now();
+        let start = crate::rows::from_ms(Utc::now().timestamp_millis());
         assert_eq!(count_of(uses.count(&limit(1, start))), 1);
         assert_eq!(count_of(uses.count(&limit(1, start + Duration::seconds(30)))), 2);
         assert_eq!(count_of(uses.count(&limit(2, start + Duration::seconds(30)))), 1, "another key");
@@ -144,7 +161,7 @@ mod tests {
     #[test]
     fn past_the_bound_new_keys_go_to_the_table_until_no_window_there_can_be_live() {
         let uses = UseCounts::default();
-        let start = Utc::now();
+        let start = crate::rows::from_ms(Utc::now().timestamp_millis());
         for key in 0..MAX_KEYS as u32 {
             assert_eq!(count_of(uses.count(&limit(key, start))), 1);
         }
