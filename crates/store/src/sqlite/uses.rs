@@ -21,7 +21,7 @@ use crate::{FailureWindow, UseLimit};
 
 /// Keys counted in memory at most (25 bytes each in the hash table, which
 /// grows by doubling: at most 25 MiB, reached only when over half a million
-/// addresses ask within a minute; given back when they are dropped).
+/// addresses ask within a minute; the sweep once a window gives it back).
 pub(super) const MAX_KEYS: usize = 1 << 19;
 
 #[derive(Debug, Default)]
@@ -37,6 +37,8 @@ struct Inner {
     windows: HashMap<u64, Window>,
     /// New keys are counted in the table until then.
     in_table_until: Option<DateTime<Utc>>,
+    /// When ended windows are next dropped (once a window, milliseconds).
+    next_sweep_ms: i64,
 }
 
 /// One key's window: when it started (milliseconds) and its count.
@@ -69,6 +71,13 @@ impl UseCounts {
         let now_ms = limit.now.timestamp_millis();
         let ended = now_ms - limit.window.num_milliseconds();
         let key = short(&limit.key);
+        if now_ms >= inner.next_sweep_ms {
+            // Once a window, ended windows go, and with them the memory a
+            // burst of addresses took.
+            inner.windows.retain(|_, window| window.started_ms > ended);
+            inner.windows.shrink_to_fit();
+            inner.next_sweep_ms = now_ms + limit.window.num_milliseconds();
+        }
         if let Some(window) = inner.windows.get_mut(&key) {
             if window.started_ms <= ended {
                 *window = Window { started_ms: now_ms, count: 1 };
@@ -82,7 +91,6 @@ impl UseCounts {
         }
         if inner.windows.len() >= MAX_KEYS {
             inner.windows.retain(|_, window| window.started_ms > ended);
-            inner.windows.shrink_to_fit();
             // Unless an eighth is free again, the table takes new keys for a
             // window (so full memory is not scanned for every new key).
             if inner.windows.len() > MAX_KEYS - MAX_KEYS / 8 {
@@ -156,6 +164,19 @@ mod tests {
         uses.uncount(&limit(1, now).key);
         uses.uncount(&limit(1, now).key);
         assert_eq!(count_of(uses.count(&limit(1, now))), 1, "gone at zero, then counted afresh");
+    }
+
+    #[test]
+    fn ended_windows_are_dropped_within_a_window() {
+        let uses = UseCounts::default();
+        let start = crate::rows::from_ms(Utc::now().timestamp_millis());
+        for key in 0..1000 {
+            uses.count(&limit(key, start));
+        }
+        assert_eq!(uses.inner.lock().expect("lock").windows.len(), 1000);
+        // Two windows on, one more use: the thousand ended windows are gone.
+        uses.count(&limit(5000, start + Duration::seconds(120)));
+        assert_eq!(uses.inner.lock().expect("lock").windows.len(), 1);
     }
 
     #[test]
