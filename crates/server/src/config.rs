@@ -304,10 +304,24 @@ impl Settings {
 
     /// Opens the store and runs its migrations.
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(false).await
+    }
+
+    /// Opens the store for a server: on SQLite, the one handle that serves
+    /// the file ([`SqliteStore::open_serving`]; a second server is refused).
+    pub async fn open_store_for_serving(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open(true).await
+    }
+
+    async fn open(&self, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
         match self.database()? {
             Database::Sqlite(path) => {
-                let store = SqliteStore::open_with(&path, self.sqlite_synchronous)
-                    .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+                let store = if serving {
+                    SqliteStore::open_serving(&path, self.sqlite_synchronous)
+                } else {
+                    SqliteStore::open_with(&path, self.sqlite_synchronous)
+                }
+                .with_context(|| format!("opening the SQLite database {}", path.display()))?;
                 Ok(Arc::new(store))
             }
             Database::Postgres(url) => {

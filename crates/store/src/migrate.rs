@@ -49,6 +49,10 @@ pub const TABLES: &[&str] = &[
     "audit_events",
 ];
 const NOT_COPIED: &[&str] = &["auth_epoch"];
+/// Columns that only SQLite's server needs (`table.column`): whether a
+/// device authorization's user code is in the index or in the server's
+/// memory; PostgreSQL indexes them all.
+pub const SQLITE_ONLY: &[&str] = &["device_authorizations.user_code_indexed"];
 /// Rows sent from the reader to the writer at a time.
 const BATCH: usize = 2_000;
 
@@ -143,8 +147,11 @@ fn read_all(path: &Path, sender: &mpsc::Sender<Batch>) -> StoreResult<()> {
     for table in TABLES {
         let columns: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"))
-            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
-            .map_err(backend)?;
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>())
+            .map_err(backend)?
+            .into_iter()
+            .filter(|column| !SQLITE_ONLY.contains(&format!("{table}.{column}").as_str()))
+            .collect();
         send(Batch::Columns(table, columns.clone()))?;
         let mut stmt =
             conn.prepare(&format!("SELECT {} FROM {table} ORDER BY rowid", columns.join(", "))).map_err(backend)?;

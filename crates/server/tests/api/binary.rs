@@ -254,6 +254,36 @@ fn help_lists_commands_with_examples() {
     assert!(text.contains("--scope") && text.contains("Example"), "{text}");
 }
 
+/// A SQLite file is served by one process (the server keeps some of its
+/// state in memory): a second `serve` on the same data is refused with what
+/// to do, while admin commands still run beside the first; once the first
+/// stops, a server starts again.
+#[test]
+fn a_second_server_on_one_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = Server::start(dir.path());
+    let second = Command::new(BIN)
+        .arg("serve")
+        .env("SITEGPT_DATA_DIR", &first.data_dir)
+        .env("SITEGPT_LISTEN", "127.0.0.1:0")
+        .env_remove("SITEGPT_DATABASE_URL")
+        .output()
+        .expect("run a second server");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another sitegpt-server is serving"), "{stderr}");
+    assert!(stderr.contains(&first.data_dir.join("sitegpt.db").display().to_string()), "{stderr}");
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    first
+        .admin(&["create-user", "--email", "ada@example.com", "--password", "long enough", "--verified"])
+        .expect("admin beside the server");
+    let (status, _) = first.get("/api/v2/account", "not-a-token");
+    assert_eq!(status, 401, "the first server still serves");
+    first.stop();
+    let again = Server::start(dir.path());
+    again.stop();
+}
+
 /// An admin command run away from the server's data (the wrong folder, a
 /// missing setting) is refused and says where it looked, instead of quietly
 /// working on a new, empty database; `--create-database` makes one on purpose.

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::pool::backend;
 use super::sql::is_unique_violation;
 use super::tokens::{insert_token_row, load_token};
+use super::user_codes::UserCodes;
 use crate::poll::{self, PollStep};
 use crate::rows::{self, DEVICE_COLUMNS, ms};
 use crate::{
@@ -21,22 +22,22 @@ fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>
 }
 
 /// Stores a pending authorization. A user code is unique among pending
-/// ones: checked here, under the write lock every SQLite write holds, so the
-/// one index on user codes serves lookups and the check. (A separate read
-/// first: `INSERT … SELECT … WHERE NOT EXISTS` on the same table would copy
-/// its row through a temporary table.)
-pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-    let taken = tx
-        .prepare_cached("SELECT 1 FROM device_authorizations WHERE user_code = ?1 AND status = 'pending' LIMIT 1")
-        .and_then(|mut stmt| stmt.exists([&new.user_code]))
-        .map_err(backend)?;
-    if taken {
+/// ones: checked here, under the write lock every SQLite write holds. On
+/// the serving handle the code is held in `codes` (in memory) if there is
+/// room; otherwise its row goes into the user-code index.
+pub(super) fn create(
+    tx: &Connection,
+    new: NewDeviceAuthorization,
+    codes: Option<&UserCodes>,
+) -> StoreResult<DeviceAuthorization> {
+    if by_user_code(tx, &new.user_code, codes)?.is_some_and(|held| held.status == DeviceStatus::Pending) {
         return Err(in_use());
     }
+    let in_memory = codes.is_some_and(|codes| codes.hold(&new.user_code, &new.id, new.expires_at));
     tx.prepare_cached(
         "INSERT INTO device_authorizations (id, device_code_hash, user_code, client_id, scopes, chatbot_ids, \
-         token_name, status, created_at, expires_at, interval_secs) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
+         token_name, status, created_at, expires_at, interval_secs, user_code_indexed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -50,9 +51,15 @@ pub(super) fn create(tx: &Connection, new: NewDeviceAuthorization) -> StoreResul
             ms(new.now),
             ms(new.expires_at),
             new.interval_secs,
+            !in_memory,
         ])
     })
-    .map_err(|e| if is_unique_violation(&e) { in_use() } else { backend(e) })?;
+    .map_err(|e| {
+        if let (true, Some(codes)) = (in_memory, codes) {
+            codes.release(&new.user_code, &new.id);
+        }
+        if is_unique_violation(&e) { in_use() } else { backend(e) }
+    })?;
     Ok(new.into_stored())
 }
 
@@ -60,13 +67,44 @@ fn in_use() -> StoreError {
     StoreError::Conflict("user code or device id in use".into())
 }
 
-pub(super) fn by_user_code(conn: &Connection, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
-    conn.prepare_cached(&format!(
-        "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE user_code = ?1 ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([user_code], |r| rows::device(r)).optional())
-    .map(|found| found.map(|(device, _)| device))
-    .map_err(backend)
+/// The authorization a person means by `user_code`: the pending one if
+/// there is one, else the newest. The serving handle asks its map in memory
+/// and the index (rows past the map's bound, from before it, or written by
+/// other handles) and keeps the better; other handles read every row.
+pub(super) fn by_user_code(
+    conn: &Connection,
+    user_code: &str,
+    codes: Option<&UserCodes>,
+) -> StoreResult<Option<DeviceAuthorization>> {
+    let Some(codes) = codes else { return newest(conn, BY_ANY_CODE, user_code) };
+    let held = match codes.holder(user_code) {
+        Some(id) => by_id(conn, &id)?.filter(|device| device.user_code == user_code),
+        None => None,
+    };
+    let indexed = newest(conn, BY_INDEXED_CODE, user_code)?;
+    Ok(held.into_iter().chain(indexed).max_by(|a, b| {
+        let rank = |d: &DeviceAuthorization| (d.status == DeviceStatus::Pending, d.created_at);
+        rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+    }))
+}
+
+/// Rows with a user code in the index; all rows with one (a scan, for
+/// handles other than the server's).
+const BY_INDEXED_CODE: &str = "WHERE user_code = ?1 AND user_code_indexed = 1";
+const BY_ANY_CODE: &str = "WHERE user_code = ?1";
+
+fn newest(conn: &Connection, filter: &str, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
+    conn.prepare_cached(&newest_sql(filter))
+        .and_then(|mut stmt| stmt.query_row([user_code], |r| rows::device(r)).optional())
+        .map(|found| found.map(|(device, _)| device))
+        .map_err(backend)
+}
+
+fn newest_sql(filter: &str) -> String {
+    format!(
+        "SELECT {DEVICE_COLUMNS} FROM device_authorizations {filter} \
+         ORDER BY status = 'pending' DESC, created_at DESC, id DESC LIMIT 1"
+    )
 }
 
 pub(super) fn decide(
@@ -140,5 +178,156 @@ pub(super) fn poll(tx: &Connection, poll: DevicePoll, by: &Actor) -> StoreResult
             .map_err(backend)?;
             Ok(PollStep::waiting(interval_secs, slow_down))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use sitegpt_access::id::{IdKind, new_sorted_id};
+    use sitegpt_access::{AccessLevel, ChatbotRestriction};
+
+    use super::*;
+
+    fn database() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("open");
+        super::super::migrations::run(&mut conn).expect("migrations");
+        conn
+    }
+
+    fn new(user_code: &str, now: DateTime<Utc>) -> NewDeviceAuthorization {
+        NewDeviceAuthorization {
+            id: new_sorted_id(IdKind::Device),
+            device_code_hash: [7; 32],
+            user_code: user_code.into(),
+            client_id: "sitegpt-cli".into(),
+            scopes: AccessLevel::Standard.scopes(),
+            chatbots: ChatbotRestriction::unrestricted(),
+            token_name: None,
+            now,
+            expires_at: now + Duration::minutes(10),
+            interval_secs: 5,
+        }
+    }
+
+    fn indexed(conn: &Connection, id: &str) -> bool {
+        conn.query_row("SELECT user_code_indexed FROM device_authorizations WHERE id = ?1", [id], |r| r.get(0))
+            .expect("row")
+    }
+
+    fn found(conn: &Connection, code: &str, codes: &UserCodes) -> Option<(String, DeviceStatus)> {
+        by_user_code(conn, code, Some(codes)).expect("lookup").map(|device| (device.id, device.status))
+    }
+
+    #[test]
+    fn codes_in_memory_and_in_the_index_are_found_alike() {
+        let conn = database();
+        let codes = UserCodes::bounded(1);
+        let now = Utc::now();
+        let a = create(&conn, new("XXXXXXXX", now), Some(&codes)).expect("a");
+        assert!(!indexed(&conn, &a.id), "held in memory, out of the index");
+        let b = create(&conn, new("YYYYYYYY", now), Some(&codes)).expect("b");
+        assert!(indexed(&conn, &b.id), "memory full: indexed");
+        assert_eq!(found(&conn, "XXXXXXXX", &codes), Some((a.id.clone(), DeviceStatus::Pending)));
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((b.id.clone(), DeviceStatus::Pending)));
+        assert_eq!(found(&conn, "ZZZZZZZZ", &codes), None);
+
+        // A pending code is refused wherever it is kept.
+        for code in ["XXXXXXXX", "YYYYYYYY"] {
+            let refused = create(&conn, new(code, now), Some(&codes));
+            assert!(matches!(refused, Err(StoreError::Conflict(_))), "{code}: {refused:?}");
+        }
+
+        // Decided, a code is free again; a held code changes hands in
+        // memory, full or not, and the new holder is the one found.
+        decide(&conn, &a.id, DeviceDecision::Deny, now).expect("deny a");
+        decide(&conn, &b.id, DeviceDecision::Deny, now).expect("deny b");
+        let later = now + Duration::seconds(1);
+        let c = create(&conn, new("XXXXXXXX", later), Some(&codes)).expect("c");
+        assert!(!indexed(&conn, &c.id));
+        assert_eq!(found(&conn, "XXXXXXXX", &codes), Some((c.id.clone(), DeviceStatus::Pending)));
+        let d = create(&conn, new("YYYYYYYY", later), Some(&codes)).expect("d");
+        assert!(indexed(&conn, &d.id));
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((d.id.clone(), DeviceStatus::Pending)));
+        decide(&conn, &d.id, DeviceDecision::Deny, later).expect("deny d");
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((d.id.clone(), DeviceStatus::Denied)), "the newest");
+
+        // Memory emptied (as by the sweep): a code indexed earlier and one
+        // held now; the pending one wins, then the newer one.
+        codes.sweep(later + Duration::days(1));
+        let e = create(&conn, new("YYYYYYYY", later + Duration::seconds(1)), Some(&codes)).expect("e");
+        assert!(!indexed(&conn, &e.id));
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((e.id.clone(), DeviceStatus::Pending)));
+        decide(&conn, &e.id, DeviceDecision::Deny, later).expect("deny e");
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((e.id, DeviceStatus::Denied)));
+    }
+
+    #[test]
+    fn a_pending_code_in_the_index_keeps_a_new_holder_out_of_memory() {
+        let conn = database();
+        let codes = UserCodes::bounded(0);
+        let now = Utc::now();
+        let a = create(&conn, new("XXXXXXXX", now), Some(&codes)).expect("a");
+        assert!(indexed(&conn, &a.id));
+        let roomy = UserCodes::default();
+        assert!(matches!(create(&conn, new("XXXXXXXX", now), Some(&roomy)), Err(StoreError::Conflict(_))));
+        assert_eq!(roomy.holder("XXXXXXXX"), None, "nothing held for a refused authorization");
+    }
+
+    #[test]
+    fn the_map_is_rebuilt_from_the_rows_and_what_does_not_fit_is_indexed() {
+        let mut conn = database();
+        let codes = UserCodes::default();
+        let now = Utc::now();
+        let old = create(&conn, new("XXXXXXXX", now), Some(&codes)).expect("old");
+        decide(&conn, &old.id, DeviceDecision::Deny, now).expect("deny");
+        let newer = create(&conn, new("XXXXXXXX", now + Duration::seconds(1)), Some(&codes)).expect("newer");
+        let other = create(&conn, new("YYYYYYYY", now + Duration::seconds(2)), Some(&codes)).expect("other");
+
+        // A restart: the newest holder of each code is held again.
+        let reopened = UserCodes::default();
+        reopened.load(&mut conn).expect("load");
+        assert_eq!(reopened.holder("XXXXXXXX"), Some(newer.id.clone()));
+        assert_eq!(reopened.holder("YYYYYYYY"), Some(other.id.clone()));
+
+        // With less room than rows, the rest go into the index and are
+        // found there.
+        let small = UserCodes::bounded(1);
+        small.load(&mut conn).expect("load");
+        assert_eq!(small.holder("XXXXXXXX"), Some(newer.id.clone()));
+        assert!(indexed(&conn, &other.id));
+        assert!(!indexed(&conn, &newer.id));
+        assert_eq!(found(&conn, "YYYYYYYY", &small), Some((other.id, DeviceStatus::Pending)));
+        assert_eq!(found(&conn, "XXXXXXXX", &small), Some((newer.id, DeviceStatus::Pending)));
+    }
+
+    /// Handles other than the server's (admin commands) keep nothing in
+    /// memory: they find the server's rows by reading every row, and index
+    /// what they write, so the server finds it.
+    #[test]
+    fn other_handles_read_every_row_and_index_what_they_write() {
+        let conn = database();
+        let codes = UserCodes::default();
+        let now = Utc::now();
+        let served = create(&conn, new("XXXXXXXX", now), Some(&codes)).expect("by the server");
+        assert_eq!(by_user_code(&conn, "XXXXXXXX", None).expect("lookup").map(|d| d.id), Some(served.id));
+        assert!(matches!(create(&conn, new("XXXXXXXX", now), None), Err(StoreError::Conflict(_))), "pending");
+        let other = create(&conn, new("YYYYYYYY", now), None).expect("by another handle");
+        assert!(indexed(&conn, &other.id));
+        assert_eq!(found(&conn, "YYYYYYYY", &codes), Some((other.id, DeviceStatus::Pending)));
+        assert!(matches!(create(&conn, new("YYYYYYYY", now), Some(&codes)), Err(StoreError::Conflict(_))));
+    }
+
+    #[test]
+    fn the_index_lookup_uses_the_partial_index() {
+        let conn = database();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", newest_sql(BY_INDEXED_CODE)))
+            .expect("prepare")
+            .query_map(["XXXXXXXX"], |r| r.get(3))
+            .expect("plan")
+            .map(|line| line.expect("line"))
+            .collect();
+        assert!(plan.iter().any(|line| line.contains("USING INDEX device_authorizations_by_user_code")), "{plan:?}");
     }
 }

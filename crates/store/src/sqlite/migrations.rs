@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0014_notices.sql"),
     include_str!("0015_audit.sql"),
     include_str!("0016_device_code_ids.sql"),
+    include_str!("0017_user_codes_in_memory.sql"),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {
@@ -89,6 +90,11 @@ mod tests {
         let after = device_rows(&conn);
         assert_eq!(before, after);
         assert_eq!(before.len(), 2);
+        // Rows from before the map of user codes in memory stay indexed.
+        let indexed: i64 = conn
+            .query_row("SELECT count(*) FROM device_authorizations WHERE user_code_indexed = 1", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(indexed, 2);
         // The primary key's index, user codes, expiry: no index on the hash.
         assert_eq!(
             indexes(&conn),

@@ -16,12 +16,16 @@ mod migrations;
 mod notices;
 mod oauth;
 mod pool;
+mod serving;
 mod sessions;
 mod sql;
 mod teams;
 mod tokens;
+mod user_codes;
 mod uses;
 mod whitelabel;
+
+pub use serving::ServeLock;
 
 use crate::TokenUse;
 use std::path::Path;
@@ -44,12 +48,29 @@ use crate::{
 };
 
 /// The SQLite engine. Cheap to clone the `Arc` it lives in; one per process.
+///
+/// The server opens the file with [`SqliteStore::open_serving`]: that
+/// handle holds the file's [`ServeLock`] (one server per file) and keeps
+/// some of the file's state in memory. Other handles (admin commands) open
+/// it with [`SqliteStore::open`] beside the server and keep nothing there.
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
     epoch: EpochWatch,
+    serving: Option<Serving>,
+}
+
+/// What the serving handle keeps in memory: exact because no other process
+/// creates device authorizations in the file while it holds the lock (other
+/// handles count them in `rate_limits` and put their user codes in the
+/// index).
+#[derive(Debug)]
+struct Serving {
+    _lock: ServeLock,
     /// Device authorizations per client address.
     uses: uses::UseCounts,
+    /// Which device authorization holds each user code.
+    user_codes: Arc<user_codes::UserCodes>,
 }
 
 impl SqliteStore {
@@ -61,13 +82,51 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with the writer's durability chosen.
     pub fn open_with(path: &Path, synchronous: Synchronous) -> StoreResult<SqliteStore> {
+        let pool = SqliteStore::pool(path, synchronous, |_| Ok(()))?;
+        let epoch = EpochWatch::open(path, pool.commit_flag())?;
+        Ok(SqliteStore { pool: Arc::new(pool), epoch, serving: None })
+    }
+
+    /// Opens the file for the one server that serves it: takes its
+    /// [`ServeLock`] first (refused while another server holds it), then
+    /// opens it as [`SqliteStore::open_with`] does and rebuilds what the
+    /// server keeps in memory.
+    pub fn open_serving(path: &Path, synchronous: Synchronous) -> StoreResult<SqliteStore> {
+        let lock = ServeLock::acquire(path)?;
+        let user_codes = Arc::new(user_codes::UserCodes::default());
+        let pool = SqliteStore::pool(path, synchronous, |conn| user_codes.load(conn))?;
+        let epoch = EpochWatch::open(path, pool.commit_flag())?;
+        let serving = Serving { _lock: lock, uses: uses::UseCounts::default(), user_codes };
+        Ok(SqliteStore { pool: Arc::new(pool), epoch, serving: Some(serving) })
+    }
+
+    /// The pool, its migrations run and then `after` on the writer.
+    fn pool(
+        path: &Path,
+        synchronous: Synchronous,
+        after: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<()>,
+    ) -> StoreResult<Pool> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let pool = Pool::open(path, synchronous, |conn| migrations::run(conn).map(drop))?;
-        let epoch = EpochWatch::open(path, pool.commit_flag())?;
-        Ok(SqliteStore { pool: Arc::new(pool), epoch, uses: uses::UseCounts::default() })
+        Pool::open(path, synchronous, |conn| {
+            migrations::run(conn)?;
+            after(conn)
+        })
+    }
+
+    /// Which device authorization holds each user code, on the serving
+    /// handle.
+    fn user_codes(&self) -> Option<Arc<user_codes::UserCodes>> {
+        self.serving.as_ref().map(|serving| Arc::clone(&serving.user_codes))
+    }
+
+    /// A device authorization whose batch failed to commit holds no code.
+    fn release_on_failure<T>(&self, created: &StoreResult<T>, user_code: &str, id: &str) {
+        if let (Err(_), Some(serving)) = (created, &self.serving) {
+            serving.user_codes.release(user_code, id);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -308,7 +367,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_device_authorization(&self, new: NewDeviceAuthorization) -> StoreResult<DeviceAuthorization> {
-        self.pool.write(move |tx| device::create(tx, new)).await
+        let codes = self.user_codes();
+        let (user_code, id) = (new.user_code.clone(), new.id.clone());
+        let created = self.pool.write(move |tx| device::create(tx, new, codes.as_deref())).await;
+        self.release_on_failure(&created, &user_code, &id);
+        created
     }
 
     async fn create_device_authorization_counted(
@@ -316,13 +379,17 @@ impl Store for SqliteStore {
         new: NewDeviceAuthorization,
         limit: UseLimit,
     ) -> StoreResult<Result<DeviceAuthorization, FailureWindow>> {
-        // Counted in this process's memory (`uses`), or past its bound in
-        // the table, in the transaction that stores the authorization.
-        let in_table = match self.uses.count(&limit) {
-            uses::Counted::InMemory(window) if window.count > limit.max => return Ok(Err(window)),
-            uses::Counted::InMemory(_) => false,
-            uses::Counted::InTable => true,
+        // Counted in the serving process's memory (`uses`), or past its
+        // bound (and on other handles) in the table, in the transaction that
+        // stores the authorization.
+        let uses = self.serving.as_ref().map(|serving| &serving.uses);
+        let in_table = match uses.map(|uses| uses.count(&limit)) {
+            Some(uses::Counted::InMemory(window)) if window.count > limit.max => return Ok(Err(window)),
+            Some(uses::Counted::InMemory(_)) => false,
+            Some(uses::Counted::InTable) | None => true,
         };
+        let codes = self.user_codes();
+        let (user_code, id, key) = (new.user_code.clone(), new.id.clone(), limit.key);
         let created = self
             .pool
             .write(move |tx| {
@@ -332,18 +399,19 @@ impl Store for SqliteStore {
                         return Ok(Err(window));
                     }
                 }
-                device::create(tx, new).map(Ok)
+                device::create(tx, new, codes.as_deref()).map(Ok)
             })
             .await;
-        if created.is_err() && !in_table {
-            self.uses.uncount(&limit.key);
+        self.release_on_failure(&created, &user_code, &id);
+        if let (Err(_), Some(uses), false) = (&created, uses, in_table) {
+            uses.uncount(&key);
         }
         created
     }
 
     async fn device_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
-        let user_code = user_code.to_owned();
-        self.pool.read(move |conn| device::by_user_code(conn, &user_code)).await
+        let (user_code, codes) = (user_code.to_owned(), self.user_codes());
+        self.pool.read(move |conn| device::by_user_code(conn, &user_code, codes.as_deref())).await
     }
 
     async fn decide_device(
@@ -569,6 +637,11 @@ impl Store for SqliteStore {
                 Ok(u64::try_from(purged).unwrap_or_default())
             })
             .await
+            .inspect(|_| {
+                if let Some(codes) = self.user_codes() {
+                    codes.sweep(now - chrono::Duration::days(1));
+                }
+            })
     }
 
     async fn claim_expiry_notices(&self, now: DateTime<Utc>, mail: crate::NoticeMail) -> StoreResult<usize> {

@@ -111,3 +111,33 @@ async fn epoch_sees_own_commits_at_once_and_other_handles_within_a_millisecond()
         assert_eq!(t.store.auth_epoch().expect("epoch"), last, "stable without writes");
     }
 }
+
+async fn found(store: &SqliteStore, code: &str) -> Option<String> {
+    store.device_by_user_code(code).await.expect("lookup").map(|device| device.id)
+}
+
+/// The serving handle keeps which authorization holds each user code in
+/// memory: after a restart it is rebuilt from the file, device
+/// authorizations written meanwhile by another handle are found, and only
+/// one handle serves at a time.
+#[tokio::test]
+async fn user_codes_are_found_across_a_restart_and_from_other_handles() {
+    use sitegpt_store::sqlite::Synchronous;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("sitegpt.db");
+    let now = Utc::now();
+    let server = SqliteStore::open_serving(&path, Synchronous::Full).expect("serve");
+    let refused = SqliteStore::open_serving(&path, Synchronous::Full).expect_err("a second server");
+    assert!(refused.to_string().contains("another sitegpt-server is serving"), "{refused}");
+    let served = server.create_device_authorization(crate::new_device("BCDFGHJK", now).0).await.expect("create");
+    let admin = SqliteStore::open(&path).expect("another handle");
+    let beside = admin.create_device_authorization(crate::new_device("BCDFGHJL", now).0).await.expect("create");
+    assert_eq!(found(&server, "BCDFGHJL").await, Some(beside.id.clone()), "the server finds another handle's");
+    assert_eq!(found(&admin, "BCDFGHJK").await, Some(served.id.clone()), "another handle finds the server's");
+    drop(server);
+    let restarted = SqliteStore::open_serving(&path, Synchronous::Full).expect("serve again");
+    assert_eq!(found(&restarted, "BCDFGHJK").await, Some(served.id));
+    assert_eq!(found(&restarted, "BCDFGHJL").await, Some(beside.id));
+    let taken = restarted.create_device_authorization(crate::new_device("BCDFGHJK", now).0).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "still pending after the restart: {taken:?}");
+}

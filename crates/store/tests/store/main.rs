@@ -184,7 +184,8 @@ pub fn mail(to: &str) -> sitegpt_store::OutgoingMail {
 
 pub fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("sitegpt.db")).expect("open store");
+    let store = SqliteStore::open_serving(&dir.path().join("sitegpt.db"), sitegpt_store::sqlite::Synchronous::Full)
+        .expect("open store");
     TestStore { store: Arc::new(store), dir, postgres_url: None, database: None }
 }
 

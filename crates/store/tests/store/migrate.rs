@@ -5,16 +5,16 @@ use chrono::{Duration, Utc};
 use rusqlite::types::Value;
 use sitegpt_access::device::UserCode;
 use sitegpt_access::{AccessLevel, ChatbotRestriction, PlainToken, Role, ScopeSet};
-use sitegpt_store::migrate::{TABLES, sqlite_to_postgres};
+use sitegpt_store::migrate::{SQLITE_ONLY, TABLES, sqlite_to_postgres};
 use sitegpt_store::postgres::PostgresStore;
 use sitegpt_store::{Conversation, Message, NewDeviceAuthorization, NewSession, Store, StoreError};
 
 use crate::{postgres_test_url, sqlite};
 
 /// Every row of `table`, in a stable order, as SQLite values.
-fn sqlite_rows(path: &std::path::Path, table: &str) -> Vec<Vec<Value>> {
+fn sqlite_rows(path: &std::path::Path, table: &str, columns: &[String]) -> Vec<Vec<Value>> {
     let conn = rusqlite::Connection::open(path).expect("open");
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).expect("select");
+    let mut stmt = conn.prepare(&format!("SELECT {} FROM {table}", columns.join(", "))).expect("select");
     let columns = stmt.column_count();
     let mut rows: Vec<Vec<Value>> = stmt
         .query_map([], |r| (0..columns).map(|i| r.get::<_, Value>(i)).collect())
@@ -157,9 +157,13 @@ async fn every_row_of_every_table_arrives_unchanged() {
             .expect("columns")
             .query_map([], |r| r.get(0))
             .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("names");
-        assert_eq!(sqlite_rows(&t.path(), table), postgres_rows(&client, table, &columns).await, "table {table}");
+            .collect::<Result<Vec<String>, _>>()
+            .expect("names")
+            .into_iter()
+            .filter(|column| !SQLITE_ONLY.contains(&format!("{table}.{column}").as_str()))
+            .collect();
+        let from = sqlite_rows(&t.path(), table, &columns);
+        assert_eq!(from, postgres_rows(&client, table, &columns).await, "table {table}");
     }
 
     // The installation works on PostgreSQL: the token verifies as before.
