@@ -9,6 +9,13 @@ use sitegpt_server::app::{Application, shutdown_signal};
 use sitegpt_server::config::Settings;
 use sitegpt_server::logging;
 
+/// mimalloc: a request allocates and frees a few dozen small blocks across
+/// threads, where glibc's allocator spent a tenth of the server's time
+/// (measured side by side: 3 % more requests a second on `/healthz` and on
+/// authenticated reads, `bench/versions.sh`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The sitegpt API server: scoped API tokens for API v2, on an embedded SQLite file.
 #[derive(Debug, Parser)]
 #[command(

@@ -7,7 +7,6 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Method;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -45,7 +44,7 @@ fn cross_origin_oauth() -> Router<AppState> {
         .route("/oauth/register", post(oauth::register::register).options(preflight))
         .route("/oauth/token", post(oauth::token::token).options(preflight))
         .route("/oauth/revoke", post(oauth::revoke::revoke).options(preflight))
-        .layer(cors::bearer([Method::GET, Method::POST]))
+        .layer(middleware::from_fn_with_state(cors::GET_POST, cors::bearer))
 }
 
 /// The whole application.

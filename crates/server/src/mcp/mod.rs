@@ -60,7 +60,7 @@ pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
     Router::new()
         .route_service("/mcp", service)
         .layer(middleware::from_fn_with_state(guarded, guard))
-        .layer(crate::cors::bearer([Method::GET, Method::POST, Method::DELETE]))
+        .layer(axum::middleware::from_fn_with_state(crate::cors::GET_POST_DELETE, crate::cors::bearer))
 }
 
 /// What the guard needs: the app, and the server for calls it answers itself.
