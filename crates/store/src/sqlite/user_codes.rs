@@ -14,9 +14,15 @@
 //! stored with `user_code_indexed = 1` and found through the index, as
 //! before. A lookup asks both and keeps the better match, so where a code
 //! is found never changes what is found.
+//!
+//! The map is split in [`SHARDS`] by the code, so that growing it (each
+//! part doubles when full) moves a sixty-fourth of the codes at a time
+//! while holding one part's lock: at the bound a whole map's doubling would
+//! stop the writer for tens of milliseconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -24,19 +30,27 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use super::pool::backend;
 use crate::StoreResult;
 
-/// Codes held in memory at most: seven eighths of 2^20 slots, the most a
-/// hash table of 2^20 slots holds (37 bytes a slot: about 37 MiB, reached
-/// only when that many authorizations were begun within a day).
+/// Codes held in memory at most: seven eighths of 2^20 slots, as many as
+/// hash tables of 2^20 slots in all hold (37 bytes a slot: about 37 MiB,
+/// somewhat more as the parts fill unevenly; reached only when that many
+/// authorizations were begun within a day).
 pub(super) const MAX_CODES: usize = (1 << 20) / 8 * 7;
+
+/// Parts of the map (a power of two: the top bits of a code's hash pick).
+const SHARDS: usize = 64;
 
 /// User codes are 8 characters; authorization ids 21 (`dev_` and 17).
 /// Anything else is found through the index.
 const CODE_LEN: usize = 8;
 const ID_LEN: usize = 21;
 
+type Shard = HashMap<[u8; CODE_LEN], Holder>;
+
 #[derive(Debug)]
 pub(super) struct UserCodes {
-    held: Mutex<HashMap<[u8; CODE_LEN], Holder>>,
+    shards: Box<[Mutex<Shard>]>,
+    /// Codes held, in all parts.
+    held: AtomicUsize,
     max: usize,
 }
 
@@ -56,17 +70,19 @@ impl Default for UserCodes {
 
 impl UserCodes {
     pub(super) fn bounded(max: usize) -> UserCodes {
-        UserCodes { held: Mutex::new(HashMap::new()), max }
+        let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        UserCodes { shards, held: AtomicUsize::new(0), max }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; CODE_LEN], Holder>> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    /// The part of the map that holds `code`.
+    fn shard(&self, code: &[u8; CODE_LEN]) -> MutexGuard<'_, Shard> {
+        self.shards[shard_of(code)].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The id of the newest authorization holding `code` in memory.
     pub(super) fn holder(&self, code: &str) -> Option<String> {
         let key: [u8; CODE_LEN] = code.as_bytes().try_into().ok()?;
-        let holder = self.lock().get(&key).copied()?;
+        let holder = self.shard(&key).get(&key).copied()?;
         String::from_utf8(holder.id.to_vec()).ok()
     }
 
@@ -76,11 +92,15 @@ impl UserCodes {
     pub(super) fn hold(&self, code: &str, id: &str, expires_at: DateTime<Utc>) -> bool {
         let (Ok(key), Ok(id)) = (code.as_bytes().try_into(), id.as_bytes().try_into()) else { return false };
         let expires_s = u32::try_from(expires_at.timestamp().max(0)).unwrap_or(u32::MAX);
-        let mut held = self.lock();
-        if held.len() >= self.max && !held.contains_key(&key) {
-            return false;
+        let mut shard = self.shard(&key);
+        if !shard.contains_key(&key) {
+            // One thread writes (the writer, or the load before it starts).
+            if self.held.load(Ordering::Relaxed) >= self.max {
+                return false;
+            }
+            self.held.fetch_add(1, Ordering::Relaxed);
         }
-        held.insert(key, Holder { id, expires_s });
+        shard.insert(key, Holder { id, expires_s });
         true
     }
 
@@ -89,9 +109,10 @@ impl UserCodes {
     /// as used, the only trace a failed commit leaves.
     pub(super) fn release(&self, code: &str, id: &str) {
         let Ok(key) = <[u8; CODE_LEN]>::try_from(code.as_bytes()) else { return };
-        let mut held = self.lock();
-        if held.get(&key).is_some_and(|holder| holder.id == id.as_bytes()) {
-            held.remove(&key);
+        let mut shard = self.shard(&key);
+        if shard.get(&key).is_some_and(|holder| holder.id == id.as_bytes()) {
+            shard.remove(&key);
+            self.held.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -99,14 +120,18 @@ impl UserCodes {
     /// rows are purged, and gives back the memory they took.
     pub(super) fn sweep(&self, until: DateTime<Utc>) {
         let until_s = until.timestamp();
-        let mut held = self.lock();
-        held.retain(|_, holder| i64::from(holder.expires_s) > until_s);
-        held.shrink_to_fit();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.len();
+            shard.retain(|_, holder| i64::from(holder.expires_s) > until_s);
+            shard.shrink_to_fit();
+            self.held.fetch_sub(before - shard.len(), Ordering::Relaxed);
+        }
     }
 
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.lock().len()
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Rebuilds the map from the rows that are not in the index, oldest
@@ -142,6 +167,13 @@ impl UserCodes {
         tracing::info!(count = unheld.len(), "device user codes past the memory bound were indexed");
         Ok(())
     }
+}
+
+/// Which part of the map holds `code`: the top bits of a multiplicative
+/// hash of its bytes.
+fn shard_of(code: &[u8; CODE_LEN]) -> usize {
+    let mixed = u64::from_le_bytes(*code).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
 #[cfg(test)]
@@ -214,8 +246,16 @@ mod tests {
     }
 
     #[test]
-    fn the_bound_fills_the_hash_table_without_growing_it() {
-        // Seven eighths of a power of two: the table's last size holds it.
+    fn codes_spread_evenly_over_the_parts() {
+        let mut counts = [0usize; SHARDS];
+        let n = SHARDS * 1000;
+        for _ in 0..n {
+            let code = sitegpt_access::device::UserCode::generate();
+            let key: [u8; CODE_LEN] = code.normalized().as_bytes().try_into().expect("8 letters");
+            counts[shard_of(&key)] += 1;
+        }
+        // 1000 expected in each; 4 standard deviations is about 130.
+        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
         assert!((MAX_CODES * 8 / 7).is_power_of_two());
     }
 }

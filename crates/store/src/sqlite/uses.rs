@@ -9,35 +9,45 @@
 //!
 //! Memory is bounded: past [`MAX_KEYS`] live keys, new keys are counted in
 //! the `rate_limits` table instead, as on PostgreSQL, until one window after
-//! the last such key. That keeps every count exact: a key is counted in
-//! memory only while no window of it can be live in the table.
+//! the last key counted there. That keeps every count exact: a key is
+//! counted in memory only while no window of it can be live in the table.
+//!
+//! The counts are split in [`SHARDS`] parts by key, each swept of ended
+//! windows once a window by the first use that lands on it: a sweep or a
+//! doubling of one part holds one part's lock over a sixty-fourth of the
+//! keys, where one map of half a million keys stopped every authorization
+//! for tens of milliseconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::{FailureWindow, UseLimit};
 
-/// Keys counted in memory at most (25 bytes each in the hash table, which
-/// grows by doubling: at most 25 MiB, reached only when over half a million
-/// addresses ask within a minute; the sweep once a window gives it back).
+/// Keys counted in memory at most (25 bytes each in the hash tables, which
+/// grow by doubling: at most about 25 MiB, reached only when over half a
+/// million addresses ask within a minute; the sweeps give it back).
 pub(super) const MAX_KEYS: usize = 1 << 19;
 
-#[derive(Debug, Default)]
+/// Parts of the counts (a power of two: the key's top bits pick).
+const SHARDS: usize = 64;
+
+#[derive(Debug)]
 pub(super) struct UseCounts {
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Shard>]>,
+    /// Keys in memory, in all parts.
+    live: AtomicUsize,
+    /// New keys are counted in the table until then (milliseconds; 0: not).
+    in_table_until_ms: AtomicI64,
 }
 
 #[derive(Debug, Default)]
-struct Inner {
+struct Shard {
     /// By the first 8 bytes of the key (a SHA-256 hash: two of half a
     /// million keys share a counter with odds of about 1 in 10^8, and then
     /// only count together).
     windows: HashMap<u64, Window>,
-    /// New keys are counted in the table until then.
-    in_table_until: Option<DateTime<Utc>>,
-    /// When ended windows are next dropped (once a window, milliseconds).
+    /// When this part's ended windows are next dropped (milliseconds).
     next_sweep_ms: i64,
 }
 
@@ -63,57 +73,112 @@ pub(super) enum Counted {
     InTable,
 }
 
+impl Default for UseCounts {
+    fn default() -> Self {
+        let shards = (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect();
+        UseCounts { shards, live: AtomicUsize::new(0), in_table_until_ms: AtomicI64::new(0) }
+    }
+}
+
 impl UseCounts {
+    fn shard(&self, key: u64) -> MutexGuard<'_, Shard> {
+        let mixed = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let index = (mixed >> (64 - SHARDS.trailing_zeros())) as usize;
+        self.shards[index].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops `shard`'s windows that started at or before `ended`.
+    fn drop_ended(&self, shard: &mut Shard, ended: i64) {
+        let before = shard.windows.len();
+        shard.windows.retain(|_, window| window.started_ms > ended);
+        shard.windows.shrink_to_fit();
+        self.live.fetch_sub(before - shard.windows.len(), Ordering::Relaxed);
+    }
+
     /// Counts one use of `limit.key` at `limit.now` (fixed windows: the
     /// first use after a window ended starts the next).
     pub(super) fn count(&self, limit: &UseLimit) -> Counted {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now_ms = limit.now.timestamp_millis();
-        let ended = now_ms - limit.window.num_milliseconds();
+        let window_ms = limit.window.num_milliseconds();
+        let ended = now_ms - window_ms;
         let key = short(&limit.key);
-        if now_ms >= inner.next_sweep_ms {
-            // Once a window, ended windows go, and with them the memory a
-            // burst of addresses took.
-            inner.windows.retain(|_, window| window.started_ms > ended);
-            inner.windows.shrink_to_fit();
-            inner.next_sweep_ms = now_ms + limit.window.num_milliseconds();
-        }
-        if let Some(window) = inner.windows.get_mut(&key) {
-            if window.started_ms <= ended {
-                *window = Window { started_ms: now_ms, count: 1 };
-            } else {
-                window.count = window.count.saturating_add(1);
+        {
+            let mut shard = self.shard(key);
+            if now_ms >= shard.next_sweep_ms {
+                // Once a window, this part's ended windows go, and with
+                // them the memory a burst of addresses took.
+                self.drop_ended(&mut shard, ended);
+                shard.next_sweep_ms = now_ms + window_ms;
             }
-            return Counted::InMemory(window.public());
-        }
-        if inner.in_table_until.is_some_and(|until| limit.now < until) {
-            return Counted::InTable;
-        }
-        if inner.windows.len() >= MAX_KEYS {
-            inner.windows.retain(|_, window| window.started_ms > ended);
-            // Unless an eighth is free again, the table takes new keys for a
-            // window (so full memory is not scanned for every new key).
-            if inner.windows.len() > MAX_KEYS - MAX_KEYS / 8 {
-                inner.in_table_until = Some(limit.now + limit.window);
-                return Counted::InTable;
+            if let Some(counted) = known(&mut shard, key, now_ms, ended) {
+                return counted;
+            }
+            if now_ms < self.in_table_until_ms.load(Ordering::Relaxed) {
+                return self.to_table(now_ms + window_ms);
+            }
+            if self.live.load(Ordering::Relaxed) < MAX_KEYS {
+                return self.insert(&mut shard, key, now_ms);
             }
         }
+        // Full: drop every part's ended windows (one part's lock at a time),
+        // and unless an eighth is free again, the table takes new keys (so
+        // full memory is not scanned for every new key).
+        for shard in &self.shards {
+            self.drop_ended(&mut shard.lock().unwrap_or_else(|p| p.into_inner()), ended);
+        }
+        let mut shard = self.shard(key);
+        if let Some(counted) = known(&mut shard, key, now_ms, ended) {
+            return counted;
+        }
+        if self.live.load(Ordering::Relaxed) > MAX_KEYS - MAX_KEYS / 8 {
+            return self.to_table(now_ms + window_ms);
+        }
+        self.insert(&mut shard, key, now_ms)
+    }
+
+    /// A new key counted in the table: new keys go there until `until`, a
+    /// window after it, when its window in the table has surely ended.
+    fn to_table(&self, until: i64) -> Counted {
+        self.in_table_until_ms.fetch_max(until, Ordering::Relaxed);
+        Counted::InTable
+    }
+
+    fn insert(&self, shard: &mut Shard, key: u64, now_ms: i64) -> Counted {
         let window = Window { started_ms: now_ms, count: 1 };
-        inner.windows.insert(key, window);
+        shard.windows.insert(key, window);
+        self.live.fetch_add(1, Ordering::Relaxed);
         Counted::InMemory(window.public())
     }
 
     /// Takes back a use counted in memory (its write failed).
     pub(super) fn uncount(&self, key: &[u8; 32]) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let key = short(key);
-        if let Some(window) = inner.windows.get_mut(&key) {
+        let mut shard = self.shard(key);
+        if let Some(window) = shard.windows.get_mut(&key) {
             window.count = window.count.saturating_sub(1);
             if window.count == 0 {
-                inner.windows.remove(&key);
+                shard.windows.remove(&key);
+                self.live.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
+
+    #[cfg(test)]
+    fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+}
+
+/// A use of a key already in memory: its window goes on, or a new one
+/// starts after it ended.
+fn known(shard: &mut Shard, key: u64, now_ms: i64, ended: i64) -> Option<Counted> {
+    let window = shard.windows.get_mut(&key)?;
+    if window.started_ms <= ended {
+        *window = Window { started_ms: now_ms, count: 1 };
+    } else {
+        window.count = window.count.saturating_add(1);
+    }
+    Some(Counted::InMemory(window.public()))
 }
 
 fn short(key: &[u8; 32]) -> u64 {
@@ -124,7 +189,7 @@ fn short(key: &[u8; 32]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Duration;
+    use chrono::{DateTime, Duration, Utc};
 
     use super::*;
 
@@ -173,10 +238,35 @@ mod tests {
         for key in 0..1000 {
             uses.count(&limit(key, start));
         }
-        assert_eq!(uses.inner.lock().expect("lock").windows.len(), 1000);
-        // Two windows on, one more use: the thousand ended windows are gone.
-        uses.count(&limit(5000, start + Duration::seconds(120)));
-        assert_eq!(uses.inner.lock().expect("lock").windows.len(), 1);
+        assert_eq!(uses.live(), 1000);
+        // Two windows on, a thousand other keys: the first use on each part
+        // drops its ended windows, so only the new keys are left.
+        for key in 1000..2000 {
+            uses.count(&limit(key, start + Duration::seconds(120)));
+        }
+        assert_eq!(uses.live(), 1000);
+        let kept: usize = uses.shards.iter().map(|s| s.lock().expect("lock").windows.len()).sum();
+        assert_eq!(kept, 1000);
+    }
+
+    /// A key counted in the table just before the table period would end
+    /// extends it: until its window there has ended, new keys (it among
+    /// them) stay out of memory.
+    #[test]
+    fn every_key_counted_in_the_table_keeps_new_keys_there_for_a_window() {
+        let uses = UseCounts::default();
+        let start = crate::rows::from_ms(Utc::now().timestamp_millis());
+        for key in 0..MAX_KEYS as u32 {
+            uses.count(&limit(key, start));
+        }
+        let seconds = |s| start + Duration::seconds(s);
+        assert_eq!(uses.count(&limit(u32::MAX, seconds(10))), Counted::InTable);
+        assert_eq!(uses.count(&limit(u32::MAX - 1, seconds(69))), Counted::InTable);
+        // A window after the first key sent to the table, not after the
+        // last: that one's window in the table is still live.
+        assert_eq!(uses.count(&limit(u32::MAX - 1, seconds(71))), Counted::InTable);
+        assert_eq!(uses.count(&limit(u32::MAX - 2, seconds(100))), Counted::InTable);
+        assert_eq!(count_of(uses.count(&limit(u32::MAX - 2, seconds(171)))), 1);
     }
 
     #[test]
@@ -198,6 +288,6 @@ mod tests {
         // (the ended windows make room).
         let free = after_first + Duration::seconds(60);
         assert_eq!(count_of(uses.count(&limit(u32::MAX, free))), 1);
-        assert!(uses.inner.lock().expect("lock").windows.len() < 10, "ended windows were dropped");
+        assert!(uses.live() < MAX_KEYS, "ended windows were dropped");
     }
 }
