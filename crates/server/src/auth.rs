@@ -14,12 +14,13 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sitegpt_access::policy::{admit, admit_from, authorize_target};
-use sitegpt_access::{Credential, Denial, PlainToken, Resource, Role, RouteRule, Target, TokenFacts, TokenHash};
+use sitegpt_access::{Credential, Denial, PlainToken, Resource, Role, RouteRule, Target, TokenFacts};
 use sitegpt_store::TokenAuth;
 
 use crate::conn::client_addr;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::verify::Cached;
 pub use crate::verify::{CACHE_CAPACITY, MAX_PENDING_USES, UNKNOWN_PER_MINUTE, UsageRecorder, Verified, Verifier};
 
 /// An API caller whose token passed steps 1–3 for this route.
@@ -71,9 +72,9 @@ impl Caller {
     }
 }
 
-/// Reads `Authorization: Bearer <token>` and hashes the token. Anything
-/// else is malformed.
-fn bearer(parts: &Parts) -> Result<Option<TokenHash>, ()> {
+/// Reads `Authorization: Bearer <token>`: the token, not yet checked.
+/// Anything else is malformed.
+fn bearer(parts: &Parts) -> Result<Option<&str>, ()> {
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
@@ -84,7 +85,7 @@ fn bearer(parts: &Parts) -> Result<Option<TokenHash>, ()> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(());
     }
-    PlainToken::hash_of(token.trim()).map(Some).map_err(drop)
+    Ok(Some(token.trim()))
 }
 
 /// A caller another layer already verified (the MCP endpoint, for the
@@ -116,14 +117,27 @@ impl Presented {
 
 /// Reads and verifies the request's bearer token (from the cache when it
 /// can). Fails only when the address has sent too many unknown tokens.
+///
+/// The token's hash is looked up in the cache first: a hit is a token the
+/// store knew, so its shape needs no check; the shape and checksum are
+/// checked before anything else reads it.
 pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiError> {
-    Ok(match bearer(parts) {
-        Ok(None) => Presented::Missing,
-        Err(()) => Presented::Malformed,
-        Ok(Some(hash)) => match state.verifier.verify(hash, || client_addr(&parts.extensions)).await? {
-            Some(verified) => Presented::Found(verified),
-            None => Presented::Unknown,
-        },
+    let token = match bearer(parts) {
+        Ok(None) => return Ok(Presented::Missing),
+        Err(()) => return Ok(Presented::Malformed),
+        Ok(Some(token)) => token,
+    };
+    let hash = PlainToken::hash_unchecked(token);
+    let epoch = match state.verifier.cached(&hash)? {
+        Cached::Hit(verified) => return Ok(Presented::Found(verified)),
+        Cached::Miss { epoch } => epoch,
+    };
+    if PlainToken::check(token).is_err() {
+        return Ok(Presented::Malformed);
+    }
+    Ok(match state.verifier.look_up(hash, epoch, || client_addr(&parts.extensions)).await? {
+        Some(verified) => Presented::Found(verified),
+        None => Presented::Unknown,
     })
 }
 

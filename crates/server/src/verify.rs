@@ -66,6 +66,16 @@ impl Verified {
 /// [`UNKNOWN_PER_MINUTE`] lookups that find nothing. A token created on
 /// another node is never in the unknown set, since its hash was never
 /// presented before it existed.
+/// What the cache answered for a hash.
+#[derive(Debug)]
+pub enum Cached {
+    Hit(Arc<Verified>),
+    /// Not cached: look it up, at this epoch.
+    Miss {
+        epoch: u64,
+    },
+}
+
 #[derive(Debug)]
 pub struct Verifier {
     store: Arc<dyn Store>,
@@ -104,6 +114,15 @@ impl Verifier {
         hash: TokenHash,
         peer: impl FnOnce() -> String,
     ) -> Result<Option<Arc<Verified>>, ApiError> {
+        match self.cached(&hash)? {
+            Cached::Hit(verified) => Ok(Some(verified)),
+            Cached::Miss { epoch } => self.look_up(hash, epoch, peer).await,
+        }
+    }
+
+    /// The token with this hash if the cache holds it (only a token the
+    /// store knew can be there, so a hit needs no other check).
+    pub fn cached(&self, hash: &TokenHash) -> Result<Cached, ApiError> {
         let epoch = self.store.auth_epoch()?;
         if let Some(entries) = &self.entries {
             // A plain load first: the hot path writes nothing shared.
@@ -111,16 +130,27 @@ impl Verifier {
                 entries.clear();
             }
             let generation = self.generation.load(Ordering::Acquire);
-            if let Some(hit) = front::get(self.id, generation, &hash, epoch) {
-                return Ok(Some(hit));
+            if let Some(hit) = front::get(self.id, generation, hash, epoch) {
+                return Ok(Cached::Hit(hit));
             }
-            if let Some((at, hit)) = entries.get(&hash)
+            if let Some((at, hit)) = entries.get(hash)
                 && at == epoch
             {
-                front::put(self.id, generation, hash, epoch, &hit);
-                return Ok(Some(hit));
+                front::put(self.id, generation, *hash, epoch, &hit);
+                return Ok(Cached::Hit(hit));
             }
         }
+        Ok(Cached::Miss { epoch })
+    }
+
+    /// After a miss at `epoch`: the token from the store, remembered, or
+    /// `None` (remembered as unknown, and counted against `peer`).
+    pub async fn look_up(
+        &self,
+        hash: TokenHash,
+        epoch: u64,
+        peer: impl FnOnce() -> String,
+    ) -> Result<Option<Arc<Verified>>, ApiError> {
         if self.unknown.get(&hash).is_some() {
             return Ok(None);
         }
