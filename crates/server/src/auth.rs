@@ -72,20 +72,22 @@ impl Caller {
     }
 }
 
-/// Reads `Authorization: Bearer <token>`: the token, not yet checked.
-/// Anything else is malformed.
-fn bearer(parts: &Parts) -> Result<Option<&str>, ()> {
+/// Reads `Authorization: Bearer <token>`: the token's bytes, not yet
+/// checked. Anything else is malformed. (Bytes, not text: a header value
+/// holds no control characters, so trimming ASCII whitespace is trimming
+/// whitespace, and a token with other bytes fails its check later.)
+fn bearer(parts: &Parts) -> Result<Option<&[u8]>, ()> {
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
         return Err(());
     }
-    let value = value.to_str().map_err(drop)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(())?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let value = value.as_bytes().trim_ascii();
+    let space = value.iter().position(|&b| b == b' ').ok_or(())?;
+    if !value[..space].eq_ignore_ascii_case(b"bearer") {
         return Err(());
     }
-    Ok(Some(token.trim()))
+    Ok(Some(value[space + 1..].trim_ascii()))
 }
 
 /// A caller another layer already verified (the MCP endpoint, for the
@@ -132,7 +134,7 @@ pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiEr
         Cached::Hit(verified) => return Ok(Presented::Found(verified)),
         Cached::Miss { epoch } => epoch,
     };
-    if PlainToken::check(token).is_err() {
+    if !std::str::from_utf8(token).is_ok_and(|token| PlainToken::check(token).is_ok()) {
         return Ok(Presented::Malformed);
     }
     Ok(match state.verifier.look_up(hash, epoch, || client_addr(&parts.extensions)).await? {
@@ -177,5 +179,77 @@ fn refuse(credential: Credential<'_>, rule: RouteRule, now: DateTime<Utc>) -> Ap
     match admit(credential, rule, now) {
         Err(denial) => denial.into(),
         Ok(_) => ApiError::Internal("a request without a known token was admitted".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderValue, Request};
+
+    use super::*;
+
+    fn parts(values: &[&[u8]]) -> Parts {
+        let mut request = Request::new(());
+        for value in values {
+            let value = HeaderValue::from_bytes(value).expect("a header value");
+            request.headers_mut().append(AUTHORIZATION, value);
+        }
+        request.into_parts().0
+    }
+
+    /// The token as text, as the header was read before it was read as
+    /// bytes: visible ASCII only, trimmed, split at the first space.
+    fn as_text(parts: &Parts) -> Result<Option<&str>, ()> {
+        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+        let Some(value) = values.next() else { return Ok(None) };
+        if values.next().is_some() {
+            return Err(());
+        }
+        let (scheme, token) = value.to_str().map_err(drop)?.trim().split_once(' ').ok_or(())?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(());
+        }
+        Ok(Some(token.trim()))
+    }
+
+    #[test]
+    fn the_bearer_token_is_read_as_text_reading_would_accept_it() {
+        let token = PlainToken::generate().expose();
+        let header = format!("Bearer {token}").into_bytes();
+        let spaced = format!("  bEaReR   {token} \t").into_bytes();
+        // A real token behind another scheme or separator is still refused.
+        let basic = format!("Basic {token}").into_bytes();
+        let tab = format!("Bearer\t{token}").into_bytes();
+        let cases: Vec<Vec<&[u8]>> = vec![
+            vec![],
+            vec![&header],
+            vec![&spaced],
+            vec![&header, b"Bearer x"],
+            vec![b"Basic dXNlcjpwYXNz"],
+            vec![b"Bearer"],
+            vec![b"Bearer\tsgpt_x"],
+            vec![b""],
+            vec![b"Bearer sgpt_\xc3\xa9t\xc3\xa9"],
+            vec![b"Bearer sgpt_\xff"],
+            vec![b"Be\xc3\xa4rer sgpt_x"],
+            vec![b"Bearer sgpt_a b"],
+            vec![&basic],
+            vec![&tab],
+        ];
+        for values in cases {
+            let parts = parts(&values);
+            let read = bearer(&parts);
+            // Where text reading refused non-ASCII, the bytes go on to the
+            // token's check, which refuses them: malformed either way.
+            let well_formed = |token: &[u8]| std::str::from_utf8(token).is_ok_and(|t| PlainToken::check(t).is_ok());
+            match (as_text(&parts), read) {
+                (Ok(text), Ok(bytes)) if text.map(str::as_bytes) == bytes => {}
+                (Err(()), Err(())) => {}
+                (Err(()), Ok(Some(bytes))) => assert!(!well_formed(bytes), "{values:?}"),
+                (text, bytes) => panic!("{values:?}: {text:?} as text, {bytes:?} as bytes"),
+            }
+        }
+        assert_eq!(bearer(&parts(&[&header])), Ok(Some(token.as_bytes())));
+        assert_eq!(bearer(&parts(&[&spaced])), Ok(Some(token.as_bytes())));
     }
 }
