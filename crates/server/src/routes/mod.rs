@@ -39,27 +39,42 @@ pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
     // One buffer, sized for most answers, moved into the body without a copy.
     let mut buf = Vec::with_capacity(ENVELOPE_CAPACITY);
     match serde_json::to_writer(&mut buf, &body) {
-        Ok(()) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf).into_response(),
+        Ok(()) => json(status, buf),
         Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
     }
+}
+
+/// A response of `status` with the JSON in `buf` as its body, moved, and
+/// its one header set once.
+fn json(status: StatusCode, buf: Vec<u8>) -> Response {
+    let mut response = Response::new(axum::body::Body::from(buf));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// `200` with `data` already serialized: the envelope's text around it,
 /// byte for byte what [`ok`] writes, without serializing `data` again.
 pub fn ok_raw(data: &serde_json::value::RawValue) -> Response {
-    let request_id = request_id();
-    let mut buf = Vec::with_capacity(data.get().len() + request_id.len() + 48);
-    buf.extend_from_slice(br#"{"ok":true,"data":"#);
-    buf.extend_from_slice(data.get().as_bytes());
-    buf.extend_from_slice(br#","meta":{"requestId":"#);
-    match serde_json::to_writer(&mut buf, &*request_id) {
-        Ok(()) => {
-            buf.extend_from_slice(b"}}");
-            (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], buf)
-                .into_response()
-        }
+    match raw_envelope(data.get(), &request_id()) {
+        Ok(buf) => json(StatusCode::OK, buf),
         Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
     }
+}
+
+/// The envelope around `data`, in a buffer of exactly its length when the
+/// request id needs no escaping (as generated ids never do), so the body
+/// takes it over without another allocation.
+fn raw_envelope(data: &str, request_id: &str) -> serde_json::Result<Vec<u8>> {
+    const HEAD: &[u8] = br#"{"ok":true,"data":"#;
+    const META: &[u8] = br#","meta":{"requestId":"#;
+    let mut buf = Vec::with_capacity(HEAD.len() + data.len() + META.len() + request_id.len() + 4);
+    buf.extend_from_slice(HEAD);
+    buf.extend_from_slice(data.as_bytes());
+    buf.extend_from_slice(META);
+    serde_json::to_writer(&mut buf, request_id)?;
+    buf.extend_from_slice(b"}}");
+    Ok(buf)
 }
 
 /// The first allocation for an answer's JSON: the account, a token or a
@@ -128,6 +143,13 @@ mod tests {
         assert_eq!(fast, slow);
         let parsed: Success<serde_json::Value> = serde_json::from_slice(&fast).expect("a success envelope");
         assert_eq!((parsed.data, parsed.meta.request_id.as_str()), (data, "req_\"quoted\""));
+    }
+
+    #[test]
+    fn a_raw_envelope_fills_its_buffer_exactly() {
+        let buf = raw_envelope(r#"{"a":1}"#, "req_0123abcd").expect("written");
+        assert_eq!(buf, br#"{"ok":true,"data":{"a":1},"meta":{"requestId":"req_0123abcd"}}"#);
+        assert_eq!(buf.len(), buf.capacity());
     }
 
     #[tokio::test]
