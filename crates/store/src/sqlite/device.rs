@@ -1,5 +1,7 @@
 //! Queries for OAuth device authorizations.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -14,8 +16,21 @@ use crate::{
     StoreError, StoreResult,
 };
 
+/// The queries' text, each naming every column: built once, not per call
+/// (the statement cache is looked up by it).
+static BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1"));
+static BY_CODE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1 AND device_code_hash = ?2")
+});
+/// The newest with a user code in the index; with one among all rows (a
+/// scan, for handles other than the server's).
+static NEWEST_INDEXED: LazyLock<String> =
+    LazyLock::new(|| newest_sql("WHERE user_code = ?1 AND user_code_indexed = 1"));
+static NEWEST_ANY: LazyLock<String> = LazyLock::new(|| newest_sql("WHERE user_code = ?1"));
+
 fn by_id(conn: &Connection, id: &str) -> StoreResult<Option<DeviceAuthorization>> {
-    conn.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1"))
+    conn.prepare_cached(&BY_ID)
         .and_then(|mut stmt| stmt.query_row([id], |r| rows::device(r)).optional())
         .map(|found| found.map(|(device, _)| device))
         .map_err(backend)
@@ -76,25 +91,20 @@ pub(super) fn by_user_code(
     user_code: &str,
     codes: Option<&UserCodes>,
 ) -> StoreResult<Option<DeviceAuthorization>> {
-    let Some(codes) = codes else { return newest(conn, BY_ANY_CODE, user_code) };
+    let Some(codes) = codes else { return newest(conn, &NEWEST_ANY, user_code) };
     let held = match codes.holder(user_code) {
         Some(id) => by_id(conn, &id)?.filter(|device| device.user_code == user_code),
         None => None,
     };
-    let indexed = newest(conn, BY_INDEXED_CODE, user_code)?;
+    let indexed = newest(conn, &NEWEST_INDEXED, user_code)?;
     Ok(held.into_iter().chain(indexed).max_by(|a, b| {
         let rank = |d: &DeviceAuthorization| (d.status == DeviceStatus::Pending, d.created_at);
         rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
     }))
 }
 
-/// Rows with a user code in the index; all rows with one (a scan, for
-/// handles other than the server's).
-const BY_INDEXED_CODE: &str = "WHERE user_code = ?1 AND user_code_indexed = 1";
-const BY_ANY_CODE: &str = "WHERE user_code = ?1";
-
-fn newest(conn: &Connection, filter: &str, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
-    conn.prepare_cached(&newest_sql(filter))
+fn newest(conn: &Connection, sql: &str, user_code: &str) -> StoreResult<Option<DeviceAuthorization>> {
+    conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.query_row([user_code], |r| rows::device(r)).optional())
         .map(|found| found.map(|(device, _)| device))
         .map_err(backend)
@@ -142,11 +152,9 @@ pub(super) fn by_code(
     id: &str,
     hash: &[u8; 32],
 ) -> StoreResult<Option<(DeviceAuthorization, Option<DateTime<Utc>>)>> {
-    conn.prepare_cached(&format!(
-        "SELECT {DEVICE_COLUMNS} FROM device_authorizations WHERE id = ?1 AND device_code_hash = ?2"
-    ))
-    .and_then(|mut stmt| stmt.query_row(params![id, &hash[..]], |r| rows::device(r)).optional())
-    .map_err(backend)
+    conn.prepare_cached(&BY_CODE)
+        .and_then(|mut stmt| stmt.query_row(params![id, &hash[..]], |r| rows::device(r)).optional())
+        .map_err(backend)
 }
 
 pub(super) fn poll(tx: &Connection, poll: DevicePoll, by: &Actor) -> StoreResult<DevicePollOutcome> {
@@ -322,7 +330,7 @@ mod tests {
     fn the_index_lookup_uses_the_partial_index() {
         let conn = database();
         let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", newest_sql(BY_INDEXED_CODE)))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", *NEWEST_INDEXED))
             .expect("prepare")
             .query_map(["XXXXXXXX"], |r| r.get(3))
             .expect("plan")
