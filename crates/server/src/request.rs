@@ -23,10 +23,14 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// What a request id is made of: none of it needs escaping in JSON.
+pub fn request_id_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
+}
+
 fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
     let s = value.to_str().ok()?;
-    let ok = (1..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    let ok = (1..=128).contains(&s.len()) && s.bytes().all(request_id_byte);
     ok.then_some(s)
 }
 

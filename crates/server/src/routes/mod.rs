@@ -72,7 +72,14 @@ fn raw_envelope(data: &str, request_id: &str) -> serde_json::Result<Vec<u8>> {
     buf.extend_from_slice(HEAD);
     buf.extend_from_slice(data.as_bytes());
     buf.extend_from_slice(META);
-    serde_json::to_writer(&mut buf, request_id)?;
+    // A request id needs no escaping; anything else goes through the serializer.
+    if request_id.bytes().all(crate::request::request_id_byte) {
+        buf.push(b'"');
+        buf.extend_from_slice(request_id.as_bytes());
+        buf.push(b'"');
+    } else {
+        serde_json::to_writer(&mut buf, request_id)?;
+    }
     buf.extend_from_slice(b"}}");
     Ok(buf)
 }
@@ -150,6 +157,15 @@ mod tests {
         let buf = raw_envelope(r#"{"a":1}"#, "req_0123abcd").expect("written");
         assert_eq!(buf, br#"{"ok":true,"data":{"a":1},"meta":{"requestId":"req_0123abcd"}}"#);
         assert_eq!(buf.len(), buf.capacity());
+        // Every character a request id may hold, written as JSON would.
+        let id = "AZaz09-_.:req";
+        let buf = raw_envelope("1", id).expect("written");
+        let parsed: Success<u8> = serde_json::from_slice(&buf).expect("a success envelope");
+        assert_eq!(parsed.meta.request_id, id);
+        assert_eq!(
+            buf,
+            serde_json::to_vec(&Envelope { ok: true, data: 1, meta: MetaRef { request_id: id } }).expect("json")
+        );
     }
 
     #[tokio::test]
