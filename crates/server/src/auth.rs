@@ -146,30 +146,32 @@ pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiEr
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    #[tracing::instrument(name = "authenticate", skip_all)]
+    #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let route = parts.extensions.get::<axum::extract::MatchedPath>().map(axum::extract::MatchedPath::as_str);
         let rule = route
             .and_then(|route| crate::rules::rule_for(&parts.method, route))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
-        let client = crate::conn::client_ip(&parts.extensions);
+        let client = || crate::conn::client_ip(&parts.extensions);
         if let Some(Preverified(verified)) = parts.extensions.get::<Preverified>() {
             let rule = rule.on(Resource::Mcp);
-            admit_from(Credential::Found(&verified.facts), rule, now, client)?;
+            admit_from(Credential::Found(&verified.facts), rule, now, client())?;
             return Ok(Caller { verified: Arc::clone(verified), rule });
         }
         let verified = match present(parts, state).await? {
             Presented::Found(verified) => verified,
             other => return Err(refuse(other.credential(), rule, now)),
         };
-        admit_from(Credential::Found(&verified.facts), rule, now, client).map_err(|denial| {
+        // The address is read where it decides (an allowlist) or is recorded.
+        let address = if verified.facts.allowed_ips.is_restricted() { client() } else { None };
+        admit_from(Credential::Found(&verified.facts), rule, now, address).map_err(|denial| {
             if matches!(denial, Denial::AddressNotAllowed(_)) {
                 state.refusals.note(&state.store, &verified.auth.token);
             }
             ApiError::from(denial)
         })?;
-        state.usage.record(&verified, now, client, parts.headers.get(axum::http::header::USER_AGENT));
+        state.usage.record(&verified, now, client, || parts.headers.get(axum::http::header::USER_AGENT));
         Ok(Caller { verified, rule })
     }
 }

@@ -325,13 +325,14 @@ impl UsageRecorder {
         UsageRecorder { store, pending: Default::default(), flushing: Default::default() }
     }
 
-    /// Records a use by `client` with `user_agent`, if the token is due.
-    pub fn record(
+    /// Records a use from the address `client` gives, with the `User-Agent`
+    /// that `user_agent` reads (both asked only when the token is due).
+    pub fn record<'h>(
         &self,
         verified: &Verified,
         now: DateTime<Utc>,
-        client: Option<std::net::IpAddr>,
-        user_agent: Option<&axum::http::HeaderValue>,
+        client: impl FnOnce() -> Option<std::net::IpAddr>,
+        user_agent: impl FnOnce() -> Option<&'h axum::http::HeaderValue>,
     ) {
         let now_ms = now.timestamp_millis();
         let last = verified.used_at.load(Ordering::Relaxed);
@@ -348,8 +349,8 @@ impl UsageRecorder {
             pending.push(TokenUse {
                 token_id: verified.auth.token.id.clone(),
                 at: now,
-                ip: client.map(|ip| ip.to_string()),
-                user_agent: user_agent.and_then(|v| v.to_str().ok()).map(crate::context::readable_user_agent),
+                ip: client().map(|ip| ip.to_string()),
+                user_agent: user_agent().and_then(|v| v.to_str().ok()).map(crate::context::readable_user_agent),
             });
         }
         if !self.flushing.swap(true, Ordering::AcqRel) {
@@ -443,16 +444,16 @@ mod tests {
         let now = Utc::now();
         let one = verified(0);
         let agent = axum::http::HeaderValue::from_static("curl/8.5.0\tok");
-        recorder.record(&one, now, "203.0.113.7".parse().ok(), Some(&agent));
+        recorder.record(&one, now, || "203.0.113.7".parse().ok(), || Some(&agent));
         let first = recorder.pending.lock().expect("lock")[0].clone();
         assert_eq!((first.ip.as_deref(), first.user_agent.as_deref()), (Some("203.0.113.7"), Some("curl/8.5.0ok")));
-        recorder.record(&one, now + chrono::Duration::seconds(30), None, None);
+        recorder.record(&one, now + chrono::Duration::seconds(30), || panic!("read only when"), || panic!("recorded"));
         assert_eq!(recorder.pending.lock().expect("lock").len(), 1, "once a minute per token");
-        recorder.record(&one, now + chrono::Duration::seconds(61), None, None);
+        recorder.record(&one, now + chrono::Duration::seconds(61), || None, || None);
         assert_eq!(recorder.pending.lock().expect("lock").len(), 2, "again after a minute");
         let many: Vec<Verified> = (1..=MAX_PENDING_USES + 500).map(verified).collect();
         for v in &many {
-            recorder.record(v, now, None, None);
+            recorder.record(v, now, || None, || None);
         }
         assert_eq!(recorder.pending.lock().expect("lock").len(), MAX_PENDING_USES, "bounded");
         // The flush empties the buffer (the tokens do not exist; the update

@@ -219,7 +219,7 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
     };
     // The caller goes on to the handler, and counts as a use of the token.
     let admit = |parts: &mut axum::http::request::Parts, verified: Arc<crate::auth::Verified>| {
-        state.usage.record(&verified, now, client, parts.headers.get(axum::http::header::USER_AGENT));
+        state.usage.record(&verified, now, || client, || parts.headers.get(axum::http::header::USER_AGENT));
         parts.extensions.insert(Preverified(verified));
         parts.extensions.insert(RequestContext::current());
     };

@@ -238,7 +238,7 @@ impl SignedIn {
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = WebError;
 
-    #[tracing::instrument(name = "session", skip_all)]
+    #[tracing::instrument(name = "session", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(MaybeSession(None)) };
         let id_hash = hash_secret(&id);
