@@ -2,7 +2,9 @@
 //! I/O, no async and no HTTP.
 //!
 //! - [`token`]: the plaintext token format (`sgpt_…`), its checksum, and hashing.
-//! - [`scope`]: the scope catalog, scope sets and access levels.
+//! - [`catalog`]: what a product's scope catalog provides, and sets of its scopes.
+//! - [`scope`]: SiteGPT's scope catalog and access levels.
+//! - [`sitepulse`]: SitePulse v1's scope catalog (the second product).
 //! - [`role`]: account roles and their scope ceilings.
 //! - [`expiry`]: the token lifetime rules.
 //! - [`policy`]: the authorization decision, step by step, as pure functions.
@@ -13,6 +15,7 @@
 //!   authorization-code flow.
 
 pub mod base62;
+pub mod catalog;
 pub mod device;
 pub mod email;
 pub mod expiry;
@@ -24,9 +27,11 @@ pub mod oauth;
 pub mod policy;
 pub mod role;
 pub mod scope;
+pub mod sitepulse;
 pub mod token;
 pub mod v0_key;
 
+pub use catalog::{Catalog, Scopes};
 pub use expiry::{ExpiryError, resolve_expiry};
 pub use issuance::{IssuanceDenied, Issuer, check_issuance};
 pub use model::{CreatedVia, SubscriptionStatus};

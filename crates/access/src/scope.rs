@@ -1,8 +1,10 @@
 //! The scope catalog (37 scopes from the product documentation), scope sets,
 //! and the Standard/Full access levels. No scope implies another.
 
-use std::fmt;
 use std::str::FromStr;
+
+pub use crate::catalog::UnknownScope;
+use crate::catalog::{Catalog, Scopes, scope_names};
 
 /// The resources that scopes are grouped by, in catalog order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,8 +149,24 @@ macro_rules! catalog {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($name => Ok(Scope::$variant),)+
-                    _ => Err(UnknownScope(s.chars().take(64).collect())),
+                    _ => Err(UnknownScope::named(s)),
                 }
+            }
+        }
+
+        impl Catalog for Scope {
+            const ALL: &'static [Scope] = Scope::ALL;
+
+            fn as_str(self) -> &'static str {
+                Scope::as_str(self)
+            }
+
+            fn index(self) -> u8 {
+                self as u8
+            }
+
+            fn describe(self) -> std::borrow::Cow<'static, str> {
+                self.description().into()
             }
         }
     };
@@ -222,120 +240,10 @@ impl Scope {
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+scope_names!(Scope);
 
-impl serde::Serialize for Scope {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Scope {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A string that is not in the scope catalog.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope `{0}`")]
-pub struct UnknownScope(pub String);
-
-/// A set of scopes as a bit set: cheap to copy, intersect and compare.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ScopeSet(u64);
-
-impl ScopeSet {
-    pub const EMPTY: ScopeSet = ScopeSet(0);
-
-    pub const fn all() -> ScopeSet {
-        ScopeSet((1u64 << Scope::ALL.len()) - 1)
-    }
-
-    pub const fn contains(self, scope: Scope) -> bool {
-        self.0 & (1 << scope as u8) != 0
-    }
-
-    pub fn insert(&mut self, scope: Scope) {
-        self.0 |= 1 << scope as u8;
-    }
-
-    pub fn remove(&mut self, scope: Scope) {
-        self.0 &= !(1 << scope as u8);
-    }
-
-    #[must_use]
-    pub const fn with(self, scope: Scope) -> ScopeSet {
-        ScopeSet(self.0 | (1 << scope as u8))
-    }
-
-    #[must_use]
-    pub const fn without(self, scope: Scope) -> ScopeSet {
-        ScopeSet(self.0 & !(1 << scope as u8))
-    }
-
-    #[must_use]
-    pub const fn intersection(self, other: ScopeSet) -> ScopeSet {
-        ScopeSet(self.0 & other.0)
-    }
-
-    #[must_use]
-    pub const fn difference(self, other: ScopeSet) -> ScopeSet {
-        ScopeSet(self.0 & !other.0)
-    }
-
-    pub const fn is_subset(self, other: ScopeSet) -> bool {
-        self.0 & !other.0 == 0
-    }
-
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    pub const fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-
-    /// The scopes in catalog order.
-    pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.iter().copied().filter(move |s| self.contains(*s))
-    }
-
-    pub fn to_vec(self) -> Vec<Scope> {
-        self.iter().collect()
-    }
-
-    /// Space-separated scope names, as OAuth `scope` parameters and the store use.
-    pub fn to_space_separated(self) -> String {
-        self.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ")
-    }
-
-    /// Parses space-separated scope names; duplicates collapse.
-    pub fn parse_space_separated(s: &str) -> Result<ScopeSet, UnknownScope> {
-        s.split_ascii_whitespace().map(str::parse::<Scope>).collect::<Result<ScopeSet, _>>()
-    }
-}
-
-impl FromIterator<Scope> for ScopeSet {
-    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
-        let mut set = ScopeSet::EMPTY;
-        for scope in iter {
-            set.insert(scope);
-        }
-        set
-    }
-}
-
-impl fmt::Debug for ScopeSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Scope::as_str)).finish()
-    }
-}
+/// A set of SiteGPT's scopes.
+pub type ScopeSet = Scopes<Scope>;
 
 /// The named access levels of the documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +255,7 @@ pub enum AccessLevel {
 }
 
 impl AccessLevel {
-    pub const fn scopes(self) -> ScopeSet {
+    pub fn scopes(self) -> ScopeSet {
         match self {
             AccessLevel::Full => ScopeSet::all(),
             AccessLevel::Standard => ScopeSet::all()
@@ -377,6 +285,11 @@ mod tests {
             billing:read billing:write";
         let parsed = ScopeSet::parse_space_separated(documented).expect("all documented");
         assert_eq!(parsed, ScopeSet::all());
+    }
+
+    #[test]
+    fn the_catalog_holds_what_every_catalog_must() {
+        assert_eq!(crate::catalog::check_catalog::<Scope>(), Ok(()));
     }
 
     #[test]
@@ -414,5 +327,8 @@ mod tests {
         assert!(a.intersection(b).is_subset(a));
         assert!(!a.is_subset(b));
         assert_eq!(a.to_space_separated(), "account:read tokens:read");
+        assert_eq!(a.union(b).to_vec(), vec![Scope::AccountRead, Scope::TokensRead, Scope::LeadsWrite]);
+        assert_eq!(ScopeSet::all().difference(a.union(b)).len(), 34);
+        assert_eq!(ScopeSet::default(), ScopeSet::EMPTY);
     }
 }
