@@ -35,6 +35,25 @@ pub fn resolve_expiry(
     }
 }
 
+/// Why a known token no longer authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lapse {
+    Revoked,
+    Expired,
+}
+
+/// Whether a token has lapsed at `now`: revocation is reported before
+/// expiry (both products answer the same way).
+pub fn lapse(revoked_at: Option<DateTime<Utc>>, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Lapse> {
+    if revoked_at.is_some() {
+        Some(Lapse::Revoked)
+    } else if is_expired(expires_at, now) {
+        Some(Lapse::Expired)
+    } else {
+        None
+    }
+}
+
 /// A token is expired from its expiry instant on.
 pub fn is_expired(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now >= expires_at
@@ -46,6 +65,16 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("fixed").with_timezone(&Utc)
+    }
+
+    #[test]
+    fn revocation_is_reported_before_expiry() {
+        let (past, future) = (now() - Duration::days(1), now() + Duration::days(1));
+        assert_eq!(lapse(None, future, now()), None);
+        assert_eq!(lapse(None, now(), now()), Some(Lapse::Expired), "expired from the instant on");
+        assert_eq!(lapse(None, past, now()), Some(Lapse::Expired));
+        assert_eq!(lapse(Some(past), future, now()), Some(Lapse::Revoked));
+        assert_eq!(lapse(Some(past), past, now()), Some(Lapse::Revoked), "both: revoked");
     }
 
     #[test]

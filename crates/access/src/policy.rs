@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::expiry::is_expired;
+use crate::expiry::{Lapse, lapse};
 use crate::net::IpAllowlist;
 use crate::oauth::Resource;
 use crate::role::Role;
@@ -224,11 +224,10 @@ pub fn authenticate<'a>(credential: Credential<'a>, now: DateTime<Utc>) -> Resul
         Credential::Unknown => return Err(Denial::Unauthenticated(R::Unknown)),
         Credential::Found(facts) => facts,
     };
-    if facts.revoked_at.is_some() {
-        return Err(Denial::TokenRevoked);
-    }
-    if is_expired(facts.expires_at, now) {
-        return Err(Denial::TokenExpired);
+    match lapse(facts.revoked_at, facts.expires_at, now) {
+        Some(Lapse::Revoked) => return Err(Denial::TokenRevoked),
+        Some(Lapse::Expired) => return Err(Denial::TokenExpired),
+        None => {}
     }
     if facts.role.is_none() {
         return Err(Denial::Unauthenticated(R::NotAMember));

@@ -1,8 +1,14 @@
 //! SitePulse v1, the second product on this engine: a website-monitoring
 //! service whose personal access tokens belong to a user and act in every
-//! team the user is in. Its scope catalog is its own; the scope sets, token
-//! format and hashing are the engine's.
+//! team the user is in. Its scope catalog and decision order are its own;
+//! the scope sets, token lifetimes' lapse rule, token format and hashing
+//! are the engine's.
 
+pub mod policy;
 pub mod scope;
 
+pub use policy::{
+    Permission, Permissions, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamRole, TeamStanding, admit,
+    authorize_team, decide, token_expiry,
+};
 pub use scope::{PRESETS, Preset, PulseScope, PulseScopes};
