@@ -1,6 +1,6 @@
 //! What the access core needs of a product's scope catalog, and sets of a
 //! catalog's scopes. Each product names its own scopes (SiteGPT's
-//! [`crate::Scope`], SitePulse's [`crate::sitepulse::PulseScope`]); the
+//! `Scope`, SitePulse's `PulseScope`); the
 //! set, its parsing and its algebra are one piece of code for both.
 
 use std::fmt;
