@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod password;
 mod poll;
 pub mod postgres;
+pub mod pulse;
 pub mod records;
 mod rows;
 pub mod sqlite;

@@ -34,7 +34,14 @@ pub(crate) fn run(conn: &mut Connection) -> StoreResult<u32> {
 
 /// Applies the first `last` migrations.
 fn run_to(conn: &mut Connection, last: usize) -> StoreResult<u32> {
-    for (index, sql) in MIGRATIONS[..last].iter().enumerate() {
+    apply(conn, &MIGRATIONS[..last])
+}
+
+/// Applies `migrations` (a product's list, in order) that the file has not
+/// had yet; returns the version reached.
+pub(crate) fn apply(conn: &mut Connection, migrations: &[&str]) -> StoreResult<u32> {
+    let last = migrations.len();
+    for (index, sql) in migrations.iter().enumerate() {
         let version = u32::try_from(index + 1).expect("few migrations");
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
         let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;

@@ -16,6 +16,7 @@ mod migrations;
 mod notices;
 mod oauth;
 mod pool;
+pub mod pulse;
 mod serving;
 mod sessions;
 mod sql;

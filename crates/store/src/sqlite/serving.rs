@@ -31,6 +31,12 @@ impl ServeLock {
     /// Takes the lock on `database`'s lock file, or says which file is
     /// already served.
     pub fn acquire(database: &Path) -> StoreResult<ServeLock> {
+        ServeLock::acquire_for(database, "sitegpt-server")
+    }
+
+    /// [`ServeLock::acquire`] for the server binary named `server` (the
+    /// refusal names it).
+    pub fn acquire_for(database: &Path, server: &str) -> StoreResult<ServeLock> {
         let path = lock_path(database);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -45,7 +51,7 @@ impl ServeLock {
         match file.try_lock() {
             Ok(()) => Ok(ServeLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
-                "another sitegpt-server is serving {}: stop it first (one server process per SQLite file; \
+                "another {server} is serving {}: stop it first (one server process per SQLite file; \
                  several nodes need PostgreSQL, see docs/deploy.md)",
                 database.display()
             ))),

@@ -10,6 +10,7 @@ mod migrate;
 mod nodes;
 mod oauth;
 mod polls;
+mod pulse;
 mod sessions;
 mod tls;
 mod tokens;

@@ -1,0 +1,110 @@
+//! Reading SitePulse records out of result rows, for every engine (the
+//! engines keep the same columns with the same meaning). The column lists
+//! here are the order the decoders expect.
+
+use sitegpt_access::sitepulse::{Permissions, PulseScopes, TeamRole};
+
+use super::{MonitoringDefaults, PlanLimits, PulseTokenRecord, PulseUser, Site, SiteStatus, Team, TeamMember};
+use crate::rows::Cells;
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified_at, u.created_at";
+
+pub(crate) fn user<R: Cells>(row: &R) -> Result<PulseUser, R::Error> {
+    Ok(PulseUser {
+        id: row.text(0)?,
+        email: row.text(1)?,
+        name: row.text(2)?,
+        email_verified_at: row.opt_time(3)?,
+        created_at: row.time(4)?,
+    })
+}
+
+pub(crate) const TEAM_COLUMNS: &str = "tm.id, tm.name, tm.plan, tm.max_sites, tm.min_cadence_seconds, \
+     tm.subscription_active, tm.cadence_seconds, tm.failure_threshold, tm.escalation_minutes, tm.created_at";
+
+/// A count or a number of seconds kept in an integer column.
+fn count<R: Cells>(row: &R, i: usize, what: &str) -> Result<u32, R::Error> {
+    let v = row.int(i)?;
+    u32::try_from(v).map_err(|_| R::corrupt(what, &v.to_string()))
+}
+
+fn opt_count<R: Cells>(row: &R, i: usize, what: &str) -> Result<Option<u32>, R::Error> {
+    match row.opt_int(i)? {
+        Some(v) => u32::try_from(v).map(Some).map_err(|_| R::corrupt(what, &v.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Ten cells from `TEAM_COLUMNS`, from `at`.
+pub(crate) fn team_at<R: Cells>(row: &R, at: usize) -> Result<Team, R::Error> {
+    Ok(Team {
+        id: row.text(at)?,
+        name: row.text(at + 1)?,
+        limits: PlanLimits {
+            plan: row.text(at + 2)?,
+            max_sites: count(row, at + 3, "max_sites")?,
+            min_cadence_seconds: count(row, at + 4, "min_cadence_seconds")?,
+        },
+        subscription_active: row.int(at + 5)? != 0,
+        defaults: MonitoringDefaults {
+            cadence_seconds: count(row, at + 6, "cadence_seconds")?,
+            failure_threshold: count(row, at + 7, "failure_threshold")?,
+            escalation_minutes: opt_count(row, at + 8, "escalation_minutes")?,
+        },
+        created_at: row.time(at + 9)?,
+    })
+}
+
+pub(crate) const MEMBER_COLUMNS: &str = "m.team_id, m.user_id, m.role, m.permissions, m.created_at";
+
+/// Five cells from `MEMBER_COLUMNS`, from `at`.
+pub(crate) fn member_at<R: Cells>(row: &R, at: usize) -> Result<TeamMember, R::Error> {
+    let role = row.text(at + 2)?;
+    let permissions = row.text(at + 3)?;
+    Ok(TeamMember {
+        team_id: row.text(at)?,
+        user_id: row.text(at + 1)?,
+        role: TeamRole::parse(&role).ok_or_else(|| R::corrupt("role", &role))?,
+        permissions: Permissions::from_stored(&permissions).ok_or_else(|| R::corrupt("permissions", &permissions))?,
+        created_at: row.time(at + 4)?,
+    })
+}
+
+pub(crate) const TOKEN_COLUMNS: &str =
+    "p.id, p.user_id, p.name, p.hint, p.scopes, p.created_at, p.expires_at, p.revoked_at, p.last_used_at";
+
+pub(crate) fn token<R: Cells>(row: &R) -> Result<PulseTokenRecord, R::Error> {
+    let scopes = row.text(4)?;
+    Ok(PulseTokenRecord {
+        id: row.text(0)?,
+        user_id: row.text(1)?,
+        name: row.text(2)?,
+        hint: row.text(3)?,
+        scopes: PulseScopes::parse_space_separated(&scopes).map_err(|_| R::corrupt("scopes", &scopes))?,
+        created_at: row.time(5)?,
+        expires_at: row.time(6)?,
+        revoked_at: row.opt_time(7)?,
+        last_used_at: row.opt_time(8)?,
+    })
+}
+
+pub(crate) const SITE_COLUMNS: &str = "s.id, s.team_id, s.name, s.url, s.cadence_seconds, s.paused, s.status, \
+     s.consecutive_failures, s.last_checked_at, s.next_check_at, s.created_at, s.updated_at";
+
+pub(crate) fn site<R: Cells>(row: &R) -> Result<Site, R::Error> {
+    let status = row.text(6)?;
+    Ok(Site {
+        id: row.text(0)?,
+        team_id: row.text(1)?,
+        name: row.text(2)?,
+        url: row.text(3)?,
+        cadence_seconds: opt_count(row, 4, "cadence_seconds")?,
+        paused: row.int(5)? != 0,
+        status: SiteStatus::parse(&status).ok_or_else(|| R::corrupt("status", &status))?,
+        consecutive_failures: count(row, 7, "consecutive_failures")?,
+        last_checked_at: row.opt_time(8)?,
+        next_check_at: row.opt_time(9)?,
+        created_at: row.time(10)?,
+        updated_at: row.time(11)?,
+    })
+}
