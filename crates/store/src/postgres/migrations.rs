@@ -24,28 +24,42 @@ const MIGRATIONS: &[&str] = &[
 const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;
 
 pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<i64> {
+    apply(client, "sitegpt_migrations", MIGRATIONS, LOCK_KEY).await
+}
+
+/// Applies the `migrations` (a product's list, in order) not yet recorded in
+/// `table`, in one transaction under the advisory lock `lock_key`; returns
+/// the version reached.
+pub(crate) async fn apply(
+    client: &mut tokio_postgres::Client,
+    table: &str,
+    migrations: &[&str],
+    lock_key: i64,
+) -> StoreResult<i64> {
     let tx = client.transaction().await.map_err(pg)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await.map_err(pg)?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS sitegpt_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key]).await.map_err(pg)?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+    ))
     .await
     .map_err(pg)?;
     let current: i64 =
-        tx.query_one("SELECT coalesce(max(version), 0) FROM sitegpt_migrations", &[]).await.map_err(pg)?.get(0);
-    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        tx.query_one(&format!("SELECT coalesce(max(version), 0) FROM {table}"), &[]).await.map_err(pg)?.get(0);
+    for (index, sql) in migrations.iter().enumerate() {
         let version = i64::try_from(index + 1).expect("few migrations");
         if version > current {
             tx.batch_execute(sql).await.map_err(pg)?;
             tx.execute(
-                "INSERT INTO sitegpt_migrations (version, applied_at) VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint)",
+                &format!(
+                    "INSERT INTO {table} (version, applied_at) VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint)"
+                ),
                 &[&version],
             )
             .await
             .map_err(pg)?;
-            tracing::info!(version, "applied store migration");
+            tracing::info!(version, table, "applied store migration");
         }
     }
     tx.commit().await.map_err(pg)?;
-    Ok(i64::try_from(MIGRATIONS.len()).expect("few migrations"))
+    Ok(i64::try_from(migrations.len()).expect("few migrations"))
 }

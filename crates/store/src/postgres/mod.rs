@@ -22,6 +22,7 @@ mod mail;
 mod migrations;
 mod notices;
 mod oauth;
+pub mod pulse;
 mod sessions;
 mod sql;
 mod teams;
@@ -43,7 +44,7 @@ use self::listen::{Epoch, Listener};
 use self::sql::{Db, execute, pool_error, query};
 pub(crate) use self::sql::{connect_once, pg};
 #[cfg(feature = "test-support")]
-pub use self::test_support::{TestDatabase, create_test_database, test_server_url};
+pub use self::test_support::{TestDatabase, create_empty_test_database, create_test_database, test_server_url};
 use crate::rows::{self, ms};
 use crate::{
     Account, Actor, AuditEvent, AuditQuery, Brand, BrandUser, Chatbot, ChatbotItem, ChatbotPatch, ChatbotQuery,

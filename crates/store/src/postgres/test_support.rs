@@ -69,6 +69,14 @@ pub async fn create_test_database(admin_url: &str) -> StoreResult<TestDatabase> 
     Ok(TestDatabase { url: database_url(admin_url, &name), admin_url: admin_url.to_owned(), name })
 }
 
+/// Creates a new, empty database with a random name (for a product whose
+/// store migrates it on connecting).
+pub async fn create_empty_test_database(admin_url: &str) -> StoreResult<TestDatabase> {
+    let name = random_database_name();
+    admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
+    Ok(TestDatabase { url: database_url(admin_url, &name), admin_url: admin_url.to_owned(), name })
+}
+
 fn random_database_name() -> String {
     format!("sitegpt_{}", new_id(IdKind::Token).to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use sitegpt_access::PlainToken;
 use sitegpt_access::sitepulse::{Permission, Permissions, PulseScope, PulseScopes, TeamRole, token_expiry};
 use sitegpt_store::StoreError;
+use sitegpt_store::postgres::pulse::PostgresPulseStore;
 use sitegpt_store::pulse::{
     MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore, PulseUser, SitePatch,
     SiteStatus, Team,
@@ -17,6 +18,8 @@ use sitegpt_store::sqlite::pulse::SqlitePulseStore;
 struct Pulse {
     store: Arc<dyn PulseStore>,
     dir: tempfile::TempDir,
+    /// Dropped after the store (fields drop in order).
+    database: Option<sitegpt_store::postgres::TestDatabase>,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -26,7 +29,25 @@ fn t0() -> DateTime<Utc> {
 fn pulse() -> Pulse {
     let dir = tempfile::tempdir().expect("dir");
     let store = SqlitePulseStore::open_serving(&dir.path().join("sitepulse.db"), Synchronous::Full).expect("open");
-    Pulse { store: Arc::new(store), dir }
+    Pulse { store: Arc::new(store), dir, database: None }
+}
+
+/// SitePulse's store on each engine: SQLite, and PostgreSQL when a server
+/// is given (on a new, empty database its store migrates).
+async fn engines() -> Vec<Pulse> {
+    let mut engines = vec![pulse()];
+    if let Some(url) = crate::postgres_test_url() {
+        let database = sitegpt_store::postgres::create_empty_test_database(&url).await.expect("a database");
+        let store = PostgresPulseStore::connect(&database.url).await.expect("connect");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !store.listening() {
+            assert!(std::time::Instant::now() < deadline, "the store never started listening");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        engines.push(Pulse { store: Arc::new(store), dir, database: Some(database) });
+    }
+    engines
 }
 
 const DEFAULTS: MonitoringDefaults =
@@ -63,7 +84,12 @@ impl Pulse {
 
 #[tokio::test]
 async fn users_are_found_by_address_whatever_its_case_and_verified_once() {
-    let p = pulse();
+    for p in engines().await {
+        users_are_found_by_address_whatever_its_case_and_verified_once_on(p).await;
+    }
+}
+
+async fn users_are_found_by_address_whatever_its_case_and_verified_once_on(p: Pulse) {
     let ada = p.user("Ada@Example.com", false).await;
     assert_eq!(ada.email, "ada@example.com");
     assert!(ada.email_verified_at.is_none());
@@ -93,7 +119,12 @@ async fn users_are_found_by_address_whatever_its_case_and_verified_once() {
 
 #[tokio::test]
 async fn teams_members_and_their_permissions() {
-    let p = pulse();
+    for p in engines().await {
+        teams_members_and_their_permissions_on(p).await;
+    }
+}
+
+async fn teams_members_and_their_permissions_on(p: Pulse) {
     let (ada, bob) = (p.user("ada@example.com", true).await, p.user("bob@example.com", true).await);
     let team = p.team(&ada, 5).await;
     assert_eq!(p.store.team(&team.id).await.expect("read"), Some(team.clone()));
@@ -149,7 +180,12 @@ async fn teams_members_and_their_permissions() {
 
 #[tokio::test]
 async fn tokens_are_found_by_hash_revoked_by_their_owner_and_never_stored_in_plaintext() {
-    let p = pulse();
+    for p in engines().await {
+        tokens_are_found_by_hash_revoked_by_their_owner_and_never_stored_in_plaintext_on(p).await;
+    }
+}
+
+async fn tokens_are_found_by_hash_revoked_by_their_owner_and_never_stored_in_plaintext_on(p: Pulse) {
     let (ada, eve) = (p.user("ada@example.com", false).await, p.user("eve@example.com", true).await);
     let plain = PlainToken::generate();
     let scopes: PulseScopes = [PulseScope::SitesRead, PulseScope::ChecksRun].into_iter().collect();
@@ -209,6 +245,9 @@ async fn tokens_are_found_by_hash_revoked_by_their_owner_and_never_stored_in_pla
     let listed = p.store.tokens_of(&ada.id).await.expect("list");
     assert_eq!(listed[0].last_used_at, Some(t0() + Duration::hours(3)), "the latest use stays");
 
+    if p.database.is_some() {
+        return;
+    }
     let mut bytes = Vec::new();
     for suffix in ["sitepulse.db", "sitepulse.db-wal"] {
         bytes.extend(std::fs::read(p.dir.path().join(suffix)).unwrap_or_default());
@@ -220,7 +259,12 @@ async fn tokens_are_found_by_hash_revoked_by_their_owner_and_never_stored_in_pla
 
 #[tokio::test]
 async fn sites_within_the_plan_patched_field_by_field_and_deleted() {
-    let p = pulse();
+    for p in engines().await {
+        sites_within_the_plan_patched_field_by_field_and_deleted_on(p).await;
+    }
+}
+
+async fn sites_within_the_plan_patched_field_by_field_and_deleted_on(p: Pulse) {
     let ada = p.user("ada@example.com", true).await;
     let team = p.team(&ada, 2).await;
     let new = |name: &str, cadence| NewSite {
@@ -298,7 +342,7 @@ async fn the_file_is_served_by_one_server_and_read_by_others() {
     assert_eq!(seen[0].0, team);
     // Reopened later, everything is there.
     drop(admin);
-    let Pulse { store, dir } = p;
+    let Pulse { store, dir, .. } = p;
     drop(store);
     let reopened = SqlitePulseStore::open_serving(&dir.path().join("sitepulse.db"), Synchronous::Full).expect("again");
     assert_eq!(reopened.team(&team.id).await.expect("read"), Some(team));
