@@ -174,6 +174,180 @@ pub struct SitePatch {
     pub paused: Option<bool>,
 }
 
+/// What started a check run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunTrigger {
+    /// The site's cadence.
+    Scheduled,
+    /// Queued through the API or the dashboard.
+    Manual,
+}
+
+impl RunTrigger {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunTrigger::Scheduled => "scheduled",
+            RunTrigger::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunTrigger> {
+        [RunTrigger::Scheduled, RunTrigger::Manual].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where a check run is: waiting, being run by a node, or its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Up,
+    Down,
+}
+
+impl RunStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Up => "up",
+            RunStatus::Down => "down",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [RunStatus::Queued, RunStatus::Running, RunStatus::Up, RunStatus::Down].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One check of a site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRun {
+    pub id: String,
+    pub site_id: String,
+    pub team_id: String,
+    pub trigger: RunTrigger,
+    pub status: RunStatus,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub http_status: Option<u16>,
+    pub latency_ms: Option<u32>,
+    pub redirects: Option<u32>,
+    pub final_url: Option<String>,
+    pub tls_expires_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+/// A run a node claimed, with what it needs to run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedRun {
+    pub run: CheckRun,
+    pub url: String,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub up: bool,
+    pub finished_at: DateTime<Utc>,
+    pub http_status: Option<u16>,
+    pub latency_ms: Option<u32>,
+    pub redirects: Option<u32>,
+    pub final_url: Option<String>,
+    pub tls_expires_at: Option<DateTime<Utc>>,
+    /// Why the check failed, in a sentence (none when up).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueStatus {
+    Open,
+    Resolved,
+}
+
+impl IssueStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Open => "open",
+            IssueStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IssueStatus> {
+        [IssueStatus::Open, IssueStatus::Resolved].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A monitoring incident: a site failing the team's threshold of
+/// consecutive checks, until a check passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub id: String,
+    pub site_id: String,
+    pub team_id: String,
+    pub status: IssueStatus,
+    /// The failure that opened it.
+    pub cause: String,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The run that opened it, and the latest run of the site while open.
+    pub first_run_id: String,
+    pub last_run_id: String,
+}
+
+/// A finished run and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub run: CheckRun,
+    pub site: Site,
+    /// The issue this run opened, if it did.
+    pub opened: Option<Issue>,
+    /// The issue this run resolved, if it did.
+    pub resolved: Option<Issue>,
+}
+
+/// How often a site is checked: its own cadence or the team's, never more
+/// often than the plan allows.
+pub fn effective_cadence(site: Option<u32>, team: &Team) -> u32 {
+    site.unwrap_or(team.defaults.cadence_seconds).max(team.limits.min_cadence_seconds)
+}
+
+/// What a finished run does to its site's open issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IssueChange {
+    None,
+    /// The site reached the threshold: open one.
+    Open,
+    /// Still failing: the open issue's latest run is this one.
+    Extend(String),
+    /// Passing again: resolve it.
+    Resolve(String),
+}
+
+/// The site's consecutive failures after a run, and what the run does to
+/// the site's open issue (engines apply it in the run's transaction).
+pub(crate) fn after_run(up: bool, failures: u32, threshold: u32, open_issue: Option<String>) -> (u32, IssueChange) {
+    match (up, open_issue) {
+        (true, Some(issue)) => (0, IssueChange::Resolve(issue)),
+        (true, None) => (0, IssueChange::None),
+        (false, Some(issue)) => (failures.saturating_add(1), IssueChange::Extend(issue)),
+        (false, None) => {
+            let failures = failures.saturating_add(1);
+            (failures, if failures >= threshold { IssueChange::Open } else { IssueChange::None })
+        }
+    }
+}
+
+/// The cause an issue records for a failed run.
+pub(crate) fn cause(outcome: &RunOutcome) -> String {
+    match (&outcome.error, outcome.http_status) {
+        (Some(error), _) => error.clone(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => "the check failed".into(),
+    }
+}
+
 /// The storage interface of SitePulse's server.
 #[async_trait]
 pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
@@ -236,4 +410,87 @@ pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
     async fn update_site(&self, site_id: &str, patch: SitePatch, at: DateTime<Utc>) -> StoreResult<Site>;
     /// Deletes a site with its check runs and issues.
     async fn delete_site(&self, site_id: &str) -> StoreResult<()>;
+
+    // --- check runs and issues ----------------------------------------------
+
+    /// Queues a manual run of the site. `Conflict` while one of its runs
+    /// waits or runs.
+    async fn queue_run(&self, site_id: &str, at: DateTime<Utc>) -> StoreResult<CheckRun>;
+    async fn check_run(&self, run_id: &str) -> StoreResult<Option<CheckRun>>;
+    /// The site's runs, newest first, at most `limit`.
+    async fn runs_of_site(&self, site_id: &str, limit: usize) -> StoreResult<Vec<CheckRun>>;
+    /// Deletes a manual run; `Conflict` for a scheduled one or one running.
+    async fn delete_run(&self, run_id: &str) -> StoreResult<()>;
+    /// Queues a scheduled run of every site due at `now` (unless one of its
+    /// runs already waits) and moves the site's next check a cadence on,
+    /// then claims up to `limit` waiting runs for `node` until `now + lease`
+    /// (runs whose claim lapsed are claimed again). Each run is claimed by
+    /// one node.
+    async fn claim_runs(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedRun>>;
+    /// Records what `node` found; opens an issue when the site reaches the
+    /// team's threshold of consecutive failures, resolves it when a check
+    /// passes. `None` when the node no longer holds the claim (it lapsed
+    /// and another node took the run, or the run was deleted).
+    async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>>;
+    /// The team's issues, newest first; only open ones when `open_only`.
+    async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>>;
+    async fn issue(&self, issue_id: &str) -> StoreResult<Option<Issue>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issue_opens_at_the_threshold_stays_open_while_failing_and_resolves_on_a_pass() {
+        assert_eq!(after_run(false, 0, 3, None), (1, IssueChange::None));
+        assert_eq!(after_run(false, 1, 3, None), (2, IssueChange::None));
+        assert_eq!(after_run(false, 2, 3, None), (3, IssueChange::Open));
+        assert_eq!(after_run(false, 3, 3, Some("iss_1".into())), (4, IssueChange::Extend("iss_1".into())));
+        assert_eq!(after_run(true, 4, 3, Some("iss_1".into())), (0, IssueChange::Resolve("iss_1".into())));
+        assert_eq!(after_run(true, 2, 3, None), (0, IssueChange::None), "a pass resets the count");
+        assert_eq!(after_run(false, 0, 1, None), (1, IssueChange::Open), "a threshold of one");
+        // A team that lowered its threshold below the count opens one at
+        // the next failure.
+        assert_eq!(after_run(false, 7, 5, None), (8, IssueChange::Open));
+        assert_eq!(after_run(false, u32::MAX, 3, None), (u32::MAX, IssueChange::Open));
+    }
+
+    #[test]
+    fn cadence_is_the_sites_or_the_teams_within_the_plan() {
+        let team = Team {
+            id: "team_1".into(),
+            name: "Ops".into(),
+            limits: PlanLimits { plan: "starter".into(), max_sites: 5, min_cadence_seconds: 60 },
+            subscription_active: true,
+            defaults: MonitoringDefaults { cadence_seconds: 300, failure_threshold: 3, escalation_minutes: None },
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        assert_eq!(effective_cadence(None, &team), 300);
+        assert_eq!(effective_cadence(Some(120), &team), 120);
+        assert_eq!(effective_cadence(Some(10), &team), 60, "never below the plan's");
+    }
+
+    #[test]
+    fn causes_say_what_failed() {
+        let outcome = |http_status, error: Option<&str>| RunOutcome {
+            up: false,
+            finished_at: chrono::DateTime::UNIX_EPOCH,
+            http_status,
+            latency_ms: None,
+            redirects: None,
+            final_url: None,
+            tls_expires_at: None,
+            error: error.map(str::to_owned),
+        };
+        assert_eq!(cause(&outcome(Some(503), None)), "HTTP 503");
+        assert_eq!(cause(&outcome(None, Some("timed out after 10 s"))), "timed out after 10 s");
+        assert_eq!(cause(&outcome(None, None)), "the check failed");
+    }
 }

@@ -4,7 +4,10 @@
 
 use sitegpt_access::sitepulse::{Permissions, PulseScopes, TeamRole};
 
-use super::{MonitoringDefaults, PlanLimits, PulseTokenRecord, PulseUser, Site, SiteStatus, Team, TeamMember};
+use super::{
+    CheckRun, Issue, IssueStatus, MonitoringDefaults, PlanLimits, PulseTokenRecord, PulseUser, RunStatus, RunTrigger,
+    Site, SiteStatus, Team, TeamMember,
+};
 use crate::rows::Cells;
 
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.name, u.email_verified_at, u.created_at";
@@ -106,5 +109,50 @@ pub(crate) fn site<R: Cells>(row: &R) -> Result<Site, R::Error> {
         next_check_at: row.opt_time(9)?,
         created_at: row.time(10)?,
         updated_at: row.time(11)?,
+    })
+}
+
+pub(crate) const RUN_COLUMNS: &str = "r.id, r.site_id, r.team_id, r.trigger, r.status, r.queued_at, r.started_at, \
+     r.finished_at, r.http_status, r.latency_ms, r.redirects, r.final_url, r.tls_expires_at, r.error";
+
+pub(crate) fn run<R: Cells>(row: &R) -> Result<CheckRun, R::Error> {
+    let (trigger, status) = (row.text(3)?, row.text(4)?);
+    let http_status = match row.opt_int(8)? {
+        Some(v) => Some(u16::try_from(v).map_err(|_| R::corrupt("http_status", &v.to_string()))?),
+        None => None,
+    };
+    Ok(CheckRun {
+        id: row.text(0)?,
+        site_id: row.text(1)?,
+        team_id: row.text(2)?,
+        trigger: RunTrigger::parse(&trigger).ok_or_else(|| R::corrupt("trigger", &trigger))?,
+        status: RunStatus::parse(&status).ok_or_else(|| R::corrupt("status", &status))?,
+        queued_at: row.time(5)?,
+        started_at: row.opt_time(6)?,
+        finished_at: row.opt_time(7)?,
+        http_status,
+        latency_ms: opt_count(row, 9, "latency_ms")?,
+        redirects: opt_count(row, 10, "redirects")?,
+        final_url: row.opt_text(11)?,
+        tls_expires_at: row.opt_time(12)?,
+        error: row.opt_text(13)?,
+    })
+}
+
+pub(crate) const ISSUE_COLUMNS: &str =
+    "i.id, i.site_id, i.team_id, i.status, i.cause, i.opened_at, i.resolved_at, i.first_run_id, i.last_run_id";
+
+pub(crate) fn issue<R: Cells>(row: &R) -> Result<Issue, R::Error> {
+    let status = row.text(3)?;
+    Ok(Issue {
+        id: row.text(0)?,
+        site_id: row.text(1)?,
+        team_id: row.text(2)?,
+        status: IssueStatus::parse(&status).ok_or_else(|| R::corrupt("status", &status))?,
+        cause: row.text(4)?,
+        opened_at: row.time(5)?,
+        resolved_at: row.opt_time(6)?,
+        first_run_id: row.text(7)?,
+        last_run_id: row.text(8)?,
     })
 }

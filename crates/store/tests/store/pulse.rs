@@ -9,8 +9,8 @@ use sitegpt_access::sitepulse::{Permission, Permissions, PulseScope, PulseScopes
 use sitegpt_store::StoreError;
 use sitegpt_store::postgres::pulse::PostgresPulseStore;
 use sitegpt_store::pulse::{
-    MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore, PulseUser, SitePatch,
-    SiteStatus, Team,
+    Finished, IssueStatus, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore,
+    PulseUser, RunOutcome, RunStatus, RunTrigger, Site, SitePatch, SiteStatus, Team,
 };
 use sitegpt_store::sqlite::Synchronous;
 use sitegpt_store::sqlite::pulse::SqlitePulseStore;
@@ -346,4 +346,255 @@ async fn the_file_is_served_by_one_server_and_read_by_others() {
     drop(store);
     let reopened = SqlitePulseStore::open_serving(&dir.path().join("sitepulse.db"), Synchronous::Full).expect("again");
     assert_eq!(reopened.team(&team.id).await.expect("read"), Some(team));
+}
+
+/// A run's outcome at `at`: up with 200, or down with 500.
+fn outcome(up: bool, at: DateTime<Utc>) -> RunOutcome {
+    RunOutcome {
+        up,
+        finished_at: at,
+        http_status: Some(if up { 200 } else { 500 }),
+        latency_ms: Some(12),
+        redirects: Some(0),
+        final_url: Some("https://shop.example.com/".into()),
+        tls_expires_at: None,
+        error: None,
+    }
+}
+
+impl Pulse {
+    /// A verified owner, a team (threshold 3, cadence 300 s, plan minimum
+    /// 60 s) and one site of it, due at `t0()`.
+    async fn site(&self) -> (Team, Site) {
+        let ada = self.user("ada@example.com", true).await;
+        let team = self.team(&ada, 50).await;
+        let site = self
+            .store
+            .create_site(NewSite {
+                team_id: team.id.clone(),
+                name: "shop".into(),
+                url: "https://shop.example.com/".into(),
+                cadence_seconds: None,
+                created_at: t0(),
+            })
+            .await
+            .expect("site");
+        (team, site)
+    }
+
+    /// Claims what is due at `at` and records `up` for each.
+    async fn check(&self, at: DateTime<Utc>, up: bool) -> Vec<Finished> {
+        let mut finished = Vec::new();
+        for claimed in self.store.claim_runs("node-a", at, Duration::seconds(60), 10).await.expect("claim") {
+            let done = self.store.finish_run(&claimed.run.id, "node-a", outcome(up, at)).await.expect("finish");
+            finished.push(done.expect("the claim holds"));
+        }
+        finished
+    }
+}
+
+#[tokio::test]
+async fn manual_runs_wait_one_at_a_time_and_only_finished_manual_runs_are_deleted() {
+    for p in engines().await {
+        let (_, site) = p.site().await;
+        let manual = p.store.queue_run(&site.id, t0()).await.expect("queue");
+        assert_eq!((manual.trigger, manual.status), (RunTrigger::Manual, RunStatus::Queued));
+        let again = p.store.queue_run(&site.id, t0()).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        assert!(matches!(p.store.queue_run("site_none", t0()).await, Err(StoreError::NotFound)));
+
+        // The site is due too, but its manual run already waits: one run.
+        let claimed = p.store.claim_runs("node-a", t0(), Duration::seconds(60), 10).await.expect("claim");
+        assert_eq!(claimed.iter().map(|c| c.run.id.as_str()).collect::<Vec<_>>(), [manual.id.as_str()]);
+        assert_eq!(claimed[0].url, "https://shop.example.com/");
+        assert_eq!(claimed[0].run.status, RunStatus::Running);
+        let running = p.store.delete_run(&manual.id).await;
+        assert!(matches!(running, Err(StoreError::Conflict(_))), "{running:?}");
+        p.store.finish_run(&manual.id, "node-a", outcome(true, t0())).await.expect("finish").expect("held");
+        let done = p.store.check_run(&manual.id).await.expect("read").expect("run");
+        assert_eq!((done.status, done.http_status, done.latency_ms), (RunStatus::Up, Some(200), Some(12)));
+        assert_eq!(done.finished_at, Some(t0()));
+
+        // A scheduled run is the history of the site's cadence: it stays.
+        let later = t0() + Duration::seconds(300);
+        let scheduled = p.check(later, true).await;
+        assert_eq!(scheduled.len(), 1);
+        assert_eq!(scheduled[0].run.trigger, RunTrigger::Scheduled);
+        let kept = p.store.delete_run(&scheduled[0].run.id).await;
+        assert!(matches!(kept, Err(StoreError::Conflict(_))), "{kept:?}");
+
+        let listed: Vec<String> =
+            p.store.runs_of_site(&site.id, 10).await.expect("runs").into_iter().map(|r| r.id).collect();
+        assert_eq!(listed, vec![scheduled[0].run.id.clone(), manual.id.clone()], "newest first");
+        assert_eq!(p.store.runs_of_site(&site.id, 1).await.expect("runs").len(), 1);
+        p.store.delete_run(&manual.id).await.expect("a finished manual run");
+        assert!(matches!(p.store.delete_run(&manual.id).await, Err(StoreError::NotFound)));
+        assert_eq!(p.store.check_run(&manual.id).await.expect("read"), None);
+    }
+}
+
+#[tokio::test]
+async fn due_sites_are_checked_at_their_cadence_unless_paused_or_without_a_plan() {
+    for p in engines().await {
+        let (team, site) = p.site().await;
+        assert!(p.check(t0() - Duration::seconds(1), true).await.is_empty(), "not due yet");
+        assert_eq!(p.check(t0(), true).await.len(), 1, "due at creation");
+        let after = p.store.site(&site.id).await.expect("read").expect("site");
+        assert_eq!(after.next_check_at, Some(t0() + Duration::seconds(300)), "the team's cadence");
+        assert_eq!((after.status, after.last_checked_at), (SiteStatus::Up, Some(t0())));
+        assert!(p.check(t0() + Duration::seconds(299), true).await.is_empty());
+        assert_eq!(p.check(t0() + Duration::seconds(300), true).await.len(), 1);
+
+        // Its own cadence, never below the plan's minimum.
+        let patch = SitePatch { cadence_seconds: Some(Some(10)), ..SitePatch::default() };
+        p.store.update_site(&site.id, patch, t0()).await.expect("cadence");
+        assert_eq!(p.check(t0() + Duration::seconds(600), true).await.len(), 1);
+        let after = p.store.site(&site.id).await.expect("read").expect("site");
+        assert_eq!(after.next_check_at, Some(t0() + Duration::seconds(660)), "60 s, the plan's minimum");
+
+        // Paused: not scheduled.
+        let pause = SitePatch { paused: Some(true), ..SitePatch::default() };
+        p.store.update_site(&site.id, pause, t0()).await.expect("pause");
+        assert!(p.check(t0() + Duration::seconds(700), true).await.is_empty());
+        let resume = SitePatch { paused: Some(false), ..SitePatch::default() };
+        p.store.update_site(&site.id, resume, t0()).await.expect("resume");
+        // Without an active plan: not scheduled either.
+        p.store.set_subscription(&team.id, false).await.expect("lapse");
+        assert!(p.check(t0() + Duration::seconds(700), true).await.is_empty());
+        p.store.set_subscription(&team.id, true).await.expect("renew");
+        assert_eq!(p.check(t0() + Duration::seconds(700), true).await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn failing_checks_open_an_issue_at_the_threshold_and_a_passing_one_resolves_it() {
+    for p in engines().await {
+        let (team, site) = p.site().await;
+        let at = |i: i64| t0() + Duration::seconds(300 * i);
+        for i in 0..2 {
+            let done = p.check(at(i), false).await;
+            assert_eq!(
+                (done[0].site.consecutive_failures, done[0].opened.is_some()),
+                (u32::try_from(i + 1).expect("small"), false)
+            );
+            assert_eq!(done[0].site.status, SiteStatus::Down);
+        }
+        let third = p.check(at(2), false).await.remove(0);
+        let issue = third.opened.clone().expect("the third failure opens an issue");
+        assert_eq!((issue.status, issue.cause.as_str(), issue.opened_at), (IssueStatus::Open, "HTTP 500", at(2)));
+        assert_eq!((issue.first_run_id.as_str(), issue.site_id.as_str()), (third.run.id.as_str(), site.id.as_str()));
+        let fourth = p.check(at(3), false).await.remove(0);
+        assert!(fourth.opened.is_none() && fourth.resolved.is_none(), "one issue while it fails");
+        let still = p.store.issue(&issue.id).await.expect("read").expect("issue");
+        assert_eq!((still.status, still.last_run_id.as_str()), (IssueStatus::Open, fourth.run.id.as_str()));
+        assert_eq!(p.store.issues_of_team(&team.id, true).await.expect("open").len(), 1);
+
+        let pass = p.check(at(4), true).await.remove(0);
+        let resolved = pass.resolved.expect("a pass resolves it");
+        assert_eq!(
+            (resolved.id.as_str(), resolved.status, resolved.resolved_at),
+            (issue.id.as_str(), IssueStatus::Resolved, Some(at(4)))
+        );
+        assert_eq!((pass.site.status, pass.site.consecutive_failures), (SiteStatus::Up, 0));
+        assert!(p.store.issues_of_team(&team.id, true).await.expect("open").is_empty());
+        assert_eq!(p.store.issues_of_team(&team.id, false).await.expect("all").len(), 1);
+
+        // A check that errs says why.
+        for i in 5..8 {
+            for claimed in p.store.claim_runs("node-a", at(i), Duration::seconds(60), 10).await.expect("claim") {
+                let failed = RunOutcome {
+                    http_status: None,
+                    error: Some("timed out after 10 s".into()),
+                    ..outcome(false, at(i))
+                };
+                p.store.finish_run(&claimed.run.id, "node-a", failed).await.expect("finish");
+            }
+        }
+        let issues = p.store.issues_of_team(&team.id, false).await.expect("all");
+        assert_eq!(issues.len(), 2);
+        assert_eq!(
+            (issues[0].cause.as_str(), issues[0].status),
+            ("timed out after 10 s", IssueStatus::Open),
+            "newest first"
+        );
+        assert_eq!(p.store.issue("iss_none").await.expect("read"), None);
+        // Deleting the site takes its runs and issues.
+        p.store.delete_site(&site.id).await.expect("delete");
+        assert!(p.store.issues_of_team(&team.id, false).await.expect("all").is_empty());
+        assert_eq!(p.store.check_run(&third.run.id).await.expect("read"), None);
+    }
+}
+
+#[tokio::test]
+async fn a_node_whose_claim_lapsed_records_nothing_and_another_node_runs_the_check() {
+    for p in engines().await {
+        let (_, site) = p.site().await;
+        let a = p.store.claim_runs("node-a", t0(), Duration::seconds(10), 10).await.expect("claim");
+        assert_eq!(a.len(), 1);
+        assert!(
+            p.store
+                .claim_runs("node-b", t0() + Duration::seconds(5), Duration::seconds(10), 10)
+                .await
+                .expect("b")
+                .is_empty(),
+            "held"
+        );
+        let b = p.store.claim_runs("node-b", t0() + Duration::seconds(10), Duration::seconds(10), 10).await.expect("b");
+        assert_eq!(b.iter().map(|c| &c.run.id).collect::<Vec<_>>(), [&a[0].run.id], "the lapsed claim is taken over");
+        let late =
+            p.store.finish_run(&a[0].run.id, "node-a", outcome(false, t0() + Duration::seconds(11))).await.expect("a");
+        assert_eq!(late, None, "node-a lost the claim");
+        let done =
+            p.store.finish_run(&b[0].run.id, "node-b", outcome(true, t0() + Duration::seconds(12))).await.expect("b");
+        assert_eq!(done.expect("node-b holds it").run.status, RunStatus::Up);
+        let site = p.store.site(&site.id).await.expect("read").expect("site");
+        assert_eq!((site.status, site.consecutive_failures), (SiteStatus::Up, 0), "only node-b's result counts");
+        // Finishing twice records once.
+        assert_eq!(p.store.finish_run(&b[0].run.id, "node-b", outcome(false, t0())).await.expect("again"), None);
+    }
+}
+
+/// Two nodes (two handles on one database) claiming at once: each due
+/// site gets one run, and each run is claimed by one node.
+#[tokio::test]
+async fn two_nodes_claiming_together_run_each_check_once() {
+    for p in engines().await {
+        let ada = p.user("ada@example.com", true).await;
+        let team = p.team(&ada, 100).await;
+        for i in 0..40 {
+            let new = NewSite {
+                team_id: team.id.clone(),
+                name: format!("site {i}"),
+                url: format!("https://s{i}.example.com/"),
+                cadence_seconds: None,
+                created_at: t0(),
+            };
+            p.store.create_site(new).await.expect("site");
+        }
+        let other: Arc<dyn PulseStore> = match &p.database {
+            Some(db) => Arc::new(PostgresPulseStore::connect(&db.url).await.expect("second node")),
+            None => {
+                Arc::new(SqlitePulseStore::open(&p.dir.path().join("sitepulse.db"), Synchronous::Full).expect("second"))
+            }
+        };
+        let node = |store: Arc<dyn PulseStore>, name: &'static str| {
+            tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                loop {
+                    let batch = store.claim_runs(name, t0(), Duration::seconds(60), 3).await.expect("claim");
+                    if batch.is_empty() {
+                        return claimed;
+                    }
+                    claimed.extend(batch.into_iter().map(|c| c.run.site_id));
+                }
+            })
+        };
+        let (a, b) = (node(Arc::clone(&p.store), "node-a"), node(other, "node-b"));
+        let (a, b) = (a.await.expect("node a"), b.await.expect("node b"));
+        let mut all: Vec<String> = a.iter().chain(&b).cloned().collect();
+        all.sort();
+        let total = all.len();
+        all.dedup();
+        assert_eq!((total, all.len()), (40, 40), "every site checked once (a: {}, b: {})", a.len(), b.len());
+    }
 }

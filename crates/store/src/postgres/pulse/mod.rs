@@ -11,13 +11,15 @@ use sitegpt_access::TokenHash;
 use sitegpt_access::id::new_prefixed_id;
 use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
+mod runs;
+
 use super::listen::{Epoch, Listener};
 use super::sql::{Db, all, constraint, execute, expect_one, pg, pool_error, query, query_opt};
 use super::{migrations, tls};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
-    MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PulseStore, PulseTokenAuth, PulseTokenRecord,
-    PulseUser, Site, SitePatch, Team, TeamMember,
+    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
+    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember,
 };
 use crate::rows::{Cells, ms};
 use crate::{StoreError, StoreResult};
@@ -89,11 +91,6 @@ async fn load_member(c: &impl GenericClient, team_id: &str, user_id: &str) -> St
 async fn load_token(c: &impl GenericClient, token_id: &str) -> StoreResult<Option<PulseTokenRecord>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = $1");
     query_opt(c, &sql, &[&token_id]).await?.map(|r| rows::token(&r)).transpose()
-}
-
-async fn load_site(c: &impl GenericClient, site_id: &str) -> StoreResult<Option<Site>> {
-    let sql = format!("SELECT {SITE_COLUMNS} FROM sites s WHERE s.id = $1");
-    query_opt(c, &sql, &[&site_id]).await?.map(|r| rows::site(&r)).transpose()
 }
 
 async fn insert_member(
@@ -423,13 +420,13 @@ impl PulseStore for PostgresPulseStore {
         )
         .await
         .map_err(constraint("a site with this id exists"))?;
-        let site = load_site(&tx, &id).await?.ok_or(StoreError::NotFound)?;
+        let site = runs::load_site(&tx, &id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await.map_err(pg)?;
         Ok(site)
     }
 
     async fn site(&self, site_id: &str) -> StoreResult<Option<Site>> {
-        load_site(&self.db.client().await?, site_id).await
+        runs::load_site(&self.db.client().await?, site_id).await
     }
 
     async fn sites_of(&self, team_id: &str) -> StoreResult<Vec<Site>> {
@@ -458,11 +455,49 @@ impl PulseStore for PostgresPulseStore {
         .await
         .map_err(pg)?;
         expect_one(changed)?;
-        load_site(&client, site_id).await?.ok_or(StoreError::NotFound)
+        runs::load_site(&client, site_id).await?.ok_or(StoreError::NotFound)
     }
 
     async fn delete_site(&self, site_id: &str) -> StoreResult<()> {
         let client = self.db.client().await?;
         expect_one(execute(&client, "DELETE FROM sites WHERE id = $1", &[&site_id]).await.map_err(pg)?)
+    }
+
+    async fn queue_run(&self, site_id: &str, at: DateTime<Utc>) -> StoreResult<CheckRun> {
+        runs::queue(&self.db, site_id, at).await
+    }
+
+    async fn check_run(&self, run_id: &str) -> StoreResult<Option<CheckRun>> {
+        runs::load_run(&self.db.client().await?, run_id).await
+    }
+
+    async fn runs_of_site(&self, site_id: &str, limit: usize) -> StoreResult<Vec<CheckRun>> {
+        runs::runs_of_site(&self.db, site_id, limit).await
+    }
+
+    async fn delete_run(&self, run_id: &str) -> StoreResult<()> {
+        runs::delete(&self.db, run_id).await
+    }
+
+    async fn claim_runs(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedRun>> {
+        runs::claim(&self.db, node, now, lease, limit).await
+    }
+
+    async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>> {
+        runs::finish(&self.db, run_id, node, &outcome).await
+    }
+
+    async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {
+        runs::issues_of_team(&self.db, team_id, open_only).await
+    }
+
+    async fn issue(&self, issue_id: &str) -> StoreResult<Option<Issue>> {
+        runs::load_issue(&self.db.client().await?, issue_id).await
     }
 }

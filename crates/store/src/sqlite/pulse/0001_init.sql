@@ -101,8 +101,8 @@ CREATE TABLE issues (
     cause TEXT NOT NULL,
     opened_at INTEGER NOT NULL,
     resolved_at INTEGER,
-    first_run_id TEXT,
-    last_run_id TEXT
+    first_run_id TEXT NOT NULL,
+    last_run_id TEXT NOT NULL
 ) STRICT;
 CREATE INDEX issues_by_team ON issues (team_id, opened_at, id);
 CREATE UNIQUE INDEX issues_one_open_per_site ON issues (site_id) WHERE status = 'open';

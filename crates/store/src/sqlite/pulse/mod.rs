@@ -12,14 +12,16 @@ use sitegpt_access::TokenHash;
 use sitegpt_access::id::new_prefixed_id;
 use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
+mod runs;
+
 use super::epoch::EpochWatch;
 use super::pool::{Pool, Synchronous, backend};
 use super::serving::ServeLock;
 use super::sql::{bump_epoch, constraint, expect_one};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
-    MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PulseStore, PulseTokenAuth, PulseTokenRecord,
-    PulseUser, Site, SitePatch, Team, TeamMember,
+    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
+    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember,
 };
 use crate::rows::ms;
 use crate::{StoreError, StoreResult};
@@ -74,12 +76,6 @@ fn load_member(conn: &Connection, team_id: &str, user_id: &str) -> StoreResult<O
 fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<PulseTokenRecord>> {
     conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = ?1"))
         .and_then(|mut stmt| stmt.query_row([token_id], |r| rows::token(r)).optional())
-        .map_err(backend)
-}
-
-fn load_site(conn: &Connection, site_id: &str) -> StoreResult<Option<Site>> {
-    conn.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM sites s WHERE s.id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([site_id], |r| rows::site(r)).optional())
         .map_err(backend)
 }
 
@@ -439,14 +435,14 @@ impl PulseStore for SqlitePulseStore {
                     params![id, new.team_id, new.name, new.url, new.cadence_seconds, at],
                 )
                 .map_err(constraint("a site with this id exists"))?;
-                load_site(conn, &id)?.ok_or(StoreError::NotFound)
+                runs::load_site(conn, &id)?.ok_or(StoreError::NotFound)
             })
             .await
     }
 
     async fn site(&self, site_id: &str) -> StoreResult<Option<Site>> {
         let site_id = site_id.to_owned();
-        self.pool.read_by_key(|conn| load_site(conn, &site_id)).await
+        self.pool.read_by_key(|conn| runs::load_site(conn, &site_id)).await
     }
 
     async fn sites_of(&self, team_id: &str) -> StoreResult<Vec<Site>> {
@@ -485,7 +481,7 @@ impl PulseStore for SqlitePulseStore {
                     )
                     .map_err(backend)?;
                 expect_one(changed)?;
-                load_site(conn, &site_id)?.ok_or(StoreError::NotFound)
+                runs::load_site(conn, &site_id)?.ok_or(StoreError::NotFound)
             })
             .await
     }
@@ -497,6 +493,52 @@ impl PulseStore for SqlitePulseStore {
                 expect_one(conn.execute("DELETE FROM sites WHERE id = ?1", [&site_id]).map_err(backend)?)
             })
             .await
+    }
+
+    async fn queue_run(&self, site_id: &str, at: DateTime<Utc>) -> StoreResult<CheckRun> {
+        let site_id = site_id.to_owned();
+        self.pool.write(move |conn| runs::queue(conn, &site_id, at)).await
+    }
+
+    async fn check_run(&self, run_id: &str) -> StoreResult<Option<CheckRun>> {
+        let run_id = run_id.to_owned();
+        self.pool.read_by_key(|conn| runs::load_run(conn, &run_id)).await
+    }
+
+    async fn runs_of_site(&self, site_id: &str, limit: usize) -> StoreResult<Vec<CheckRun>> {
+        let site_id = site_id.to_owned();
+        self.pool.read(move |conn| runs::runs_of_site(conn, &site_id, limit)).await
+    }
+
+    async fn delete_run(&self, run_id: &str) -> StoreResult<()> {
+        let run_id = run_id.to_owned();
+        self.pool.write(move |conn| runs::delete(conn, &run_id)).await
+    }
+
+    async fn claim_runs(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedRun>> {
+        let node = node.to_owned();
+        self.pool.write(move |conn| runs::claim(conn, &node, now, lease, limit)).await
+    }
+
+    async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>> {
+        let (run_id, node) = (run_id.to_owned(), node.to_owned());
+        self.pool.write(move |conn| runs::finish(conn, &run_id, &node, &outcome)).await
+    }
+
+    async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {
+        let team_id = team_id.to_owned();
+        self.pool.read(move |conn| runs::issues_of_team(conn, &team_id, open_only)).await
+    }
+
+    async fn issue(&self, issue_id: &str) -> StoreResult<Option<Issue>> {
+        let issue_id = issue_id.to_owned();
+        self.pool.read_by_key(|conn| runs::load_issue(conn, &issue_id)).await
     }
 }
 
