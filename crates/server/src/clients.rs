@@ -11,7 +11,7 @@
 //! at most) and stored, so grants can name it.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -167,7 +167,7 @@ impl Clients {
         let address = addresses
             .iter()
             .copied()
-            .find(|a| self.fetch.allow_private || is_public(a.ip()))
+            .find(|a| self.fetch.allow_private || sitegpt_access::net::is_public(a.ip()))
             .ok_or_else(|| format!("{host} resolves only to loopback or private addresses"))?;
         let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| format!("cannot connect: {e}"))?;
         let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("bad host name: {e}"))?;
@@ -263,36 +263,6 @@ fn max_age(headers: &hyper::HeaderMap) -> Duration {
     age.min(LONGEST_MAX_AGE)
 }
 
-/// An address anyone on the internet could reach: not loopback, private,
-/// link-local, shared (CGNAT), documentation, multicast or unspecified.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
-}
-
 /// Caps untrusted text echoed in messages.
 fn short(s: &str) -> String {
     s.chars().take(200).collect()
@@ -301,30 +271,6 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_public_addresses_are_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "224.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().expect("ip")), "{private}");
-        }
-        for public in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "100.128.0.1"] {
-            assert!(is_public(public.parse().expect("ip")), "{public}");
-        }
-    }
 
     #[test]
     fn cache_control_sets_the_lifetime_within_limits() {
