@@ -32,8 +32,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== import loops in the server, the access core, the store and the CLI"
-for crate in server access store cli; do python3 scripts/import-loops.py "crates/$crate/src"; done
+echo "== import loops in the server, the access core, the store, the CLI and SitePulse"
+for crate in server access store cli sitepulse; do python3 scripts/import-loops.py "crates/$crate/src"; done
 echo "== PostgreSQL for the tests"
 source scripts/postgres.sh
 pg_start

@@ -1,0 +1,13 @@
+//! SitePulse v1: website monitoring on the sitegpt engine. Its personal
+//! access tokens, scopes and decision order are in `sitegpt_access::sitepulse`,
+//! its storage in `sitegpt_store::pulse`; this crate holds what only it
+//! does.
+//!
+//! - [`check`]: one check of a URL (timeout, redirects, status, latency,
+//!   TLS certificate expiry), refusing loopback and private addresses unless
+//!   the operator allows them.
+//! - [`runner`]: claims due and queued runs from the store and records
+//!   what each check found.
+
+pub mod check;
+pub mod runner;
