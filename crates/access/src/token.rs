@@ -42,7 +42,7 @@ pub enum TokenParseError {
 }
 
 /// `prefix` + 43 random base62 characters + their 6-character checksum.
-fn generate_with(prefix: &str) -> String {
+pub(crate) fn generate_with(prefix: &str) -> String {
     let mut bytes = [0u8; RANDOM_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let random = base62::encode_fixed(&bytes, RANDOM_LEN);
@@ -51,7 +51,7 @@ fn generate_with(prefix: &str) -> String {
 }
 
 /// Checks the layout [`generate_with`] makes, without I/O.
-fn parse_with(prefix: &str, s: &str) -> Result<(), TokenParseError> {
+pub(crate) fn parse_with(prefix: &str, s: &str) -> Result<(), TokenParseError> {
     let rest = s.strip_prefix(prefix).ok_or(TokenParseError::Prefix)?;
     if rest.len() != RANDOM_LEN + CHECKSUM_LEN {
         return Err(TokenParseError::Length);

@@ -6,9 +6,11 @@
 
 pub mod policy;
 pub mod scope;
+pub mod token;
 
 pub use policy::{
     Permission, Permissions, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamRole, TeamStanding, admit,
     authorize_team, decide, token_expiry,
 };
 pub use scope::{PRESETS, Preset, PulseScope, PulseScopes};
+pub use token::{PULSE_PREFIX, PulseAccessToken};

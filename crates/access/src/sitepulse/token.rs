@@ -1,0 +1,76 @@
+//! SitePulse's personal access tokens as plaintext: the engine's layout
+//! (43 random base62 characters and a 6-character CRC32 checksum) behind a
+//! prefix of their own, `spat_`, so a secret scanner, or either server,
+//! tells them from SiteGPT's at a glance. Stored only as their SHA-256.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::token::{TokenHash, TokenParseError, generate_with, parse_with};
+
+/// Prefix of every SitePulse personal access token. Never changes.
+pub const PULSE_PREFIX: &str = "spat_";
+
+/// A plaintext personal access token; `Debug` redacts, and the secret
+/// leaves only through [`PulseAccessToken::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct PulseAccessToken(String);
+
+impl PulseAccessToken {
+    pub fn generate() -> PulseAccessToken {
+        PulseAccessToken(generate_with(PULSE_PREFIX))
+    }
+
+    /// Checks `s`'s shape and checksum (no I/O) and hashes it as stored.
+    pub fn hash_of(s: &str) -> Result<TokenHash, TokenParseError> {
+        parse_with(PULSE_PREFIX, s).map(|()| TokenHash(Sha256::digest(s.as_bytes()).into()))
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// The last four characters, to tell tokens apart in lists.
+    pub fn hint(&self) -> String {
+        self.0[self.0.len() - 4..].to_owned()
+    }
+
+    /// Hands out the secret, once.
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for PulseAccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PulseAccessToken(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PlainToken;
+
+    #[test]
+    fn tokens_have_their_own_prefix_and_the_engines_layout() {
+        let token = PulseAccessToken::generate();
+        assert!(!format!("{token:?}").contains("spat_"), "Debug redacts");
+        let (hash, hint) = (token.hash(), token.hint());
+        let plain = token.expose();
+        assert!(plain.starts_with("spat_"));
+        assert_eq!(plain.len(), 54);
+        assert_eq!(&plain[50..], hint);
+        assert_eq!(PulseAccessToken::hash_of(&plain), Ok(hash));
+        // Neither product takes the other's tokens.
+        assert_eq!(PlainToken::check(&plain), Err(TokenParseError::Prefix));
+        let sitegpt = PlainToken::generate().expose();
+        assert_eq!(PulseAccessToken::hash_of(&sitegpt), Err(TokenParseError::Prefix));
+        // A changed character fails the checksum.
+        let mut broken = plain.into_bytes();
+        broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
+        let broken = String::from_utf8(broken).expect("ASCII");
+        assert_eq!(PulseAccessToken::hash_of(&broken), Err(TokenParseError::Checksum));
+    }
+}
