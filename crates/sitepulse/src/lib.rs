@@ -3,11 +3,13 @@
 //! its storage in `sitegpt_store::pulse`; this crate holds what only it
 //! does.
 //!
+//! - [`api`]: API v1, its routes and their rules, the JSON it answers.
 //! - [`check`]: one check of a URL (timeout, redirects, status, latency,
 //!   TLS certificate expiry), refusing loopback and private addresses unless
 //!   the operator allows them.
 //! - [`runner`]: claims due and queued runs from the store and records
 //!   what each check found.
 
+pub mod api;
 pub mod check;
 pub mod runner;

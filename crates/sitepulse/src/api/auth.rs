@@ -1,0 +1,122 @@
+//! The caller of an API v1 route: its personal access token, checked in
+//! the documentation's order. Steps 1–3 (token, verified e-mail, scope)
+//! run in the extractor with the matched route's rule; steps 4–6
+//! (membership, plan, team permission) when the handler names the team.
+
+use axum::extract::{FromRequestParts, MatchedPath};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::{Duration, Utc};
+use sitegpt_access::sitepulse::{
+    PulseAccessToken, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamStanding, admit, authorize_team,
+};
+use sitegpt_store::pulse::{PulseTokenRecord, Team, TeamMember};
+
+use super::error::ApiError;
+use super::routes::{AppState, rule_for};
+
+/// How stale a token's `last_used_at` may get before a use writes it.
+const TOUCH_AFTER: Duration = Duration::seconds(60);
+
+/// A caller whose token passed steps 1–3 for the route.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: PulseTokenRecord,
+    rule: PulseRule,
+    state: AppState,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> &str {
+        &self.token.user_id
+    }
+
+    /// Steps 4–6 in the team `team_id` names (`None`: the record the route
+    /// names does not exist, which answers as a team the caller is not in).
+    pub async fn in_team(&self, team_id: Option<&str>) -> Result<(Team, TeamMember), ApiError> {
+        let found = match team_id {
+            Some(team_id) => {
+                let member = self.state.store.member(team_id, self.user_id()).await?;
+                match member {
+                    Some(member) => self.state.store.team(team_id).await?.map(|team| (team, member)),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let standing = found.as_ref().map(|(team, member)| TeamStanding {
+            permissions: member.permissions,
+            subscription_active: team.subscription_active,
+        });
+        authorize_team(self.rule, standing)?;
+        found.ok_or(ApiError::Denied(PulseDenial::NotFound))
+    }
+}
+
+/// The bearer token's text: `None` without `Authorization`, `Err` for
+/// anything but `Bearer <token>`.
+fn bearer(parts: &Parts) -> Result<Option<&str>, ()> {
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(());
+    }
+    let (scheme, token) = value.to_str().map_err(drop)?.trim().split_once(' ').ok_or(())?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(());
+    }
+    Ok(Some(token.trim()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let path = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
+        let rule = path
+            .and_then(|path| rule_for(parts.method.as_str(), path))
+            .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
+        let now = Utc::now();
+        let found = match bearer(parts) {
+            Ok(None) => return Err(admit(PulseCredential::Missing, rule, now).map(drop).err().into_error()),
+            Err(()) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
+            Ok(Some(token)) => match PulseAccessToken::hash_of(token) {
+                Ok(hash) => state.store.token_for_auth(hash).await?,
+                Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
+            },
+        };
+        let Some(found) = found else {
+            return Err(admit(PulseCredential::Unknown, rule, now).map(drop).err().into_error());
+        };
+        let facts = PulseToken {
+            expires_at: found.token.expires_at,
+            revoked_at: found.token.revoked_at,
+            scopes: found.token.scopes,
+            owner_email_verified: found.owner_email_verified,
+        };
+        admit(PulseCredential::Found(&facts), rule, now)?;
+        if found.token.last_used_at.is_none_or(|at| now - at >= TOUCH_AFTER) {
+            let (store, id) = (state.store.clone(), found.token.id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_token(&id, now).await {
+                    tracing::warn!(error = %e, "could not record a token's use");
+                }
+            });
+        }
+        Ok(Caller { token: found.token, rule, state: state.clone() })
+    }
+}
+
+/// The denial of a credential that cannot pass step 1.
+trait IntoError {
+    fn into_error(self) -> ApiError;
+}
+
+impl IntoError for Option<PulseDenial> {
+    fn into_error(self) -> ApiError {
+        match self {
+            Some(denial) => ApiError::Denied(denial),
+            None => ApiError::Internal("a request without a known token was admitted".into()),
+        }
+    }
+}
