@@ -45,9 +45,15 @@ pub fn format(setting: Option<&str>, terminal: bool) -> Format {
 }
 
 pub fn init() {
+    init_from("SITEGPT_LOG", "SITEGPT_LOG_FORMAT");
+}
+
+/// [`init`] for a product whose settings are the variables `level` (the
+/// filter) and `format` (`json` or `text`).
+pub fn init_from(level: &str, format_var: &str) {
     use std::io::IsTerminal;
-    let filter = filter(&std::env::var("SITEGPT_LOG").unwrap_or_else(|_| "info".into()));
-    let setting = std::env::var("SITEGPT_LOG_FORMAT").ok();
+    let filter = filter(&std::env::var(level).unwrap_or_else(|_| "info".into()));
+    let setting = std::env::var(format_var).ok();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match format(setting.as_deref(), std::io::stderr().is_terminal()) {
         Format::Text { ansi } => builder.with_ansi(ansi).try_init(),

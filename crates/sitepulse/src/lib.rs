@@ -7,9 +7,13 @@
 //! - [`check`]: one check of a URL (timeout, redirects, status, latency,
 //!   TLS certificate expiry), refusing loopback and private addresses unless
 //!   the operator allows them.
+//! - [`server`] and [`admin`]: `sitepulse-server serve` and its operator
+//!   commands.
 //! - [`runner`]: claims due and queued runs from the store and records
 //!   what each check found.
 
+pub mod admin;
 pub mod api;
 pub mod check;
 pub mod runner;
+pub mod server;

@@ -360,6 +360,8 @@ pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
     /// `Conflict` when the e-mail address is taken (compared without case).
     async fn create_user(&self, new: NewPulseUser) -> StoreResult<PulseUser>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<PulseUser>>;
+    /// How many users there are (the first start says how to make one).
+    async fn user_count(&self) -> StoreResult<u64>;
     /// The stored password hash of the user with this address, for sign-in.
     async fn password_hash(&self, email: &str) -> StoreResult<Option<(PulseUser, String)>>;
     /// Marks the address verified (once; later calls keep the first time).

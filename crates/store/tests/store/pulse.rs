@@ -90,8 +90,10 @@ async fn users_are_found_by_address_whatever_its_case_and_verified_once() {
 }
 
 async fn users_are_found_by_address_whatever_its_case_and_verified_once_on(p: Pulse) {
+    assert_eq!(p.store.user_count().await.expect("count"), 0);
     let ada = p.user("Ada@Example.com", false).await;
     assert_eq!(ada.email, "ada@example.com");
+    assert_eq!(p.store.user_count().await.expect("count"), 1);
     assert!(ada.email_verified_at.is_none());
     let taken = p
         .store

@@ -148,6 +148,12 @@ impl PulseStore for PostgresPulseStore {
         Ok(self.password_hash(email).await?.map(|(user, _)| user))
     }
 
+    async fn user_count(&self) -> StoreResult<u64> {
+        let client = self.db.client().await?;
+        let count = query_opt(&client, "SELECT count(*) FROM users", &[]).await?.map_or(Ok(0), |r| r.int(0))?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     async fn password_hash(&self, email: &str) -> StoreResult<Option<(PulseUser, String)>> {
         let client = self.db.client().await?;
         let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = $1");

@@ -130,6 +130,14 @@ impl PulseStore for SqlitePulseStore {
         Ok(self.password_hash(email).await?.map(|(user, _)| user))
     }
 
+    async fn user_count(&self) -> StoreResult<u64> {
+        let count: i64 = self
+            .pool
+            .read_by_key(|conn| conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).map_err(backend))
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     async fn password_hash(&self, email: &str) -> StoreResult<Option<(PulseUser, String)>> {
         let email = email_key(email);
         self.pool.read_by_key(|conn| load_user(conn, &email)).await
