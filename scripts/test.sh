@@ -54,6 +54,10 @@ bash scripts/schemathesis.sh
 echo "== schemathesis again, on PostgreSQL"
 psql "$SITEGPT_TEST_POSTGRES_URL" -qc "CREATE DATABASE schemathesis"
 SCHEMATHESIS_DATABASE_URL="${SITEGPT_TEST_POSTGRES_URL%/*}/schemathesis" bash scripts/schemathesis.sh
+echo "== schemathesis against SitePulse's API document, on SQLite and on PostgreSQL"
+bash scripts/schemathesis-sitepulse.sh
+psql "$SITEGPT_TEST_POSTGRES_URL" -qc "CREATE DATABASE schemathesis_sitepulse"
+SCHEMATHESIS_DATABASE_URL="${SITEGPT_TEST_POSTGRES_URL%/*}/schemathesis_sitepulse" bash scripts/schemathesis-sitepulse.sh
 
 echo "== browser tests (headless Chromium)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

@@ -463,3 +463,88 @@ async fn every_route_has_a_rule_and_refuses_a_missing_token_before_anything_else
     };
     assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Every `$ref` in `value`.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => refs(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_api_document_lists_every_route_with_its_scope_and_describes_the_answers() {
+    let api = engines().await.remove(0);
+    let document = api.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(document.status, StatusCode::OK, "served without a token");
+    let doc = document.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut operation_ids = Vec::new();
+    for route in ROUTES {
+        let operation = &doc["paths"][route.path][route.method.to_lowercase()];
+        assert_eq!(operation["x-required-scope"], route.rule.scope.as_str(), "{} {}", route.method, route.path);
+        assert_eq!(operation["x-team-permission"].as_str(), route.rule.permission.map(|p| p.as_str()));
+        assert!(operation["responses"][route.status.to_string()].is_object());
+        assert!(operation["responses"]["401"].is_object() && operation["responses"]["403"].is_object());
+        if route.path.contains('{') {
+            assert_eq!(operation["responses"]["402"]["description"], "An active team subscription is required.");
+        }
+        operation_ids.push(operation["operationId"].as_str().expect("an operationId").to_owned());
+    }
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operationIds are unique");
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for target in &found {
+        let name = target.strip_prefix("#/components/schemas/").expect("a component");
+        assert!(doc["components"]["schemas"][name].is_object(), "{target} resolves");
+    }
+
+    // The schemas name exactly the fields the answers carry.
+    let ada = api.user("ada@example.com", true).await;
+    let team = api.team(&ada, true, 5).await;
+    let token = api.token(&ada, ALL).await;
+    let site = api.site(&team).await;
+    let (run_id, issue_id) = api.failed_run(&site).await;
+    for (path, schema) in [
+        (format!("/api/v1/teams/{}", team.id), "Team"),
+        (format!("/api/v1/sites/{}", site.id), "Site"),
+        (format!("/api/v1/checks/{run_id}"), "CheckRun"),
+        (format!("/api/v1/issues/{issue_id}"), "Issue"),
+    ] {
+        let answer = api.get(&path, &token).await;
+        let mut fields: Vec<&String> = answer.body["data"].as_object().expect("a record").keys().collect();
+        let mut documented: Vec<&String> =
+            doc["components"]["schemas"][schema]["properties"].as_object().expect(schema).keys().collect();
+        fields.sort();
+        documented.sort();
+        assert_eq!(fields, documented, "{schema}");
+    }
+}
+
+#[tokio::test]
+async fn the_docs_page_lists_every_scope_and_route() {
+    let api = engines().await.remove(0);
+    let request = Request::builder().uri("/docs").body(Body::empty()).expect("request");
+    let response = router(AppState { store: Arc::clone(&api.store) }).oneshot(request).await.expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = String::from_utf8(axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec())
+        .expect("UTF-8");
+    for scope in PulseScope::ALL {
+        assert!(page.contains(scope.as_str()) && page.contains(scope.description()), "{scope}");
+    }
+    for route in ROUTES {
+        assert!(page.contains(&format!("{} {}", route.method, route.path)), "{} {}", route.method, route.path);
+    }
+    assert!(page.contains("An active team subscription is required."));
+}

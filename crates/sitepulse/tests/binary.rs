@@ -249,5 +249,8 @@ fn a_first_start_says_how_to_get_a_first_token() {
     assert!(body.contains("\"product\":\"sitepulse\""), "{body}");
     let logs = server.stop();
     assert!(logs.contains("No users yet"), "{logs}");
-    assert!(logs.contains("admin create-user --email you@example.com") && logs.contains("admin create-token"), "{logs}");
+    assert!(
+        logs.contains("admin create-user --email you@example.com") && logs.contains("admin create-token"),
+        "{logs}"
+    );
 }

@@ -6,9 +6,11 @@
 //! records only through [`Caller::in_team`] (steps 4–6).
 
 mod auth;
+mod docs;
 pub mod error;
 mod handlers;
 mod input;
+pub mod openapi;
 pub mod routes;
 pub mod views;
 
@@ -31,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/checks/{check}", get(h::check).delete(h::delete_check))
         .route("/api/v1/teams/{team}/issues", get(h::issues))
         .route("/api/v1/issues/{issue}", get(h::issue))
+        .route("/api/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .route("/docs", get(docs::page))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

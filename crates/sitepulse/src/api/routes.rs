@@ -12,47 +12,183 @@ pub struct AppState {
     pub store: Arc<dyn PulseStore>,
 }
 
-/// One route of API v1 and the rule it declares.
+/// What a successful answer carries in `data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answers {
+    /// One record of the named schema.
+    One(&'static str),
+    /// A list of them.
+    List(&'static str),
+    /// No body (204).
+    Nothing,
+}
+
+/// One route of API v1, the rule it declares, and what the API document
+/// says of it.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiRoute {
     pub method: &'static str,
     pub path: &'static str,
     pub rule: PulseRule,
+    pub operation_id: &'static str,
     pub summary: &'static str,
+    /// The status of success.
+    pub status: u16,
+    pub answers: Answers,
+    /// The schema of the JSON body it takes.
+    pub body: Option<&'static str>,
 }
 
-const fn route(method: &'static str, path: &'static str, rule: PulseRule, summary: &'static str) -> ApiRoute {
-    ApiRoute { method, path, rule, summary }
+#[allow(clippy::too_many_arguments)]
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    rule: PulseRule,
+    operation_id: &'static str,
+    summary: &'static str,
+    status: u16,
+    answers: Answers,
+    body: Option<&'static str>,
+) -> ApiRoute {
+    ApiRoute { method, path, rule, operation_id, summary, status, answers, body }
 }
 
+use Answers::*;
 use PulseScope::*;
 
 /// Every route, its minimum scope and, beyond reading, the team permission.
 pub const ROUTES: &[ApiRoute] = &[
-    route("GET", "/api/v1/teams", PulseRule::read(TeamsRead), "List your teams"),
+    route("GET", "/api/v1/teams", PulseRule::read(TeamsRead), "listTeams", "List your teams", 200, List("Team"), None),
     route(
         "GET",
         "/api/v1/teams/{team}",
         PulseRule::read(TeamsRead),
+        "getTeam",
         "Read a team, its plan limits and monitoring defaults",
+        200,
+        One("Team"),
+        None,
     ),
     route(
         "PATCH",
         "/api/v1/teams/{team}",
         PulseRule::act(Permission::UpdateTeam),
-        "Update the team's monitoring defaults",
+        "updateTeam",
+        "Update the team's monitoring defaults (cadence, thresholds, escalation)",
+        200,
+        One("Team"),
+        Some("TeamUpdate"),
     ),
-    route("GET", "/api/v1/teams/{team}/sites", PulseRule::read(SitesRead), "List the team's sites"),
-    route("POST", "/api/v1/teams/{team}/sites", PulseRule::act(Permission::CreateSite), "Create a site"),
-    route("GET", "/api/v1/sites/{site}", PulseRule::read(SitesRead), "Read a site"),
-    route("PATCH", "/api/v1/sites/{site}", PulseRule::act(Permission::UpdateSite), "Update a site"),
-    route("DELETE", "/api/v1/sites/{site}", PulseRule::act(Permission::DeleteSite), "Delete a site"),
-    route("GET", "/api/v1/sites/{site}/checks", PulseRule::read(ChecksRead), "List a site's check runs"),
-    route("POST", "/api/v1/sites/{site}/checks", PulseRule::act(Permission::RunChecks), "Queue a manual check run"),
-    route("GET", "/api/v1/checks/{check}", PulseRule::read(ChecksRead), "Read a check run and its result"),
-    route("DELETE", "/api/v1/checks/{check}", PulseRule::act(Permission::DeleteChecks), "Delete a manual check run"),
-    route("GET", "/api/v1/teams/{team}/issues", PulseRule::read(IssuesRead), "List the team's issues"),
-    route("GET", "/api/v1/issues/{issue}", PulseRule::read(IssuesRead), "Read an issue"),
+    route(
+        "GET",
+        "/api/v1/teams/{team}/sites",
+        PulseRule::read(SitesRead),
+        "listSites",
+        "List the team's sites",
+        200,
+        List("Site"),
+        None,
+    ),
+    route(
+        "POST",
+        "/api/v1/teams/{team}/sites",
+        PulseRule::act(Permission::CreateSite),
+        "createSite",
+        "Create a site (within the plan's limit)",
+        201,
+        One("Site"),
+        Some("SiteCreate"),
+    ),
+    route(
+        "GET",
+        "/api/v1/sites/{site}",
+        PulseRule::read(SitesRead),
+        "getSite",
+        "Read a site and its monitoring state",
+        200,
+        One("Site"),
+        None,
+    ),
+    route(
+        "PATCH",
+        "/api/v1/sites/{site}",
+        PulseRule::act(Permission::UpdateSite),
+        "updateSite",
+        "Update a site",
+        200,
+        One("Site"),
+        Some("SiteUpdate"),
+    ),
+    route(
+        "DELETE",
+        "/api/v1/sites/{site}",
+        PulseRule::act(Permission::DeleteSite),
+        "deleteSite",
+        "Delete a site with its check runs and issues",
+        204,
+        Nothing,
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/sites/{site}/checks",
+        PulseRule::read(ChecksRead),
+        "listChecks",
+        "List a site's check runs, newest first",
+        200,
+        List("CheckRun"),
+        None,
+    ),
+    route(
+        "POST",
+        "/api/v1/sites/{site}/checks",
+        PulseRule::act(Permission::RunChecks),
+        "runCheck",
+        "Queue a manual check run",
+        202,
+        One("CheckRun"),
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/checks/{check}",
+        PulseRule::read(ChecksRead),
+        "getCheck",
+        "Read a check run and its result",
+        200,
+        One("CheckRun"),
+        None,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/checks/{check}",
+        PulseRule::act(Permission::DeleteChecks),
+        "deleteCheck",
+        "Delete a manual check run that is not running",
+        204,
+        Nothing,
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/teams/{team}/issues",
+        PulseRule::read(IssuesRead),
+        "listIssues",
+        "List the team's issues (monitoring incidents), newest first",
+        200,
+        List("Issue"),
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/issues/{issue}",
+        PulseRule::read(IssuesRead),
+        "getIssue",
+        "Read an issue",
+        200,
+        One("Issue"),
+        None,
+    ),
 ];
 
 /// The rule of the route `method` and `path` (the route's template).

@@ -2,6 +2,7 @@
 //! snake_case fields, times in RFC 3339 (UTC).
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sitegpt_access::sitepulse::Permission;
 use sitegpt_store::pulse::{CheckRun, Issue, Site, Team, TeamMember, effective_cadence};
@@ -11,21 +12,24 @@ pub struct Data<T> {
     pub data: T,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Plan")]
 pub struct PlanView {
     pub name: String,
     pub max_sites: u32,
     pub min_cadence_seconds: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "MonitoringDefaults")]
 pub struct MonitoringView {
     pub cadence_seconds: u32,
     pub failure_threshold: u32,
     pub escalation_minutes: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Team")]
 pub struct TeamView {
     pub id: String,
     pub name: String,
@@ -33,6 +37,7 @@ pub struct TeamView {
     pub subscription_active: bool,
     pub monitoring: MonitoringView,
     /// The caller's role and permissions in the team.
+    #[schemars(extend("enum" = ["owner", "admin", "member", "viewer"]))]
     pub role: &'static str,
     pub permissions: Vec<&'static str>,
     pub created_at: DateTime<Utc>,
@@ -61,7 +66,8 @@ impl TeamView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Site")]
 pub struct SiteView {
     pub id: String,
     pub team_id: String,
@@ -72,6 +78,7 @@ pub struct SiteView {
     /// How often it is checked now.
     pub effective_cadence_seconds: u32,
     pub paused: bool,
+    #[schemars(extend("enum" = ["unknown", "up", "down"]))]
     pub status: &'static str,
     pub consecutive_failures: u32,
     pub last_checked_at: Option<DateTime<Utc>>,
@@ -100,12 +107,15 @@ impl SiteView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "CheckRun")]
 pub struct CheckView {
     pub id: String,
     pub site_id: String,
     pub team_id: String,
+    #[schemars(extend("enum" = ["scheduled", "manual"]))]
     pub trigger: &'static str,
+    #[schemars(extend("enum" = ["queued", "running", "up", "down"]))]
     pub status: &'static str,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -139,11 +149,13 @@ impl From<CheckRun> for CheckView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Issue")]
 pub struct IssueView {
     pub id: String,
     pub site_id: String,
     pub team_id: String,
+    #[schemars(extend("enum" = ["open", "resolved"]))]
     pub status: &'static str,
     pub cause: String,
     pub opened_at: DateTime<Utc>,
