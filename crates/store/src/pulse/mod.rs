@@ -367,6 +367,23 @@ pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
     /// Marks the address verified (once; later calls keep the first time).
     async fn verify_email(&self, user_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
+    // --- dashboard sessions --------------------------------------------------
+
+    /// Stores a session by the SHA-256 of its id.
+    async fn create_session(
+        &self,
+        id_hash: [u8; 32],
+        user_id: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The user of a session that has not ended at `now`.
+    async fn session_user(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<PulseUser>>;
+    /// Ends a session (signing out); ending one that is gone is no error.
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()>;
+    /// Deletes sessions that ended before `now`; how many.
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+
     // --- teams and members -------------------------------------------------
 
     /// Creates a team with `owner_id` as its owner, in one transaction.

@@ -600,3 +600,31 @@ async fn two_nodes_claiming_together_run_each_check_once() {
         assert_eq!((total, all.len()), (40, 40), "every site checked once (a: {}, b: {})", a.len(), b.len());
     }
 }
+
+#[tokio::test]
+async fn sessions_are_found_by_the_hash_of_their_id_until_they_end() {
+    for p in engines().await {
+        let ada = p.user("ada@example.com", true).await;
+        let (id, other) = ([7u8; 32], [8u8; 32]);
+        let ends = t0() + Duration::days(14);
+        p.store.create_session(id, &ada.id, t0(), ends).await.expect("session");
+        let again = p.store.create_session(id, &ada.id, t0(), ends).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let unknown_user = p.store.create_session(other, "usr_none", t0(), ends).await;
+        assert!(matches!(unknown_user, Err(StoreError::NotFound)), "{unknown_user:?}");
+        assert_eq!(p.store.session_user(id, t0()).await.expect("read").map(|u| u.id), Some(ada.id.clone()));
+        assert_eq!(
+            p.store.session_user(id, ends - Duration::seconds(1)).await.expect("read").map(|u| u.id),
+            Some(ada.id.clone())
+        );
+        assert_eq!(p.store.session_user(id, ends).await.expect("read"), None, "ended at its end");
+        assert_eq!(p.store.session_user(other, t0()).await.expect("read"), None);
+
+        p.store.create_session(other, &ada.id, t0(), t0() + Duration::hours(1)).await.expect("short");
+        assert_eq!(p.store.purge_sessions(t0() + Duration::hours(2)).await.expect("purge"), 1, "only the ended one");
+        assert!(p.store.session_user(id, t0()).await.expect("read").is_some());
+        p.store.delete_session(id).await.expect("sign out");
+        assert_eq!(p.store.session_user(id, t0()).await.expect("read"), None);
+        p.store.delete_session(id).await.expect("signing out twice is no error");
+    }
+}

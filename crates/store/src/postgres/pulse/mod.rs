@@ -25,7 +25,7 @@ use crate::rows::{Cells, ms};
 use crate::{StoreError, StoreResult};
 
 /// SitePulse's migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql")];
 
 /// Names SitePulse's migration lock (SiteGPT's is another).
 const LOCK_KEY: i64 = 0x5350_4c53_4d49_4752;
@@ -172,6 +172,43 @@ impl PulseStore for PostgresPulseStore {
         .map_err(pg)?;
         expect_one(changed)?;
         self.db.commit_authorization_change(tx).await
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: [u8; 32],
+        user_id: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let client = self.db.client().await?;
+        execute(
+            &client,
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&&id_hash[..], &user_id, &ms(at), &ms(expires_at)],
+        )
+        .await
+        .map_err(constraint("a session with this id exists"))
+        .map(drop)
+    }
+
+    async fn session_user(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<PulseUser>> {
+        let client = self.db.client().await?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2"
+        );
+        query_opt(&client, &sql, &[&&id_hash[..], &ms(now)]).await?.map(|r| rows::user(&r)).transpose()
+    }
+
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()> {
+        let client = self.db.client().await?;
+        execute(&client, "DELETE FROM sessions WHERE id_hash = $1", &[&&id_hash[..]]).await.map_err(pg).map(drop)
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let client = self.db.client().await?;
+        execute(&client, "DELETE FROM sessions WHERE expires_at <= $1", &[&ms(now)]).await.map_err(pg)
     }
 
     async fn create_team(&self, new: NewTeam, owner_id: &str) -> StoreResult<Team> {

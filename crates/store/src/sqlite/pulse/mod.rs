@@ -27,7 +27,7 @@ use crate::rows::ms;
 use crate::{StoreError, StoreResult};
 
 /// SitePulse's migrations in order; the version after entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql")];
 
 /// SitePulse's store on a SQLite file.
 #[derive(Debug)]
@@ -155,6 +155,58 @@ impl PulseStore for SqlitePulseStore {
                     .map_err(backend)?;
                 expect_one(changed)?;
                 bump_epoch(conn)
+            })
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: [u8; 32],
+        user_id: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.pool
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&id_hash[..], user_id, ms(at), ms(expires_at)],
+                )
+                .map_err(constraint("a session with this id exists"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn session_user(&self, id_hash: [u8; 32], now: DateTime<Utc>) -> StoreResult<Option<PulseUser>> {
+        self.pool
+            .read_by_key(|conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.id_hash = ?1 AND s.expires_at > ?2"
+                ))
+                .and_then(|mut stmt| stmt.query_row(params![&id_hash[..], ms(now)], |r| rows::user(r)).optional())
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: [u8; 32]) -> StoreResult<()> {
+        self.pool
+            .write(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]]).map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn purge_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.pool
+            .write(move |conn| {
+                let deleted =
+                    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [ms(now)]).map_err(backend)?;
+                Ok(u64::try_from(deleted).unwrap_or_default())
             })
             .await
     }
