@@ -9,6 +9,7 @@
 //!   the operator allows them.
 //! - [`server`] and [`admin`]: `sitepulse-server serve` and its operator
 //!   commands.
+//! - [`web`]: the dashboard's sign-in and Settings → API tokens pages.
 //! - [`runner`]: claims due and queued runs from the store and records
 //!   what each check found.
 
@@ -17,3 +18,4 @@ pub mod api;
 pub mod check;
 pub mod runner;
 pub mod server;
+pub mod web;

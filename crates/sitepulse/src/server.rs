@@ -28,6 +28,9 @@ pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "SITEPULSE_LISTEN", default_value = "127.0.0.1:8090", global = true)]
     pub listen: SocketAddr,
+    /// The URL people reach this server at; cookies are `Secure` when it is https.
+    #[arg(long, env = "SITEPULSE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Folder of the embedded database (`sitepulse.db`).
     #[arg(long, env = "SITEPULSE_DATA_DIR", default_value = "./sitepulse-data", global = true)]
     pub data_dir: PathBuf,
@@ -113,7 +116,17 @@ impl Settings {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).merge(api::router(state)).layer(middleware::from_fn(access_log))
+    use crate::web;
+    let routes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/", get(web::home))
+        .route("/login", get(web::login_page).post(web::login))
+        .route("/logout", axum::routing::post(web::logout))
+        .route("/settings/tokens", get(web::tokens).post(web::create))
+        .route("/settings/tokens/{id}/revoke", get(web::confirm_revoke).post(web::revoke))
+        .route("/settings/mcp", get(web::mcp))
+        .merge(api::routes());
+    api::with_fallbacks(routes).with_state(state).layer(middleware::from_fn(access_log))
 }
 
 async fn healthz() -> Response {
@@ -178,7 +191,8 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         max_connections: sitegpt_server::serve::fit_connections(10_000),
         ..Default::default()
     };
-    let served = sitegpt_server::serve::serve(listener, app(AppState { store }), limits, shutdown).await;
+    let secure = settings.public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
+    let served = sitegpt_server::serve::serve(listener, app(AppState::new(store, secure)), limits, shutdown).await;
     if let Some(runner) = runner {
         runner.abort();
     }

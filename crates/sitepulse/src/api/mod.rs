@@ -23,6 +23,17 @@ pub use self::routes::{ApiRoute, AppState, ROUTES, rule_for};
 
 /// API v1's routes, with the fallbacks for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
+    with_fallbacks(routes()).with_state(state)
+}
+
+/// The fallbacks of the whole application: JSON answers for unknown paths
+/// and methods.
+pub fn with_fallbacks(router: Router<AppState>) -> Router<AppState> {
+    router.fallback(|| async { ApiError::NoRoute }).method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// API v1's routes, the API document and the reference page.
+pub fn routes() -> Router<AppState> {
     use handlers as h;
     Router::new()
         .route("/api/v1/teams", get(h::teams))
@@ -35,7 +46,4 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/issues/{issue}", get(h::issue))
         .route("/api/v1/openapi.json", get(|| async { axum::Json(openapi::document()) }))
         .route("/docs", get(docs::page))
-        .fallback(|| async { ApiError::NoRoute })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state)
 }

@@ -10,6 +10,21 @@ use sitegpt_store::pulse::PulseStore;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn PulseStore>,
+    /// Cookies only over https (the server is reached at an https URL).
+    pub secure_cookies: bool,
+    /// Failed sign-ins per address and e-mail.
+    pub sign_in_failures: Arc<sitegpt_server::ratelimit::RateLimiter>,
+}
+
+/// Failed sign-ins one address may make for one e-mail address per window.
+pub const SIGN_IN_ATTEMPTS: u32 = 10;
+pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl AppState {
+    pub fn new(store: Arc<dyn PulseStore>, secure_cookies: bool) -> AppState {
+        let limiter = sitegpt_server::ratelimit::RateLimiter::new(SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW);
+        AppState { store, secure_cookies, sign_in_failures: Arc::new(limiter) }
+    }
 }
 
 /// What a successful answer carries in `data`.

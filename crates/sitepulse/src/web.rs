@@ -1,0 +1,579 @@
+//! The dashboard: sign-in and **Settings → API tokens**, where people
+//! create personal access tokens (named, with chosen scopes, shown once,
+//! expiring six months on) and revoke them. Server-rendered, no script;
+//! every form carries a CSRF token that must match the `sitepulse_csrf`
+//! cookie (SameSite=Strict), and the session cookie holds a random id of
+//! which the store keeps only the SHA-256.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use maud::{DOCTYPE, Markup, html};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sitegpt_access::base62;
+use sitegpt_access::sitepulse::{PRESETS, PulseAccessToken, PulseScope, PulseScopes, token_expiry};
+use sitegpt_store::password::verify_password;
+use sitegpt_store::pulse::{NewPulseToken, PulseTokenRecord, PulseUser};
+
+use crate::api::AppState;
+
+pub const SESSION_COOKIE: &str = "sitepulse_session";
+pub const CSRF_COOKIE: &str = "sitepulse_csrf";
+const SESSION_DAYS: i64 = 14;
+
+/// A random secret for a cookie: 32 bytes, base62.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base62::encode_fixed(&bytes, base62::width_for_bytes(32))
+}
+
+fn session_hash(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64, same_site: &str) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A page answer; pages that show a secret are never stored by caches.
+fn page(status: StatusCode, body: Markup, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = (status, axum::response::Html(body.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    for value in cookies {
+        headers.append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    for value in cookies {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The CSRF token of this browser, and the cookie to set when it had none.
+fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Vec<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE).filter(|v| v.len() >= 32) {
+        Some(token) => (token, Vec::new()),
+        None => {
+            let token = random_secret();
+            let set = set_cookie(state, CSRF_COOKIE, &token, SESSION_DAYS * 86_400, "Strict");
+            (token, vec![set])
+        }
+    }
+}
+
+/// A form's fields, repeated names kept.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &Bytes) -> Form {
+        Form(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the form's CSRF token is this browser's.
+    fn csrf_ok(&self, headers: &HeaderMap) -> bool {
+        match (self.get("csrf"), cookie(headers, CSRF_COOKIE)) {
+            (Some(sent), Some(kept)) => !kept.is_empty() && sent.as_bytes() == kept.as_bytes(),
+            _ => false,
+        }
+    }
+}
+
+fn refused_form() -> Response {
+    let body = frame(
+        "Form expired",
+        None,
+        html! {
+            p { "This form has expired or came from another site. " a href="/settings/tokens" { "Open it again" } " and retry." }
+        },
+    );
+    page(StatusCode::FORBIDDEN, body, Vec::new())
+}
+
+/// The signed-in user, if the session cookie names a live session.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<PulseUser>, Response> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    state.store.session_user(session_hash(&id), Utc::now()).await.map_err(|e| {
+        tracing::error!(error = %e, "could not read a session");
+        page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            frame("Server error", None, html! { p { "Retry in a moment." } }),
+            Vec::new(),
+        )
+    })
+}
+
+/// Who is signing in, for the limit on failures: the TCP peer's address.
+fn client_key(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+fn sign_in_first() -> Response {
+    see_other("/login", Vec::new())
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}\
+header{background:#12355b;color:#fff;padding:.75rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}\
+header a,header button{color:#fff}header .who{margin-left:auto}\
+main{max-width:52rem;margin:0 auto;padding:1rem}section{background:#fff;border:1px solid #dde1e5;border-radius:8px;padding:1rem;margin:1rem 0}\
+h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.15rem;margin:0 0 .5rem}\
+label{display:block;margin:.5rem 0 .25rem;font-weight:600}input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #9aa5b1;border-radius:6px}\
+button,.button{display:inline-block;padding:.5rem 1rem;font:inherit;border-radius:6px;border:1px solid #12355b;background:#12355b;color:#fff;text-decoration:none;cursor:pointer}\
+.secondary{background:#fff;color:#12355b}.danger{background:#a4161a;border-color:#a4161a}\
+fieldset{border:1px solid #dde1e5;border-radius:6px;margin:.75rem 0}.scopes label{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}\
+.note{color:#5b6670}.alert{background:#fff4e5;border:1px solid #f0b429;padding:.5rem .75rem;border-radius:6px}\
+.ok{background:#e3f9e5;border-color:#3f9142}.secret{font-family:monospace;font-size:1rem;word-break:break-all}\
+ul.tokens{list-style:none;padding:0;margin:0}ul.tokens li{border-top:1px solid #dde1e5;padding:.75rem 0}\
+code{overflow-wrap:anywhere}.presets a{margin:.25rem .5rem .25rem 0;display:inline-block}\
+header form{display:inline;margin:0}header button{background:none;border:1px solid #fff;padding:.25rem .75rem}";
+
+/// The page frame: header with the signed-in person and sign-out.
+fn frame(title: &str, user: Option<(&PulseUser, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · SitePulse" }
+                style { (STYLE) }
+            }
+            body {
+                header {
+                    strong { "SitePulse" }
+                    @if let Some((user, csrf)) = user {
+                        nav { a href="/settings/tokens" { "Settings → API tokens" } " · " a href="/settings/mcp" { "Settings → MCP" } }
+                        span.who {
+                            (user.email) " "
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+pub async fn home() -> Response {
+    see_other("/settings/tokens", Vec::new())
+}
+
+fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
+    frame(
+        "Sign in",
+        None,
+        html! {
+            section {
+                @if let Some(error) = error { p.alert role="alert" { (error) } }
+                form method="post" action="/login" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="email" { "E-mail address" }
+                    input #email type="email" name="email" value=(email) autocomplete="username" required;
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    p { button type="submit" { "Sign in" } }
+                }
+            }
+        },
+    )
+}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Ok(Some(_)) = signed_in(&state, &headers).await {
+        return see_other("/settings/tokens", Vec::new());
+    }
+    let (token, cookies) = csrf(&state, &headers);
+    page(StatusCode::OK, login_form(&token, "", None), cookies)
+}
+
+pub async fn login(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else { return refused_form() };
+    let headers = parts.headers;
+    let form = Form::parse(&body);
+    if !form.csrf_ok(&headers) {
+        return refused_form();
+    }
+    let (token, _) = csrf(&state, &headers);
+    let email = form.get("email").unwrap_or_default().trim().to_lowercase();
+    let password = form.get("password").unwrap_or_default();
+    let key = format!("{}|{email}", client_key(&parts.extensions));
+    if state.sign_in_failures.blocked(&key).is_some() {
+        let body = login_form(&token, &email, Some("Too many failed attempts. Wait ten minutes, then retry."));
+        return page(StatusCode::TOO_MANY_REQUESTS, body, Vec::new());
+    }
+    let found = match state.store.password_hash(&email).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a user");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                login_form(&token, &email, Some("Server error. Retry.")),
+                Vec::new(),
+            );
+        }
+    };
+    if !verify_password(found.as_ref().map(|(_, hash)| hash.as_str()), password) {
+        state.sign_in_failures.fail(&key);
+        let body = login_form(&token, &email, Some("The e-mail address or the password is wrong."));
+        return page(StatusCode::UNAUTHORIZED, body, Vec::new());
+    }
+    let Some((user, _)) = found else { return sign_in_first() };
+    let id = random_secret();
+    let now = Utc::now();
+    if let Err(e) =
+        state.store.create_session(session_hash(&id), &user.id, now, now + Duration::days(SESSION_DAYS)).await
+    {
+        tracing::error!(error = %e, "could not store a session");
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            login_form(&token, &email, Some("Server error. Retry.")),
+            Vec::new(),
+        );
+    }
+    // A fresh CSRF token with the new session.
+    let csrf_token = random_secret();
+    see_other(
+        "/settings/tokens",
+        vec![
+            set_cookie(&state, SESSION_COOKIE, &id, SESSION_DAYS * 86_400, "Lax"),
+            set_cookie(&state, CSRF_COOKIE, &csrf_token, SESSION_DAYS * 86_400, "Strict"),
+        ],
+    )
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !Form::parse(&body).csrf_ok(&headers) {
+        return refused_form();
+    }
+    if let Some(id) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.store.delete_session(session_hash(&id)).await
+    {
+        tracing::error!(error = %e, "could not end a session");
+    }
+    see_other("/login", vec![set_cookie(&state, SESSION_COOKIE, "", 0, "Lax")])
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn token_item(token: &PulseTokenRecord, now: DateTime<Utc>) -> Markup {
+    let status = match (token.revoked_at, token.expires_at <= now) {
+        (Some(at), _) => format!("revoked {}", when(at)),
+        (None, true) => format!("expired {}", when(token.expires_at)),
+        (None, false) => format!("expires {}", when(token.expires_at)),
+    };
+    html! {
+        li {
+            strong { (token.name) } " " span.note { "…" (token.hint) }
+            br;
+            @for (i, scope) in token.scopes.iter().enumerate() { @if i > 0 { " " } code { (scope.as_str()) } }
+            br;
+            span.note {
+                "Created " (when(token.created_at)) " · " (status) " · "
+                @match token.last_used_at { Some(at) => { "last used " (when(at)) }, None => { "never used" } }
+            }
+            @if token.revoked_at.is_none() && token.expires_at > now {
+                " " a.button.secondary href={ "/settings/tokens/" (token.id) "/revoke" } { "Revoke" }
+            }
+        }
+    }
+}
+
+struct Draft<'a> {
+    name: &'a str,
+    scopes: PulseScopes,
+    error: Option<&'a str>,
+}
+
+fn tokens_page(
+    user: &PulseUser,
+    csrf: &str,
+    tokens: &[PulseTokenRecord],
+    draft: Draft<'_>,
+    notice: Option<&str>,
+) -> Markup {
+    let now = Utc::now();
+    frame(
+        "API tokens",
+        Some((user, csrf)),
+        html! {
+            @if user.email_verified_at.is_none() {
+                p.alert role="status" { "Your e-mail address is not verified: the API refuses your tokens (401) until it is." }
+            }
+            @if let Some(notice) = notice { p.alert.ok role="status" { (notice) } }
+            section {
+                h2 { "Your tokens" }
+                p.note { "A token acts on your behalf in every team you belong to, within its scopes. It expires six months after it is created." }
+                @if tokens.is_empty() { p { "No tokens yet." } } @else { ul.tokens { @for token in tokens { (token_item(token, now)) } } }
+            }
+            section #create {
+                h2 { "Create a token" }
+                @if let Some(error) = draft.error { p.alert role="alert" { (error) } }
+                p.presets {
+                    "Start from: "
+                    @for (i, preset) in PRESETS.iter().enumerate() { a href={ "/settings/tokens?preset=" (i) "#create" } { (preset.name) } }
+                }
+                form method="post" action="/settings/tokens" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" value=(draft.name) maxlength="100" placeholder="CI Pipeline" required;
+                    fieldset.scopes {
+                        legend { "Scopes (grant only what you need)" }
+                        @for scope in PulseScope::ALL {
+                            label {
+                                input type="checkbox" name="scope" value=(scope.as_str()) checked[draft.scopes.contains(*scope)];
+                                span { code { (scope.as_str()) } " — " (scope.description()) }
+                            }
+                        }
+                    }
+                    p { button type="submit" { "Create token" } }
+                }
+            }
+        },
+    )
+}
+
+async fn list(state: &AppState, user: &PulseUser) -> Result<Vec<PulseTokenRecord>, Response> {
+    state.store.tokens_of(&user.id).await.map_err(|e| {
+        tracing::error!(error = %e, "could not list tokens");
+        page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            frame("Server error", None, html! { p { "Retry in a moment." } }),
+            Vec::new(),
+        )
+    })
+}
+
+pub async fn tokens(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    let tokens = match list(&state, &user).await {
+        Ok(tokens) => tokens,
+        Err(response) => return response,
+    };
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let preset = query
+        .iter()
+        .find(|(k, _)| k == "preset")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .and_then(|i| PRESETS.get(i));
+    let notice =
+        query.iter().find(|(k, _)| k == "revoked").map(|_| "The token is revoked: the API refuses it from now on.");
+    let scopes = preset.map(|p| p.scopes.iter().copied().collect()).unwrap_or_default();
+    let (csrf_token, cookies) = csrf(&state, &headers);
+    let body = tokens_page(&user, &csrf_token, &tokens, Draft { name: "", scopes, error: None }, notice);
+    page(StatusCode::OK, body, cookies)
+}
+
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    if !form.csrf_ok(&headers) {
+        return refused_form();
+    }
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    let (csrf_token, _) = csrf(&state, &headers);
+    let name = form.get("name").unwrap_or_default().trim().to_owned();
+    let scopes: Result<PulseScopes, _> = form.all("scope").map(str::parse::<PulseScope>).collect();
+    let error = match &scopes {
+        _ if name.is_empty() => Some("Give the token a name, e.g. CI Pipeline."),
+        _ if name.chars().count() > 100 || name.chars().any(char::is_control) => {
+            Some("Use a name of at most 100 characters, without control characters.")
+        }
+        Err(_) => Some("One of the scopes is not a SitePulse scope."),
+        Ok(scopes) if scopes.is_empty() => Some("Choose at least one scope."),
+        Ok(_) => None,
+    };
+    if let Some(error) = error {
+        let tokens = match list(&state, &user).await {
+            Ok(tokens) => tokens,
+            Err(response) => return response,
+        };
+        let draft = Draft { name: &name, scopes: scopes.unwrap_or_default(), error: Some(error) };
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tokens_page(&user, &csrf_token, &tokens, draft, None),
+            Vec::new(),
+        );
+    }
+    let plain = PulseAccessToken::generate();
+    let now = Utc::now();
+    let new = NewPulseToken {
+        user_id: user.id.clone(),
+        name,
+        hash: plain.hash(),
+        hint: plain.hint(),
+        scopes: scopes.unwrap_or_default(),
+        created_at: now,
+        expires_at: token_expiry(now),
+    };
+    let token = match state.store.create_token(new).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "could not create a token");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                frame("Server error", None, html! { p { "Retry." } }),
+                Vec::new(),
+            );
+        }
+    };
+    let secret = plain.expose();
+    let body = frame(
+        "Token created",
+        Some((&user, &csrf_token)),
+        html! {
+            section {
+                p.alert.ok role="status" { "Copy the token now: it is shown once and cannot be retrieved again." }
+                label for="secret" { (token.name) }
+                input #secret.secret type="text" readonly value=(secret) aria-label="The new token";
+                p.note { "Expires " (when(token.expires_at)) ". Send it as " code { "Authorization: Bearer …" } " with " code { "Accept: application/json" } "." }
+                p { a.button href="/settings/tokens" { "Done" } }
+            }
+        },
+    );
+    page(StatusCode::CREATED, body, Vec::new())
+}
+
+async fn own_token(state: &AppState, user: &PulseUser, id: &str) -> Result<Option<PulseTokenRecord>, Response> {
+    Ok(list(state, user).await?.into_iter().find(|t| t.id == id))
+}
+
+pub async fn confirm_revoke(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    let token = match own_token(&state, &user, &id).await {
+        Ok(Some(token)) if token.revoked_at.is_none() => token,
+        Ok(_) => return not_found(&user, &csrf(&state, &headers).0),
+        Err(response) => return response,
+    };
+    let (csrf_token, cookies) = csrf(&state, &headers);
+    let body = frame(
+        "Revoke a token",
+        Some((&user, &csrf_token)),
+        html! {
+            section {
+                p { "Revoke " strong { (token.name) } " (…" (token.hint) ")? Integrations using it stop working at once; this cannot be undone." }
+                form method="post" action={ "/settings/tokens/" (token.id) "/revoke" } {
+                    input type="hidden" name="csrf" value=(csrf_token);
+                    button.danger type="submit" { "Revoke" } " "
+                    a.button.secondary href="/settings/tokens" { "Cancel" }
+                }
+            }
+        },
+    );
+    page(StatusCode::OK, body, cookies)
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !Form::parse(&body).csrf_ok(&headers) {
+        return refused_form();
+    }
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    match state.store.revoke_token(&user.id, &id, Utc::now()).await {
+        Ok(_) => see_other("/settings/tokens?revoked=1", Vec::new()),
+        Err(sitegpt_store::StoreError::NotFound) => not_found(&user, &csrf(&state, &headers).0),
+        Err(e) => {
+            tracing::error!(error = %e, "could not revoke a token");
+            page(StatusCode::INTERNAL_SERVER_ERROR, frame("Server error", None, html! { p { "Retry." } }), Vec::new())
+        }
+    }
+}
+
+fn not_found(user: &PulseUser, csrf: &str) -> Response {
+    let body = frame(
+        "Not found",
+        Some((user, csrf)),
+        html! {
+            p { "You have no such token. " a href="/settings/tokens" { "Back to your tokens" } }
+        },
+    );
+    page(StatusCode::NOT_FOUND, body, Vec::new())
+}
+
+/// Settings → MCP, until SitePulse's MCP server exists: what to use now.
+pub async fn mcp(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    let (csrf_token, cookies) = csrf(&state, &headers);
+    let body = frame(
+        "MCP",
+        Some((&user, &csrf_token)),
+        html! {
+            section {
+                p { "SitePulse's MCP server is not available yet. Until it is, AI clients can call the API v1 routes with a scoped token from "
+                    a href="/settings/tokens" { "API tokens" } "; the routes are listed in " a href="/docs" { "the API reference" } "." }
+            }
+        },
+    );
+    page(StatusCode::OK, body, cookies)
+}

@@ -1,0 +1,112 @@
+// SitePulse's Settings → API tokens in headless Chromium, against the real
+// sitepulse-server: sign in, create a token from a documented scope
+// combination (shown once), use it on API v1, revoke it after a
+// confirmation; on a desktop and on a phone, with screenshots.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, screenshot, fitsWidth } from './browser.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const binary = process.env.SITEPULSE_SERVER_BIN ?? join(root, 'target', 'debug', 'sitepulse-server');
+
+function databaseUrl() {
+  const admin = process.env.SITEGPT_E2E_POSTGRES_URL;
+  if (!admin) return '';
+  const name = `e2e_sp_${randomBytes(8).toString('hex')}`;
+  execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
+  return admin.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+}
+
+async function startPulse() {
+  if (!existsSync(binary)) throw new Error(`build the server first: ${binary} is missing`);
+  const env = {
+    ...process.env,
+    SITEPULSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'sitepulse-e2e-')),
+    SITEPULSE_DATABASE_URL: databaseUrl(),
+    SITEPULSE_RUN_CHECKS: 'false',
+    SITEPULSE_LOG_FORMAT: 'json',
+  };
+  if (!env.SITEPULSE_DATABASE_URL) delete env.SITEPULSE_DATABASE_URL;
+  const admin = (...args) => JSON.parse(execFileSync(binary, ['admin', ...args], { env, encoding: 'utf8' }));
+  admin('create-user', '--email', 'ada@example.com', '--password', 'correct horse battery', '--verified');
+  const team = admin('create-team', '--owner-email', 'ada@example.com', '--name', 'Ops').team;
+  const child = spawn(binary, ['serve'], { env: { ...env, SITEPULSE_LISTEN: '127.0.0.1:0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      for (const line of log.split('\n')) {
+        try {
+          const event = JSON.parse(line);
+          if (event.message === 'sitepulse-server is listening') { clearTimeout(timer); resolveBase(`http://${event.listen}`); }
+        } catch { /* not a whole line yet */ }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return { base, team, logs: () => log, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+}
+
+async function api(base, token) {
+  const response = await fetch(`${base}/api/v1/teams`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+  return response.status;
+}
+
+for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+  test(`SitePulse API tokens on a ${device}: create from a combination, shown once, revoke`, async () => {
+    const server = await startPulse();
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport });
+      await page.goto(`${server.base}/settings/tokens`);
+      assert.match(page.url(), /\/login$/, 'signing in first');
+      await page.getByLabel('E-mail address').fill('ada@example.com');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/settings\/tokens$/);
+      assert.ok(await fitsWidth(page), 'no sideways scrolling');
+      await screenshot(page, `sitepulse-tokens-empty-${device}`);
+
+      await page.getByRole('link', { name: 'Running checks' }).click();
+      for (const scope of ['teams:read', 'sites:read', 'checks:read', 'checks:run']) {
+        assert.ok(await page.locator(`input[value="${scope}"]`).isChecked(), scope);
+      }
+      assert.ok(!(await page.locator('input[value="sites:delete"]').isChecked()));
+      await page.getByLabel('Name').fill('CI Pipeline');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const secret = await page.locator('#secret').inputValue();
+      assert.match(secret, /^spat_[0-9A-Za-z]{49}$/);
+      assert.ok(await fitsWidth(page));
+      await page.screenshot({ path: join(root, 'e2e', 'artifacts', `sitepulse-token-shown-${device}.png`), fullPage: true, mask: [page.locator('#secret')] });
+      assert.equal(await api(server.base, secret), 200, 'the token works');
+
+      await page.getByRole('link', { name: 'Done' }).click();
+      const list = await page.locator('ul.tokens').textContent();
+      assert.ok(list.includes('CI Pipeline') && list.includes(secret.slice(-4)));
+      assert.ok(!(await page.content()).includes(secret), 'never shown again');
+      await screenshot(page, `sitepulse-tokens-list-${device}`);
+
+      await page.getByRole('link', { name: 'Revoke' }).click();
+      await screenshot(page, `sitepulse-token-revoke-${device}`);
+      await page.getByRole('button', { name: 'Revoke' }).click();
+      await page.waitForURL(/revoked=1/);
+      assert.ok((await page.locator('[role=status]').textContent()).includes('revoked'));
+      assert.equal(await api(server.base, secret), 401, 'revoked: refused');
+      assert.ok(await fitsWidth(page));
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/login$/);
+      assert.ok(!server.logs().includes(secret.slice(5)), 'no token in the log');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+}
