@@ -76,19 +76,23 @@ impl Caller {
 /// checked. Anything else is malformed. (Bytes, not text: a header value
 /// holds no control characters, so trimming ASCII whitespace is trimming
 /// whitespace, and a token with other bytes fails its check later.)
-fn bearer(parts: &Parts) -> Result<Option<&[u8]>, ()> {
+pub fn bearer(parts: &Parts) -> Result<Option<&[u8]>, NotBearer> {
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
-        return Err(());
+        return Err(NotBearer);
     }
     let value = value.as_bytes().trim_ascii();
-    let space = value.iter().position(|&b| b == b' ').ok_or(())?;
+    let space = value.iter().position(|&b| b == b' ').ok_or(NotBearer)?;
     if !value[..space].eq_ignore_ascii_case(b"bearer") {
-        return Err(());
+        return Err(NotBearer);
     }
     Ok(Some(value[space + 1..].trim_ascii()))
 }
+
+/// An `Authorization` header that is not one `Bearer <token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotBearer;
 
 /// A caller another layer already verified (the MCP endpoint, for the
 /// API requests its tools make in-process): the [`Caller`] extractor takes
@@ -126,7 +130,7 @@ impl Presented {
 pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiError> {
     let token = match bearer(parts) {
         Ok(None) => return Ok(Presented::Missing),
-        Err(()) => return Ok(Presented::Malformed),
+        Err(NotBearer) => return Ok(Presented::Malformed),
         Ok(Some(token)) => token,
     };
     let hash = PlainToken::hash_unchecked(token);
@@ -246,7 +250,7 @@ mod tests {
             let well_formed = |token: &[u8]| std::str::from_utf8(token).is_ok_and(|t| PlainToken::check(t).is_ok());
             match (as_text(&parts), read) {
                 (Ok(text), Ok(bytes)) if text.map(str::as_bytes) == bytes => {}
-                (Err(()), Err(())) => {}
+                (Err(()), Err(NotBearer)) => {}
                 (Err(()), Ok(Some(bytes))) => assert!(!well_formed(bytes), "{values:?}"),
                 (text, bytes) => panic!("{values:?}: {text:?} as text, {bytes:?} as bytes"),
             }

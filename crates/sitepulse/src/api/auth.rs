@@ -4,7 +4,6 @@
 //! (membership, plan, team permission) when the handler names the team.
 
 use axum::extract::{FromRequestParts, MatchedPath};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{Duration, Utc};
 use sitegpt_access::sitepulse::{
@@ -53,21 +52,6 @@ impl Caller {
     }
 }
 
-/// The bearer token's text: `None` without `Authorization`, `Err` for
-/// anything but `Bearer <token>`.
-fn bearer(parts: &Parts) -> Result<Option<&str>, ()> {
-    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else { return Ok(None) };
-    if values.next().is_some() {
-        return Err(());
-    }
-    let (scheme, token) = value.to_str().map_err(drop)?.trim().split_once(' ').ok_or(())?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(());
-    }
-    Ok(Some(token.trim()))
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -77,13 +61,18 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|path| rule_for(parts.method.as_str(), path))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
-        let found = match bearer(parts) {
+        // The engine's reading of `Authorization: Bearer …` (bytes; a token
+        // that is not text fails its shape check like any other).
+        let found = match sitegpt_server::auth::bearer(parts) {
             Ok(None) => return Err(admit(PulseCredential::Missing, rule, now).map(drop).err().into_error()),
-            Err(()) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
-            Ok(Some(token)) => match PulseAccessToken::hash_of(token) {
-                Ok(hash) => state.store.token_for_auth(hash).await?,
-                Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
-            },
+            Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
+            Ok(Some(token)) => {
+                match std::str::from_utf8(token).map_err(drop).and_then(|t| PulseAccessToken::hash_of(t).map_err(drop))
+                {
+                    Ok(hash) => state.store.token_for_auth(hash).await?,
+                    Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
+                }
+            }
         };
         let Some(found) = found else {
             return Err(admit(PulseCredential::Unknown, rule, now).map(drop).err().into_error());

@@ -6,8 +6,16 @@
 use super::sql::pg;
 use crate::StoreResult;
 
+/// A product's migrations: where they are recorded, the list, the lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Product {
+    pub(crate) table: &'static str,
+    pub(crate) list: &'static [&'static str],
+    pub(crate) lock_key: i64,
+}
+
 /// Migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_rate_limits.sql"),
     include_str!("0003_whitelabel.sql"),
@@ -21,7 +29,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// An arbitrary constant naming the migration lock.
-const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;
+pub(crate) const LOCK_KEY: i64 = 0x5347_5054_4d49_4752;
 
 pub(crate) async fn run(client: &mut tokio_postgres::Client) -> StoreResult<i64> {
     apply(client, "sitegpt_migrations", MIGRATIONS, LOCK_KEY).await

@@ -69,29 +69,38 @@ impl PostgresStore {
     /// Connects, runs migrations and starts listening for authorization
     /// changes. Must be called inside a tokio runtime.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let (config, tls) = tls::settings(url)?;
-        let manager = Manager::from_config(
-            config.clone(),
-            tls.clone(),
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
-        {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            migrations::run(&mut client).await?;
-        }
-        let epoch = Arc::new(Epoch::default());
-        let listener = Listener::start(config, tls, Arc::clone(&epoch));
-        Ok(PostgresStore { db: Db { pool, epoch }, _listener: listener })
+        let product = migrations::Product {
+            table: "sitegpt_migrations",
+            list: migrations::MIGRATIONS,
+            lock_key: migrations::LOCK_KEY,
+        };
+        let (db, listener) = connect_db(url, product).await?;
+        Ok(PostgresStore { db, _listener: listener })
     }
 
     /// Whether the notification connection is up (for `/healthz` and tests).
     pub fn listening(&self) -> bool {
         self.db.epoch.listening()
     }
+}
+
+/// A pool on `url` with `product`'s migrations run, and the listener that
+/// keeps its auth epoch: what every product's PostgreSQL store starts with.
+async fn connect_db(url: &str, product: migrations::Product) -> StoreResult<(Db, Listener)> {
+    let (config, tls) = tls::settings(url)?;
+    let manager =
+        Manager::from_config(config.clone(), tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let pool = Pool::builder(manager)
+        .max_size(POOL_SIZE)
+        .build()
+        .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+    {
+        let mut client = pool.get().await.map_err(pool_error)?;
+        migrations::apply(&mut client, product.table, product.list, product.lock_key).await?;
+    }
+    let epoch = Arc::new(Epoch::default());
+    let listener = Listener::start(config, tls, Arc::clone(&epoch));
+    Ok((Db { pool, epoch }, listener))
 }
 
 /// Creates or updates the schema through one connection.

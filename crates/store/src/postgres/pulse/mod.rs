@@ -2,20 +2,18 @@
 //! own: its migrations (recorded in `sitepulse_migrations`), on the same
 //! pool, statement helpers and `NOTIFY`-driven auth epoch as SiteGPT's.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::GenericClient;
 use sitegpt_access::TokenHash;
 use sitegpt_access::id::new_prefixed_id;
 use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
 mod runs;
 
-use super::listen::{Epoch, Listener};
-use super::sql::{Db, all, constraint, execute, expect_one, pg, pool_error, query, query_opt};
-use super::{migrations, tls};
+use super::listen::Listener;
+use super::migrations;
+use super::sql::{Db, all, constraint, execute, expect_one, pg, query, query_opt};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
     CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
@@ -30,9 +28,6 @@ const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_
 /// Names SitePulse's migration lock (SiteGPT's is another).
 const LOCK_KEY: i64 = 0x5350_4c53_4d49_4752;
 
-/// Connections each node keeps at most.
-const POOL_SIZE: usize = 16;
-
 /// SitePulse's store on PostgreSQL.
 #[derive(Debug)]
 pub struct PostgresPulseStore {
@@ -44,23 +39,9 @@ impl PostgresPulseStore {
     /// Connects, runs SitePulse's migrations and starts listening for
     /// authorization changes. Inside a tokio runtime.
     pub async fn connect(url: &str) -> StoreResult<PostgresPulseStore> {
-        let (config, tls) = tls::settings(url)?;
-        let manager = Manager::from_config(
-            config.clone(),
-            tls.clone(),
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
-        {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            migrations::apply(&mut client, "sitepulse_migrations", MIGRATIONS, LOCK_KEY).await?;
-        }
-        let epoch = Arc::new(Epoch::default());
-        let listener = Listener::start(config, tls, Arc::clone(&epoch));
-        Ok(PostgresPulseStore { db: Db { pool, epoch }, _listener: listener })
+        let product = migrations::Product { table: "sitepulse_migrations", list: MIGRATIONS, lock_key: LOCK_KEY };
+        let (db, listener) = super::connect_db(url, product).await?;
+        Ok(PostgresPulseStore { db, _listener: listener })
     }
 
     /// Whether the notification connection is up.
