@@ -13,7 +13,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.SITEGPT_SERVER_BIN ?? join(root, 'target', 'debug', 'sitegpt-server');
 
 /** A new, empty PostgreSQL database when the tests run on PostgreSQL. */
-function databaseUrl() {
+export function databaseUrl() {
   const admin = process.env.SITEGPT_E2E_POSTGRES_URL;
   if (!admin) return '';
   const name = `e2e_${randomBytes(8).toString('hex')}`;
@@ -26,35 +26,13 @@ export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'sitegpt-e2e-'));
   const database = databaseUrl();
   const env = { ...process.env, SITEGPT_DATA_DIR: dataDir, SITEGPT_DATABASE_URL: database, SITEGPT_PUBLIC_URL: '' };
-  const child = spawn(binary, ['serve'], {
-    env: { ...env, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  const base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      for (const line of log.split('\n')) {
-        try {
-          const event = JSON.parse(line);
-          if (event.message === 'sitegpt-server is listening') {
-            clearTimeout(timer);
-            resolveBase(`http://${event.listen}`);
-          }
-        } catch { /* not a whole JSON line yet */ }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
+  const { base, logs, stop } = await spawnServer(binary, { ...env, SITEGPT_LISTEN: '127.0.0.1:0', SITEGPT_LOG: 'info' },
+    'sitegpt-server is listening');
   return {
     base,
     dataDir,
-    logs: () => log,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
+    logs,
+    stop,
     /**
      * The verification link of the newest mail to `email` in the outbox,
      * once the server's mail worker has written it (within ten seconds).
@@ -91,6 +69,40 @@ export async function startServer() {
         body: new URLSearchParams(params),
       });
       return { status: response.status, body: await response.json() };
+    },
+  };
+}
+
+/**
+ * Starts `binary serve` with `env` (listening on port 0) and waits for the
+ * JSON log line `ready`, whose `listen` field is the address; the base URL,
+ * everything logged so far, and a stop that waits for the exit.
+ */
+export async function spawnServer(binary, env, ready) {
+  const child = spawn(binary, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      for (const line of log.split('\n')) {
+        try {
+          const event = JSON.parse(line);
+          if (event.message === ready) {
+            clearTimeout(timer);
+            resolveBase(`http://${event.listen}`);
+          }
+        } catch { /* not a whole JSON line yet */ }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    base,
+    logs: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     },
   };
 }

@@ -4,24 +4,16 @@
 // confirmation; on a desktop and on a phone, with screenshots.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, screenshot, fitsWidth } from './browser.mjs';
+import { databaseUrl, spawnServer } from './server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.SITEPULSE_SERVER_BIN ?? join(root, 'target', 'debug', 'sitepulse-server');
-
-function databaseUrl() {
-  const admin = process.env.SITEGPT_E2E_POSTGRES_URL;
-  if (!admin) return '';
-  const name = `e2e_sp_${randomBytes(8).toString('hex')}`;
-  execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
-  return admin.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
-}
 
 async function startPulse() {
   if (!existsSync(binary)) throw new Error(`build the server first: ${binary} is missing`);
@@ -35,23 +27,8 @@ async function startPulse() {
   if (!env.SITEPULSE_DATABASE_URL) delete env.SITEPULSE_DATABASE_URL;
   const admin = (...args) => JSON.parse(execFileSync(binary, ['admin', ...args], { env, encoding: 'utf8' }));
   admin('create-user', '--email', 'ada@example.com', '--password', 'correct horse battery', '--verified');
-  const team = admin('create-team', '--owner-email', 'ada@example.com', '--name', 'Ops').team;
-  const child = spawn(binary, ['serve'], { env: { ...env, SITEPULSE_LISTEN: '127.0.0.1:0' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      for (const line of log.split('\n')) {
-        try {
-          const event = JSON.parse(line);
-          if (event.message === 'sitepulse-server is listening') { clearTimeout(timer); resolveBase(`http://${event.listen}`); }
-        } catch { /* not a whole line yet */ }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
-  return { base, team, logs: () => log, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+  admin('create-team', '--owner-email', 'ada@example.com', '--name', 'Ops');
+  return spawnServer(binary, { ...env, SITEPULSE_LISTEN: '127.0.0.1:0' }, 'sitepulse-server is listening');
 }
 
 async function api(base, token) {
