@@ -1,7 +1,8 @@
-//! The check runner of one node: every tick it claims the runs that are
-//! due or queued (the store makes each claim one node's), runs their
-//! checks side by side, and records what each found. Issues open and
-//! resolve in the store, in the run's transaction.
+//! The check runner of one node: every tick it escalates issues open
+//! longer than their team allows, claims the runs that are due or queued
+//! (the store makes each claim one node's), runs their checks side by
+//! side, and records what each found. Issues open and resolve in the
+//! store, in the run's transaction.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,14 @@ impl Runner {
 
     /// Claims what is due now, runs it, records it; what was recorded.
     pub async fn run_once(&self) -> Vec<Finished> {
+        match self.store.escalate_issues(Utc::now()).await {
+            Ok(escalated) => {
+                for issue in escalated {
+                    tracing::warn!(issue = %issue.id, site = %issue.site_id, team = %issue.team_id, "issue escalated");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not escalate issues"),
+        }
         let lease = self.settings.lease(&self.checker);
         let claimed = match self.store.claim_runs(&self.settings.node, Utc::now(), lease, self.settings.batch).await {
             Ok(claimed) => claimed,

@@ -11,8 +11,8 @@ use chrono::Utc;
 use common::{Answer, Site, local_policy};
 use sitegpt_store::postgres::pulse::PostgresPulseStore;
 use sitegpt_store::pulse::{
-    IssueStatus, MonitoringDefaults, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore, RunStatus, RunTrigger,
-    SiteStatus, Team,
+    IssueStatus, MonitoringDefaults, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore, RunOutcome, RunStatus,
+    RunTrigger, SiteStatus, Team,
 };
 use sitegpt_store::sqlite::Synchronous;
 use sitegpt_store::sqlite::pulse::SqlitePulseStore;
@@ -151,5 +151,42 @@ async fn two_nodes_run_each_due_check_once() {
         paths.sort();
         paths.dedup();
         assert_eq!(paths.len(), 24);
+    }
+}
+
+#[tokio::test]
+async fn the_runner_escalates_issues_open_longer_than_the_team_allows() {
+    for engine in engines().await {
+        let team = team(&engine.store, 1).await;
+        let quick = MonitoringDefaults { cadence_seconds: 300, failure_threshold: 1, escalation_minutes: Some(5) };
+        let then = Utc::now() - chrono::Duration::minutes(10);
+        engine.store.set_defaults(&team.id, quick).await.expect("defaults");
+        let new = NewSite {
+            team_id: team.id.clone(),
+            name: "shop".into(),
+            url: "http://127.0.0.1:9/".into(),
+            cadence_seconds: None,
+            created_at: then,
+        };
+        engine.store.create_site(new).await.expect("site");
+        // A failure recorded ten minutes ago opened an issue then.
+        let claimed = engine.store.claim_runs("past", then, chrono::Duration::seconds(60), 10).await.expect("claim");
+        let outcome = RunOutcome {
+            up: false,
+            finished_at: then,
+            http_status: Some(503),
+            latency_ms: None,
+            redirects: None,
+            final_url: None,
+            tls_expires_at: None,
+            error: None,
+        };
+        let finished =
+            engine.store.finish_run(&claimed[0].run.id, "past", outcome).await.expect("finish").expect("held");
+        let issue = finished.opened.expect("an issue");
+        assert_eq!(issue.escalated_at, None);
+        runner(&engine.store, "node-a").run_once().await;
+        let escalated = engine.store.issue(&issue.id).await.expect("read").expect("issue");
+        assert!(escalated.escalated_at.is_some_and(|at| at > then), "{escalated:?}");
     }
 }

@@ -162,6 +162,8 @@ pub struct IssueView {
     pub resolved_at: Option<DateTime<Utc>>,
     pub first_check_id: String,
     pub last_check_id: String,
+    /// When it had been open for the team's `escalation_minutes`.
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 impl From<Issue> for IssueView {
@@ -176,6 +178,7 @@ impl From<Issue> for IssueView {
             resolved_at: issue.resolved_at,
             first_check_id: issue.first_run_id,
             last_check_id: issue.last_run_id,
+            escalated_at: issue.escalated_at,
         }
     }
 }

@@ -294,6 +294,8 @@ pub struct Issue {
     /// The run that opened it, and the latest run of the site while open.
     pub first_run_id: String,
     pub last_run_id: String,
+    /// When it had been open for the team's `escalation_minutes`.
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 /// A finished run and what it changed.
@@ -457,6 +459,9 @@ pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
     /// passes. `None` when the node no longer holds the claim (it lapsed
     /// and another node took the run, or the run was deleted).
     async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>>;
+    /// Marks escalated, at `now`, every open issue that has been open for
+    /// its team's `escalation_minutes` and was not escalated yet; those.
+    async fn escalate_issues(&self, now: DateTime<Utc>) -> StoreResult<Vec<Issue>>;
     /// The team's issues, newest first; only open ones when `open_only`.
     async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>>;
     async fn issue(&self, issue_id: &str) -> StoreResult<Option<Issue>>;

@@ -139,8 +139,8 @@ pub(crate) fn run<R: Cells>(row: &R) -> Result<CheckRun, R::Error> {
     })
 }
 
-pub(crate) const ISSUE_COLUMNS: &str =
-    "i.id, i.site_id, i.team_id, i.status, i.cause, i.opened_at, i.resolved_at, i.first_run_id, i.last_run_id";
+pub(crate) const ISSUE_COLUMNS: &str = "i.id, i.site_id, i.team_id, i.status, i.cause, i.opened_at, i.resolved_at, \
+     i.first_run_id, i.last_run_id, i.escalated_at";
 
 pub(crate) fn issue<R: Cells>(row: &R) -> Result<Issue, R::Error> {
     let status = row.text(3)?;
@@ -154,5 +154,6 @@ pub(crate) fn issue<R: Cells>(row: &R) -> Result<Issue, R::Error> {
         resolved_at: row.opt_time(6)?,
         first_run_id: row.text(7)?,
         last_run_id: row.text(8)?,
+        escalated_at: row.opt_time(9)?,
     })
 }

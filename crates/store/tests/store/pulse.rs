@@ -628,3 +628,36 @@ async fn sessions_are_found_by_the_hash_of_their_id_until_they_end() {
         p.store.delete_session(id).await.expect("signing out twice is no error");
     }
 }
+
+#[tokio::test]
+async fn issues_open_longer_than_the_teams_escalation_minutes_are_escalated_once() {
+    for p in engines().await {
+        // DEFAULTS: threshold 3, escalation after 30 minutes.
+        let (team, _) = p.site().await;
+        for i in 0..3 {
+            p.check(t0() + Duration::seconds(300 * i), false).await;
+        }
+        let opened_at = t0() + Duration::seconds(600);
+        let issue = p.store.issues_of_team(&team.id, true).await.expect("issues").remove(0);
+        assert_eq!((issue.opened_at, issue.escalated_at), (opened_at, None));
+        assert!(p.store.escalate_issues(opened_at + Duration::minutes(29)).await.expect("escalate").is_empty());
+        let escalated = p.store.escalate_issues(opened_at + Duration::minutes(30)).await.expect("escalate");
+        assert_eq!(escalated.iter().map(|i| &i.id).collect::<Vec<_>>(), [&issue.id]);
+        assert_eq!(escalated[0].escalated_at, Some(opened_at + Duration::minutes(30)));
+        assert!(p.store.escalate_issues(opened_at + Duration::hours(5)).await.expect("again").is_empty(), "once");
+        assert_eq!(
+            p.store.issue(&issue.id).await.expect("read").expect("issue").escalated_at,
+            Some(opened_at + Duration::minutes(30))
+        );
+
+        // A team without escalation, and a resolved issue: never.
+        let quiet = MonitoringDefaults { escalation_minutes: None, ..DEFAULTS };
+        p.store.set_defaults(&team.id, quiet).await.expect("defaults");
+        p.check(t0() + Duration::seconds(900), true).await;
+        for i in 4..7 {
+            p.check(t0() + Duration::seconds(300 * i), false).await;
+        }
+        assert_eq!(p.store.issues_of_team(&team.id, true).await.expect("open").len(), 1);
+        assert!(p.store.escalate_issues(t0() + Duration::days(1)).await.expect("escalate").is_empty());
+    }
+}

@@ -23,7 +23,8 @@ use crate::rows::{Cells, ms};
 use crate::{StoreError, StoreResult};
 
 /// SitePulse's migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql"), include_str!("0003_escalation.sql")];
 
 /// Names SitePulse's migration lock (SiteGPT's is another).
 const LOCK_KEY: i64 = 0x5350_4c53_4d49_4752;
@@ -515,6 +516,10 @@ impl PulseStore for PostgresPulseStore {
 
     async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>> {
         runs::finish(&self.db, run_id, node, &outcome).await
+    }
+
+    async fn escalate_issues(&self, now: DateTime<Utc>) -> StoreResult<Vec<Issue>> {
+        runs::escalate(&self.db, now).await
     }
 
     async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {

@@ -236,6 +236,24 @@ pub(super) async fn finish(db: &Db, run_id: &str, node: &str, outcome: &RunOutco
     Ok(Some(Finished { run, site, opened, resolved }))
 }
 
+pub(super) async fn escalate(db: &Db, now: DateTime<Utc>) -> StoreResult<Vec<Issue>> {
+    let client = db.client().await?;
+    let escalated = query(
+        &client,
+        &format!(
+            "UPDATE issues i SET escalated_at = $1 FROM teams tm \
+             WHERE tm.id = i.team_id AND i.status = 'open' AND i.escalated_at IS NULL \
+             AND tm.escalation_minutes IS NOT NULL AND i.opened_at + tm.escalation_minutes * 60000 <= $1 \
+             RETURNING {ISSUE_COLUMNS}"
+        ),
+        &[&ms(now)],
+    )
+    .await?;
+    let mut issues = all(escalated, rows::issue)?;
+    issues.sort_by(|a, b| (a.opened_at, &a.id).cmp(&(b.opened_at, &b.id)));
+    Ok(issues)
+}
+
 pub(super) async fn issues_of_team(db: &Db, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {
     let client = db.client().await?;
     let sql = format!(

@@ -27,7 +27,8 @@ use crate::rows::ms;
 use crate::{StoreError, StoreResult};
 
 /// SitePulse's migrations in order; the version after entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql"), include_str!("0003_escalation.sql")];
 
 /// SitePulse's store on a SQLite file.
 #[derive(Debug)]
@@ -589,6 +590,10 @@ impl PulseStore for SqlitePulseStore {
     async fn finish_run(&self, run_id: &str, node: &str, outcome: RunOutcome) -> StoreResult<Option<Finished>> {
         let (run_id, node) = (run_id.to_owned(), node.to_owned());
         self.pool.write(move |conn| runs::finish(conn, &run_id, &node, &outcome)).await
+    }
+
+    async fn escalate_issues(&self, now: DateTime<Utc>) -> StoreResult<Vec<Issue>> {
+        self.pool.write(move |conn| runs::escalate(conn, now)).await
     }
 
     async fn issues_of_team(&self, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {

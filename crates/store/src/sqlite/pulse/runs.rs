@@ -221,6 +221,26 @@ pub(super) fn finish(
     Ok(Some(Finished { run, site, opened, resolved }))
 }
 
+pub(super) fn escalate(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<Issue>> {
+    let ids = {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT i.id FROM issues i JOIN teams tm ON tm.id = i.team_id \
+                 WHERE i.status = 'open' AND i.escalated_at IS NULL AND tm.escalation_minutes IS NOT NULL \
+                 AND i.opened_at + tm.escalation_minutes * 60000 <= ?1 ORDER BY i.opened_at, i.id",
+            )
+            .map_err(backend)?;
+        let rows = stmt.query_map([ms(now)], |r| r.get::<_, String>(0)).map_err(backend)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)?
+    };
+    let mut escalated = Vec::with_capacity(ids.len());
+    for id in ids {
+        conn.execute("UPDATE issues SET escalated_at = ?2 WHERE id = ?1", params![id, ms(now)]).map_err(backend)?;
+        escalated.extend(load_issue(conn, &id)?);
+    }
+    Ok(escalated)
+}
+
 pub(super) fn issues_of_team(conn: &Connection, team_id: &str, open_only: bool) -> StoreResult<Vec<Issue>> {
     let mut stmt = conn
         .prepare_cached(&format!(
