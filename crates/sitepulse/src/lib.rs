@@ -4,6 +4,7 @@
 //! does.
 //!
 //! - [`api`]: API v1, its routes and their rules, the JSON it answers.
+//! - [`mcp`]: the MCP endpoint, its tools generated from the route table.
 //! - [`check`]: one check of a URL (timeout, redirects, status, latency,
 //!   TLS certificate expiry), refusing loopback and private addresses unless
 //!   the operator allows them.
@@ -16,6 +17,7 @@
 pub mod admin;
 pub mod api;
 pub mod check;
+pub mod mcp;
 pub mod runner;
 pub mod server;
 pub mod web;

@@ -125,7 +125,8 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/tokens", get(web::tokens).post(web::create))
         .route("/settings/tokens/{id}/revoke", get(web::confirm_revoke).post(web::revoke))
         .route("/settings/mcp", get(web::mcp))
-        .merge(api::routes());
+        .merge(api::routes())
+        .merge(crate::mcp::routes(&state));
     api::with_fallbacks(routes).with_state(state).layer(middleware::from_fn(access_log))
 }
 

@@ -557,7 +557,7 @@ fn not_found(user: &PulseUser, csrf: &str) -> Response {
     page(StatusCode::NOT_FOUND, body, Vec::new())
 }
 
-/// Settings → MCP, until SitePulse's MCP server exists: what to use now.
+/// Settings → MCP: how AI clients connect to SitePulse's MCP endpoint.
 pub async fn mcp(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let user = match signed_in(&state, &headers).await {
         Ok(Some(user)) => user,
@@ -565,13 +565,24 @@ pub async fn mcp(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Err(response) => return response,
     };
     let (csrf_token, cookies) = csrf(&state, &headers);
+    let endpoint = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => format!("{}://{host}/mcp", if state.secure_cookies { "https" } else { "http" }),
+        None => "/mcp".to_owned(),
+    };
     let body = frame(
         "MCP",
         Some((&user, &csrf_token)),
         html! {
             section {
-                p { "SitePulse's MCP server is not available yet. Until it is, AI clients can call the API v1 routes with a scoped token from "
-                    a href="/settings/tokens" { "API tokens" } "; the routes are listed in " a href="/docs" { "the API reference" } "." }
+                h2 { "Connect an AI client" }
+                p { "SitePulse's MCP server is at " code { (endpoint) } " (Streamable HTTP). Its tools are the API v1 routes: "
+                    code { "teams_list" } ", " code { "sites_list" } ", " code { "sites_create" } ", " code { "checks_run" } ", "
+                    code { "issues_list" } " and the rest, each under its route's scope." }
+                h2 { "With a scoped token" }
+                p { "Create a token under " a href="/settings/tokens" { "API tokens" } " with the scopes the client needs, and give \
+                     the client the endpoint with the header " code { "Authorization: Bearer spat_…" } ". The client sees only \
+                     the tools its token's scopes allow, and every call passes the same checks as the API." }
+                p.note { "Browser sign-in for MCP clients (OAuth) is not available yet; use a scoped token meanwhile." }
             }
         },
     );

@@ -219,6 +219,14 @@ async fn a_token_is_created_with_chosen_scopes_shown_once_works_and_is_revoked_a
     let list = browser.get("/settings/tokens?revoked=1").await;
     assert!(list.body.contains("The token is revoked") && list.body.contains("revoked 20"));
 
+    // Settings → MCP says where and how to connect.
+    let mcp = browser.send("GET", "/settings/mcp", None, &[("host", "pulse.example.com")]).await;
+    assert!(
+        mcp.body.contains("http://pulse.example.com/mcp") && mcp.body.contains("Authorization: Bearer spat_"),
+        "{}",
+        mcp.body
+    );
+
     // Signing out ends the session in the store.
     let out = browser.post("/logout", &[]).await;
     assert_eq!((out.status, out.location.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));

@@ -37,7 +37,8 @@ pub fn errors(route: &ApiRoute) -> Vec<(&'static str, &'static str)> {
     errors
 }
 
-fn bodies() -> Map<String, Value> {
+/// The JSON Schemas of the request bodies (and the error body), by name.
+pub fn request_bodies() -> Map<String, Value> {
     let name = json!({"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS});
     let url = json!({"type": "string", "format": "uri", "maxLength": MAX_URL_BYTES,
         "description": "An absolute http or https URL, without credentials."});
@@ -149,7 +150,7 @@ pub fn document() -> Value {
         paths.entry(route.path.to_owned()).or_insert_with(|| json!({}))[route.method.to_lowercase()] = operation;
     }
     let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
-    schemas.extend(bodies());
+    schemas.extend(request_bodies());
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",

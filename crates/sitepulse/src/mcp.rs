@@ -1,0 +1,302 @@
+//! SitePulse's MCP endpoint at `/mcp` (Streamable HTTP, the official Rust
+//! SDK, stateless, answering JSON), whose tools are the API v1 routes:
+//! `teams_list`, `sites_create`, `checks_run`, … generated from the route
+//! table. A client authenticates with a personal access token as bearer
+//! (the scoped token fallback); each tool call is an in-process request to
+//! the API with that token, so a tool passes the same decision order,
+//! validation and store code as its route and both answer alike.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{self, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
+use sitegpt_access::expiry::lapse;
+use sitegpt_access::sitepulse::{PulseAccessToken, PulseScopes};
+use tower::ServiceExt;
+
+use crate::api::openapi::request_bodies;
+use crate::api::{self, ApiRoute, AppState, ROUTES};
+
+/// The largest JSON-RPC message accepted.
+pub const MESSAGE_LIMIT: usize = 96 * 1024;
+
+/// A tool and the route it calls.
+#[derive(Debug, Clone)]
+pub struct ToolRoute {
+    pub route: &'static ApiRoute,
+    pub tool: Tool,
+}
+
+/// `listSites` → `sites_list`, `runCheck` → `checks_run`: the resource the
+/// route's scope names, and the action.
+pub fn tool_name(route: &ApiRoute) -> String {
+    let resource = route.rule.scope.as_str().split(':').next().unwrap_or_default();
+    let verb: String = route.operation_id.chars().take_while(char::is_ascii_lowercase).collect();
+    format!("{resource}_{verb}")
+}
+
+fn input_schema(route: &ApiRoute) -> JsonObject {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for name in route.path.split('/').filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}'))) {
+        properties.insert(name.into(), json!({"type": "string", "description": format!("The {name}'s id.")}));
+        required.push(Value::from(name));
+    }
+    if let Some(body) = route.body {
+        let schema = request_bodies().remove(body).unwrap_or_default();
+        if let Some(fields) = schema["properties"].as_object() {
+            properties.extend(fields.clone());
+        }
+        if let Some(fields) = schema["required"].as_array() {
+            required.extend(fields.iter().cloned());
+        }
+    }
+    if route.operation_id == "listIssues" {
+        properties.insert(
+            "status".into(),
+            json!({"type": "string", "enum": ["open", "all"], "description": "Only open issues, or all (the default)."}),
+        );
+    }
+    let schema =
+        json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false});
+    schema.as_object().cloned().unwrap_or_default()
+}
+
+/// Every tool, by name.
+pub fn catalog() -> &'static [ToolRoute] {
+    static CATALOG: OnceLock<Vec<ToolRoute>> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        ROUTES
+            .iter()
+            .map(|route| {
+                let scope = route.rule.scope.as_str();
+                let description = match route.rule.permission {
+                    Some(p) => format!(
+                        "{}. Needs the `{scope}` scope and the `{}` team permission.",
+                        route.summary,
+                        p.as_str()
+                    ),
+                    None => format!("{}. Needs the `{scope}` scope.", route.summary),
+                };
+                let mut annotations = ToolAnnotations::new();
+                annotations.read_only_hint = Some(route.method == "GET");
+                annotations.destructive_hint = Some(route.method == "DELETE");
+                let tool =
+                    Tool::new(tool_name(route), description, Arc::new(input_schema(route))).annotate(annotations);
+                ToolRoute { route, tool }
+            })
+            .collect()
+    })
+}
+
+fn find(name: &str) -> Option<&'static ToolRoute> {
+    catalog().iter().find(|t| t.tool.name == name)
+}
+
+/// The in-process API request a tool call stands for.
+pub fn api_request(
+    tool: &ToolRoute,
+    arguments: JsonObject,
+    authorization: &HeaderValue,
+) -> Result<http::Request<Body>, String> {
+    let mut arguments = arguments;
+    let mut path = String::new();
+    for segment in tool.route.path.split('/').skip(1) {
+        path.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => match arguments.remove(name) {
+                Some(Value::String(value)) if !value.is_empty() => {
+                    path.push_str(&url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
+                }
+                Some(_) => return Err(format!("`{name}` must be a non-empty string")),
+                None => return Err(format!("`{name}` is required")),
+            },
+            None => path.push_str(segment),
+        }
+    }
+    if tool.route.operation_id == "listIssues"
+        && let Some(status) = arguments.remove("status")
+    {
+        let status = status.as_str().ok_or("`status` must be a string")?.to_owned();
+        path.push_str(&format!(
+            "?status={}",
+            url::form_urlencoded::byte_serialize(status.as_bytes()).collect::<String>()
+        ));
+    }
+    let body = match tool.route.body {
+        Some(_) => Body::from(Value::Object(arguments).to_string()),
+        None if arguments.is_empty() => Body::empty(),
+        None => return Err(format!("unknown argument `{}`", arguments.keys().next().map_or("", String::as_str))),
+    };
+    http::Request::builder()
+        .method(tool.route.method)
+        .uri(path)
+        .header(header::AUTHORIZATION, authorization.clone())
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .map_err(|e| format!("invalid request: {e}"))
+}
+
+/// The tool's result for the API's answer: its `data` as structured
+/// content, or `isError` with the status and the API's message.
+fn tool_result(status: StatusCode, body: &[u8]) -> CallToolResult {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    if status.is_success() {
+        let data = parsed.and_then(|mut v| v.get_mut("data").map(Value::take)).unwrap_or(Value::Null);
+        let mut result = CallToolResult::success(vec![ContentBlock::text(data.to_string())]);
+        result.structured_content = Some(match data {
+            Value::Object(_) => data,
+            other => json!({"data": other}),
+        });
+        return result;
+    }
+    let message = parsed.as_ref().and_then(|v| v["message"].as_str()).unwrap_or("The API refused the call.");
+    let mut text = format!("HTTP {}: {message}", status.as_u16());
+    if let Some(errors) = parsed.as_ref().and_then(|v| v.get("errors")) {
+        text.push('\n');
+        text.push_str(&errors.to_string());
+    }
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// Serves MCP; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    api: Router,
+}
+
+/// The caller the guard admitted.
+#[derive(Debug, Clone)]
+struct McpCaller {
+    authorization: HeaderValue,
+    scopes: PulseScopes,
+}
+
+fn caller(context: &RequestContext<RoleServer>) -> Result<&McpCaller, ErrorData> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<McpCaller>())
+        .ok_or_else(|| ErrorData::internal_error("the request was not authenticated", None))
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("sitepulse", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "SitePulse's API v1 as tools: your teams (plan limits, monitoring defaults), their sites, check runs \
+                 (queue one with checks_run) and issues. Ids come from the list tools.",
+            )
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        find(name).map(|t| t.tool.clone())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let caller = caller(&context)?;
+        let tools = catalog().iter().filter(|t| caller.scopes.contains(t.route.rule.scope)).map(|t| t.tool.clone());
+        let mut result = ListToolsResult::with_all_items(tools.collect());
+        result.cache_scope = Some(CacheScope::Private);
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(tool) = find(&request.name) else {
+            return Err(ErrorData::invalid_params(format!("There is no tool named `{}`.", request.name), None));
+        };
+        let caller = caller(&context)?;
+        let result = match api_request(tool, request.arguments.unwrap_or_default(), &caller.authorization) {
+            Err(message) => {
+                CallToolResult::error(vec![ContentBlock::text(format!("HTTP 422: Invalid arguments: {message}."))])
+            }
+            Ok(api_request) => {
+                let response = match self.api.clone().oneshot(api_request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                let status = response.status();
+                match response.into_body().collect().await {
+                    Ok(body) => tool_result(status, &body.to_bytes()),
+                    Err(_) => CallToolResult::error(vec![ContentBlock::text("The API's answer could not be read.")]),
+                }
+            }
+        };
+        let outcome = if result.is_error == Some(true) { "refused" } else { "ok" };
+        tracing::info!(target: "sitepulse::mcp", tool = tool.tool.name.as_ref(), outcome, "tool call");
+        Ok(result.into())
+    }
+}
+
+/// Admits a request with a live token of a verified owner (steps 1 and 2;
+/// each tool's scope and team are the API's to check): 401 otherwise, in
+/// the API's words, with `WWW-Authenticate: Bearer`.
+async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let refuse = |message: &str| {
+        let mut response = (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": message}))).into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+    };
+    let (parts, body) = request.into_parts();
+    let token = match sitegpt_server::auth::bearer(&parts) {
+        Ok(Some(token)) => std::str::from_utf8(token).ok().and_then(|t| PulseAccessToken::hash_of(t).ok()),
+        _ => None,
+    };
+    let Some(hash) = token else {
+        return refuse("Unauthenticated. Send `Authorization: Bearer <token>` with a personal access token.");
+    };
+    let found = match state.store.token_for_auth(hash).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return refuse("Unauthenticated. The bearer token is not valid."),
+        Err(e) => return api::ApiError::from(e).into_response(),
+    };
+    if lapse(found.token.revoked_at, found.token.expires_at, Utc::now()).is_some() {
+        return refuse("Unauthenticated. The token has expired or been revoked.");
+    }
+    if !found.owner_email_verified {
+        return refuse("Unauthenticated. The token owner's e-mail address is not verified: verify it, then retry.");
+    }
+    let authorization = parts.headers.get(header::AUTHORIZATION).cloned().unwrap_or(HeaderValue::from_static(""));
+    request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(McpCaller { authorization, scopes: found.token.scopes });
+    next.run(request).await
+}
+
+/// `/mcp` with its guard.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let server = McpServer { api: api::router(state.clone()) };
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .disable_allowed_hosts()
+        .with_max_request_body_bytes(MESSAGE_LIMIT);
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
+    Router::new().route_service("/mcp", service).layer(middleware::from_fn_with_state(state.clone(), guard))
+}
