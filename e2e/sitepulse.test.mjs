@@ -11,6 +11,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, screenshot, fitsWidth } from './browser.mjs';
 import { databaseUrl, spawnServer } from './server.mjs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.SITEPULSE_SERVER_BIN ?? join(root, 'target', 'debug', 'sitepulse-server');
@@ -27,8 +29,9 @@ async function startPulse() {
   if (!env.SITEPULSE_DATABASE_URL) delete env.SITEPULSE_DATABASE_URL;
   const admin = (...args) => JSON.parse(execFileSync(binary, ['admin', ...args], { env, encoding: 'utf8' }));
   admin('create-user', '--email', 'ada@example.com', '--password', 'correct horse battery', '--verified');
-  admin('create-team', '--owner-email', 'ada@example.com', '--name', 'Ops');
-  return spawnServer(binary, { ...env, SITEPULSE_LISTEN: '127.0.0.1:0' }, 'sitepulse-server is listening');
+  const team = admin('create-team', '--owner-email', 'ada@example.com', '--name', 'Ops').team;
+  const server = await spawnServer(binary, { ...env, SITEPULSE_LISTEN: '127.0.0.1:0' }, 'sitepulse-server is listening');
+  return { ...server, team, admin };
 }
 
 async function api(base, token) {
@@ -87,3 +90,28 @@ for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['p
     }
   });
 }
+
+test('SitePulse MCP with a scoped token: the TypeScript SDK lists the allowed tools and calls them', async () => {
+  const server = await startPulse();
+  try {
+    const created = server.admin('create-token', '--email', 'ada@example.com', '--name', 'agent',
+      '--scope', 'teams:read', '--scope', 'sites:read', '--scope', 'sites:write');
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${created.plaintext_token}` } },
+    });
+    const client = new Client({ name: 'e2e-sitepulse', version: '1.0.0' });
+    await client.connect(transport);
+    assert.equal(client.getServerVersion().name, 'sitepulse');
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['sites_create', 'sites_get', 'sites_list', 'sites_update', 'teams_get', 'teams_list']);
+    const site = await client.callTool({ name: 'sites_create', arguments: { team: server.team.id, name: 'Docs', url: 'https://docs.example.com' } });
+    assert.equal(site.isError, false);
+    assert.equal(site.structuredContent.name, 'Docs');
+    const refused = await client.callTool({ name: 'checks_run', arguments: { site: site.structuredContent.id } });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, /^HTTP 403: The token lacks the `checks:run` scope/);
+    await client.close();
+  } finally {
+    await server.stop();
+  }
+});
