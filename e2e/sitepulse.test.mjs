@@ -47,7 +47,7 @@ for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['p
       const page = await browser.newPage({ viewport });
       await page.goto(`${server.base}/settings/tokens`);
       assert.match(page.url(), /\/login$/, 'signing in first');
-      await page.getByLabel('E-mail address').fill('ada@example.com');
+      await page.getByLabel('Email').fill('ada@example.com');
       await page.getByLabel('Password').fill('correct horse battery');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(/\/settings\/tokens$/);

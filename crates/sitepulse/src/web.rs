@@ -212,7 +212,7 @@ fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
                 @if let Some(error) = error { p.alert role="alert" { (error) } }
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(csrf);
-                    label for="email" { "E-mail address" }
+                    label for="email" { "Email" }
                     input #email type="email" name="email" value=(email) autocomplete="username" required;
                     label for="password" { "Password" }
                     input #password type="password" name="password" autocomplete="current-password" required;
