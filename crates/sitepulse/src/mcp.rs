@@ -25,8 +25,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
-use sitegpt_access::expiry::lapse;
-use sitegpt_access::sitepulse::{PulseAccessToken, PulseScopes};
+use sitegpt_access::sitepulse::PulseScopes;
 use tower::ServiceExt;
 
 use crate::api::openapi::request_bodies;
@@ -254,36 +253,21 @@ impl ServerHandler for McpServer {
 }
 
 /// Admits a request with a live token of a verified owner (steps 1 and 2;
-/// each tool's scope and team are the API's to check): 401 otherwise, in
-/// the API's words, with `WWW-Authenticate: Bearer`.
-async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let refuse = |message: &str| {
-        let mut response = (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": message}))).into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        response
-    };
+/// each tool's scope and team are the API's to check): otherwise the API's
+/// 401, with `WWW-Authenticate: Bearer`.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let token = match sitegpt_server::auth::bearer(&parts) {
-        Ok(Some(token)) => std::str::from_utf8(token).ok().and_then(|t| PulseAccessToken::hash_of(t).ok()),
-        _ => None,
+    let presented = match api::present(&parts, &state).await {
+        Ok(presented) => presented,
+        Err(error) => return error.into_response(),
     };
-    let Some(hash) = token else {
-        return refuse("Unauthenticated. Send `Authorization: Bearer <token>` with a personal access token.");
+    let facts = match presented.authenticate(Utc::now()) {
+        Ok(facts) => facts,
+        Err(denial) => return api::ApiError::from(denial).into_response(),
     };
-    let found = match state.store.token_for_auth(hash).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return refuse("Unauthenticated. The bearer token is not valid."),
-        Err(e) => return api::ApiError::from(e).into_response(),
-    };
-    if lapse(found.token.revoked_at, found.token.expires_at, Utc::now()).is_some() {
-        return refuse("Unauthenticated. The token has expired or been revoked.");
-    }
-    if !found.owner_email_verified {
-        return refuse("Unauthenticated. The token owner's e-mail address is not verified: verify it, then retry.");
-    }
     let authorization = parts.headers.get(header::AUTHORIZATION).cloned().unwrap_or(HeaderValue::from_static(""));
-    request = Request::from_parts(parts, body);
-    request.extensions_mut().insert(McpCaller { authorization, scopes: found.token.scopes });
+    let mut request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(McpCaller { authorization, scopes: facts.scopes });
     next.run(request).await
 }
 

@@ -10,7 +10,7 @@ pub mod token;
 
 pub use policy::{
     Permission, Permissions, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamRole, TeamStanding, admit,
-    authorize_team, decide, token_expiry,
+    authenticate, authorize_team, decide, token_expiry,
 };
 pub use scope::{PRESETS, Preset, PulseScope, PulseScopes};
 pub use token::{PULSE_PREFIX, PulseAccessToken};

@@ -269,12 +269,9 @@ impl PulseDenial {
     }
 }
 
-/// Steps 1–3: the token, its owner's e-mail, the route's scope.
-pub fn admit<'a>(
-    credential: PulseCredential<'a>,
-    rule: PulseRule,
-    now: DateTime<Utc>,
-) -> Result<&'a PulseToken, PulseDenial> {
+/// Steps 1–2: a live token of an owner whose e-mail is verified (what an
+/// endpoint without a route scope, such as MCP's, admits on).
+pub fn authenticate(credential: PulseCredential<'_>, now: DateTime<Utc>) -> Result<&PulseToken, PulseDenial> {
     let token = match credential {
         PulseCredential::Missing => return Err(PulseDenial::Unauthenticated(Unauthenticated::Missing)),
         PulseCredential::Malformed => return Err(PulseDenial::Unauthenticated(Unauthenticated::Malformed)),
@@ -289,6 +286,16 @@ pub fn admit<'a>(
     if !token.owner_email_verified {
         return Err(PulseDenial::EmailNotVerified);
     }
+    Ok(token)
+}
+
+/// Steps 1–3: the token, its owner's e-mail, the route's scope.
+pub fn admit<'a>(
+    credential: PulseCredential<'a>,
+    rule: PulseRule,
+    now: DateTime<Utc>,
+) -> Result<&'a PulseToken, PulseDenial> {
+    let token = authenticate(credential, now)?;
     if !token.scopes.contains(rule.scope) {
         return Err(PulseDenial::InsufficientScope(rule.scope));
     }

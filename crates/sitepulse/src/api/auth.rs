@@ -5,11 +5,12 @@
 
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::sitepulse::{
-    PulseAccessToken, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamStanding, admit, authorize_team,
+    PulseAccessToken, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamStanding, admit, authenticate,
+    authorize_team,
 };
-use sitegpt_store::pulse::{PulseTokenRecord, Team, TeamMember};
+use sitegpt_store::pulse::{PulseTokenAuth, PulseTokenRecord, Team, TeamMember};
 
 use super::error::ApiError;
 use super::routes::{AppState, rule_for};
@@ -52,6 +53,49 @@ impl Caller {
     }
 }
 
+/// What a request presents as its bearer token, looked up.
+#[derive(Debug)]
+pub enum Presented {
+    Missing,
+    Malformed,
+    Unknown,
+    Found(PulseTokenAuth),
+}
+
+impl Presented {
+    /// Steps 1–2 for what was presented ([`authenticate`]): the facts of a
+    /// live token of a verified owner, or why not.
+    pub fn authenticate(&self, now: DateTime<Utc>) -> Result<PulseToken, PulseDenial> {
+        let facts = match self {
+            Presented::Missing => return authenticate(PulseCredential::Missing, now).cloned(),
+            Presented::Malformed => return authenticate(PulseCredential::Malformed, now).cloned(),
+            Presented::Unknown => return authenticate(PulseCredential::Unknown, now).cloned(),
+            Presented::Found(found) => PulseToken {
+                expires_at: found.token.expires_at,
+                revoked_at: found.token.revoked_at,
+                scopes: found.token.scopes,
+                owner_email_verified: found.owner_email_verified,
+            },
+        };
+        authenticate(PulseCredential::Found(&facts), now).cloned()
+    }
+}
+
+/// Reads `Authorization: Bearer …` with the engine's reader (bytes; a token
+/// that is not text fails its shape check like any other) and looks the
+/// token up by its hash.
+pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiError> {
+    let token = match sitegpt_server::auth::bearer(parts) {
+        Ok(None) => return Ok(Presented::Missing),
+        Err(_) => return Ok(Presented::Malformed),
+        Ok(Some(token)) => token,
+    };
+    let Some(hash) = std::str::from_utf8(token).ok().and_then(|t| PulseAccessToken::hash_of(t).ok()) else {
+        return Ok(Presented::Malformed);
+    };
+    Ok(state.store.token_for_auth(hash).await?.map_or(Presented::Unknown, Presented::Found))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -61,29 +105,12 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|path| rule_for(parts.method.as_str(), path))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
         let now = Utc::now();
-        // The engine's reading of `Authorization: Bearer …` (bytes; a token
-        // that is not text fails its shape check like any other).
-        let found = match sitegpt_server::auth::bearer(parts) {
-            Ok(None) => return Err(admit(PulseCredential::Missing, rule, now).map(drop).err().into_error()),
-            Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
-            Ok(Some(token)) => {
-                match std::str::from_utf8(token).map_err(drop).and_then(|t| PulseAccessToken::hash_of(t).map_err(drop))
-                {
-                    Ok(hash) => state.store.token_for_auth(hash).await?,
-                    Err(_) => return Err(admit(PulseCredential::Malformed, rule, now).map(drop).err().into_error()),
-                }
-            }
-        };
-        let Some(found) = found else {
-            return Err(admit(PulseCredential::Unknown, rule, now).map(drop).err().into_error());
-        };
-        let facts = PulseToken {
-            expires_at: found.token.expires_at,
-            revoked_at: found.token.revoked_at,
-            scopes: found.token.scopes,
-            owner_email_verified: found.owner_email_verified,
-        };
+        let presented = present(parts, state).await?;
+        let facts = presented.authenticate(now)?;
         admit(PulseCredential::Found(&facts), rule, now)?;
+        let Presented::Found(found) = presented else {
+            return Err(ApiError::Internal("a request without a known token was admitted".into()));
+        };
         if found.token.last_used_at.is_none_or(|at| now - at >= TOUCH_AFTER) {
             let (store, id) = (state.store.clone(), found.token.id.clone());
             tokio::spawn(async move {
@@ -93,19 +120,5 @@ impl FromRequestParts<AppState> for Caller {
             });
         }
         Ok(Caller { token: found.token, rule, state: state.clone() })
-    }
-}
-
-/// The denial of a credential that cannot pass step 1.
-trait IntoError {
-    fn into_error(self) -> ApiError;
-}
-
-impl IntoError for Option<PulseDenial> {
-    fn into_error(self) -> ApiError {
-        match self {
-            Some(denial) => ApiError::Denied(denial),
-            None => ApiError::Internal("a request without a known token was admitted".into()),
-        }
     }
 }
