@@ -80,7 +80,7 @@ impl PlainToken {
     /// Checks `s` as [`PlainToken::parse`] does and hashes it as
     /// [`PlainToken::hash`] does, without copying the secret.
     pub fn hash_of(s: &str) -> Result<TokenHash, TokenParseError> {
-        parse_with(PREFIX, s).map(|()| TokenHash(Sha256::digest(s.as_bytes()).into()))
+        parse_with(PREFIX, s).map(|()| hash_text(s))
     }
 
     /// The SHA-256 of `s` as [`PlainToken::hash`] makes it, without
@@ -98,12 +98,12 @@ impl PlainToken {
 
     /// The SHA-256 of the whole plaintext: what the store keeps.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        hash_text(&self.0)
     }
 
     /// The last four characters, shown to people to tell tokens apart.
     pub fn hint(&self) -> String {
-        self.0[self.0.len() - 4..].to_owned()
+        hint_of(&self.0)
     }
 
     /// Hands out the secret. Consumes the token so that the plaintext has one
@@ -151,6 +151,16 @@ impl fmt::Debug for RefreshToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RefreshToken(<redacted>)")
     }
+}
+
+/// The SHA-256 of a plaintext, as stored.
+pub(crate) fn hash_text(plaintext: &str) -> TokenHash {
+    TokenHash(Sha256::digest(plaintext.as_bytes()).into())
+}
+
+/// A plaintext's last four characters (its layout is ASCII).
+pub(crate) fn hint_of(plaintext: &str) -> String {
+    plaintext[plaintext.len().saturating_sub(4)..].to_owned()
 }
 
 fn checksum(random: &str) -> String {

@@ -188,7 +188,8 @@ fn digest(secret: &str) -> [u8; 32] {
     sha2::Sha256::digest(secret.as_bytes()).into()
 }
 
-fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
+/// `full` or `normal`, as the SQLite durability settings take it.
+pub fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
     match s.to_ascii_lowercase().as_str() {
         "full" => Ok(Synchronous::Full),
         "normal" => Ok(Synchronous::Normal),

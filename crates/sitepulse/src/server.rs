@@ -39,7 +39,7 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// `full` (every answered write survives a power cut) or `normal`
     /// (survives a crashed process; the last writes may be lost on power loss).
-    #[arg(long, env = "SITEPULSE_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = parse_synchronous, global = true)]
+    #[arg(long, env = "SITEPULSE_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = sitegpt_server::config::parse_synchronous, global = true)]
     pub synchronous: Synchronous,
     /// Non-public address ranges checks may reach, space-separated (none by
     /// default: loopback, private and link-local addresses are refused).
@@ -68,14 +68,6 @@ fn parse_ranges(text: &str) -> Result<Ranges, String> {
         .map(|r| r.parse::<IpRange>().map_err(|e| format!("`{r}`: {e}")))
         .collect::<Result<Vec<_>, _>>()
         .map(Ranges)
-}
-
-fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "full" => Ok(Synchronous::Full),
-        "normal" => Ok(Synchronous::Normal),
-        _ => Err(format!("`{s}` is not `full` or `normal`")),
-    }
 }
 
 impl Settings {

@@ -5,9 +5,7 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
-use crate::token::{TokenHash, TokenParseError, generate_with, parse_with};
+use crate::token::{TokenHash, TokenParseError, generate_with, hash_text, hint_of, parse_with};
 
 /// Prefix of every SitePulse personal access token. Never changes.
 pub const PULSE_PREFIX: &str = "spat_";
@@ -24,16 +22,16 @@ impl PulseAccessToken {
 
     /// Checks `s`'s shape and checksum (no I/O) and hashes it as stored.
     pub fn hash_of(s: &str) -> Result<TokenHash, TokenParseError> {
-        parse_with(PULSE_PREFIX, s).map(|()| TokenHash(Sha256::digest(s.as_bytes()).into()))
+        parse_with(PULSE_PREFIX, s).map(|()| hash_text(s))
     }
 
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        hash_text(&self.0)
     }
 
     /// The last four characters, to tell tokens apart in lists.
     pub fn hint(&self) -> String {
-        self.0[self.0.len() - 4..].to_owned()
+        hint_of(&self.0)
     }
 
     /// Hands out the secret, once.

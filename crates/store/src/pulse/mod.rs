@@ -309,6 +309,11 @@ pub struct Finished {
     pub resolved: Option<Issue>,
 }
 
+/// An e-mail address as stored and compared: trimmed and lower-cased.
+pub(crate) fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// How often a site is checked: its own cadence or the team's, never more
 /// often than the plan allows.
 pub fn effective_cadence(site: Option<u32>, team: &Team) -> u32 {

@@ -17,7 +17,7 @@ use super::sql::{Db, all, constraint, execute, expect_one, pg, query, query_opt}
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
     CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
-    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember,
+    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember, email_key,
 };
 use crate::rows::{Cells, ms};
 use crate::{StoreError, StoreResult};
@@ -54,10 +54,6 @@ impl PostgresPulseStore {
 /// A count or a number of seconds as a parameter.
 fn n(v: u32) -> i64 {
     i64::from(v)
-}
-
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 async fn load_team(c: &impl GenericClient, team_id: &str) -> StoreResult<Option<Team>> {

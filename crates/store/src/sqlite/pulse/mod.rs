@@ -21,7 +21,7 @@ use super::sql::{bump_epoch, constraint, expect_one};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
     CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
-    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember,
+    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember, email_key,
 };
 use crate::rows::ms;
 use crate::{StoreError, StoreResult};
@@ -84,11 +84,6 @@ fn load_user(conn: &Connection, email: &str) -> StoreResult<Option<(PulseUser, S
     conn.prepare_cached(&format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?1"))
         .and_then(|mut stmt| stmt.query_row([email], |r| Ok((rows::user(r)?, r.get(5)?))).optional())
         .map_err(backend)
-}
-
-/// Addresses are kept and compared lower-cased.
-fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 #[async_trait]
