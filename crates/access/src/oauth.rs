@@ -64,15 +64,24 @@ impl Resource {
     /// one trailing slash is tolerated; anything else must match exactly (no
     /// query, no fragment: RFC 8707 §2).
     pub fn from_indicator(public_url: &str, indicator: &str) -> Option<Resource> {
-        let (origin, path) = split_origin(indicator)?;
-        let (public_origin, public_path) = split_origin(public_url.trim_end_matches('/'))?;
-        if !origin.eq_ignore_ascii_case(public_origin) {
-            return None;
-        }
-        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-        let rest = path.strip_prefix(public_path)?;
+        let rest = indicated_path(public_url, indicator)?;
         Resource::ALL.into_iter().find(|r| r.path() == rest)
     }
+}
+
+/// The path under the public URL that a `resource` parameter names (for
+/// each product to match against its resources), or `None` when it is not
+/// under the public URL. The scheme and host compare without case and one
+/// trailing slash is tolerated; anything else must match exactly (no query,
+/// no fragment: RFC 8707 §2).
+pub fn indicated_path<'a>(public_url: &str, indicator: &'a str) -> Option<&'a str> {
+    let (origin, path) = split_origin(indicator)?;
+    let (public_origin, public_path) = split_origin(public_url.trim_end_matches('/'))?;
+    if !origin.eq_ignore_ascii_case(public_origin) {
+        return None;
+    }
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    path.strip_prefix(public_path)
 }
 
 impl fmt::Display for Resource {

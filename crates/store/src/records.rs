@@ -678,10 +678,11 @@ pub struct GrantIssue {
     pub refresh_hash: [u8; 32],
 }
 
-/// What redeeming an authorization code came to.
+/// What redeeming an authorization code came to (`T`: the product's token
+/// record).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedeemOutcome {
-    Issued(Box<TokenRecord>),
+pub enum RedeemOutcome<T = TokenRecord> {
+    Issued(Box<T>),
     /// No grant has that code.
     Unknown,
     Expired,
@@ -691,10 +692,10 @@ pub enum RedeemOutcome {
     Replayed,
 }
 
-/// What using a refresh token came to.
+/// What using a refresh token came to (`T`: the product's token record).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    Issued(Box<TokenRecord>),
+pub enum RefreshOutcome<T = TokenRecord> {
+    Issued(Box<T>),
     Unknown,
     /// The grant was revoked, or went unused too long.
     Ended,

@@ -5,6 +5,7 @@
 //! are the engine's.
 
 pub mod policy;
+pub mod resource;
 pub mod scope;
 pub mod token;
 
@@ -12,5 +13,6 @@ pub use policy::{
     Permission, Permissions, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamRole, TeamStanding, admit,
     authenticate, authorize_team, decide, token_expiry,
 };
+pub use resource::PulseResource;
 pub use scope::{PRESETS, Preset, PulseScope, PulseScopes};
 pub use token::{PULSE_PREFIX, PulseAccessToken};

@@ -11,9 +11,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sitegpt_access::TokenHash;
-use sitegpt_access::sitepulse::{Permissions, PulseScopes, TeamRole};
+use sitegpt_access::sitepulse::{Permissions, PulseResource, PulseScopes, TeamRole};
 
-use crate::StoreResult;
+use crate::{OAuthClient, RedeemOutcome, RefreshOutcome, StoreResult};
 
 pub(crate) mod rows;
 
@@ -94,6 +94,49 @@ pub struct NewPulseToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a person approved on the consent page, with its authorization code.
+#[derive(Debug, Clone)]
+pub struct NewPulseGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: PulseScopes,
+    pub resource: PulseResource,
+    pub redirect_uri: String,
+    pub code_hash: [u8; 32],
+    /// The `S256` PKCE challenge.
+    pub code_challenge: String,
+    pub now: DateTime<Utc>,
+    pub code_expires_at: DateTime<Utc>,
+}
+
+/// A person's approval of an OAuth client, from which access and refresh
+/// tokens are issued until it is revoked or left unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulseGrant {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub user_id: String,
+    pub scopes: PulseScopes,
+    pub resource: PulseResource,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub code_expires_at: DateTime<Utc>,
+    pub code_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What one use of a code or refresh token issues: an access token (its
+/// grant and audience are set by the store, from the grant) and the next
+/// refresh token's hash.
+#[derive(Debug, Clone)]
+pub struct PulseGrantIssue {
+    pub token: NewPulseToken,
+    pub refresh_hash: [u8; 32],
+}
+
 /// A personal access token as stored: never its plaintext or hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PulseTokenRecord {
@@ -106,6 +149,9 @@ pub struct PulseTokenRecord {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The resource an OAuth token was issued for; `None` for tokens made in
+    /// the dashboard, which serve both.
+    pub audience: Option<PulseResource>,
 }
 
 /// A token found by its hash, with what the decision needs of its owner.
@@ -425,6 +471,37 @@ pub trait PulseStore: Send + Sync + std::fmt::Debug + 'static {
     async fn revoke_token(&self, user_id: &str, token_id: &str, at: DateTime<Utc>) -> StoreResult<PulseTokenRecord>;
     async fn token_for_auth(&self, hash: TokenHash) -> StoreResult<Option<PulseTokenAuth>>;
     async fn touch_token(&self, token_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- OAuth (authorization code) -------------------------------------------
+
+    /// Stores a registered client.
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()>;
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>>;
+    /// Stores an approval and its code; returns the grant's id.
+    async fn create_grant(&self, grant: NewPulseGrant) -> StoreResult<String>;
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>>;
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>>;
+    /// Redeems a code once, in one transaction: the access token and the
+    /// first refresh token, or why not. A second use revokes the grant and
+    /// every token issued from it.
+    async fn redeem_code(
+        &self,
+        code_hash: [u8; 32],
+        issue: PulseGrantIssue,
+    ) -> StoreResult<RedeemOutcome<PulseTokenRecord>>;
+    /// Uses a refresh token (once, but for `grace` after it was superseded)
+    /// of a grant used within `idle`; a use after the grace revokes the grant.
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: PulseGrantIssue,
+        grace: chrono::Duration,
+        idle: chrono::Duration,
+    ) -> StoreResult<RefreshOutcome<PulseTokenRecord>>;
+    /// The user's live, redeemed grants (the apps they connected), newest first.
+    async fn grants_of(&self, user_id: &str) -> StoreResult<Vec<PulseGrant>>;
+    /// Revokes the user's grant and its tokens (`NotFound` for another user's).
+    async fn revoke_grant(&self, user_id: &str, grant_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
     // --- sites ----------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 //! engines keep the same columns with the same meaning). The column lists
 //! here are the order the decoders expect.
 
-use sitegpt_access::sitepulse::{Permissions, PulseScopes, TeamRole};
+use sitegpt_access::sitepulse::{Permissions, PulseResource, PulseScopes, TeamRole};
 
 use super::{
-    CheckRun, Issue, IssueStatus, MonitoringDefaults, PlanLimits, PulseTokenRecord, PulseUser, RunStatus, RunTrigger,
-    Site, SiteStatus, Team, TeamMember,
+    CheckRun, Issue, IssueStatus, MonitoringDefaults, NewPulseToken, PlanLimits, PulseGrant, PulseTokenRecord,
+    PulseUser, RunStatus, RunTrigger, Site, SiteStatus, Team, TeamMember,
 };
 use crate::rows::Cells;
 
@@ -74,7 +74,13 @@ pub(crate) fn member_at<R: Cells>(row: &R, at: usize) -> Result<TeamMember, R::E
 }
 
 pub(crate) const TOKEN_COLUMNS: &str =
-    "p.id, p.user_id, p.name, p.hint, p.scopes, p.created_at, p.expires_at, p.revoked_at, p.last_used_at";
+    "p.id, p.user_id, p.name, p.hint, p.scopes, p.created_at, p.expires_at, p.revoked_at, p.last_used_at, p.audience";
+/// How many columns [`TOKEN_COLUMNS`] has.
+pub(crate) const TOKEN_WIDTH: usize = 10;
+
+fn resource<R: Cells>(stored: &str) -> Result<PulseResource, R::Error> {
+    PulseResource::parse(stored).ok_or_else(|| R::corrupt("resource", stored))
+}
 
 pub(crate) fn token<R: Cells>(row: &R) -> Result<PulseTokenRecord, R::Error> {
     let scopes = row.text(4)?;
@@ -88,8 +94,62 @@ pub(crate) fn token<R: Cells>(row: &R) -> Result<PulseTokenRecord, R::Error> {
         expires_at: row.time(6)?,
         revoked_at: row.opt_time(7)?,
         last_used_at: row.opt_time(8)?,
+        audience: row.opt_text(9)?.map(|a| resource::<R>(&a)).transpose()?,
     })
 }
+
+/// `$1`… : id, user, name, secret hash, hint, scopes, created, expires.
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO personal_access_tokens (id, user_id, name, secret_hash, hint, \
+     scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The record a new token will be, under a fresh id.
+pub(crate) fn new_token(new: &NewPulseToken) -> PulseTokenRecord {
+    PulseTokenRecord {
+        id: sitegpt_access::id::new_prefixed_id("pat_"),
+        user_id: new.user_id.clone(),
+        name: new.name.clone(),
+        hint: new.hint.clone(),
+        scopes: new.scopes,
+        created_at: new.created_at,
+        expires_at: new.expires_at,
+        revoked_at: None,
+        last_used_at: None,
+        audience: None,
+    }
+}
+
+pub(crate) const INSERT_GRANT: &str = "INSERT INTO oauth_grants (id, client_id, user_id, scopes, resource, \
+     redirect_uri, code_hash, code_challenge, code_expires_at, created_at, last_used_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
+pub(crate) const GRANT_SELECT: &str = "SELECT g.id, g.client_id, c.name, g.user_id, g.scopes, g.resource, \
+     g.redirect_uri, g.code_challenge, g.code_expires_at, g.code_used_at, g.created_at, g.last_used_at, \
+     g.revoked_at FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id";
+
+pub(crate) fn grant<R: Cells>(row: &R) -> Result<PulseGrant, R::Error> {
+    let scopes = row.text(4)?;
+    Ok(PulseGrant {
+        id: row.text(0)?,
+        client_id: row.text(1)?,
+        client_name: row.text(2)?,
+        user_id: row.text(3)?,
+        scopes: PulseScopes::parse_space_separated(&scopes).map_err(|_| R::corrupt("scopes", &scopes))?,
+        resource: resource::<R>(&row.text(5)?)?,
+        redirect_uri: row.text(6)?,
+        code_challenge: row.text(7)?,
+        code_expires_at: row.time(8)?,
+        code_used_at: row.opt_time(9)?,
+        created_at: row.time(10)?,
+        last_used_at: row.time(11)?,
+        revoked_at: row.opt_time(12)?,
+    })
+}
+
+/// `$1` token, `$2` grant: the issued token's grant and audience (the
+/// grant's resource, `$3`).
+pub(crate) const SET_TOKEN_GRANT: &str = "UPDATE personal_access_tokens SET grant_id = $2, audience = $3 WHERE id = $1";
+pub(crate) const REVOKE_GRANT_TOKENS: &str =
+    "UPDATE personal_access_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL";
 
 pub(crate) const SITE_COLUMNS: &str = "s.id, s.team_id, s.name, s.url, s.cadence_seconds, s.paused, s.status, \
      s.consecutive_failures, s.last_checked_at, s.next_check_at, s.created_at, s.updated_at";

@@ -5,15 +5,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sitegpt_access::PlainToken;
-use sitegpt_access::sitepulse::{Permission, Permissions, PulseScope, PulseScopes, TeamRole, token_expiry};
-use sitegpt_store::StoreError;
+use sitegpt_access::sitepulse::{
+    Permission, Permissions, PulseResource, PulseScope, PulseScopes, TeamRole, token_expiry,
+};
 use sitegpt_store::postgres::pulse::PostgresPulseStore;
 use sitegpt_store::pulse::{
-    Finished, IssueStatus, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam, PlanLimits, PulseStore,
-    PulseUser, RunOutcome, RunStatus, RunTrigger, Site, SitePatch, SiteStatus, Team,
+    Finished, IssueStatus, MonitoringDefaults, NewPulseGrant, NewPulseToken, NewPulseUser, NewSite, NewTeam,
+    PlanLimits, PulseGrantIssue, PulseStore, PulseUser, RunOutcome, RunStatus, RunTrigger, Site, SitePatch, SiteStatus,
+    Team,
 };
 use sitegpt_store::sqlite::Synchronous;
 use sitegpt_store::sqlite::pulse::SqlitePulseStore;
+use sitegpt_store::{ClientSource, OAuthClient, RedeemOutcome, RefreshOutcome, StoreError};
 
 struct Pulse {
     store: Arc<dyn PulseStore>,
@@ -660,4 +663,125 @@ async fn issues_open_longer_than_the_teams_escalation_minutes_are_escalated_once
         assert_eq!(p.store.issues_of_team(&team.id, true).await.expect("open").len(), 1);
         assert!(p.store.escalate_issues(t0() + Duration::days(1)).await.expect("escalate").is_empty());
     }
+}
+
+fn grant_issue(user: &PulseUser, at: DateTime<Utc>, scopes: PulseScopes) -> (PulseGrantIssue, PlainToken) {
+    let plain = PlainToken::generate();
+    let token = NewPulseToken {
+        user_id: user.id.clone(),
+        name: "Agent".into(),
+        hash: plain.hash(),
+        hint: "wxyz".into(),
+        scopes,
+        created_at: at,
+        expires_at: at + Duration::hours(1),
+    };
+    (PulseGrantIssue { token, refresh_hash: PlainToken::generate().hash().0 }, plain)
+}
+
+#[tokio::test]
+async fn a_code_is_redeemed_once_refresh_tokens_rotate_and_a_replay_revokes_the_grant() {
+    for p in engines().await {
+        a_code_is_redeemed_once_refresh_tokens_rotate_and_a_replay_revokes_the_grant_on(p).await;
+    }
+}
+
+async fn a_code_is_redeemed_once_refresh_tokens_rotate_and_a_replay_revokes_the_grant_on(p: Pulse) {
+    let (ada, eve) = (p.user("ada@example.com", true).await, p.user("eve@example.com", true).await);
+    let client = OAuthClient {
+        id: "oc_agent".into(),
+        name: "Agent".into(),
+        redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
+        source: ClientSource::Registered,
+        created_at: t0(),
+        last_used_at: t0(),
+    };
+    p.store.save_client(client.clone()).await.expect("client");
+    assert_eq!(p.store.oauth_client("oc_agent").await.expect("read"), Some(client));
+    assert_eq!(p.store.oauth_client("oc_other").await.expect("read"), None);
+
+    let scopes: PulseScopes = [PulseScope::SitesRead, PulseScope::ChecksRun].into_iter().collect();
+    let new_grant = |code: u8| NewPulseGrant {
+        client_id: "oc_agent".into(),
+        user_id: ada.id.clone(),
+        scopes,
+        resource: PulseResource::Mcp,
+        redirect_uri: "http://127.0.0.1:9/callback".into(),
+        code_hash: [code; 32],
+        code_challenge: "c".repeat(43),
+        now: t0(),
+        code_expires_at: t0() + Duration::seconds(60),
+    };
+    let grant_id = p.store.create_grant(new_grant(1)).await.expect("grant");
+    let grant = p.store.grant_by_code([1; 32]).await.expect("read").expect("found");
+    assert_eq!((grant.id.as_str(), grant.client_name.as_str(), grant.scopes), (grant_id.as_str(), "Agent", scopes));
+    assert_eq!(grant.resource, PulseResource::Mcp);
+    assert!(p.store.grants_of(&ada.id).await.expect("list").is_empty(), "not connected until redeemed");
+
+    // Redeemed once: an access token for the grant's resource, not listed
+    // among the personal tokens, and a refresh token.
+    let at = t0() + Duration::seconds(5);
+    let (first, access) = grant_issue(&ada, at, scopes);
+    let refresh = first.refresh_hash;
+    let RedeemOutcome::Issued(token) = p.store.redeem_code([1; 32], first).await.expect("redeem") else {
+        panic!("issued")
+    };
+    assert_eq!((token.audience, token.scopes), (Some(PulseResource::Mcp), scopes));
+    let auth = p.store.token_for_auth(access.hash()).await.expect("read").expect("found");
+    assert_eq!(auth.token.audience, Some(PulseResource::Mcp));
+    assert!(p.store.tokens_of(&ada.id).await.expect("list").is_empty(), "OAuth tokens are the connected app's");
+    let connected = p.store.grants_of(&ada.id).await.expect("list");
+    assert_eq!(connected.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), [grant_id.as_str()]);
+    assert_eq!(p.store.grant_by_refresh(refresh).await.expect("read").map(|g| g.id), Some(grant_id.clone()));
+
+    // The refresh token rotates; the superseded one works within the grace only.
+    let grace = Duration::seconds(60);
+    let idle = Duration::days(90);
+    let (second, _) = grant_issue(&ada, at + Duration::seconds(10), scopes);
+    let next = second.refresh_hash;
+    let refreshed = p.store.refresh_grant(refresh, second, grace, idle).await.expect("refresh");
+    assert!(matches!(refreshed, RefreshOutcome::Issued(_)), "{refreshed:?}");
+    let (retry, _) = grant_issue(&ada, at + Duration::seconds(20), scopes);
+    let retried = p.store.refresh_grant(refresh, retry, grace, idle).await.expect("retry");
+    assert!(matches!(retried, RefreshOutcome::Issued(_)), "a retry within the grace: {retried:?}");
+    let (unknown, _) = grant_issue(&ada, at + Duration::seconds(30), scopes);
+    assert_eq!(p.store.refresh_grant([9; 32], unknown, grace, idle).await.expect("unknown"), RefreshOutcome::Unknown);
+
+    // A code used twice revokes the grant and every token issued from it.
+    let before = p.epoch();
+    let (replay, _) = grant_issue(&ada, at + Duration::seconds(40), scopes);
+    assert_eq!(p.store.redeem_code([1; 32], replay).await.expect("replay"), RedeemOutcome::Replayed);
+    assert!(p.epoch() > before, "a revocation changes decisions");
+    let auth = p.store.token_for_auth(access.hash()).await.expect("read").expect("found");
+    assert!(auth.token.revoked_at.is_some(), "the grant's tokens are revoked");
+    let (after, _) = grant_issue(&ada, at + Duration::seconds(50), scopes);
+    assert_eq!(p.store.refresh_grant(next, after, grace, idle).await.expect("ended"), RefreshOutcome::Ended);
+    assert!(p.store.grants_of(&ada.id).await.expect("list").is_empty());
+
+    // Unknown and expired codes; a refresh token superseded past the grace
+    // revokes its grant; only its owner revokes a grant.
+    let (unknown, _) = grant_issue(&ada, at, scopes);
+    assert_eq!(p.store.redeem_code([7; 32], unknown).await.expect("unknown"), RedeemOutcome::Unknown);
+    p.store.create_grant(new_grant(2)).await.expect("grant");
+    let (late, _) = grant_issue(&ada, t0() + Duration::seconds(61), scopes);
+    assert_eq!(p.store.redeem_code([2; 32], late).await.expect("late"), RedeemOutcome::Expired);
+    let other = p.store.create_grant(new_grant(3)).await.expect("grant");
+    let (third, _) = grant_issue(&ada, at, scopes);
+    let old = third.refresh_hash;
+    assert!(matches!(p.store.redeem_code([3; 32], third).await.expect("redeem"), RedeemOutcome::Issued(_)));
+    let (rotated, _) = grant_issue(&ada, at + Duration::seconds(1), scopes);
+    assert!(matches!(
+        p.store.refresh_grant(old, rotated, grace, idle).await.expect("rotate"),
+        RefreshOutcome::Issued(_)
+    ));
+    let (stale, _) = grant_issue(&ada, at + Duration::seconds(120), scopes);
+    assert_eq!(p.store.refresh_grant(old, stale, grace, idle).await.expect("stale"), RefreshOutcome::Reused);
+    let by_eve = p.store.revoke_grant(&eve.id, &other, t0()).await;
+    assert!(matches!(by_eve, Err(StoreError::NotFound)), "{by_eve:?}");
+    let fourth = p.store.create_grant(new_grant(4)).await.expect("grant");
+    let (issued, fourth_access) = grant_issue(&ada, at, scopes);
+    assert!(matches!(p.store.redeem_code([4; 32], issued).await.expect("redeem"), RedeemOutcome::Issued(_)));
+    p.store.revoke_grant(&ada.id, &fourth, at + Duration::seconds(2)).await.expect("revoke");
+    let auth = p.store.token_for_auth(fourth_access.hash()).await.expect("read").expect("found");
+    assert!(auth.token.revoked_at.is_some(), "revoking the app revokes its tokens");
 }

@@ -3,12 +3,13 @@
 //! pool, statement helpers and `NOTIFY`-driven auth epoch as SiteGPT's.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 use sitegpt_access::TokenHash;
 use sitegpt_access::id::new_prefixed_id;
 use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
+mod oauth;
 mod runs;
 
 use super::listen::Listener;
@@ -16,15 +17,20 @@ use super::migrations;
 use super::sql::{Db, all, constraint, execute, expect_one, pg, query, query_opt};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
-    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
-    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember, email_key,
+    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseGrant, NewPulseToken, NewPulseUser, NewSite,
+    NewTeam, PulseGrant, PulseGrantIssue, PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site,
+    SitePatch, Team, TeamMember, email_key,
 };
 use crate::rows::{Cells, ms};
-use crate::{StoreError, StoreResult};
+use crate::{OAuthClient, RedeemOutcome, RefreshOutcome, StoreError, StoreResult};
 
 /// SitePulse's migrations in order; entry `i` is version `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql"), include_str!("0003_escalation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_sessions.sql"),
+    include_str!("0003_escalation.sql"),
+    include_str!("0004_oauth.sql"),
+];
 
 /// Names SitePulse's migration lock (SiteGPT's is another).
 const LOCK_KEY: i64 = 0x5350_4c53_4d49_4752;
@@ -69,6 +75,23 @@ async fn load_member(c: &impl GenericClient, team_id: &str, user_id: &str) -> St
 async fn load_token(c: &impl GenericClient, token_id: &str) -> StoreResult<Option<PulseTokenRecord>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = $1");
     query_opt(c, &sql, &[&token_id]).await?.map(|r| rows::token(&r)).transpose()
+}
+
+/// Stores a new token; the constraint error when its secret exists.
+async fn insert_token(c: &impl GenericClient, new: &NewPulseToken) -> StoreResult<PulseTokenRecord> {
+    let token = rows::new_token(new);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+        &token.id,
+        &token.user_id,
+        &token.name,
+        &&new.hash.as_bytes()[..],
+        &token.hint,
+        &token.scopes.to_space_separated(),
+        &ms(token.created_at),
+        &ms(token.expires_at),
+    ];
+    execute(c, rows::INSERT_TOKEN, &params).await.map_err(constraint("a token with this secret exists"))?;
+    Ok(token)
 }
 
 async fn insert_member(
@@ -328,42 +351,13 @@ impl PulseStore for PostgresPulseStore {
     }
 
     async fn create_token(&self, new: NewPulseToken) -> StoreResult<PulseTokenRecord> {
-        let token = PulseTokenRecord {
-            id: new_prefixed_id("pat_"),
-            user_id: new.user_id,
-            name: new.name,
-            hint: new.hint,
-            scopes: new.scopes,
-            created_at: new.created_at,
-            expires_at: new.expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        };
-        let client = self.db.client().await?;
-        execute(
-            &client,
-            "INSERT INTO personal_access_tokens (id, user_id, name, secret_hash, hint, scopes, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &token.id,
-                &token.user_id,
-                &token.name,
-                &&new.hash.as_bytes()[..],
-                &token.hint,
-                &token.scopes.to_space_separated(),
-                &ms(token.created_at),
-                &ms(token.expires_at),
-            ],
-        )
-        .await
-        .map_err(constraint("a token with this secret exists"))?;
-        Ok(token)
+        insert_token(&self.db.client().await?, &new).await
     }
 
     async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<PulseTokenRecord>> {
         let client = self.db.client().await?;
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.user_id = $1 \
+            "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.user_id = $1 AND p.grant_id IS NULL \
              ORDER BY p.created_at DESC, p.id DESC"
         );
         all(query(&client, &sql, &[&user_id]).await?, rows::token)
@@ -393,7 +387,9 @@ impl PulseStore for PostgresPulseStore {
         );
         query_opt(&client, &sql, &[&&hash.as_bytes()[..]])
             .await?
-            .map(|r| Ok(PulseTokenAuth { token: rows::token(&r)?, owner_email_verified: r.int(9)? != 0 }))
+            .map(|r| {
+                Ok(PulseTokenAuth { token: rows::token(&r)?, owner_email_verified: r.int(rows::TOKEN_WIDTH)? != 0 })
+            })
             .transpose()
     }
 
@@ -407,6 +403,52 @@ impl PulseStore for PostgresPulseStore {
         .await
         .map_err(pg)
         .map(drop)
+    }
+
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {
+        crate::postgres::oauth::save_client(&self.db, client).await
+    }
+
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        crate::postgres::oauth::oauth_client(&self.db, client_id).await
+    }
+
+    async fn create_grant(&self, grant: NewPulseGrant) -> StoreResult<String> {
+        oauth::create_grant(&self.db, grant).await
+    }
+
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>> {
+        oauth::grant_by_code(&self.db, code_hash).await
+    }
+
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>> {
+        oauth::grant_by_refresh(&self.db, refresh_hash).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: [u8; 32],
+        issue: PulseGrantIssue,
+    ) -> StoreResult<RedeemOutcome<PulseTokenRecord>> {
+        oauth::redeem_code(&self.db, code_hash, issue).await
+    }
+
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: PulseGrantIssue,
+        grace: Duration,
+        idle: Duration,
+    ) -> StoreResult<RefreshOutcome<PulseTokenRecord>> {
+        oauth::refresh_grant(&self.db, refresh_hash, issue, grace, idle).await
+    }
+
+    async fn grants_of(&self, user_id: &str) -> StoreResult<Vec<PulseGrant>> {
+        oauth::grants_of(&self.db, user_id).await
+    }
+
+    async fn revoke_grant(&self, user_id: &str, grant_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        oauth::revoke_grant(&self.db, user_id, grant_id, at).await
     }
 
     async fn create_site(&self, new: NewSite) -> StoreResult<Site> {

@@ -6,29 +6,35 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sitegpt_access::TokenHash;
 use sitegpt_access::id::new_prefixed_id;
 use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
+mod oauth;
 mod runs;
 
 use super::epoch::EpochWatch;
 use super::pool::{Pool, Synchronous, backend};
 use super::serving::ServeLock;
-use super::sql::{bump_epoch, constraint, expect_one};
+use super::sql::{bump_epoch, constraint, expect_one, numbered};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
-    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseToken, NewPulseUser, NewSite, NewTeam,
-    PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site, SitePatch, Team, TeamMember, email_key,
+    CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseGrant, NewPulseToken, NewPulseUser, NewSite,
+    NewTeam, PulseGrant, PulseGrantIssue, PulseStore, PulseTokenAuth, PulseTokenRecord, PulseUser, RunOutcome, Site,
+    SitePatch, Team, TeamMember, email_key,
 };
 use crate::rows::ms;
-use crate::{StoreError, StoreResult};
+use crate::{OAuthClient, RedeemOutcome, RefreshOutcome, StoreError, StoreResult};
 
 /// SitePulse's migrations in order; the version after entry `i` is `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("0001_init.sql"), include_str!("0002_sessions.sql"), include_str!("0003_escalation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_sessions.sql"),
+    include_str!("0003_escalation.sql"),
+    include_str!("0004_oauth.sql"),
+];
 
 /// SitePulse's store on a SQLite file.
 #[derive(Debug)]
@@ -78,6 +84,25 @@ fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<PulseToke
     conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = ?1"))
         .and_then(|mut stmt| stmt.query_row([token_id], |r| rows::token(r)).optional())
         .map_err(backend)
+}
+
+/// Stores a new token; the constraint error when its secret exists.
+fn insert_token(conn: &Connection, new: &NewPulseToken) -> StoreResult<PulseTokenRecord> {
+    let token = rows::new_token(new);
+    conn.prepare_cached(&numbered(rows::INSERT_TOKEN))
+        .map_err(backend)?
+        .execute(params![
+            token.id,
+            token.user_id,
+            token.name,
+            &new.hash.as_bytes()[..],
+            token.hint,
+            token.scopes.to_space_separated(),
+            ms(token.created_at),
+            ms(token.expires_at)
+        ])
+        .map_err(constraint("a token with this secret exists"))?;
+    Ok(token)
 }
 
 fn load_user(conn: &Connection, email: &str) -> StoreResult<Option<(PulseUser, String)>> {
@@ -369,39 +394,7 @@ impl PulseStore for SqlitePulseStore {
     }
 
     async fn create_token(&self, new: NewPulseToken) -> StoreResult<PulseTokenRecord> {
-        let token = PulseTokenRecord {
-            id: new_prefixed_id("pat_"),
-            user_id: new.user_id,
-            name: new.name,
-            hint: new.hint,
-            scopes: new.scopes,
-            created_at: new.created_at,
-            expires_at: new.expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        };
-        let (row, hash) = (token.clone(), new.hash);
-        self.pool
-            .write(move |conn| {
-                conn.execute(
-                    "INSERT INTO personal_access_tokens (id, user_id, name, secret_hash, hint, scopes, created_at, \
-                     expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        row.id,
-                        row.user_id,
-                        row.name,
-                        &hash.as_bytes()[..],
-                        row.hint,
-                        row.scopes.to_space_separated(),
-                        ms(row.created_at),
-                        ms(row.expires_at)
-                    ],
-                )
-                .map_err(constraint("a token with this secret exists"))?;
-                Ok(())
-            })
-            .await?;
-        Ok(token)
+        self.pool.write(move |conn| insert_token(conn, &new)).await
     }
 
     async fn tokens_of(&self, user_id: &str) -> StoreResult<Vec<PulseTokenRecord>> {
@@ -411,6 +404,7 @@ impl PulseStore for SqlitePulseStore {
                 let mut stmt = conn
                     .prepare_cached(&format!(
                         "SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.user_id = ?1 \
+                         AND p.grant_id IS NULL \
                          ORDER BY p.created_at DESC, p.id DESC"
                     ))
                     .map_err(backend)?;
@@ -447,7 +441,7 @@ impl PulseStore for SqlitePulseStore {
                 ))
                 .and_then(|mut stmt| {
                     stmt.query_row([&hash.as_bytes()[..]], |r| {
-                        Ok(PulseTokenAuth { token: rows::token(r)?, owner_email_verified: r.get(9)? })
+                        Ok(PulseTokenAuth { token: rows::token(r)?, owner_email_verified: r.get(rows::TOKEN_WIDTH)? })
                     })
                     .optional()
                 })
@@ -468,6 +462,52 @@ impl PulseStore for SqlitePulseStore {
                 Ok(())
             })
             .await
+    }
+
+    async fn save_client(&self, client: OAuthClient) -> StoreResult<()> {
+        crate::sqlite::oauth::save_client(&self.pool, client).await
+    }
+
+    async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClient>> {
+        crate::sqlite::oauth::oauth_client(&self.pool, client_id).await
+    }
+
+    async fn create_grant(&self, grant: NewPulseGrant) -> StoreResult<String> {
+        oauth::create_grant(&self.pool, grant).await
+    }
+
+    async fn grant_by_code(&self, code_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>> {
+        oauth::grant_by_code(&self.pool, code_hash).await
+    }
+
+    async fn grant_by_refresh(&self, refresh_hash: [u8; 32]) -> StoreResult<Option<PulseGrant>> {
+        oauth::grant_by_refresh(&self.pool, refresh_hash).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: [u8; 32],
+        issue: PulseGrantIssue,
+    ) -> StoreResult<RedeemOutcome<PulseTokenRecord>> {
+        oauth::redeem_code(&self.pool, code_hash, issue).await
+    }
+
+    async fn refresh_grant(
+        &self,
+        refresh_hash: [u8; 32],
+        issue: PulseGrantIssue,
+        grace: Duration,
+        idle: Duration,
+    ) -> StoreResult<RefreshOutcome<PulseTokenRecord>> {
+        oauth::refresh_grant(&self.pool, refresh_hash, issue, grace, idle).await
+    }
+
+    async fn grants_of(&self, user_id: &str) -> StoreResult<Vec<PulseGrant>> {
+        oauth::grants_of(&self.pool, user_id).await
+    }
+
+    async fn revoke_grant(&self, user_id: &str, grant_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        oauth::revoke_grant(&self.pool, user_id, grant_id, at).await
     }
 
     async fn create_site(&self, new: NewSite) -> StoreResult<Site> {
