@@ -7,16 +7,14 @@
 //! `error`, `state` and `iss`. The consent form carries the request in hidden
 //! fields and is checked again, from the start, when it is posted.
 
-use std::collections::HashMap;
-
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use sitegpt_access::device::RandomCode;
 use sitegpt_access::id::{IdKind, new_id};
-use sitegpt_access::oauth::{CODE_SECS, Resource, check_challenge, redirect_host, redirect_matches};
+use sitegpt_access::oauth::{CODE_SECS, Resource, redirect_host};
 use sitegpt_access::{AccessLevel, ChatbotRestriction, Role, ScopeSet};
 use sitegpt_store::{Account, Chatbot, ChatbotQuery, NewGrant, OAuthClient};
 
@@ -28,20 +26,9 @@ use super::{
 };
 use crate::clients::ClientError;
 use crate::issue::CHATBOTS_MAX;
+use crate::routes::oauth::authorization::{self, Params, Refusal};
 use crate::state::AppState;
 
-/// The parameters of the request itself; everything else in the query or
-/// the consent form is ignored by [`parse`].
-const REQUEST_PARAMS: [&str; 8] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "resource",
-];
 /// Chatbots offered on the consent page.
 const CHATBOTS_SHOWN: usize = 100;
 
@@ -58,78 +45,28 @@ struct AuthRequest {
     params: Vec<(&'static str, String)>,
 }
 
-/// Why a request is refused.
-#[derive(Debug)]
-enum Refusal {
-    /// The client or redirect URI cannot be trusted: a page here.
-    Page(&'static str, String),
-    /// Back to the client with `error` (RFC 6749 §4.1.2.1).
-    Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
-}
-
-/// `redirect_uri` with `pairs` added to its query.
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        query.append_pair(name, value);
-    }
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{separator}{}", query.finish())
-}
-
-/// Back to the client. `Location` is its registered URI (printable ASCII,
-/// checked at registration) and our own encoded pairs.
 fn back_to_client(
     state: &AppState,
     redirect_uri: &str,
     client_state: Option<&str>,
     pairs: &[(&str, &str)],
 ) -> Response {
-    let mut all: Vec<(&str, &str)> = pairs.to_vec();
-    if let Some(value) = client_state {
-        all.push(("state", value));
-    }
-    all.push(("iss", &state.public_url));
-    Redirect::to(&with_query(redirect_uri, &all)).into_response()
+    authorization::back_to_client(&state.public_url, redirect_uri, client_state, pairs)
 }
 
-impl Refusal {
-    fn answer(self, state: &AppState, viewer: Option<&SignedIn>) -> Response {
-        match self {
-            Refusal::Page(title, message) => {
-                html(StatusCode::BAD_REQUEST, message_page(title, &message, viewer.map(SignedIn::viewer)))
-            }
-            Refusal::Redirect { redirect_uri, state: client_state, error, description } => back_to_client(
-                state,
-                &redirect_uri,
-                client_state.as_deref(),
-                &[("error", error), ("error_description", &description)],
-            ),
-        }
-    }
+/// The refusal as a page here or a redirect back to the client.
+fn refused(refusal: Refusal, state: &AppState, viewer: Option<&SignedIn>) -> Response {
+    refusal.redirect(&state.public_url).unwrap_or_else(|(title, message)| {
+        html(StatusCode::BAD_REQUEST, message_page(title, &message, viewer.map(SignedIn::viewer)))
+    })
 }
 
-/// Checks an authorization request, in the order RFC 6749 §4.1.2.1 asks:
-/// client and redirect URI first (errors shown here), then the rest
-/// (errors sent back to the client).
+/// Checks an authorization request: the shared checks, then what SiteGPT's
+/// scopes (Standard when none is asked) and resources (API v2 by default) are.
 async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthRequest, Refusal> {
-    let mut seen: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (name, value) in pairs {
-        if let Some(known) = REQUEST_PARAMS.iter().find(|p| **p == name) {
-            seen.entry(known).or_default().push(value.as_str());
-        }
-    }
-    let one = |name: &str| -> Result<Option<&str>, ()> {
-        match seen.get(name).map(Vec::as_slice) {
-            None | Some([]) => Ok(None),
-            Some([value]) => Ok(Some(value).filter(|v| !v.is_empty()).copied()),
-            Some(_) => Err(()),
-        }
-    };
+    let params = Params::new(pairs);
+    let client_id = params.client_id()?;
     let page = |title: &'static str, message: &str| Refusal::Page(title, message.to_owned());
-    let client_id = one("client_id")
-        .map_err(|()| page("Invalid request", "The request names its application more than once."))?
-        .ok_or_else(|| page("Invalid request", "The request does not say which application is asking (client_id)."))?;
     let client = state.clients.find(client_id).await.map_err(|e| match e {
         ClientError::Unknown(_) => page(
             "Unknown application",
@@ -141,53 +78,17 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
             page("Something went wrong", "The application could not be looked up. Try again in a moment.")
         }
     })?;
-    let redirect_uri = one("redirect_uri")
-        .map_err(|()| page("Invalid request", "The request names its redirect address more than once."))?
-        .ok_or_else(|| page("Invalid request", "The request does not say where to return you (redirect_uri)."))?;
-    let printable = redirect_uri.bytes().all(|b| b.is_ascii_graphic());
-    if !printable || !client.redirect_uris.iter().any(|registered| redirect_matches(registered, redirect_uri)) {
-        return Err(Refusal::Page(
-            "Unregistered redirect address",
-            format!(
-                "{} asked to send you to an address it did not register. For your safety you were not sent there.",
-                client.name
-            ),
-        ));
-    }
-    let client_state = one("state").ok().flatten().map(str::to_owned);
-    let refuse = |error: &'static str, description: &str| Refusal::Redirect {
-        redirect_uri: redirect_uri.to_owned(),
-        state: client_state.clone(),
-        error,
-        description: description.to_owned(),
-    };
-    let single = |name: &str| one(name).map_err(|()| refuse("invalid_request", &format!("`{name}` is repeated")));
-    match single("response_type")? {
-        Some("code") => {}
-        None => return Err(refuse("invalid_request", "`response_type` is required; use code")),
-        Some(_) => return Err(refuse("unsupported_response_type", "only response_type=code is supported")),
-    }
-    match single("code_challenge_method")? {
-        Some("S256") => {}
-        None => {
-            return Err(refuse(
-                "invalid_request",
-                "PKCE is required: send code_challenge with code_challenge_method=S256",
-            ));
-        }
-        Some(_) => return Err(refuse("invalid_request", "only code_challenge_method=S256 is accepted")),
-    }
-    let code_challenge =
-        single("code_challenge")?.ok_or_else(|| refuse("invalid_request", "PKCE is required: send code_challenge"))?;
-    check_challenge(code_challenge).map_err(|e| refuse("invalid_request", &e.to_string()))?;
-    let scopes = match single("scope")?.map(str::trim).filter(|s| !s.is_empty()) {
+    let checked = params.check(client)?;
+    let scopes = match checked.scope {
         None => AccessLevel::Standard.scopes(),
-        Some(scope) => ScopeSet::parse_space_separated(scope).map_err(|e| refuse("invalid_scope", &e.to_string()))?,
+        Some(scope) => {
+            ScopeSet::parse_space_separated(scope).map_err(|e| checked.refuse("invalid_scope", &e.to_string()))?
+        }
     };
-    let resource = match one("resource").map_err(|()| refuse("invalid_target", "ask for one resource at a time"))? {
+    let resource = match checked.resource {
         None => Resource::ApiV2,
         Some(indicator) => Resource::from_indicator(&state.public_url, indicator).ok_or_else(|| {
-            refuse(
+            checked.refuse(
                 "invalid_target",
                 &format!(
                     "not a resource of this server; use {} or {}",
@@ -197,18 +98,14 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
             )
         })?,
     };
-    let params = REQUEST_PARAMS
-        .iter()
-        .filter_map(|name| one(name).ok().flatten().map(|value| (*name, value.to_owned())))
-        .collect();
     Ok(AuthRequest {
-        redirect_uri: redirect_uri.to_owned(),
-        state: client_state,
+        redirect_uri: checked.redirect_uri,
+        state: checked.state,
         scopes,
-        code_challenge: code_challenge.to_owned(),
+        code_challenge: checked.code_challenge,
         resource,
-        params,
-        client,
+        params: checked.params,
+        client: checked.client,
     })
 }
 
@@ -332,7 +229,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let auth = match parse(&state, &query_pairs(&request)).await {
         Ok(auth) => auth,
-        Err(refusal) => return Ok(refusal.answer(&state, session.as_ref())),
+        Err(refusal) => return Ok(refused(refusal, &state, session.as_ref())),
     };
     let Some(signed_in) = session else {
         let here = request.uri().path_and_query().map_or("/oauth/authorize".to_owned(), |p| p.to_string());
@@ -364,7 +261,7 @@ pub async fn decide(
     }
     let auth = match parse(&state, &form.0).await {
         Ok(auth) => auth,
-        Err(refusal) => return Ok(refusal.answer(&state, Some(&signed_in))),
+        Err(refusal) => return Ok(refused(refusal, &state, Some(&signed_in))),
     };
     let back = |pairs: &[(&str, &str)]| back_to_client(&state, &auth.redirect_uri, auth.state.as_deref(), pairs);
     match form.get("decision") {

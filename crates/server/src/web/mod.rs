@@ -352,11 +352,7 @@ pub fn html(status: StatusCode, markup: maud::Markup) -> Response {
 /// printable ASCII; a source that cannot be a header keeps the strict policy.
 pub fn html_redirecting_to(status: StatusCode, markup: maud::Markup, target: &str) -> Response {
     let mut response = html(status, markup);
-    let source = match url::Url::parse(target) {
-        Ok(url) if url.has_host() => url.origin().ascii_serialization(),
-        Ok(url) => format!("{}:", url.scheme()),
-        Err(_) => return response,
-    };
+    let Some(source) = crate::routes::oauth::authorization::form_action_source(target) else { return response };
     let policy = PAGE_POLICY.replace("form-action 'self'", &format!("form-action 'self' {source}"));
     if let Ok(value) = HeaderValue::from_str(&policy) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);

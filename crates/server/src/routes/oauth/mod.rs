@@ -3,6 +3,7 @@
 //! (RFC 7662). These speak OAuth's own JSON (`{"error", "error_description"}`),
 //! not the API v2 envelope, and take form-encoded bodies.
 
+pub mod authorization;
 pub mod device;
 pub mod grant;
 pub mod introspect;

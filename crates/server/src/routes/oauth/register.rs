@@ -87,43 +87,68 @@ fn accept(metadata: Metadata) -> Result<(Vec<String>, Vec<String>, String), OAut
     Ok((redirect_uris, grant_types, name))
 }
 
+/// A valid registration request (RFC 7591 §2).
+#[derive(Debug)]
+pub struct Registration {
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub name: String,
+}
+
+impl Registration {
+    /// Reads and checks the client metadata of a registration request.
+    pub async fn read<S: Send + Sync>(request: Request, state: &S) -> Result<Registration, OAuthError> {
+        let is_json = crate::request::media_type(request.headers()).as_deref() == Some("application/json");
+        if !is_json {
+            return Err(metadata_error("send the client metadata as application/json"));
+        }
+        let body = super::read_body(request, state).await?;
+        let metadata: Metadata = serde_json::from_slice(&body).map_err(|e| {
+            metadata_error(format!("the body is not valid client metadata: {}", truncate(&e.to_string(), 200)))
+        })?;
+        let (redirect_uris, grant_types, name) = accept(metadata)?;
+        Ok(Registration { redirect_uris, grant_types, name })
+    }
+
+    /// The client to store, under a new id.
+    pub fn client(&self, now: chrono::DateTime<Utc>) -> OAuthClient {
+        OAuthClient {
+            id: new_id(IdKind::Client),
+            name: self.name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            source: ClientSource::Registered,
+            created_at: now,
+            last_used_at: now,
+        }
+    }
+
+    /// `201` with the registered client's metadata (RFC 7591 §3.2.1).
+    pub fn answer(&self, client: &OAuthClient) -> Response {
+        let body: Value = json!({
+            "client_id": client.id,
+            "client_id_issued_at": client.created_at.timestamp(),
+            "client_name": client.name,
+            "redirect_uris": client.redirect_uris,
+            "grant_types": self.grant_types,
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        });
+        super::no_store((StatusCode::CREATED, Json(body)).into_response())
+    }
+}
+
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
     request: Request,
 ) -> Result<Response, OAuthError> {
-    let is_json = crate::request::media_type(request.headers()).as_deref() == Some("application/json");
-    if !is_json {
-        return Err(metadata_error("send the client metadata as application/json"));
-    }
-    let body = super::read_body(request, &state).await?;
-    let metadata: Metadata = serde_json::from_slice(&body).map_err(|e| {
-        metadata_error(format!("the body is not valid client metadata: {}", truncate(&e.to_string(), 200)))
-    })?;
-    let (redirect_uris, grant_types, name) = accept(metadata)?;
+    let registration = Registration::read(request, &state).await?;
     // Each registration stores a row: counted once the request is valid.
     if let Some(wait) = state.limits.take(&[(CLIENT_REGISTRATION, &address)]).await? {
         return Err(OAuthError::rate_limited(wait.as_secs(), "client registrations"));
     }
-    let now = Utc::now();
-    let client = OAuthClient {
-        id: new_id(IdKind::Client),
-        name,
-        redirect_uris,
-        source: ClientSource::Registered,
-        created_at: now,
-        last_used_at: now,
-    };
+    let client = registration.client(Utc::now());
     state.store.save_client(client.clone()).await?;
     tracing::info!(client_id = %client.id, "OAuth client registered");
-    let body: Value = json!({
-        "client_id": client.id,
-        "client_id_issued_at": now.timestamp(),
-        "client_name": client.name,
-        "redirect_uris": client.redirect_uris,
-        "grant_types": grant_types,
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    });
-    Ok(super::no_store((StatusCode::CREATED, Json(body)).into_response()))
+    Ok(registration.answer(&client))
 }
