@@ -17,7 +17,9 @@
 pub mod admin;
 pub mod api;
 pub mod check;
+pub mod consent;
 pub mod mcp;
+pub mod oauth;
 pub mod runner;
 pub mod server;
 pub mod web;

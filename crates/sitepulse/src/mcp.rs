@@ -25,7 +25,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
-use sitegpt_access::sitepulse::PulseScopes;
+use sitegpt_access::sitepulse::{PulseResource, PulseScopes};
 use tower::ServiceExt;
 
 use crate::api::openapi::request_bodies;
@@ -148,6 +148,7 @@ pub fn api_request(
         .header(header::AUTHORIZATION, authorization.clone())
         .header(header::ACCEPT, "application/json")
         .header(header::CONTENT_TYPE, "application/json")
+        .extension(api::ViaMcp)
         .body(body)
         .map_err(|e| format!("invalid request: {e}"))
 }
@@ -252,6 +253,26 @@ impl ServerHandler for McpServer {
     }
 }
 
+/// The API's refusal, whose 401 also names this endpoint's resource
+/// metadata (RFC 9728 §5.1), where an MCP client finds how to sign in.
+fn unauthorized(state: &AppState, error: api::ApiError) -> Response {
+    let mut response = error.into_response();
+    if response.status() == StatusCode::UNAUTHORIZED {
+        let error = match response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) {
+            Some(challenge) if challenge.contains("invalid_token") => ", error=\"invalid_token\"",
+            _ => "",
+        };
+        let challenge = format!(
+            "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"{error}",
+            state.public_url
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
 /// Admits a request with a live token of a verified owner (steps 1 and 2;
 /// each tool's scope and team are the API's to check): otherwise the API's
 /// 401, with `WWW-Authenticate: Bearer`.
@@ -259,11 +280,14 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let (parts, body) = request.into_parts();
     let presented = match api::present(&parts, &state).await {
         Ok(presented) => presented,
-        Err(error) => return error.into_response(),
+        Err(error) => return unauthorized(&state, error),
     };
-    let facts = match presented.authenticate(Utc::now()) {
+    let facts = match presented.authenticate(Utc::now()).map_err(api::ApiError::from).and_then(|facts| {
+        presented.check_resource(PulseResource::Mcp)?;
+        Ok(facts)
+    }) {
         Ok(facts) => facts,
-        Err(denial) => return api::ApiError::from(denial).into_response(),
+        Err(error) => return unauthorized(&state, error),
     };
     let authorization = parts.headers.get(header::AUTHORIZATION).cloned().unwrap_or(HeaderValue::from_static(""));
     let mut request = Request::from_parts(parts, body);

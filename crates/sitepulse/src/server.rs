@@ -117,6 +117,9 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/tokens", get(web::tokens).post(web::create))
         .route("/settings/tokens/{id}/revoke", get(web::confirm_revoke).post(web::revoke))
         .route("/settings/mcp", get(web::mcp))
+        .route("/settings/mcp/apps/{id}/revoke", axum::routing::post(web::disconnect))
+        .route("/oauth/authorize", get(crate::consent::show).post(crate::consent::decide))
+        .merge(crate::oauth::routes())
         .merge(api::routes())
         .merge(crate::mcp::routes(&state));
     api::with_fallbacks(routes).with_state(state).layer(middleware::from_fn(access_log))
@@ -184,8 +187,9 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         max_connections: sitegpt_server::serve::fit_connections(10_000),
         ..Default::default()
     };
-    let secure = settings.public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
-    let served = sitegpt_server::serve::serve(listener, app(AppState::new(store, secure)), limits, shutdown).await;
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let state = AppState::new(store, &public_url);
+    let served = sitegpt_server::serve::serve(listener, app(state), limits, shutdown).await;
     if let Some(runner) = runner {
         runner.abort();
     }

@@ -53,24 +53,38 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64, same_site
 }
 
 /// A page answer; pages that show a secret are never stored by caches.
-fn page(status: StatusCode, body: Markup, cookies: Vec<HeaderValue>) -> Response {
+pub(crate) fn page(status: StatusCode, body: Markup, cookies: Vec<HeaderValue>) -> Response {
+    page_posting_to(status, body, cookies, None)
+}
+
+/// A page whose form, once posted, may redirect to `target`'s origin (an
+/// OAuth client's redirect URI, which `form-action` also governs).
+pub(crate) fn page_posting_to(
+    status: StatusCode,
+    body: Markup,
+    cookies: Vec<HeaderValue>,
+    target: Option<&str>,
+) -> Response {
     let mut response = (status, axum::response::Html(body.into_string())).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+    let also = target
+        .and_then(sitegpt_server::routes::oauth::authorization::form_action_source)
+        .map(|source| format!(" {source}"))
+        .unwrap_or_default();
+    let policy =
+        format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{also}; frame-ancestors 'none'");
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     for value in cookies {
         headers.append(header::SET_COOKIE, value);
     }
     response
 }
 
-fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
+pub(crate) fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(to) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -82,7 +96,7 @@ fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 /// The CSRF token of this browser, and the cookie to set when it had none.
-fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Vec<HeaderValue>) {
+pub(crate) fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Vec<HeaderValue>) {
     match cookie(headers, CSRF_COOKIE).filter(|v| v.len() >= 32) {
         Some(token) => (token, Vec::new()),
         None => {
@@ -94,23 +108,23 @@ fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Vec<HeaderValue>) {
 }
 
 /// A form's fields, repeated names kept.
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(pub(crate) Vec<(String, String)>);
 
 impl Form {
-    fn parse(body: &Bytes) -> Form {
+    pub(crate) fn parse(body: &Bytes) -> Form {
         Form(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+    pub(crate) fn all(&self, name: &str) -> impl Iterator<Item = &str> {
         self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Whether the form's CSRF token is this browser's.
-    fn csrf_ok(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn csrf_ok(&self, headers: &HeaderMap) -> bool {
         match (self.get("csrf"), cookie(headers, CSRF_COOKIE)) {
             (Some(sent), Some(kept)) => !kept.is_empty() && sent.as_bytes() == kept.as_bytes(),
             _ => false,
@@ -118,7 +132,7 @@ impl Form {
     }
 }
 
-fn refused_form() -> Response {
+pub(crate) fn refused_form() -> Response {
     let body = frame(
         "Form expired",
         None,
@@ -130,7 +144,7 @@ fn refused_form() -> Response {
 }
 
 /// The signed-in user, if the session cookie names a live session.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<PulseUser>, Response> {
+pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<PulseUser>, Response> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     state.store.session_user(session_hash(&id), Utc::now()).await.map_err(|e| {
         tracing::error!(error = %e, "could not read a session");
@@ -169,7 +183,7 @@ code{overflow-wrap:anywhere}.presets a{margin:.25rem .5rem .25rem 0;display:inli
 header form{display:inline;margin:0}header button{background:none;border:1px solid #fff;padding:.25rem .75rem}";
 
 /// The page frame: header with the signed-in person and sign-out.
-fn frame(title: &str, user: Option<(&PulseUser, &str)>, body: Markup) -> Markup {
+pub(crate) fn frame(title: &str, user: Option<(&PulseUser, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -203,7 +217,21 @@ pub async fn home() -> Response {
     see_other("/settings/tokens", Vec::new())
 }
 
-fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
+/// Where to go after signing in: a path of this server, else the tokens page.
+fn after_sign_in(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        _ => "/settings/tokens",
+    }
+}
+
+/// The sign-in page, coming back to `here` (a path of this server) after.
+pub(crate) fn sign_in_then(here: &str) -> Response {
+    let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    see_other(&format!("/login?next={next}"), Vec::new())
+}
+
+fn login_form(csrf: &str, email: &str, next: Option<&str>, error: Option<&str>) -> Markup {
     frame(
         "Sign in",
         None,
@@ -212,6 +240,7 @@ fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
                 @if let Some(error) = error { p.alert role="alert" { (error) } }
                 form method="post" action="/login" {
                     input type="hidden" name="csrf" value=(csrf);
+                    @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                     label for="email" { "Email" }
                     input #email type="email" name="email" value=(email) autocomplete="username" required;
                     label for="password" { "Password" }
@@ -223,12 +252,15 @@ fn login_form(csrf: &str, email: &str, error: Option<&str>) -> Markup {
     )
 }
 
-pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let next = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned());
     if let Ok(Some(_)) = signed_in(&state, &headers).await {
-        return see_other("/settings/tokens", Vec::new());
+        return see_other(after_sign_in(next.as_deref()), Vec::new());
     }
     let (token, cookies) = csrf(&state, &headers);
-    page(StatusCode::OK, login_form(&token, "", None), cookies)
+    page(StatusCode::OK, login_form(&token, "", next.as_deref(), None), cookies)
 }
 
 pub async fn login(State(state): State<AppState>, request: axum::extract::Request) -> Response {
@@ -242,9 +274,10 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     let (token, _) = csrf(&state, &headers);
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
     let password = form.get("password").unwrap_or_default();
+    let next = form.get("next");
     let key = format!("{}|{email}", client_key(&parts.extensions));
     if state.sign_in_failures.blocked(&key).is_some() {
-        let body = login_form(&token, &email, Some("Too many failed attempts. Wait ten minutes, then retry."));
+        let body = login_form(&token, &email, next, Some("Too many failed attempts. Wait ten minutes, then retry."));
         return page(StatusCode::TOO_MANY_REQUESTS, body, Vec::new());
     }
     let found = match state.store.password_hash(&email).await {
@@ -253,14 +286,14 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
             tracing::error!(error = %e, "could not read a user");
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                login_form(&token, &email, Some("Server error. Retry.")),
+                login_form(&token, &email, next, Some("Server error. Retry.")),
                 Vec::new(),
             );
         }
     };
     if !verify_password(found.as_ref().map(|(_, hash)| hash.as_str()), password) {
         state.sign_in_failures.fail(&key);
-        let body = login_form(&token, &email, Some("The e-mail address or the password is wrong."));
+        let body = login_form(&token, &email, next, Some("The e-mail address or the password is wrong."));
         return page(StatusCode::UNAUTHORIZED, body, Vec::new());
     }
     let Some((user, _)) = found else { return sign_in_first() };
@@ -272,14 +305,14 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
         tracing::error!(error = %e, "could not store a session");
         return page(
             StatusCode::INTERNAL_SERVER_ERROR,
-            login_form(&token, &email, Some("Server error. Retry.")),
+            login_form(&token, &email, next, Some("Server error. Retry.")),
             Vec::new(),
         );
     }
     // A fresh CSRF token with the new session.
     let csrf_token = random_secret();
     see_other(
-        "/settings/tokens",
+        after_sign_in(next),
         vec![
             set_cookie(&state, SESSION_COOKIE, &id, SESSION_DAYS * 86_400, "Lax"),
             set_cookie(&state, CSRF_COOKIE, &csrf_token, SESSION_DAYS * 86_400, "Strict"),
@@ -557,34 +590,104 @@ fn not_found(user: &PulseUser, csrf: &str) -> Response {
     page(StatusCode::NOT_FOUND, body, Vec::new())
 }
 
-/// Settings → MCP: how AI clients connect to SitePulse's MCP endpoint.
-pub async fn mcp(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Settings → MCP: how AI clients connect to SitePulse's MCP endpoint, and
+/// the apps connected through OAuth, each revocable.
+pub async fn mcp(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let user = match signed_in(&state, &headers).await {
         Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+        Ok(None) => return sign_in_then("/settings/mcp"),
         Err(response) => return response,
     };
-    let (csrf_token, cookies) = csrf(&state, &headers);
-    let endpoint = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) => format!("{}://{host}/mcp", if state.secure_cookies { "https" } else { "http" }),
-        None => "/mcp".to_owned(),
+    let apps = match state.store.grants_of(&user.id).await {
+        Ok(apps) => apps,
+        Err(e) => {
+            tracing::error!(error = %e, "could not list connected apps");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                frame("Server error", None, html! { p { "Retry in a moment." } }),
+                Vec::new(),
+            );
+        }
     };
+    let revoked = query.as_deref() == Some("revoked=1");
+    let (csrf_token, cookies) = csrf(&state, &headers);
+    let endpoint = format!("{}/mcp", state.public_url);
     let body = frame(
         "MCP",
         Some((&user, &csrf_token)),
         html! {
+            @if revoked { p.alert.ok role="status" { "The app was disconnected; its tokens no longer work." } }
             section {
                 h2 { "Connect an AI client" }
                 p { "SitePulse's MCP server is at " code { (endpoint) } " (Streamable HTTP). Its tools are the API v1 routes: "
                     code { "teams_list" } ", " code { "sites_list" } ", " code { "sites_create" } ", " code { "checks_run" } ", "
                     code { "issues_list" } " and the rest, each under its route's scope." }
+                h2 { "Sign in from the client (OAuth)" }
+                p { "Give the client the endpoint and nothing else. It registers itself, sends you here to sign in and \
+                     approve the scopes it asks for (untick what it does not need), and receives tokens for "
+                    code { (endpoint) } " only, renewed while you use it." }
                 h2 { "With a scoped token" }
-                p { "Create a token under " a href="/settings/tokens" { "API tokens" } " with the scopes the client needs, and give \
+                p { "Or create a token under " a href="/settings/tokens" { "API tokens" } " with the scopes the client needs, and give \
                      the client the endpoint with the header " code { "Authorization: Bearer spat_…" } ". The client sees only \
                      the tools its token's scopes allow, and every call passes the same checks as the API." }
-                p.note { "Browser sign-in for MCP clients (OAuth) is not available yet; use a scoped token meanwhile." }
+            }
+            section {
+                h2 { "Connected apps" }
+                @if apps.is_empty() {
+                    p.note { "No app is connected." }
+                } @else {
+                    ul.tokens {
+                        @for app in &apps {
+                            li {
+                                strong { (app.client_name) } " · " code { (app.resource.url(&state.public_url)) }
+                                div.note { "Scopes: " code { (app.scopes.to_space_separated()) } }
+                                div.note { "Connected " (when(app.created_at)) ", last used " (when(app.last_used_at)) }
+                                form method="post" action={ "/settings/mcp/apps/" (app.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(csrf_token);
+                                    button.danger type="submit" aria-label={ "Disconnect " (app.client_name) } { "Disconnect" }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         },
     );
     page(StatusCode::OK, body, cookies)
+}
+
+/// `POST /settings/mcp/apps/{id}/revoke`: disconnects an app (its grant and
+/// every token issued from it).
+pub async fn disconnect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !Form::parse(&body).csrf_ok(&headers) {
+        return refused_form();
+    }
+    let user = match signed_in(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return sign_in_first(),
+        Err(response) => return response,
+    };
+    match state.store.revoke_grant(&user.id, &id, Utc::now()).await {
+        Ok(()) => {
+            tracing::info!(grant_id = %id, user_id = %user.id, "app disconnected");
+            see_other("/settings/mcp?revoked=1", Vec::new())
+        }
+        Err(sitegpt_store::StoreError::NotFound) => {
+            let (csrf_token, _) = csrf(&state, &headers);
+            not_found(&user, &csrf_token)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not disconnect an app");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                frame("Server error", None, html! { p { "Retry in a moment." } }),
+                Vec::new(),
+            )
+        }
+    }
 }

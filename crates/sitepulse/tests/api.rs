@@ -59,7 +59,10 @@ impl Api {
                 .expect("request"),
             None => request.body(Body::empty()).expect("request"),
         };
-        let response = router(AppState::new(Arc::clone(&self.store), false)).oneshot(request).await.expect("answer");
+        let response = router(AppState::new(Arc::clone(&self.store), "http://127.0.0.1:8090"))
+            .oneshot(request)
+            .await
+            .expect("answer");
         let status = response.status();
         let www_authenticate =
             response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -459,7 +462,7 @@ async fn every_route_has_a_rule_and_refuses_a_missing_token_before_anything_else
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from("{not json"))
             .expect("request");
-        router(AppState::new(Arc::clone(&api.store), false)).oneshot(request).await.expect("answer")
+        router(AppState::new(Arc::clone(&api.store), "http://127.0.0.1:8090")).oneshot(request).await.expect("answer")
     };
     assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
 }
@@ -536,7 +539,8 @@ async fn the_api_document_lists_every_route_with_its_scope_and_describes_the_ans
 async fn the_docs_page_lists_every_scope_and_route() {
     let api = engines().await.remove(0);
     let request = Request::builder().uri("/docs").body(Body::empty()).expect("request");
-    let response = router(AppState::new(Arc::clone(&api.store), false)).oneshot(request).await.expect("answer");
+    let response =
+        router(AppState::new(Arc::clone(&api.store), "http://127.0.0.1:8090")).oneshot(request).await.expect("answer");
     assert_eq!(response.status(), StatusCode::OK);
     let page = String::from_utf8(axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec())
         .expect("UTF-8");

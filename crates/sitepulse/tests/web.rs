@@ -47,7 +47,7 @@ impl Browser {
             };
             store.create_user(new).await.expect("user");
         }
-        let state = AppState::new(Arc::clone(&store), false);
+        let state = AppState::new(Arc::clone(&store), "http://127.0.0.1:8090");
         Browser { store, state, cookies: HashMap::new(), _dir: dir }
     }
 
@@ -219,10 +219,15 @@ async fn a_token_is_created_with_chosen_scopes_shown_once_works_and_is_revoked_a
     let list = browser.get("/settings/tokens?revoked=1").await;
     assert!(list.body.contains("The token is revoked") && list.body.contains("revoked 20"));
 
-    // Settings → MCP says where and how to connect.
+    // Settings → MCP says where and how to connect: at the public URL, not
+    // at whatever host the request named.
     let mcp = browser.send("GET", "/settings/mcp", None, &[("host", "pulse.example.com")]).await;
     assert!(
-        mcp.body.contains("http://pulse.example.com/mcp") && mcp.body.contains("Authorization: Bearer spat_"),
+        mcp.body.contains("http://127.0.0.1:8090/mcp")
+            && !mcp.body.contains("pulse.example.com")
+            && mcp.body.contains("Sign in from the client (OAuth)")
+            && mcp.body.contains("Authorization: Bearer spat_")
+            && mcp.body.contains("No app is connected."),
         "{}",
         mcp.body
     );

@@ -15,4 +15,4 @@ pub use policy::{
 };
 pub use resource::PulseResource;
 pub use scope::{PRESETS, Preset, PulseScope, PulseScopes};
-pub use token::{PULSE_PREFIX, PulseAccessToken};
+pub use token::{PULSE_PREFIX, PULSE_REFRESH_PREFIX, PulseAccessToken, PulseRefreshToken};

@@ -40,6 +40,40 @@ impl PulseAccessToken {
     }
 }
 
+/// Prefix of SitePulse's OAuth refresh tokens.
+pub const PULSE_REFRESH_PREFIX: &str = "sprt_";
+
+/// A refresh token of SitePulse's OAuth grants, in the same layout; `Debug`
+/// redacts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PulseRefreshToken(String);
+
+impl PulseRefreshToken {
+    pub fn generate() -> PulseRefreshToken {
+        PulseRefreshToken(generate_with(PULSE_REFRESH_PREFIX))
+    }
+
+    /// Checks the shape and checksum. Does no I/O.
+    pub fn parse(s: &str) -> Result<PulseRefreshToken, TokenParseError> {
+        parse_with(PULSE_REFRESH_PREFIX, s).map(|()| PulseRefreshToken(s.to_owned()))
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        hash_text(&self.0).0
+    }
+
+    /// Hands out the secret, once.
+    pub fn expose(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for PulseRefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PulseRefreshToken(<redacted>)")
+    }
+}
+
 impl fmt::Debug for PulseAccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PulseAccessToken(<redacted>)")
@@ -50,6 +84,21 @@ impl fmt::Debug for PulseAccessToken {
 mod tests {
     use super::*;
     use crate::PlainToken;
+
+    #[test]
+    fn refresh_tokens_have_their_own_prefix_and_parse_back() {
+        let refresh = PulseRefreshToken::generate();
+        assert_eq!(format!("{refresh:?}"), "PulseRefreshToken(<redacted>)");
+        let hash = refresh.hash();
+        let plain = refresh.expose();
+        assert!(plain.starts_with("sprt_"));
+        assert_eq!(PulseRefreshToken::parse(&plain).map(|r| r.hash()), Ok(hash));
+        assert_eq!(PulseRefreshToken::parse(&PulseAccessToken::generate().expose()), Err(TokenParseError::Prefix));
+        let mut broken = plain.clone();
+        broken.pop();
+        broken.push(if plain.ends_with('a') { 'b' } else { 'a' });
+        assert!(PulseRefreshToken::parse(&broken).is_err(), "the checksum catches a changed character");
+    }
 
     #[test]
     fn tokens_have_their_own_prefix_and_the_engines_layout() {

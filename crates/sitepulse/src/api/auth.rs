@@ -7,8 +7,8 @@ use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use sitegpt_access::sitepulse::{
-    PulseAccessToken, PulseCredential, PulseDenial, PulseRule, PulseToken, TeamStanding, admit, authenticate,
-    authorize_team,
+    PulseAccessToken, PulseCredential, PulseDenial, PulseResource, PulseRule, PulseToken, TeamStanding, admit,
+    authenticate, authorize_team,
 };
 use sitegpt_store::pulse::{PulseTokenAuth, PulseTokenRecord, Team, TeamMember};
 
@@ -17,6 +17,28 @@ use super::routes::{AppState, rule_for};
 
 /// How stale a token's `last_used_at` may get before a use writes it.
 const TOUCH_AFTER: Duration = Duration::seconds(60);
+
+/// Marks the in-process request the MCP endpoint makes for a tool call: the
+/// API then serves tokens issued for the MCP resource (and refuses those
+/// issued for the API, as the endpoint itself does). A request from outside
+/// cannot carry it.
+#[derive(Debug, Clone, Copy)]
+pub struct ViaMcp;
+
+/// The resource a request asks of.
+pub fn resource_of(parts: &Parts) -> PulseResource {
+    if parts.extensions.get::<ViaMcp>().is_some() { PulseResource::Mcp } else { PulseResource::ApiV1 }
+}
+
+impl Presented {
+    /// Whether the token, if one was found, may be used at `resource`.
+    pub fn check_resource(&self, resource: PulseResource) -> Result<(), ApiError> {
+        match self {
+            Presented::Found(found) if !resource.admits(found.token.audience) => Err(ApiError::OtherResource(resource)),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// A caller whose token passed steps 1–3 for the route.
 #[derive(Debug, Clone)]
@@ -107,6 +129,7 @@ impl FromRequestParts<AppState> for Caller {
         let now = Utc::now();
         let presented = present(parts, state).await?;
         let facts = presented.authenticate(now)?;
+        presented.check_resource(resource_of(parts))?;
         admit(PulseCredential::Found(&facts), rule, now)?;
         let Presented::Found(found) = presented else {
             return Err(ApiError::Internal("a request without a known token was admitted".into()));

@@ -8,13 +8,16 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sitegpt_access::sitepulse::PulseDenial;
+use sitegpt_access::sitepulse::{PulseDenial, PulseResource};
 use sitegpt_store::StoreError;
 
 /// Why a request failed.
 #[derive(Debug)]
 pub enum ApiError {
     Denied(PulseDenial),
+    /// 401: an OAuth token issued for the other resource (RFC 8707); the
+    /// resource asked of is named.
+    OtherResource(PulseResource),
     /// 422: fields and what is wrong with each.
     Invalid(BTreeMap<&'static str, Vec<String>>),
     /// 400: the body is not JSON of the expected shape.
@@ -51,6 +54,7 @@ impl ApiError {
                 PulseDenial::NotFound => StatusCode::NOT_FOUND,
                 PulseDenial::SubscriptionRequired => StatusCode::PAYMENT_REQUIRED,
             },
+            ApiError::OtherResource(_) => StatusCode::UNAUTHORIZED,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -92,6 +96,13 @@ impl IntoResponse for ApiError {
                 };
                 (message, Some(errors))
             }
+            ApiError::OtherResource(here) => (
+                format!(
+                    "This token was issued for another resource; it cannot be used at {here}. Authorize the client \
+                     for this resource."
+                ),
+                None,
+            ),
             ApiError::BadBody(why) => (why.clone(), None),
             ApiError::Conflict(why) => (capitalized(why), None),
             ApiError::NoRoute => ("No such route: see /api/v1/openapi.json.".into(), None),
@@ -103,7 +114,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(Body { message: &message, errors })).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let challenge = match self {
+                ApiError::OtherResource(_) => "Bearer error=\"invalid_token\"",
+                _ => "Bearer",
+            };
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         response
     }

@@ -17,7 +17,7 @@ pub mod views;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use self::auth::{Caller, Presented, present};
+pub use self::auth::{Caller, Presented, ViaMcp, present, resource_of};
 pub use self::error::ApiError;
 pub use self::routes::{ApiRoute, AppState, ROUTES, rule_for};
 

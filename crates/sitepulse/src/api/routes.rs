@@ -10,20 +10,38 @@ use sitegpt_store::pulse::PulseStore;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn PulseStore>,
+    /// Where people and clients reach this server (no trailing slash): the
+    /// OAuth issuer and the base of its resources.
+    pub public_url: Arc<str>,
     /// Cookies only over https (the server is reached at an https URL).
     pub secure_cookies: bool,
     /// Failed sign-ins per address and e-mail.
     pub sign_in_failures: Arc<sitegpt_server::ratelimit::RateLimiter>,
+    /// OAuth client registrations per address.
+    pub registrations: Arc<sitegpt_server::ratelimit::RateLimiter>,
 }
+
+/// OAuth clients one address may register per window.
+pub const REGISTRATIONS: u32 = 30;
+pub const REGISTRATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Failed sign-ins one address may make for one e-mail address per window.
 pub const SIGN_IN_ATTEMPTS: u32 = 10;
 pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl AppState {
-    pub fn new(store: Arc<dyn PulseStore>, secure_cookies: bool) -> AppState {
+    /// The state of a server reached at `public_url`; cookies are `Secure`
+    /// when that is an https URL.
+    pub fn new(store: Arc<dyn PulseStore>, public_url: &str) -> AppState {
         let limiter = sitegpt_server::ratelimit::RateLimiter::new(SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW);
-        AppState { store, secure_cookies, sign_in_failures: Arc::new(limiter) }
+        let public_url = public_url.trim_end_matches('/');
+        AppState {
+            store,
+            secure_cookies: public_url.starts_with("https://"),
+            public_url: public_url.into(),
+            sign_in_failures: Arc::new(limiter),
+            registrations: Arc::new(sitegpt_server::ratelimit::RateLimiter::new(REGISTRATIONS, REGISTRATION_WINDOW)),
+        }
     }
 }
 

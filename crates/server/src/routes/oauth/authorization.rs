@@ -25,6 +25,10 @@ pub const REQUEST_PARAMS: [&str; 8] = [
     "resource",
 ];
 
+/// A parameter that may appear once was given more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
 /// The request's parameters, each with every value it was given.
 #[derive(Debug)]
 pub struct Params<'a> {
@@ -99,18 +103,18 @@ impl<'a> Params<'a> {
     }
 
     /// A parameter given at most once (`Err` when repeated); empty is absent.
-    pub fn one(&self, name: &str) -> Result<Option<&'a str>, ()> {
+    pub fn one(&self, name: &str) -> Result<Option<&'a str>, Repeated> {
         match self.seen.get(name).map(Vec::as_slice) {
             None | Some([]) => Ok(None),
             Some([value]) => Ok(Some(*value).filter(|v| !v.is_empty())),
-            Some(_) => Err(()),
+            Some(_) => Err(Repeated),
         }
     }
 
     /// `client_id`, which must be given once.
     pub fn client_id(&self) -> Result<&'a str, Refusal> {
         self.one("client_id")
-            .map_err(|()| page("Invalid request", "The request names its application more than once."))?
+            .map_err(|Repeated| page("Invalid request", "The request names its application more than once."))?
             .ok_or_else(|| page("Invalid request", "The request does not say which application is asking (client_id)."))
     }
 
@@ -119,7 +123,7 @@ impl<'a> Params<'a> {
     pub fn check(&self, client: OAuthClient) -> Result<Checked<'a>, Refusal> {
         let redirect_uri = self
             .one("redirect_uri")
-            .map_err(|()| page("Invalid request", "The request names its redirect address more than once."))?
+            .map_err(|Repeated| page("Invalid request", "The request names its redirect address more than once."))?
             .ok_or_else(|| page("Invalid request", "The request does not say where to return you (redirect_uri)."))?;
         let printable = redirect_uri.bytes().all(|b| b.is_ascii_graphic());
         if !printable || !client.redirect_uris.iter().any(|registered| redirect_matches(registered, redirect_uri)) {
@@ -143,8 +147,9 @@ impl<'a> Params<'a> {
                 .filter_map(|name| self.one(name).ok().flatten().map(|value| (*name, value.to_owned())))
                 .collect(),
         };
-        let single =
-            |name: &str| self.one(name).map_err(|()| checked.refuse("invalid_request", &format!("`{name}` is repeated")));
+        let single = |name: &str| {
+            self.one(name).map_err(|Repeated| checked.refuse("invalid_request", &format!("`{name}` is repeated")))
+        };
         match single("response_type")? {
             Some("code") => {}
             None => return Err(checked.refuse("invalid_request", "`response_type` is required; use code")),
@@ -164,8 +169,9 @@ impl<'a> Params<'a> {
             .ok_or_else(|| checked.refuse("invalid_request", "PKCE is required: send code_challenge"))?;
         check_challenge(code_challenge).map_err(|e| checked.refuse("invalid_request", &e.to_string()))?;
         let scope = single("scope")?.map(str::trim).filter(|s| !s.is_empty());
-        let resource =
-            self.one("resource").map_err(|()| checked.refuse("invalid_target", "ask for one resource at a time"))?;
+        let resource = self
+            .one("resource")
+            .map_err(|Repeated| checked.refuse("invalid_target", "ask for one resource at a time"))?;
         checked.code_challenge = code_challenge.to_owned();
         checked.scope = scope;
         checked.resource = resource;
@@ -186,7 +192,12 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 /// Back to the client, with the client's `state` and this server's `iss`.
 /// `Location` is its registered URI (printable ASCII, checked at
 /// registration) and our own encoded pairs.
-pub fn back_to_client(issuer: &str, redirect_uri: &str, client_state: Option<&str>, pairs: &[(&str, &str)]) -> Response {
+pub fn back_to_client(
+    issuer: &str,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> Response {
     let mut all: Vec<(&str, &str)> = pairs.to_vec();
     if let Some(value) = client_state {
         all.push(("state", value));

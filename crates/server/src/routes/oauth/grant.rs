@@ -23,11 +23,11 @@ use crate::clients::ClientError;
 use crate::issue::NAME_MAX;
 use crate::state::AppState;
 
-fn invalid_grant(description: &str) -> OAuthError {
+pub fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-fn invalid_target(description: impl Into<String>) -> OAuthError {
+pub fn invalid_target(description: impl Into<String>) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, "invalid_target", description)
 }
 
