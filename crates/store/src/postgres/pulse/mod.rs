@@ -11,6 +11,9 @@ use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
 mod oauth;
 mod runs;
+mod tokens;
+
+use self::tokens::{insert_token, load_token};
 
 use super::listen::Listener;
 use super::migrations;
@@ -70,28 +73,6 @@ async fn load_team(c: &impl GenericClient, team_id: &str) -> StoreResult<Option<
 async fn load_member(c: &impl GenericClient, team_id: &str, user_id: &str) -> StoreResult<Option<TeamMember>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2");
     query_opt(c, &sql, &[&team_id, &user_id]).await?.map(|r| rows::member_at(&r, 0)).transpose()
-}
-
-async fn load_token(c: &impl GenericClient, token_id: &str) -> StoreResult<Option<PulseTokenRecord>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = $1");
-    query_opt(c, &sql, &[&token_id]).await?.map(|r| rows::token(&r)).transpose()
-}
-
-/// Stores a new token; the constraint error when its secret exists.
-async fn insert_token(c: &impl GenericClient, new: &NewPulseToken) -> StoreResult<PulseTokenRecord> {
-    let token = rows::new_token(new);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
-        &token.id,
-        &token.user_id,
-        &token.name,
-        &&new.hash.as_bytes()[..],
-        &token.hint,
-        &token.scopes.to_space_separated(),
-        &ms(token.created_at),
-        &ms(token.expires_at),
-    ];
-    execute(c, rows::INSERT_TOKEN, &params).await.map_err(constraint("a token with this secret exists"))?;
-    Ok(token)
 }
 
 async fn insert_member(

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 
-use crate::postgres::pulse::{insert_token, load_token};
+use crate::postgres::pulse::tokens::{insert_token, load_token};
 use crate::postgres::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};
 use crate::pulse::rows::{self as pulse_rows, GRANT_SELECT};
 use crate::pulse::{NewPulseGrant, PulseGrant, PulseGrantIssue, PulseTokenRecord};

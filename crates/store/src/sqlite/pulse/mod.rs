@@ -14,11 +14,14 @@ use sitegpt_access::sitepulse::{Permissions, TeamRole};
 
 mod oauth;
 mod runs;
+mod tokens;
+
+use self::tokens::{insert_token, load_token};
 
 use super::epoch::EpochWatch;
 use super::pool::{Pool, Synchronous, backend};
 use super::serving::ServeLock;
-use super::sql::{bump_epoch, constraint, expect_one, numbered};
+use super::sql::{bump_epoch, constraint, expect_one};
 use crate::pulse::rows::{self, MEMBER_COLUMNS, SITE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::pulse::{
     CheckRun, ClaimedRun, Finished, Issue, MonitoringDefaults, NewPulseGrant, NewPulseToken, NewPulseUser, NewSite,
@@ -78,31 +81,6 @@ fn load_member(conn: &Connection, team_id: &str, user_id: &str) -> StoreResult<O
     conn.prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM team_members m WHERE m.team_id = ?1 AND m.user_id = ?2"))
         .and_then(|mut stmt| stmt.query_row([team_id, user_id], |r| rows::member_at(r, 0)).optional())
         .map_err(backend)
-}
-
-fn load_token(conn: &Connection, token_id: &str) -> StoreResult<Option<PulseTokenRecord>> {
-    conn.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM personal_access_tokens p WHERE p.id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([token_id], |r| rows::token(r)).optional())
-        .map_err(backend)
-}
-
-/// Stores a new token; the constraint error when its secret exists.
-fn insert_token(conn: &Connection, new: &NewPulseToken) -> StoreResult<PulseTokenRecord> {
-    let token = rows::new_token(new);
-    conn.prepare_cached(&numbered(rows::INSERT_TOKEN))
-        .map_err(backend)?
-        .execute(params![
-            token.id,
-            token.user_id,
-            token.name,
-            &new.hash.as_bytes()[..],
-            token.hint,
-            token.scopes.to_space_separated(),
-            ms(token.created_at),
-            ms(token.expires_at)
-        ])
-        .map_err(constraint("a token with this secret exists"))?;
-    Ok(token)
 }
 
 fn load_user(conn: &Connection, email: &str) -> StoreResult<Option<(PulseUser, String)>> {

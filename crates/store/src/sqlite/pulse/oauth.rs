@@ -13,7 +13,7 @@ use crate::pulse::rows::{self as pulse_rows, GRANT_SELECT};
 use crate::pulse::{NewPulseGrant, PulseGrant, PulseGrantIssue, PulseTokenRecord};
 use crate::rows::{self, ms};
 use crate::sqlite::pool::{Pool, backend};
-use crate::sqlite::pulse::{insert_token, load_token};
+use crate::sqlite::pulse::tokens::{insert_token, load_token};
 use crate::sqlite::sql::{bump_epoch, constraint, numbered};
 use crate::{RedeemOutcome, RefreshOutcome, StoreError, StoreResult};
 
