@@ -84,3 +84,36 @@ export async function callbackServer() {
   const url = `http://127.0.0.1:${http.address().port}/callback`;
   return { url, received, close: () => new Promise((resolve) => http.close(resolve)) };
 }
+
+/**
+ * An OAuthClientProvider kept in memory. It keeps no refresh token: when its
+ * access token no longer serves, it asks the person again (which is also how
+ * the SDK steps up to more scopes).
+ */
+export class MemoryProvider {
+  constructor(redirectUrl, name = 'E2E agent') {
+    this.redirect = redirectUrl;
+    this.name = name;
+    this.authorizationUrls = [];
+  }
+  get redirectUrl() { return this.redirect; }
+  get clientMetadata() {
+    return {
+      client_name: this.name,
+      redirect_uris: [this.redirect],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() { return this.client; }
+  saveClientInformation(information) { this.client = information; }
+  tokens() { return this.saved; }
+  saveTokens(tokens) {
+    const { refresh_token: _dropped, ...kept } = tokens;
+    this.saved = kept;
+  }
+  redirectToAuthorization(url) { this.authorizationUrls.push(url); }
+  saveCodeVerifier(verifier) { this.verifier = verifier; }
+  codeVerifier() { return this.verifier; }
+}

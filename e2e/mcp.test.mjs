@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import * as modern from '@modelcontextprotocol/client';
 import { fitsWidth, screenshot } from './browser.mjs';
-import { PASSWORD, callbackServer, serverAndBrowser, signIn } from './flows.mjs';
+import { MemoryProvider, PASSWORD, callbackServer, serverAndBrowser, signIn } from './flows.mjs';
 
 let server;
 let browser;
@@ -19,38 +19,6 @@ serverAndBrowser((s, b) => {
   server = s;
   browser = b;
 });
-
-/**
- * An OAuthClientProvider kept in memory. It keeps no refresh token: when its
- * access token no longer serves, it asks the person again (which is also how
- * the SDK steps up to more scopes).
- */
-class MemoryProvider {
-  constructor(redirectUrl) {
-    this.redirect = redirectUrl;
-    this.authorizationUrls = [];
-  }
-  get redirectUrl() { return this.redirect; }
-  get clientMetadata() {
-    return {
-      client_name: 'E2E agent',
-      redirect_uris: [this.redirect],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() { return this.client; }
-  saveClientInformation(information) { this.client = information; }
-  tokens() { return this.saved; }
-  saveTokens(tokens) {
-    const { refresh_token: _dropped, ...kept } = tokens;
-    this.saved = kept;
-  }
-  redirectToAuthorization(url) { this.authorizationUrls.push(url); }
-  saveCodeVerifier(verifier) { this.verifier = verifier; }
-  codeVerifier() { return this.verifier; }
-}
 
 /** The person opens the authorization URL and approves what it asks; the query the client gets back. */
 async function approveInBrowser(page, url, callback, { signIn, keepOnly, shot } = {}) {

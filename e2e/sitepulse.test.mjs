@@ -1,7 +1,9 @@
 // SitePulse's Settings → API tokens in headless Chromium, against the real
 // sitepulse-server: sign in, create a token from a documented scope
 // combination (shown once), use it on API v1, revoke it after a
-// confirmation; on a desktop and on a phone, with screenshots.
+// confirmation; on a desktop and on a phone, with screenshots. And MCP
+// clients on the official TypeScript SDK: signing in through the browser
+// (OAuth), and with a scoped token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +15,8 @@ import { launch, screenshot, fitsWidth } from './browser.mjs';
 import { databaseUrl, spawnServer } from './server.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { MemoryProvider, callbackServer } from './flows.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.SITEPULSE_SERVER_BIN ?? join(root, 'target', 'debug', 'sitepulse-server');
@@ -115,3 +119,75 @@ test('SitePulse MCP with a scoped token: the TypeScript SDK lists the allowed to
     await server.stop();
   }
 });
+
+for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+  test(`SitePulse MCP over OAuth on a ${device}: the SDK discovers, registers, the person consents, tools work, the app is disconnected`, async () => {
+    const server = await startPulse();
+    const browser = await launch();
+    const callback = await callbackServer();
+    try {
+      const connect = (provider) => {
+        const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), { authProvider: provider });
+        return { transport, client: new Client({ name: 'e2e-pulse-agent', version: '1.0.0' }) };
+      };
+      const provider = new MemoryProvider(callback.url, 'Pulse agent');
+      let { client, transport } = connect(provider);
+      await assert.rejects(client.connect(transport), UnauthorizedError);
+      assert.match(provider.client.client_id, /^oc_/);
+      const url = provider.authorizationUrls.at(-1);
+      assert.equal(url.searchParams.get('resource'), `${server.base}/mcp`);
+      assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+
+      const page = await browser.newPage({ viewport });
+      await page.goto(url.href);
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Allow Pulse agent to access SitePulse?' }).waitFor();
+      assert.ok(await fitsWidth(page), 'no sideways scrolling');
+      await screenshot(page, `sitepulse-consent-${device}`);
+      for (const box of await page.getByRole('checkbox').all()) {
+        const scope = await box.getAttribute('value');
+        if (!['teams:read', 'sites:read', 'sites:write'].includes(scope)) await box.uncheck();
+      }
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.getByRole('heading', { name: 'You can close this window' }).waitFor();
+      const back = callback.received.at(-1);
+      assert.equal(back.get('iss'), server.base);
+      const code = back.get('code');
+      await transport.finishAuth(code);
+      assert.equal(provider.saved.scope, 'teams:read sites:read sites:write');
+
+      ({ client, transport } = connect(provider));
+      await client.connect(transport);
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, ['sites_create', 'sites_get', 'sites_list', 'sites_update', 'teams_get', 'teams_list']);
+      const site = await client.callTool({ name: 'sites_create', arguments: { team: server.team.id, name: 'Shop', url: 'https://shop.example.com' } });
+      assert.equal(site.isError, false, JSON.stringify(site));
+      const refused = await client.callTool({ name: 'checks_run', arguments: { site: site.structuredContent.id } });
+      assert.match(refused.content[0].text, /^HTTP 403: The token lacks the `checks:run` scope/);
+      await client.close();
+      const access = provider.saved.access_token;
+      assert.equal(await api(server.base, access), 401, 'a token for /mcp is refused at /api/v1');
+
+      // Settings → MCP lists the app; disconnecting it ends its tokens.
+      await page.goto(`${server.base}/settings/mcp`);
+      assert.ok((await page.locator('ul.tokens').textContent()).includes('Pulse agent'));
+      assert.ok(await fitsWidth(page));
+      await screenshot(page, `sitepulse-mcp-apps-${device}`);
+      await page.getByRole('button', { name: 'Disconnect Pulse agent' }).click();
+      await page.waitForURL(/revoked=1/);
+      assert.ok((await page.locator('[role=status]').textContent()).includes('disconnected'));
+      ({ client, transport } = connect(provider));
+      await assert.rejects(client.connect(transport), UnauthorizedError, 'the app must sign in again');
+
+      for (const secret of [code, access]) {
+        assert.ok(!server.logs().includes(secret.slice(5, 40)), 'no secret in the log');
+      }
+    } finally {
+      await callback.close();
+      await browser.close();
+      await server.stop();
+    }
+  });
+}
