@@ -31,32 +31,79 @@ pub enum Resource {
     Mcp,
 }
 
-impl Resource {
-    pub const ALL: [Resource; 2] = [Resource::ApiV2, Resource::Mcp];
+/// A product's protected resources (RFC 8707): each a path under the
+/// public URL, with a stored name. The resource rules (URLs, indicators)
+/// are written once for every product's resources.
+pub trait ResourceKind: Copy + Eq + fmt::Debug + Send + Sync + 'static {
+    /// Every resource; the first is the default where a client names none.
+    const ALL: &'static [Self];
 
     /// The path under the public URL.
-    pub const fn path(self) -> &'static str {
+    fn path(self) -> &'static str;
+
+    /// The stored form.
+    fn as_str(self) -> &'static str;
+
+    fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == stored)
+    }
+
+    /// The resource's identifier: the public URL and the path.
+    fn url(self, public_url: &str) -> String {
+        format!("{}{}", public_url.trim_end_matches('/'), self.path())
+    }
+
+    /// The resource a `resource` parameter names, or `None` when it names
+    /// none of this server's.
+    fn from_indicator(public_url: &str, indicator: &str) -> Option<Self> {
+        let rest = indicated_path(public_url, indicator)?;
+        Self::ALL.iter().copied().find(|r| r.path() == rest)
+    }
+
+    /// "`{a}` or `{b}`": every resource's URL, for messages.
+    fn choices(public_url: &str) -> String {
+        Self::ALL.iter().map(|r| r.url(public_url)).collect::<Vec<_>>().join(" or ")
+    }
+}
+
+impl ResourceKind for Resource {
+    const ALL: &'static [Resource] = &Resource::ALL;
+
+    fn path(self) -> &'static str {
         match self {
             Resource::ApiV2 => "/api/v2",
             Resource::Mcp => "/mcp",
         }
     }
 
-    /// The stored form.
-    pub const fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Resource::ApiV2 => "api",
             Resource::Mcp => "mcp",
         }
     }
+}
+
+impl Resource {
+    pub const ALL: [Resource; 2] = [Resource::ApiV2, Resource::Mcp];
+
+    /// The path under the public URL.
+    pub fn path(self) -> &'static str {
+        ResourceKind::path(self)
+    }
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        ResourceKind::as_str(self)
+    }
 
     pub fn parse(stored: &str) -> Option<Resource> {
-        Resource::ALL.into_iter().find(|r| r.as_str() == stored)
+        ResourceKind::parse(stored)
     }
 
     /// The resource's identifier: the public URL and the path.
     pub fn url(self, public_url: &str) -> String {
-        format!("{}{}", public_url.trim_end_matches('/'), self.path())
+        ResourceKind::url(self, public_url)
     }
 
     /// The resource a `resource` parameter names, or `None` when it names
@@ -64,24 +111,8 @@ impl Resource {
     /// one trailing slash is tolerated; anything else must match exactly (no
     /// query, no fragment: RFC 8707 §2).
     pub fn from_indicator(public_url: &str, indicator: &str) -> Option<Resource> {
-        let rest = indicated_path(public_url, indicator)?;
-        Resource::ALL.into_iter().find(|r| r.path() == rest)
+        ResourceKind::from_indicator(public_url, indicator)
     }
-}
-
-/// The path under the public URL that a `resource` parameter names (for
-/// each product to match against its resources), or `None` when it is not
-/// under the public URL. The scheme and host compare without case and one
-/// trailing slash is tolerated; anything else must match exactly (no query,
-/// no fragment: RFC 8707 §2).
-pub fn indicated_path<'a>(public_url: &str, indicator: &'a str) -> Option<&'a str> {
-    let (origin, path) = split_origin(indicator)?;
-    let (public_origin, public_path) = split_origin(public_url.trim_end_matches('/'))?;
-    if !origin.eq_ignore_ascii_case(public_origin) {
-        return None;
-    }
-    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    path.strip_prefix(public_path)
 }
 
 impl fmt::Display for Resource {
@@ -99,6 +130,21 @@ fn split_origin(url: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((&url[..path_start], &url[path_start..]))
+}
+
+/// The path under the public URL that a `resource` parameter names (for
+/// each product to match against its resources), or `None` when it is not
+/// under the public URL. The scheme and host compare without case and one
+/// trailing slash is tolerated; anything else must match exactly (no query,
+/// no fragment: RFC 8707 §2).
+pub fn indicated_path<'a>(public_url: &str, indicator: &'a str) -> Option<&'a str> {
+    let (origin, path) = split_origin(indicator)?;
+    let (public_origin, public_path) = split_origin(public_url.trim_end_matches('/'))?;
+    if !origin.eq_ignore_ascii_case(public_origin) {
+        return None;
+    }
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    path.strip_prefix(public_path)
 }
 
 /// Why a PKCE parameter is refused.

@@ -14,7 +14,7 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use sitegpt_access::device::RandomCode;
-use sitegpt_access::oauth::{CODE_SECS, redirect_host};
+use sitegpt_access::oauth::{CODE_SECS, ResourceKind, redirect_host};
 use sitegpt_access::sitepulse::{PRESETS, PulseResource, PulseScope, PulseScopes};
 use sitegpt_server::routes::oauth::authorization::{Params, Refusal, back_to_client};
 use sitegpt_store::OAuthClient;
@@ -62,25 +62,8 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
         }
     };
     let checked = params.check(client)?;
-    let scopes = match checked.scope {
-        None => default_scopes(),
-        Some(scope) => {
-            PulseScopes::parse_space_separated(scope).map_err(|e| checked.refuse("invalid_scope", &e.to_string()))?
-        }
-    };
-    let resource = match checked.resource {
-        None => PulseResource::ApiV1,
-        Some(indicator) => PulseResource::from_indicator(&state.public_url, indicator).ok_or_else(|| {
-            checked.refuse(
-                "invalid_target",
-                &format!(
-                    "not a resource of this server; use {} or {}",
-                    PulseResource::ApiV1.url(&state.public_url),
-                    PulseResource::Mcp.url(&state.public_url)
-                ),
-            )
-        })?,
-    };
+    let scopes = checked.scopes(default_scopes())?;
+    let resource = checked.resource::<PulseResource>(&state.public_url)?;
     Ok(AuthRequest {
         redirect_uri: checked.redirect_uri,
         state: checked.state,

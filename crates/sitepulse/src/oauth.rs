@@ -19,13 +19,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use sitegpt_access::oauth::{ACCESS_TOKEN_SECS, IDLE_DAYS, REFRESH_GRACE_SECS, verify_s256};
+use sitegpt_access::oauth::{ACCESS_TOKEN_SECS, IDLE_DAYS, REFRESH_GRACE_SECS, ResourceKind};
 use sitegpt_access::sitepulse::{PulseAccessToken, PulseRefreshToken, PulseResource, PulseScope, PulseScopes};
-use sitegpt_server::routes::oauth::grant::{invalid_grant, invalid_target};
+use sitegpt_server::routes::oauth::grant::{CodeRequest, check_resource, invalid_grant, narrowed, redeemed, refreshed};
 use sitegpt_server::routes::oauth::register::Registration;
 use sitegpt_server::routes::oauth::{Form, OAuthError, json_no_store, truncate};
+use sitegpt_store::OAuthClient;
 use sitegpt_store::pulse::{NewPulseToken, PulseGrant, PulseGrantIssue, PulseTokenRecord};
-use sitegpt_store::{OAuthClient, RedeemOutcome, RefreshOutcome};
 
 use crate::api::AppState;
 
@@ -121,25 +121,6 @@ async fn stored_client(state: &AppState, form: &Form) -> Result<OAuthClient, OAu
         .ok_or_else(|| OAuthError::invalid_client(format!("unknown client `{}`", truncate(id, 64))))
 }
 
-/// `resource`, where given, must name the grant's resource (RFC 8707 §2.2).
-fn check_resource(state: &AppState, form: &Form, grant: &PulseGrant) -> Result<(), OAuthError> {
-    let Some(indicator) = form.single("resource")? else { return Ok(()) };
-    match PulseResource::from_indicator(&state.public_url, indicator) {
-        None => Err(invalid_target(format!(
-            "`{}` is not a resource of this server; use {} or {}",
-            truncate(indicator, 200),
-            PulseResource::ApiV1.url(&state.public_url),
-            PulseResource::Mcp.url(&state.public_url)
-        ))),
-        Some(resource) if resource != grant.resource => Err(invalid_target(format!(
-            "the grant is for {}, not {}",
-            grant.resource.url(&state.public_url),
-            resource.url(&state.public_url)
-        ))),
-        Some(_) => Ok(()),
-    }
-}
-
 /// The access token and refresh token one use of the grant issues.
 fn issue_for(
     grant: &PulseGrant,
@@ -173,34 +154,16 @@ fn answer(record: &PulseTokenRecord, plain: PulseAccessToken, refresh: PulseRefr
 
 async fn authorization_code(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
     let client = stored_client(state, form).await?;
-    let code = sitegpt_access::device::RandomCode::from_client(form.required("code")?);
-    let redirect_uri = form.required("redirect_uri")?;
-    let verifier = form.required("code_verifier")?;
-    let Some(grant) = state.store.grant_by_code(code.hash()).await? else {
+    let request = CodeRequest::read(form)?;
+    let Some(grant) = state.store.grant_by_code(request.code.hash()).await? else {
         return Err(invalid_grant("The authorization code is not valid."));
     };
-    if grant.client_id != client.id {
-        return Err(invalid_grant("The authorization code was issued to another client."));
-    }
-    if grant.redirect_uri != redirect_uri {
-        return Err(invalid_grant("`redirect_uri` is not the one the code was issued for."));
-    }
-    verify_s256(verifier, &grant.code_challenge).map_err(|e| invalid_grant(&e.to_string()))?;
-    check_resource(state, form, &grant)?;
+    request.check(&client.id, &grant.client_id, &grant.redirect_uri, &grant.code_challenge)?;
+    check_resource(&state.public_url, form, grant.resource)?;
     let (issue, plain, refresh) = issue_for(&grant, &client, grant.scopes);
-    match state.store.redeem_code(code.hash(), issue).await? {
-        RedeemOutcome::Issued(record) => {
-            tracing::info!(grant_id = %grant.id, token_id = %record.id, client_id = %client.id, "authorization code redeemed");
-            Ok(answer(&record, plain, refresh))
-        }
-        RedeemOutcome::Unknown => Err(invalid_grant("The authorization code is not valid.")),
-        RedeemOutcome::Expired => Err(invalid_grant("The authorization code has expired; authorize again.")),
-        RedeemOutcome::Revoked => Err(invalid_grant("The grant was revoked; authorize again.")),
-        RedeemOutcome::Replayed => {
-            tracing::warn!(grant_id = %grant.id, client_id = %client.id, "authorization code replayed; grant revoked");
-            Err(invalid_grant("The authorization code was already used; every token issued from it is now revoked."))
-        }
-    }
+    let record = redeemed(state.store.redeem_code(request.code.hash(), issue).await?, &grant.id, &client.id)?;
+    tracing::info!(grant_id = %grant.id, token_id = %record.id, client_id = %client.id, "authorization code redeemed");
+    Ok(answer(&record, plain, refresh))
 }
 
 async fn refresh_token(state: &AppState, form: &Form) -> Result<Response, OAuthError> {
@@ -214,35 +177,12 @@ async fn refresh_token(state: &AppState, form: &Form) -> Result<Response, OAuthE
     if grant.client_id != client.id {
         return Err(invalid_grant("The refresh token was issued to another client."));
     }
-    let scopes = match form.single("scope")? {
-        None => grant.scopes,
-        Some(asked) => {
-            let scopes = PulseScopes::parse_space_separated(asked)
-                .map_err(|e| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?;
-            let beyond = scopes.difference(grant.scopes);
-            if !beyond.is_empty() {
-                return Err(OAuthError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    format!("the grant does not include {}", beyond.to_space_separated()),
-                ));
-            }
-            scopes
-        }
-    };
-    check_resource(state, form, &grant)?;
+    let scopes = narrowed(form, grant.scopes)?;
+    check_resource(&state.public_url, form, grant.resource)?;
     let (issue, plain, next) = issue_for(&grant, &client, scopes);
-    let grace = Duration::seconds(REFRESH_GRACE_SECS);
-    match state.store.refresh_grant(refresh.hash(), issue, grace, Duration::days(IDLE_DAYS)).await? {
-        RefreshOutcome::Issued(record) => {
-            tracing::info!(grant_id = %grant.id, token_id = %record.id, "grant refreshed");
-            Ok(answer(&record, plain, next))
-        }
-        RefreshOutcome::Unknown => Err(invalid_grant("The refresh token is not valid.")),
-        RefreshOutcome::Ended => Err(invalid_grant("The grant was revoked or went unused too long; authorize again.")),
-        RefreshOutcome::Reused => {
-            tracing::warn!(grant_id = %grant.id, client_id = %client.id, "refresh token reused; grant revoked");
-            Err(invalid_grant("The refresh token was already used; the grant and its tokens are now revoked."))
-        }
-    }
+    let (grace, idle) = (Duration::seconds(REFRESH_GRACE_SECS), Duration::days(IDLE_DAYS));
+    let outcome = state.store.refresh_grant(refresh.hash(), issue, grace, idle).await?;
+    let record = refreshed(outcome, &grant.id, &client.id)?;
+    tracing::info!(grant_id = %grant.id, token_id = %record.id, "grant refreshed");
+    Ok(answer(&record, plain, next))
 }

@@ -14,6 +14,7 @@ use maud::{DOCTYPE, Markup, html};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sitegpt_access::base62;
+use sitegpt_access::oauth::ResourceKind;
 use sitegpt_access::sitepulse::{PRESETS, PulseAccessToken, PulseScope, PulseScopes, token_expiry};
 use sitegpt_store::password::verify_password;
 use sitegpt_store::pulse::{NewPulseToken, PulseTokenRecord, PulseUser};

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::oauth::indicated_path;
+use crate::oauth::ResourceKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PulseResource {
@@ -14,40 +14,25 @@ pub enum PulseResource {
     Mcp,
 }
 
-impl PulseResource {
-    pub const ALL: [PulseResource; 2] = [PulseResource::ApiV1, PulseResource::Mcp];
+impl ResourceKind for PulseResource {
+    const ALL: &'static [PulseResource] = &[PulseResource::ApiV1, PulseResource::Mcp];
 
-    /// The path under the public URL.
-    pub const fn path(self) -> &'static str {
+    fn path(self) -> &'static str {
         match self {
             PulseResource::ApiV1 => "/api/v1",
             PulseResource::Mcp => "/mcp",
         }
     }
 
-    /// The stored form.
-    pub const fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             PulseResource::ApiV1 => "api",
             PulseResource::Mcp => "mcp",
         }
     }
+}
 
-    pub fn parse(stored: &str) -> Option<PulseResource> {
-        PulseResource::ALL.into_iter().find(|r| r.as_str() == stored)
-    }
-
-    /// The resource's identifier: the public URL and the path.
-    pub fn url(self, public_url: &str) -> String {
-        format!("{}{}", public_url.trim_end_matches('/'), self.path())
-    }
-
-    /// The resource a `resource` parameter names, if it is one of these.
-    pub fn from_indicator(public_url: &str, indicator: &str) -> Option<PulseResource> {
-        let rest = indicated_path(public_url, indicator)?;
-        PulseResource::ALL.into_iter().find(|r| r.path() == rest)
-    }
-
+impl PulseResource {
     /// Whether a token issued for `audience` (`None`: every resource) may be
     /// used here.
     pub fn admits(self, audience: Option<PulseResource>) -> bool {
@@ -65,6 +50,14 @@ impl fmt::Display for PulseResource {
 mod tests {
     use super::*;
 
+    #[test]
+    fn messages_name_every_resource() {
+        assert_eq!(
+            PulseResource::choices("http://127.0.0.1:8090/"),
+            "http://127.0.0.1:8090/api/v1 or http://127.0.0.1:8090/mcp"
+        );
+    }
+
     const PUBLIC: &str = "http://127.0.0.1:8090";
 
     #[test]
@@ -81,7 +74,7 @@ mod tests {
         ] {
             assert_eq!(PulseResource::from_indicator(PUBLIC, indicator), want, "{indicator}");
         }
-        for r in PulseResource::ALL {
+        for &r in PulseResource::ALL {
             assert_eq!(PulseResource::from_indicator(PUBLIC, &r.url(PUBLIC)), Some(r));
             assert_eq!(PulseResource::parse(r.as_str()), Some(r));
         }

@@ -79,25 +79,8 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
         }
     })?;
     let checked = params.check(client)?;
-    let scopes = match checked.scope {
-        None => AccessLevel::Standard.scopes(),
-        Some(scope) => {
-            ScopeSet::parse_space_separated(scope).map_err(|e| checked.refuse("invalid_scope", &e.to_string()))?
-        }
-    };
-    let resource = match checked.resource {
-        None => Resource::ApiV2,
-        Some(indicator) => Resource::from_indicator(&state.public_url, indicator).ok_or_else(|| {
-            checked.refuse(
-                "invalid_target",
-                &format!(
-                    "not a resource of this server; use {} or {}",
-                    Resource::ApiV2.url(&state.public_url),
-                    Resource::Mcp.url(&state.public_url)
-                ),
-            )
-        })?,
-    };
+    let scopes = checked.scopes(AccessLevel::Standard.scopes())?;
+    let resource = checked.resource::<Resource>(&state.public_url)?;
     Ok(AuthRequest {
         redirect_uri: checked.redirect_uri,
         state: checked.state,

@@ -2,6 +2,7 @@
 //! engines keep the same columns with the same meaning). The column lists
 //! here are the order the decoders expect.
 
+use sitegpt_access::oauth::ResourceKind;
 use sitegpt_access::sitepulse::{Permissions, PulseResource, PulseScopes, TeamRole};
 
 use super::{

@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 
 use axum::response::{IntoResponse, Redirect, Response};
-use sitegpt_access::oauth::{check_challenge, redirect_matches};
+use sitegpt_access::catalog::{Catalog, Scopes};
+use sitegpt_access::oauth::{ResourceKind, check_challenge, redirect_matches};
 use sitegpt_store::OAuthClient;
 
 /// The parameters of the request itself; everything else in the query or
@@ -76,6 +77,28 @@ pub struct Checked<'a> {
 }
 
 impl Checked<'_> {
+    /// The scopes asked for in the product's catalog, or `default` when the
+    /// request names none.
+    pub fn scopes<C: Catalog>(&self, default: Scopes<C>) -> Result<Scopes<C>, Refusal> {
+        match self.scope {
+            None => Ok(default),
+            Some(scope) => {
+                Scopes::<C>::parse_space_separated(scope).map_err(|e| self.refuse("invalid_scope", &e.to_string()))
+            }
+        }
+    }
+
+    /// The resource asked for among the product's, or its first (the API)
+    /// when the request names none.
+    pub fn resource<R: ResourceKind>(&self, public_url: &str) -> Result<R, Refusal> {
+        match self.resource {
+            None => Ok(R::ALL[0]),
+            Some(indicator) => R::from_indicator(public_url, indicator).ok_or_else(|| {
+                self.refuse("invalid_target", &format!("not a resource of this server; use {}", R::choices(public_url)))
+            }),
+        }
+    }
+
     /// A refusal sent back to the client.
     pub fn refuse(&self, error: &'static str, description: &str) -> Refusal {
         Refusal::Redirect {

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
+use sitegpt_access::oauth::ResourceKind;
 
 use crate::postgres::pulse::tokens::{insert_token, load_token};
 use crate::postgres::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};

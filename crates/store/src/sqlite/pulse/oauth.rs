@@ -4,6 +4,7 @@
 //! or a refresh token decides and issues in one write transaction, so a code
 //! is redeemed once and a replay revokes its grant.
 
+use sitegpt_access::oauth::ResourceKind;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
