@@ -522,6 +522,69 @@ pub(crate) const TOUCH_GRANT: &str =
     "UPDATE oauth_grants SET last_used_at = $2 WHERE id = $1 RETURNING resource, client_id";
 pub(crate) const SET_TOKEN_GRANT: &str = "UPDATE api_tokens SET grant_id = $2, audience = $3 WHERE id = $1";
 
+/// What presenting a code or a refresh token allows, decided by the
+/// statements above in the transaction that then issues or revokes (each
+/// engine asks; both products act on the answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GrantUse {
+    /// Issue from this grant.
+    Issue(String),
+    /// Revoke this grant: its code was replayed, or its refresh token reused
+    /// after the grace.
+    Revoke(String),
+    Unknown,
+    /// The code expired unused.
+    Expired,
+    /// The code's grant was revoked before.
+    Revoked,
+    /// The refresh token's grant was revoked or left unused.
+    Ended,
+}
+
+impl GrantUse {
+    /// A code's use: `live` from [`REDEEM_CODE`], else `state` from
+    /// [`CODE_STATE`] (`id`, `code_used_at`, `revoked_at`).
+    pub(crate) fn of_code(live: Option<String>, state: Option<(String, Option<i64>, Option<i64>)>) -> GrantUse {
+        match (live, state) {
+            (Some(grant_id), _) => GrantUse::Issue(grant_id),
+            (None, None) => GrantUse::Unknown,
+            (None, Some((_, _, Some(_)))) => GrantUse::Revoked,
+            (None, Some((grant_id, Some(_), None))) => GrantUse::Revoke(grant_id),
+            (None, Some((_, None, None))) => GrantUse::Expired,
+        }
+    }
+
+    /// A refresh token's use: `live` from [`USE_REFRESH`], else `state`
+    /// from [`REFRESH_STATE`] (`id`, whether the grant is live).
+    pub(crate) fn of_refresh(live: Option<String>, state: Option<(String, bool)>) -> GrantUse {
+        match (live, state) {
+            (Some(grant_id), _) => GrantUse::Issue(grant_id),
+            (None, None) => GrantUse::Unknown,
+            (None, Some((_, false))) => GrantUse::Ended,
+            (None, Some((grant_id, true))) => GrantUse::Revoke(grant_id),
+        }
+    }
+
+    /// The outcome of a code's use that issued nothing.
+    pub(crate) fn refused_code<T>(&self) -> crate::RedeemOutcome<T> {
+        match self {
+            GrantUse::Revoke(_) => crate::RedeemOutcome::Replayed,
+            GrantUse::Expired => crate::RedeemOutcome::Expired,
+            GrantUse::Revoked | GrantUse::Ended => crate::RedeemOutcome::Revoked,
+            GrantUse::Issue(_) | GrantUse::Unknown => crate::RedeemOutcome::Unknown,
+        }
+    }
+
+    /// The outcome of a refresh token's use that issued nothing.
+    pub(crate) fn refused_refresh<T>(&self) -> crate::RefreshOutcome<T> {
+        match self {
+            GrantUse::Revoke(_) => crate::RefreshOutcome::Reused,
+            GrantUse::Ended | GrantUse::Revoked | GrantUse::Expired => crate::RefreshOutcome::Ended,
+            GrantUse::Issue(_) | GrantUse::Unknown => crate::RefreshOutcome::Unknown,
+        }
+    }
+}
+
 /// `$3`: the user whose grant it must be, or NULL for any.
 pub(crate) const REVOKE_GRANT: &str =
     "UPDATE oauth_grants SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 AND user_id = coalesce($3, user_id)";

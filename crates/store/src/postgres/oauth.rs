@@ -10,7 +10,7 @@ use super::audit;
 use super::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};
 use super::tokens::{insert_token_row, load_token};
 use crate::audit::{REPLAYED_CODE, REUSED_REFRESH};
-use crate::rows::{self, CLIENT_COLUMNS, Cells, GRANT_SELECT, ms};
+use crate::rows::{self, CLIENT_COLUMNS, Cells, GRANT_SELECT, GrantUse, ms};
 use crate::{
     Actor, AuditEvent, ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome,
     StoreError, StoreResult, TokenRecord,
@@ -121,6 +121,41 @@ async fn revoke(
     bump_epoch(tx).await
 }
 
+/// What presenting the code allows; a live code is marked used.
+pub(super) async fn code_use(tx: &impl GenericClient, code_hash: [u8; 32], now: i64) -> StoreResult<GrantUse> {
+    let live = query_opt(tx, rows::REDEEM_CODE, &[&&code_hash[..], &now]).await?.map(|r| r.text(0)).transpose()?;
+    let state = match live {
+        Some(_) => None,
+        None => match query_opt(tx, rows::CODE_STATE, &[&&code_hash[..]]).await? {
+            Some(row) => Some((row.text(0)?, row.opt_int(1)?, row.opt_int(2)?)),
+            None => None,
+        },
+    };
+    Ok(GrantUse::of_code(live, state))
+}
+
+/// What presenting the refresh token allows; a usable one is superseded.
+pub(super) async fn refresh_use(
+    tx: &impl GenericClient,
+    refresh_hash: [u8; 32],
+    now: DateTime<Utc>,
+    grace: Duration,
+    idle: Duration,
+) -> StoreResult<GrantUse> {
+    let idle_limit = ms(now - idle);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&&refresh_hash[..], &ms(now), &ms(now - grace), &idle_limit];
+    let live = query_opt(tx, rows::USE_REFRESH, &params).await?.map(|r| r.text(0)).transpose()?;
+    let state = match live {
+        Some(_) => None,
+        None => match query_opt(tx, rows::REFRESH_STATE, &[&&refresh_hash[..], &idle_limit]).await? {
+            Some(row) => Some((row.text(0)?, row.try_get::<_, bool>(1).map_err(pg)?)),
+            None => None,
+        },
+    };
+    Ok(GrantUse::of_refresh(live, state))
+}
+
 pub(super) async fn redeem_code(
     db: &Db,
     code_hash: [u8; 32],
@@ -130,17 +165,13 @@ pub(super) async fn redeem_code(
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let now = ms(grant_issue.token.now);
-    let outcome = match query_opt(&tx, rows::REDEEM_CODE, &[&&code_hash[..], &now]).await? {
-        Some(row) => RedeemOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue, Some(by)).await?)),
-        None => match query_opt(&tx, rows::CODE_STATE, &[&&code_hash[..]]).await? {
-            None => RedeemOutcome::Unknown,
-            Some(row) if row.opt_int(2)?.is_some() => RedeemOutcome::Revoked,
-            Some(row) if row.opt_int(1)?.is_some() => {
-                revoke(&tx, &row.text(0)?, None, now, &by.because(REPLAYED_CODE)).await?;
-                RedeemOutcome::Replayed
-            }
-            Some(_) => RedeemOutcome::Expired,
-        },
+    let outcome = match code_use(&tx, code_hash, now).await? {
+        GrantUse::Issue(id) => RedeemOutcome::Issued(Box::new(issue(&tx, &id, &grant_issue, Some(by)).await?)),
+        GrantUse::Revoke(id) => {
+            revoke(&tx, &id, None, now, &by.because(REPLAYED_CODE)).await?;
+            RedeemOutcome::Replayed
+        }
+        refused => refused.refused_code(),
     };
     tx.commit().await.map_err(pg)?;
     if outcome == RedeemOutcome::Replayed {
@@ -159,19 +190,13 @@ pub(super) async fn refresh_grant(
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let now = grant_issue.token.now;
-    let idle_limit = ms(now - idle);
-    let live =
-        query_opt(&tx, rows::USE_REFRESH, &[&&refresh_hash[..], &ms(now), &ms(now - grace), &idle_limit]).await?;
-    let outcome = match live {
-        Some(row) => RefreshOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue, None).await?)),
-        None => match query_opt(&tx, rows::REFRESH_STATE, &[&&refresh_hash[..], &idle_limit]).await? {
-            None => RefreshOutcome::Unknown,
-            Some(row) if !row.try_get::<_, bool>(1).map_err(pg)? => RefreshOutcome::Ended,
-            Some(row) => {
-                revoke(&tx, &row.text(0)?, None, ms(now), &Actor::system().because(REUSED_REFRESH)).await?;
-                RefreshOutcome::Reused
-            }
-        },
+    let outcome = match refresh_use(&tx, refresh_hash, now, grace, idle).await? {
+        GrantUse::Issue(id) => RefreshOutcome::Issued(Box::new(issue(&tx, &id, &grant_issue, None).await?)),
+        GrantUse::Revoke(id) => {
+            revoke(&tx, &id, None, ms(now), &Actor::system().because(REUSED_REFRESH)).await?;
+            RefreshOutcome::Reused
+        }
+        refused => refused.refused_refresh(),
     };
     tx.commit().await.map_err(pg)?;
     if outcome == RefreshOutcome::Reused {

@@ -12,7 +12,7 @@ use super::pool::{Pool, backend};
 use super::sql::{bump_epoch, constraint, numbered};
 use super::tokens::{insert_token_row, load_token};
 use crate::audit::{REPLAYED_CODE, REUSED_REFRESH};
-use crate::rows::{self, CLIENT_COLUMNS, GRANT_SELECT, ms};
+use crate::rows::{self, CLIENT_COLUMNS, GRANT_SELECT, GrantUse, ms};
 use crate::{
     Actor, AuditEvent, ClientSource, Grant, GrantIssue, NewGrant, OAuthClient, RedeemOutcome, RefreshOutcome,
     StoreError, StoreResult, TokenRecord,
@@ -127,6 +127,45 @@ fn revoke(tx: &Connection, grant_id: &str, user_id: Option<&str>, now: i64, by: 
     bump_epoch(tx)
 }
 
+/// What presenting the code allows; a live code is marked used.
+pub(super) fn code_use(tx: &Connection, code_hash: [u8; 32], now: i64) -> StoreResult<GrantUse> {
+    let live: Option<String> = cached(tx, rows::REDEEM_CODE)?
+        .query_row(params![&code_hash[..], now], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    let state = match live {
+        Some(_) => None,
+        None => cached(tx, rows::CODE_STATE)?
+            .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(backend)?,
+    };
+    Ok(GrantUse::of_code(live, state))
+}
+
+/// What presenting the refresh token allows; a usable one is superseded.
+pub(super) fn refresh_use(
+    tx: &Connection,
+    refresh_hash: [u8; 32],
+    now: DateTime<Utc>,
+    grace: Duration,
+    idle: Duration,
+) -> StoreResult<GrantUse> {
+    let idle_limit = ms(now - idle);
+    let live: Option<String> = cached(tx, rows::USE_REFRESH)?
+        .query_row(params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    let state = match live {
+        Some(_) => None,
+        None => cached(tx, rows::REFRESH_STATE)?
+            .query_row(params![&refresh_hash[..], idle_limit], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend)?,
+    };
+    Ok(GrantUse::of_refresh(live, state))
+}
+
 pub(super) async fn redeem_code(
     pool: &Arc<Pool>,
     code_hash: [u8; 32],
@@ -135,25 +174,13 @@ pub(super) async fn redeem_code(
 ) -> StoreResult<RedeemOutcome> {
     pool.write(move |tx| {
         let now = ms(grant_issue.token.now);
-        let live: Option<String> = cached(tx, rows::REDEEM_CODE)?
-            .query_row(params![&code_hash[..], now], |r| r.get(0))
-            .optional()
-            .map_err(backend)?;
-        if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue, Some(&by)).map(|record| RedeemOutcome::Issued(Box::new(record)));
-        }
-        let state: Option<(String, Option<i64>, Option<i64>)> = cached(tx, rows::CODE_STATE)?
-            .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .map_err(backend)?;
-        Ok(match state {
-            None => RedeemOutcome::Unknown,
-            Some((_, _, Some(_))) => RedeemOutcome::Revoked,
-            Some((grant_id, Some(_), None)) => {
-                revoke(tx, &grant_id, None, now, &by.because(REPLAYED_CODE))?;
+        Ok(match code_use(tx, code_hash, now)? {
+            GrantUse::Issue(id) => RedeemOutcome::Issued(Box::new(issue(tx, &id, &grant_issue, Some(&by))?)),
+            GrantUse::Revoke(id) => {
+                revoke(tx, &id, None, now, &by.because(REPLAYED_CODE))?;
                 RedeemOutcome::Replayed
             }
-            Some((_, None, None)) => RedeemOutcome::Expired,
+            refused => refused.refused_code(),
         })
     })
     .await
@@ -168,25 +195,13 @@ pub(super) async fn refresh_grant(
 ) -> StoreResult<RefreshOutcome> {
     pool.write(move |tx| {
         let now = grant_issue.token.now;
-        let idle_limit = ms(now - idle);
-        let live: Option<String> = cached(tx, rows::USE_REFRESH)?
-            .query_row(params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit], |r| r.get(0))
-            .optional()
-            .map_err(backend)?;
-        if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue, None).map(|record| RefreshOutcome::Issued(Box::new(record)));
-        }
-        let state: Option<(String, bool)> = cached(tx, rows::REFRESH_STATE)?
-            .query_row(params![&refresh_hash[..], idle_limit], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(backend)?;
-        Ok(match state {
-            None => RefreshOutcome::Unknown,
-            Some((_, false)) => RefreshOutcome::Ended,
-            Some((grant_id, true)) => {
-                revoke(tx, &grant_id, None, ms(now), &Actor::system().because(REUSED_REFRESH))?;
+        Ok(match refresh_use(tx, refresh_hash, now, grace, idle)? {
+            GrantUse::Issue(id) => RefreshOutcome::Issued(Box::new(issue(tx, &id, &grant_issue, None)?)),
+            GrantUse::Revoke(id) => {
+                revoke(tx, &id, None, ms(now), &Actor::system().because(REUSED_REFRESH))?;
                 RefreshOutcome::Reused
             }
+            refused => refused.refused_refresh(),
         })
     })
     .await

@@ -9,11 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
 use sitegpt_access::oauth::ResourceKind;
 
+use crate::postgres::oauth::{code_use, refresh_use};
 use crate::postgres::pulse::tokens::{insert_token, load_token};
 use crate::postgres::sql::{Db, all, bump_epoch, constraint, execute, pg, query, query_opt};
 use crate::pulse::rows::{self as pulse_rows, GRANT_SELECT};
 use crate::pulse::{NewPulseGrant, PulseGrant, PulseGrantIssue, PulseTokenRecord};
-use crate::rows::{self, Cells, ms};
+use crate::rows::{self, Cells, GrantUse, ms};
 use crate::{RedeemOutcome, RefreshOutcome, StoreError, StoreResult};
 
 pub(super) async fn create_grant(db: &Db, grant: NewPulseGrant) -> StoreResult<String> {
@@ -90,17 +91,13 @@ pub(super) async fn redeem_code(
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let now = ms(grant_issue.token.created_at);
-    let outcome = match query_opt(&tx, rows::REDEEM_CODE, &[&&code_hash[..], &now]).await? {
-        Some(row) => RedeemOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue).await?)),
-        None => match query_opt(&tx, rows::CODE_STATE, &[&&code_hash[..]]).await? {
-            None => RedeemOutcome::Unknown,
-            Some(row) if row.opt_int(2)?.is_some() => RedeemOutcome::Revoked,
-            Some(row) if row.opt_int(1)?.is_some() => {
-                revoke(&tx, &row.text(0)?, None, now).await?;
-                RedeemOutcome::Replayed
-            }
-            Some(_) => RedeemOutcome::Expired,
-        },
+    let outcome = match code_use(&tx, code_hash, now).await? {
+        GrantUse::Issue(id) => RedeemOutcome::Issued(Box::new(issue(&tx, &id, &grant_issue).await?)),
+        GrantUse::Revoke(id) => {
+            revoke(&tx, &id, None, now).await?;
+            RedeemOutcome::Replayed
+        }
+        refused => refused.refused_code(),
     };
     tx.commit().await.map_err(pg)?;
     if outcome == RedeemOutcome::Replayed {
@@ -119,19 +116,13 @@ pub(super) async fn refresh_grant(
     let mut client = db.client().await?;
     let tx = client.transaction().await.map_err(pg)?;
     let now = grant_issue.token.created_at;
-    let idle_limit = ms(now - idle);
-    let live =
-        query_opt(&tx, rows::USE_REFRESH, &[&&refresh_hash[..], &ms(now), &ms(now - grace), &idle_limit]).await?;
-    let outcome = match live {
-        Some(row) => RefreshOutcome::Issued(Box::new(issue(&tx, &row.text(0)?, &grant_issue).await?)),
-        None => match query_opt(&tx, rows::REFRESH_STATE, &[&&refresh_hash[..], &idle_limit]).await? {
-            None => RefreshOutcome::Unknown,
-            Some(row) if !row.try_get::<_, bool>(1).map_err(pg)? => RefreshOutcome::Ended,
-            Some(row) => {
-                revoke(&tx, &row.text(0)?, None, ms(now)).await?;
-                RefreshOutcome::Reused
-            }
-        },
+    let outcome = match refresh_use(&tx, refresh_hash, now, grace, idle).await? {
+        GrantUse::Issue(id) => RefreshOutcome::Issued(Box::new(issue(&tx, &id, &grant_issue).await?)),
+        GrantUse::Revoke(id) => {
+            revoke(&tx, &id, None, ms(now)).await?;
+            RefreshOutcome::Reused
+        }
+        refused => refused.refused_refresh(),
     };
     tx.commit().await.map_err(pg)?;
     if outcome == RefreshOutcome::Reused {

@@ -12,7 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::pulse::rows::{self as pulse_rows, GRANT_SELECT};
 use crate::pulse::{NewPulseGrant, PulseGrant, PulseGrantIssue, PulseTokenRecord};
-use crate::rows::{self, ms};
+use crate::rows::{self, GrantUse, ms};
+use crate::sqlite::oauth::{code_use, refresh_use};
 use crate::sqlite::pool::{Pool, backend};
 use crate::sqlite::pulse::tokens::{insert_token, load_token};
 use crate::sqlite::sql::{bump_epoch, constraint, numbered};
@@ -99,25 +100,13 @@ pub(super) async fn redeem_code(
 ) -> StoreResult<RedeemOutcome<PulseTokenRecord>> {
     pool.write(move |tx| {
         let now = ms(grant_issue.token.created_at);
-        let live: Option<String> = cached(tx, rows::REDEEM_CODE)?
-            .query_row(params![&code_hash[..], now], |r| r.get(0))
-            .optional()
-            .map_err(backend)?;
-        if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue).map(|record| RedeemOutcome::Issued(Box::new(record)));
-        }
-        let state: Option<(String, Option<i64>, Option<i64>)> = cached(tx, rows::CODE_STATE)?
-            .query_row([&code_hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .map_err(backend)?;
-        Ok(match state {
-            None => RedeemOutcome::Unknown,
-            Some((_, _, Some(_))) => RedeemOutcome::Revoked,
-            Some((grant_id, Some(_), None)) => {
-                revoke(tx, &grant_id, None, now)?;
+        Ok(match code_use(tx, code_hash, now)? {
+            GrantUse::Issue(id) => RedeemOutcome::Issued(Box::new(issue(tx, &id, &grant_issue)?)),
+            GrantUse::Revoke(id) => {
+                revoke(tx, &id, None, now)?;
                 RedeemOutcome::Replayed
             }
-            Some((_, None, None)) => RedeemOutcome::Expired,
+            refused => refused.refused_code(),
         })
     })
     .await
@@ -132,25 +121,13 @@ pub(super) async fn refresh_grant(
 ) -> StoreResult<RefreshOutcome<PulseTokenRecord>> {
     pool.write(move |tx| {
         let now = grant_issue.token.created_at;
-        let idle_limit = ms(now - idle);
-        let live: Option<String> = cached(tx, rows::USE_REFRESH)?
-            .query_row(params![&refresh_hash[..], ms(now), ms(now - grace), idle_limit], |r| r.get(0))
-            .optional()
-            .map_err(backend)?;
-        if let Some(grant_id) = live {
-            return issue(tx, &grant_id, &grant_issue).map(|record| RefreshOutcome::Issued(Box::new(record)));
-        }
-        let state: Option<(String, bool)> = cached(tx, rows::REFRESH_STATE)?
-            .query_row(params![&refresh_hash[..], idle_limit], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(backend)?;
-        Ok(match state {
-            None => RefreshOutcome::Unknown,
-            Some((_, false)) => RefreshOutcome::Ended,
-            Some((grant_id, true)) => {
-                revoke(tx, &grant_id, None, ms(now))?;
+        Ok(match refresh_use(tx, refresh_hash, now, grace, idle)? {
+            GrantUse::Issue(id) => RefreshOutcome::Issued(Box::new(issue(tx, &id, &grant_issue)?)),
+            GrantUse::Revoke(id) => {
+                revoke(tx, &id, None, ms(now))?;
                 RefreshOutcome::Reused
             }
+            refused => refused.refused_refresh(),
         })
     })
     .await
