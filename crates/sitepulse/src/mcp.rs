@@ -21,8 +21,6 @@ use rmcp::model::{
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use sitegpt_access::sitepulse::{PulseResource, PulseScopes};
@@ -298,13 +296,6 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 /// `/mcp` with its guard.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let server = McpServer { api: api::router(state.clone()) };
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_sse_keep_alive(None)
-        .disable_allowed_hosts()
-        .with_max_request_body_bytes(MESSAGE_LIMIT);
-    let service =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
+    let service = sitegpt_server::mcp::stateless_service(server, MESSAGE_LIMIT);
     Router::new().route_service("/mcp", service).layer(middleware::from_fn_with_state(state.clone(), guard))
 }

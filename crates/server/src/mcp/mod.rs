@@ -42,21 +42,29 @@ pub use server::McpServer;
 /// The largest JSON-RPC message accepted: an API body and its envelope.
 pub const MESSAGE_LIMIT: usize = BODY_LIMIT + 16 * 1024;
 
-/// `/mcp`, with its guard and CORS for browser clients.
-pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
-    let server = McpServer::new(api);
-    let guarded = Guarded { state: state.clone(), server: server.clone() };
+/// Streamable HTTP without sessions, answering JSON, for any product's MCP
+/// handler: each request stands alone (the guard in front of it has
+/// authenticated it), so any node serves any request. Hosts are not checked
+/// here: bearer tokens are no ambient credential, and the guard checks
+/// `Origin`, which is what a rebinding browser sends.
+pub fn stateless_service<H>(handler: H, limit: usize) -> StreamableHttpService<H, NeverSessionManager>
+where
+    H: rmcp::ServerHandler + Clone + Send + Sync + 'static,
+{
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(None)
-        // Hosts are not checked here: bearer tokens are no ambient
-        // credential, and the guard checks `Origin`, which is what a
-        // rebinding browser sends.
         .disable_allowed_hosts()
-        .with_max_request_body_bytes(MESSAGE_LIMIT);
-    let service =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
+        .with_max_request_body_bytes(limit);
+    StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(NeverSessionManager::default()), config)
+}
+
+/// `/mcp`, with its guard and CORS for browser clients.
+pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
+    let server = McpServer::new(api);
+    let guarded = Guarded { state: state.clone(), server: server.clone() };
+    let service = stateless_service(server, MESSAGE_LIMIT);
     Router::new()
         .route_service("/mcp", service)
         .layer(middleware::from_fn_with_state(guarded, guard))
