@@ -72,7 +72,7 @@ for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['p
       assert.equal(await api(server.base, secret), 200, 'the token works');
 
       await page.getByRole('link', { name: 'Done' }).click();
-      const list = await page.locator('ul.tokens').textContent();
+      const list = await page.locator('table.tokens').textContent();
       assert.ok(list.includes('CI Pipeline') && list.includes(secret.slice(-4)));
       assert.ok(!(await page.content()).includes(secret), 'never shown again');
       await screenshot(page, `sitepulse-tokens-list-${device}`);
@@ -172,7 +172,7 @@ for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['p
 
       // Settings → MCP lists the app; disconnecting it ends its tokens.
       await page.goto(`${server.base}/settings/mcp`);
-      assert.ok((await page.locator('ul.tokens').textContent()).includes('Pulse agent'));
+      assert.ok((await page.locator('table.tokens').textContent()).includes('Pulse agent'));
       assert.ok(await fitsWidth(page));
       await screenshot(page, `sitepulse-mcp-apps-${device}`);
       await page.getByRole('button', { name: 'Disconnect Pulse agent' }).click();

@@ -21,7 +21,9 @@ use sitegpt_store::OAuthClient;
 use sitegpt_store::pulse::{NewPulseGrant, PulseUser};
 
 use crate::api::AppState;
-use crate::web::{Form, csrf, frame, page, page_posting_to, refused_form, see_other, sign_in_then, signed_in};
+use crate::web::{
+    Form, csrf, frame, page, page_posting_to, refused_form, scope_choices, see_other, sign_in_then, signed_in,
+};
 
 /// A checked authorization request.
 #[derive(Debug)]
@@ -78,7 +80,7 @@ async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthReque
 /// A refusal: a page here, or back to the client.
 fn refused(state: &AppState, refusal: Refusal) -> Response {
     refusal.redirect(&state.public_url).unwrap_or_else(|(title, message)| {
-        page(StatusCode::BAD_REQUEST, frame(title, None, html! { section { p { (message) } } }), Vec::new())
+        page(StatusCode::BAD_REQUEST, frame(title, None, html! { p { (message) } }), Vec::new())
     })
 }
 
@@ -89,37 +91,32 @@ fn consent_page(state: &AppState, user: &PulseUser, csrf: &str, r: &AuthRequest,
         &format!("Allow {name} to access SitePulse?"),
         Some((user, csrf)),
         html! {
-            section {
-                p.alert role="note" {
-                    strong { "This application registered itself. " }
-                    "SitePulse has not verified its name. Continue only if you started this from " strong { (host) } "."
+            div.warning role="note" {
+                strong { "This application registered itself. " }
+                "SitePulse has not verified its name. Continue only if you started this from " strong { (host) } "."
+            }
+            @if let Some(error) = error { p.alert role="alert" { (error) } }
+            dl.facts {
+                dt { "Application" } dd { (name) " (" code { (r.client.id) } ")" }
+                dt { "Returns you to" } dd { strong { (host) } }
+                dt { "For" } dd { code { (r.resource.url(&state.public_url)) } }
+                dt { "Access lasts" } dd { "Until you disconnect it under Settings → MCP, or 90 days without use" }
+                dt { "Signed in as" } dd { (user.email) }
+            }
+            p.hint { "It acts as you in every team you are in, within what each team lets you do." }
+            form method="post" action="/oauth/authorize" {
+                input type="hidden" name="csrf" value=(csrf);
+                @for (param, value) in &r.params {
+                    input type="hidden" name=(param) value=(value);
                 }
-                @if let Some(error) = error { p.alert role="alert" { (error) } }
-                p { "Application: " strong { (name) } " (" code { (r.client.id) } ")" }
-                p { "Returns you to: " strong { (host) } }
-                p { "For: " code { (r.resource.url(&state.public_url)) } }
-                p { "Signed in as: " (user.email) ". It acts as you in every team you are in, within what each team lets you do." }
-                form method="post" action="/oauth/authorize" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    @for (param, value) in &r.params {
-                        input type="hidden" name=(param) value=(value);
-                    }
-                    fieldset.scopes {
-                        legend { "It will be able to" }
-                        p.note { "Untick anything it does not need." }
-                        @for scope in r.scopes.iter() {
-                            label {
-                                input type="checkbox" name="grant_scope" value=(scope.as_str()) checked;
-                                span { (scope.description()) " (" code { (scope.as_str()) } ")" }
-                            }
-                        }
-                    }
-                    p.note { "Access tokens last an hour and are renewed until you revoke the app under Settings → MCP, or after 90 days without use." }
-                    p {
-                        button.danger type="submit" name="decision" value="deny" { "Deny" }
-                        " "
-                        button type="submit" name="decision" value="approve" { "Approve" }
-                    }
+                fieldset {
+                    legend { "It will be able to" }
+                    p.hint { "Untick anything it does not need." }
+                    (scope_choices("grant_scope", r.scopes.iter(), r.scopes))
+                }
+                div.actions {
+                    button.danger type="submit" name="decision" value="deny" { "Deny" }
+                    button.primary type="submit" name="decision" value="approve" { "Approve" }
                 }
             }
         },
@@ -130,7 +127,7 @@ fn unverified(user: &PulseUser, csrf: &str) -> Response {
     let body = frame(
         "Verify your e-mail address first",
         Some((user, csrf)),
-        html! { section { p { "SitePulse's API and MCP server act only for people whose e-mail address is verified. Verify yours, then start again from the application." } } },
+        html! { p { "SitePulse's API and MCP server act only for people whose e-mail address is verified. Verify yours, then start again from the application." } },
     );
     page(StatusCode::FORBIDDEN, body, Vec::new())
 }

@@ -18,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod check;
 pub mod consent;
+pub mod frame;
 pub mod mcp;
 pub mod oauth;
 pub mod runner;

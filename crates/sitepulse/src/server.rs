@@ -111,6 +111,9 @@ pub fn app(state: AppState) -> Router {
     use crate::web;
     let routes = Router::new()
         .route("/healthz", get(healthz))
+        .route("/assets/app.css", get(sitegpt_server::web::assets::css))
+        .route("/assets/app.js", get(sitegpt_server::web::assets::script))
+        .route("/assets/favicon.svg", get(sitegpt_server::web::assets::favicon))
         .route("/", get(web::home))
         .route("/login", get(web::login_page).post(web::login))
         .route("/logout", axum::routing::post(web::logout))

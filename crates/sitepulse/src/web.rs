@@ -10,7 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sitegpt_access::base62;
@@ -53,7 +53,8 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64, same_site
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// A page answer; pages that show a secret are never stored by caches.
+/// A page answer under the engine's page policy (its stylesheet and script
+/// only); no page is stored by caches, as some show a secret.
 pub(crate) fn page(status: StatusCode, body: Markup, cookies: Vec<HeaderValue>) -> Response {
     page_posting_to(status, body, cookies, None)
 }
@@ -66,19 +67,13 @@ pub(crate) fn page_posting_to(
     cookies: Vec<HeaderValue>,
     target: Option<&str>,
 ) -> Response {
-    let mut response = (status, axum::response::Html(body.into_string())).into_response();
+    let mut response = match target {
+        Some(target) => sitegpt_server::web::html_redirecting_to(status, body, target),
+        None => sitegpt_server::web::html(status, body),
+    };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    let also = target
-        .and_then(sitegpt_server::routes::oauth::authorization::form_action_source)
-        .map(|source| format!(" {source}"))
-        .unwrap_or_default();
-    let policy =
-        format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{also}; frame-ancestors 'none'");
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
     for value in cookies {
         headers.append(header::SET_COOKIE, value);
     }
@@ -168,47 +163,39 @@ fn sign_in_first() -> Response {
     see_other("/login", Vec::new())
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}\
-header{background:#12355b;color:#fff;padding:.75rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center}\
-header a,header button{color:#fff}header .who{margin-left:auto}\
-main{max-width:52rem;margin:0 auto;padding:1rem}section{background:#fff;border:1px solid #dde1e5;border-radius:8px;padding:1rem;margin:1rem 0}\
-h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.15rem;margin:0 0 .5rem}\
-label{display:block;margin:.5rem 0 .25rem;font-weight:600}input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #9aa5b1;border-radius:6px}\
-button,.button{display:inline-block;padding:.5rem 1rem;font:inherit;border-radius:6px;border:1px solid #12355b;background:#12355b;color:#fff;text-decoration:none;cursor:pointer}\
-.secondary{background:#fff;color:#12355b}.danger{background:#a4161a;border-color:#a4161a}\
-fieldset{border:1px solid #dde1e5;border-radius:6px;margin:.75rem 0}.scopes label{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}\
-.note{color:#5b6670}.alert{background:#fff4e5;border:1px solid #f0b429;padding:.5rem .75rem;border-radius:6px}\
-.ok{background:#e3f9e5;border-color:#3f9142}.secret{font-family:monospace;font-size:1rem;word-break:break-all}\
-ul.tokens{list-style:none;padding:0;margin:0}ul.tokens li{border-top:1px solid #dde1e5;padding:.75rem 0}\
-code{overflow-wrap:anywhere}.presets a{margin:.25rem .5rem .25rem 0;display:inline-block}\
-header form{display:inline;margin:0}header button{background:none;border:1px solid #fff;padding:.25rem .75rem}";
-
-/// The page frame: header with the signed-in person and sign-out.
+/// A page in the engine's frame (`crate::frame`), `body` in a card under
+/// `title`.
 pub(crate) fn frame(title: &str, user: Option<(&PulseUser, &str)>, body: Markup) -> Markup {
+    frame_at("", title, user, body)
+}
+
+/// [`frame`] for a page of the section at `here`, in a card wide enough for
+/// a table.
+pub(crate) fn frame_at(here: &str, title: &str, user: Option<(&PulseUser, &str)>, body: Markup) -> Markup {
+    let account = user.map(|(user, csrf)| (user.email.as_str(), csrf, user.email_verified_at.is_some()));
+    let card = if here.is_empty() {
+        html! { section.card.wide { h1 { (title) } (body) } }
+    } else {
+        html! { section.card.wide.agents { h1 { (title) } (body) } }
+    };
+    crate::frame::page(here, title, account, card)
+}
+
+/// Scope checkboxes (`name`), each with its description and wire name.
+pub(crate) fn scope_choices(name: &str, scopes: impl Iterator<Item = PulseScope>, checked: PulseScopes) -> Markup {
     html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · SitePulse" }
-                style { (STYLE) }
-            }
-            body {
-                header {
-                    strong { "SitePulse" }
-                    @if let Some((user, csrf)) = user {
-                        nav { a href="/settings/tokens" { "Settings → API tokens" } " · " a href="/settings/mcp" { "Settings → MCP" } }
-                        span.who {
-                            (user.email) " "
-                            form method="post" action="/logout" {
-                                input type="hidden" name="csrf" value=(csrf);
-                                button type="submit" { "Sign out" }
+        ul.scopes {
+            li {
+                ul.grants {
+                    @for scope in scopes {
+                        li {
+                            label.grant {
+                                input type="checkbox" name=(name) value=(scope.as_str()) checked[checked.contains(scope)];
+                                span { (scope.description()) " (" code { (scope.as_str()) } ")" }
                             }
                         }
                     }
                 }
-                main { h1 { (title) } (body) }
             }
         }
     }
@@ -237,17 +224,19 @@ fn login_form(csrf: &str, email: &str, next: Option<&str>, error: Option<&str>) 
         "Sign in",
         None,
         html! {
-            section {
-                @if let Some(error) = error { p.alert role="alert" { (error) } }
-                form method="post" action="/login" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    @if let Some(next) = next { input type="hidden" name="next" value=(next); }
+            @if let Some(error) = error { p.alert role="alert" { (error) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if let Some(next) = next { input type="hidden" name="next" value=(next); }
+                div.field {
                     label for="email" { "Email" }
                     input #email type="email" name="email" value=(email) autocomplete="username" required;
+                }
+                div.field {
                     label for="password" { "Password" }
                     input #password type="password" name="password" autocomplete="current-password" required;
-                    p { button type="submit" { "Sign in" } }
                 }
+                div.actions.single { button.primary type="submit" { "Sign in" } }
             }
         },
     )
@@ -337,24 +326,27 @@ fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn token_item(token: &PulseTokenRecord, now: DateTime<Utc>) -> Markup {
+fn token_row(token: &PulseTokenRecord, now: DateTime<Utc>) -> Markup {
     let status = match (token.revoked_at, token.expires_at <= now) {
         (Some(at), _) => format!("revoked {}", when(at)),
         (None, true) => format!("expired {}", when(token.expires_at)),
         (None, false) => format!("expires {}", when(token.expires_at)),
     };
     html! {
-        li {
-            strong { (token.name) } " " span.note { "…" (token.hint) }
-            br;
-            @for (i, scope) in token.scopes.iter().enumerate() { @if i > 0 { " " } code { (scope.as_str()) } }
-            br;
-            span.note {
-                "Created " (when(token.created_at)) " · " (status) " · "
-                @match token.last_used_at { Some(at) => { "last used " (when(at)) }, None => { "never used" } }
+        tr.revoked[token.revoked_at.is_some()] {
+            th scope="row" { (token.name) " " span.hint { "…" (token.hint) } }
+            td data-label="Scopes" {
+                @for (i, scope) in token.scopes.iter().enumerate() { @if i > 0 { " " } code { (scope.as_str()) } }
             }
-            @if token.revoked_at.is_none() && token.expires_at > now {
-                " " a.button.secondary href={ "/settings/tokens/" (token.id) "/revoke" } { "Revoke" }
+            td.date data-label="Created" { (when(token.created_at)) }
+            td.date data-label="Last used" {
+                @match token.last_used_at { Some(at) => { (when(at)) }, None => { "never" } }
+            }
+            td.date data-label="Status" { (status) }
+            td.row-actions {
+                @if token.revoked_at.is_none() && token.expires_at > now {
+                    a.danger href={ "/settings/tokens/" (token.id) "/revoke" } aria-label={ "Revoke " (token.name) } { "Revoke" }
+                }
             }
         }
     }
@@ -374,41 +366,53 @@ fn tokens_page(
     notice: Option<&str>,
 ) -> Markup {
     let now = Utc::now();
-    frame(
+    frame_at(
+        "/settings/tokens",
         "API tokens",
         Some((user, csrf)),
         html! {
-            @if user.email_verified_at.is_none() {
-                p.alert role="status" { "Your e-mail address is not verified: the API refuses your tokens (401) until it is." }
-            }
-            @if let Some(notice) = notice { p.alert.ok role="status" { (notice) } }
-            section {
-                h2 { "Your tokens" }
-                p.note { "A token acts on your behalf in every team you belong to, within its scopes. It expires six months after it is created." }
-                @if tokens.is_empty() { p { "No tokens yet." } } @else { ul.tokens { @for token in tokens { (token_item(token, now)) } } }
-            }
-            section #create {
-                h2 { "Create a token" }
-                @if let Some(error) = draft.error { p.alert role="alert" { (error) } }
-                p.presets {
-                    "Start from: "
-                    @for (i, preset) in PRESETS.iter().enumerate() { a href={ "/settings/tokens?preset=" (i) "#create" } { (preset.name) } }
-                }
-                form method="post" action="/settings/tokens" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    label for="name" { "Name" }
-                    input #name type="text" name="name" value=(draft.name) maxlength="100" placeholder="CI Pipeline" required;
-                    fieldset.scopes {
-                        legend { "Scopes (grant only what you need)" }
-                        @for scope in PulseScope::ALL {
-                            label {
-                                input type="checkbox" name="scope" value=(scope.as_str()) checked[draft.scopes.contains(*scope)];
-                                span { code { (scope.as_str()) } " — " (scope.description()) }
+            @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+            p.lead { "A token acts on your behalf in every team you belong to, within its scopes. It expires six months after it is created." }
+            h2 { "Your tokens" }
+            @if tokens.is_empty() {
+                p.empty { "No tokens yet." }
+            } @else {
+                div.table-wrap {
+                    table.tokens {
+                        thead {
+                            tr {
+                                th scope="col" { "Name" }
+                                th scope="col" { "Scopes" }
+                                th scope="col" { "Created" }
+                                th scope="col" { "Last used" }
+                                th scope="col" { "Status" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
                             }
                         }
+                        tbody { @for token in tokens { (token_row(token, now)) } }
                     }
-                    p { button type="submit" { "Create token" } }
                 }
+            }
+            h2 #create { "Create a token" }
+            @if let Some(error) = draft.error { p.alert role="alert" { (error) } }
+            p {
+                "Start from a combination: "
+                @for (i, preset) in PRESETS.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href={ "/settings/tokens?preset=" (i) "#create" } { (preset.name) }
+                }
+            }
+            form method="post" action="/settings/tokens" {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" value=(draft.name) maxlength="100" placeholder="CI Pipeline" required;
+                }
+                fieldset {
+                    legend { "Scopes (grant only what you need)" }
+                    (scope_choices("scope", PulseScope::ALL.iter().copied(), draft.scopes))
+                }
+                div.actions.single { button.primary type="submit" { "Create token" } }
             }
         },
     )
@@ -511,13 +515,16 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         "Token created",
         Some((&user, &csrf_token)),
         html! {
-            section {
-                p.alert.ok role="status" { "Copy the token now: it is shown once and cannot be retrieved again." }
+            p.notice role="status" { "Copy the token now: it is shown once and cannot be retrieved again." }
+            div.field {
                 label for="secret" { (token.name) }
-                input #secret.secret type="text" readonly value=(secret) aria-label="The new token";
-                p.note { "Expires " (when(token.expires_at)) ". Send it as " code { "Authorization: Bearer …" } " with " code { "Accept: application/json" } "." }
-                p { a.button href="/settings/tokens" { "Done" } }
+                div.copy-row {
+                    input #secret.secret-value type="text" readonly value=(secret) data-forget="/settings/tokens";
+                    button.copy type="button" data-copy="secret" hidden { "Copy" }
+                }
+                p.hint { "Expires " (when(token.expires_at)) ". Send it as " code { "Authorization: Bearer …" } " with " code { "Accept: application/json" } "." }
             }
+            div.actions.single { a.button.primary href="/settings/tokens" { "Done" } }
         },
     );
     page(StatusCode::CREATED, body, Vec::new())
@@ -543,12 +550,12 @@ pub async fn confirm_revoke(State(state): State<AppState>, headers: HeaderMap, P
         "Revoke a token",
         Some((&user, &csrf_token)),
         html! {
-            section {
-                p { "Revoke " strong { (token.name) } " (…" (token.hint) ")? Integrations using it stop working at once; this cannot be undone." }
-                form method="post" action={ "/settings/tokens/" (token.id) "/revoke" } {
-                    input type="hidden" name="csrf" value=(csrf_token);
-                    button.danger type="submit" { "Revoke" } " "
+            p { "Revoke " strong { (token.name) } " (…" (token.hint) ")? Integrations using it stop working at once; this cannot be undone." }
+            form method="post" action={ "/settings/tokens/" (token.id) "/revoke" } {
+                input type="hidden" name="csrf" value=(csrf_token);
+                div.actions {
                     a.button.secondary href="/settings/tokens" { "Cancel" }
+                    button.danger type="submit" { "Revoke" }
                 }
             }
         },
@@ -613,39 +620,54 @@ pub async fn mcp(State(state): State<AppState>, headers: HeaderMap, RawQuery(que
     let revoked = query.as_deref() == Some("revoked=1");
     let (csrf_token, cookies) = csrf(&state, &headers);
     let endpoint = format!("{}/mcp", state.public_url);
-    let body = frame(
+    let body = frame_at(
+        "/settings/mcp",
         "MCP",
         Some((&user, &csrf_token)),
         html! {
-            @if revoked { p.alert.ok role="status" { "The app was disconnected; its tokens no longer work." } }
-            section {
-                h2 { "Connect an AI client" }
-                p { "SitePulse's MCP server is at " code { (endpoint) } " (Streamable HTTP). Its tools are the API v1 routes: "
-                    code { "teams_list" } ", " code { "sites_list" } ", " code { "sites_create" } ", " code { "checks_run" } ", "
-                    code { "issues_list" } " and the rest, each under its route's scope." }
-                h2 { "Sign in from the client (OAuth)" }
-                p { "Give the client the endpoint and nothing else. It registers itself, sends you here to sign in and \
-                     approve the scopes it asks for (untick what it does not need), and receives tokens for "
-                    code { (endpoint) } " only, renewed while you use it." }
-                h2 { "With a scoped token" }
-                p { "Or create a token under " a href="/settings/tokens" { "API tokens" } " with the scopes the client needs, and give \
-                     the client the endpoint with the header " code { "Authorization: Bearer spat_…" } ". The client sees only \
-                     the tools its token's scopes allow, and every call passes the same checks as the API." }
-            }
-            section {
-                h2 { "Connected apps" }
-                @if apps.is_empty() {
-                    p.note { "No app is connected." }
-                } @else {
-                    ul.tokens {
-                        @for app in &apps {
-                            li {
-                                strong { (app.client_name) } " · " code { (app.resource.url(&state.public_url)) }
-                                div.note { "Scopes: " code { (app.scopes.to_space_separated()) } }
-                                div.note { "Connected " (when(app.created_at)) ", last used " (when(app.last_used_at)) }
-                                form method="post" action={ "/settings/mcp/apps/" (app.id) "/revoke" } {
-                                    input type="hidden" name="csrf" value=(csrf_token);
-                                    button.danger type="submit" aria-label={ "Disconnect " (app.client_name) } { "Disconnect" }
+            @if revoked { p.notice role="status" { "The app was disconnected; its tokens no longer work." } }
+            h2 { "Connect an AI client" }
+            p { "SitePulse's MCP server is at " code { (endpoint) } " (Streamable HTTP). Its tools are the API v1 routes: "
+                code { "teams_list" } ", " code { "sites_list" } ", " code { "sites_create" } ", " code { "checks_run" } ", "
+                code { "issues_list" } " and the rest, each under its route's scope." }
+            h2 { "Sign in from the client (OAuth)" }
+            p { "Give the client the endpoint and nothing else. It registers itself, sends you here to sign in and \
+                 approve the scopes it asks for (untick what it does not need), and receives tokens for "
+                code { (endpoint) } " only, renewed while you use it." }
+            h2 { "With a scoped token" }
+            p { "Or create a token under " a href="/settings/tokens" { "API tokens" } " with the scopes the client needs, and give \
+                 the client the endpoint with the header " code { "Authorization: Bearer spat_…" } ". The client sees only \
+                 the tools its token's scopes allow, and every call passes the same checks as the API." }
+            h2 { "Connected apps" }
+            @if apps.is_empty() {
+                p.empty { "No app is connected." }
+            } @else {
+                div.table-wrap {
+                    table.tokens {
+                        thead {
+                            tr {
+                                th scope="col" { "App" }
+                                th scope="col" { "Scopes" }
+                                th scope="col" { "Connected" }
+                                th scope="col" { "Last used" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
+                            }
+                        }
+                        tbody {
+                            @for app in &apps {
+                                tr {
+                                    th scope="row" { (app.client_name) " " span.hint { (app.resource.url(&state.public_url)) } }
+                                    td data-label="Scopes" {
+                                        @for (i, scope) in app.scopes.iter().enumerate() { @if i > 0 { " " } code { (scope.as_str()) } }
+                                    }
+                                    td.date data-label="Connected" { (when(app.created_at)) }
+                                    td.date data-label="Last used" { (when(app.last_used_at)) }
+                                    td.row-actions {
+                                        form method="post" action={ "/settings/mcp/apps/" (app.id) "/revoke" } {
+                                            input type="hidden" name="csrf" value=(csrf_token);
+                                            button.danger type="submit" aria-label={ "Disconnect " (app.client_name) } { "Disconnect" }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -548,7 +548,8 @@ async fn the_docs_page_lists_every_scope_and_route() {
         assert!(page.contains(scope.as_str()) && page.contains(scope.description()), "{scope}");
     }
     for route in ROUTES {
-        assert!(page.contains(&format!("{} {}", route.method, route.path)), "{} {}", route.method, route.path);
+        let heading = format!(">{}</span><code class=\"path\">{}</code>", route.method, route.path);
+        assert!(page.contains(&heading), "{} {}", route.method, route.path);
     }
     assert!(page.contains("An active team subscription is required."));
 }

@@ -34,7 +34,27 @@ pub const SECTIONS: [(&str, &str); 8] = [
     ("/dashboard/settings", "Settings"),
 ];
 
-pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
+/// What the page frame shows around a page, for any product: its name,
+/// its sections, the signed-in person, a notice above the page, and the
+/// footer's links. The stylesheet, script and icon are the engine's
+/// (`/assets/…`), which every product serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// The product's name, in the title and the header.
+    pub product: &'a str,
+    /// The sections in the header, as (path, label).
+    pub sections: &'a [(&'a str, &'a str)],
+    /// The path of the section the page belongs to.
+    pub here: &'a str,
+    /// The signed-in person's e-mail address and CSRF token (for sign-out).
+    pub account: Option<(&'a str, &'a str)>,
+    /// Footer links, as (path, label).
+    pub footer: &'a [(&'a str, &'a str)],
+}
+
+/// The page frame: header with the product, its sections and sign-out,
+/// `notice` (if any) above `body`, and the footer.
+pub fn frame(f: Frame<'_>, title: &str, notice: Option<Markup>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -42,7 +62,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
-                title { (title) " · SiteGPT" }
+                title { (title) " · " (f.product) }
                 link rel="stylesheet" href="/assets/app.css";
                 link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
                 script src="/assets/app.js" defer {}
@@ -51,42 +71,61 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" {
-                        span.logo aria-hidden="true" { "S" }
-                        span { "SiteGPT" }
+                        span.logo aria-hidden="true" { (f.product.chars().next().unwrap_or('·')) }
+                        span { (f.product) }
                     }
-                    @if let Some(viewer) = viewer {
+                    @if let Some((email, csrf)) = f.account {
                         nav.app aria-label="Dashboard" {
-                            @for (path, label) in SECTIONS {
-                                a href=(path) aria-current=[(viewer.here == path).then_some("page")] { (label) }
+                            @for (path, label) in f.sections {
+                                a href=(path) aria-current=[(f.here == *path).then_some("page")] { (label) }
                             }
                         }
                         nav.account aria-label="Account" {
-                            span.who { (viewer.user.email) }
+                            span.who { (email) }
                             form method="post" action="/logout" {
-                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                input type="hidden" name="csrf" value=(csrf);
                                 button.link type="submit" { "Sign out" }
                             }
                         }
                     }
                 }
                 main #main {
-                    @if let Some(viewer) = viewer.filter(|v| v.user.email_verified_at.is_none()) {
-                        div.warning.unverified role="status" {
-                            span { "Verify your e-mail address " strong { (viewer.user.email) } ": until you open the link we sent, your tokens do not work and you cannot approve devices or apps." }
-                            form method="post" action="/verify-email/resend" {
-                                input type="hidden" name="csrf" value=(viewer.csrf);
-                                button.link type="submit" { "Send a new link" }
-                            }
-                        }
-                    }
+                    @if let Some(notice) = notice { (notice) }
                     (body)
                 }
                 footer.bottom {
-                    a href="/docs" { "API reference" }
+                    @for (i, (path, label)) in f.footer.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href=(path) { (label) }
+                    }
                 }
             }
         }
     }
+}
+
+/// SiteGPT's frame: its dashboard sections, and a reminder to verify the
+/// e-mail address while it is not.
+pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
+    let f = Frame {
+        product: "SiteGPT",
+        sections: &SECTIONS,
+        here: viewer.map_or("", |v| v.here),
+        account: viewer.map(|v| (v.user.email.as_str(), v.csrf)),
+        footer: &[("/docs", "API reference")],
+    };
+    let notice = viewer.filter(|v| v.user.email_verified_at.is_none()).map(|viewer| {
+        html! {
+            div.warning.unverified role="status" {
+                span { "Verify your e-mail address " strong { (viewer.user.email) } ": until you open the link we sent, your tokens do not work and you cannot approve devices or apps." }
+                form method="post" action="/verify-email/resend" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    button.link type="submit" { "Send a new link" }
+                }
+            }
+        }
+    });
+    frame(f, title, notice, body)
 }
 
 /// A page with a heading and one paragraph.
