@@ -21,9 +21,11 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use sitegpt_access::oauth::{ACCESS_TOKEN_SECS, IDLE_DAYS, REFRESH_GRACE_SECS, ResourceKind};
 use sitegpt_access::sitepulse::{PulseAccessToken, PulseRefreshToken, PulseResource, PulseScope, PulseScopes};
-use sitegpt_server::routes::oauth::grant::{CodeRequest, check_resource, invalid_grant, narrowed, redeemed, refreshed};
+use sitegpt_server::routes::oauth::grant::{
+    CodeRequest, check_resource, invalid_grant, narrowed, redeemed, refreshed, token_answer,
+};
 use sitegpt_server::routes::oauth::register::Registration;
-use sitegpt_server::routes::oauth::{Form, OAuthError, json_no_store, truncate};
+use sitegpt_server::routes::oauth::{Form, OAuthError, truncate};
 use sitegpt_store::OAuthClient;
 use sitegpt_store::pulse::{NewPulseToken, PulseGrant, PulseGrantIssue, PulseTokenRecord};
 
@@ -143,13 +145,8 @@ fn issue_for(
 }
 
 fn answer(record: &PulseTokenRecord, plain: PulseAccessToken, refresh: PulseRefreshToken) -> Response {
-    json_no_store(json!({
-        "access_token": plain.expose(),
-        "token_type": "Bearer",
-        "expires_in": (record.expires_at - record.created_at).num_seconds(),
-        "scope": record.scopes.to_space_separated(),
-        "refresh_token": refresh.expose(),
-    }))
+    let lifetime = record.expires_at - record.created_at;
+    token_answer(plain.expose(), lifetime, record.scopes.to_space_separated(), refresh.expose())
 }
 
 async fn authorization_code(state: &AppState, form: &Form) -> Result<Response, OAuthError> {

@@ -139,17 +139,24 @@ pub(crate) fn refused_form() -> Response {
     page(StatusCode::FORBIDDEN, body, Vec::new())
 }
 
+/// 500, after `what` went wrong (logged with its cause, never shown).
+pub(crate) fn server_error(what: &str, cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %cause, "{what}");
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        frame("Server error", None, html! { p { "Something went wrong on our side. Retry in a moment." } }),
+        Vec::new(),
+    )
+}
+
 /// The signed-in user, if the session cookie names a live session.
 pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<PulseUser>, Response> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    state.store.session_user(session_hash(&id), Utc::now()).await.map_err(|e| {
-        tracing::error!(error = %e, "could not read a session");
-        page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            frame("Server error", None, html! { p { "Retry in a moment." } }),
-            Vec::new(),
-        )
-    })
+    state
+        .store
+        .session_user(session_hash(&id), Utc::now())
+        .await
+        .map_err(|e| server_error("could not read a session", &e))
 }
 
 /// Who is signing in, for the limit on failures: the TCP peer's address.
@@ -419,14 +426,7 @@ fn tokens_page(
 }
 
 async fn list(state: &AppState, user: &PulseUser) -> Result<Vec<PulseTokenRecord>, Response> {
-    state.store.tokens_of(&user.id).await.map_err(|e| {
-        tracing::error!(error = %e, "could not list tokens");
-        page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            frame("Server error", None, html! { p { "Retry in a moment." } }),
-            Vec::new(),
-        )
-    })
+    state.store.tokens_of(&user.id).await.map_err(|e| server_error("could not list tokens", &e))
 }
 
 pub async fn tokens(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -502,12 +502,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let token = match state.store.create_token(new).await {
         Ok(token) => token,
         Err(e) => {
-            tracing::error!(error = %e, "could not create a token");
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                frame("Server error", None, html! { p { "Retry." } }),
-                Vec::new(),
-            );
+            return server_error("could not create a token", &e);
         }
     };
     let secret = plain.expose();
@@ -580,10 +575,7 @@ pub async fn revoke(
     match state.store.revoke_token(&user.id, &id, Utc::now()).await {
         Ok(_) => see_other("/settings/tokens?revoked=1", Vec::new()),
         Err(sitegpt_store::StoreError::NotFound) => not_found(&user, &csrf(&state, &headers).0),
-        Err(e) => {
-            tracing::error!(error = %e, "could not revoke a token");
-            page(StatusCode::INTERNAL_SERVER_ERROR, frame("Server error", None, html! { p { "Retry." } }), Vec::new())
-        }
+        Err(e) => server_error("could not revoke a token", &e),
     }
 }
 
@@ -609,12 +601,7 @@ pub async fn mcp(State(state): State<AppState>, headers: HeaderMap, RawQuery(que
     let apps = match state.store.grants_of(&user.id).await {
         Ok(apps) => apps,
         Err(e) => {
-            tracing::error!(error = %e, "could not list connected apps");
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                frame("Server error", None, html! { p { "Retry in a moment." } }),
-                Vec::new(),
-            );
+            return server_error("could not list connected apps", &e);
         }
     };
     let revoked = query.as_deref() == Some("revoked=1");
@@ -704,13 +691,6 @@ pub async fn disconnect(
             let (csrf_token, _) = csrf(&state, &headers);
             not_found(&user, &csrf_token)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not disconnect an app");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                frame("Server error", None, html! { p { "Retry in a moment." } }),
-                Vec::new(),
-            )
-        }
+        Err(e) => server_error("could not disconnect an app", &e),
     }
 }

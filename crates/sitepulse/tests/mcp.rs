@@ -27,11 +27,20 @@ fn text(result: &CallToolResult) -> String {
 }
 
 async fn user_with_team(store: &Arc<dyn PulseStore>, email: &str) -> (String, String) {
+    user_with_password_and_team(store, email, "$argon2id$fake".into()).await
+}
+
+/// A verified user who owns a team on an active plan: (user id, team id).
+async fn user_with_password_and_team(
+    store: &Arc<dyn PulseStore>,
+    email: &str,
+    password_hash: String,
+) -> (String, String) {
     let user = store
         .create_user(NewPulseUser {
             email: email.into(),
             name: email.into(),
-            password_hash: "$argon2id$fake".into(),
+            password_hash,
             verified: true,
             created_at: Utc::now(),
         })
@@ -263,24 +272,8 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
     let dir = tempfile::tempdir().expect("dir");
     let store: Arc<dyn PulseStore> =
         Arc::new(SqlitePulseStore::open_serving(&dir.path().join("sitepulse.db"), Synchronous::Full).expect("open"));
-    let person = store
-        .create_user(NewPulseUser {
-            email: "oauth@example.com".into(),
-            name: "OAuth".into(),
-            password_hash: sitegpt_store::password::hash_password("correct horse"),
-            verified: true,
-            created_at: Utc::now(),
-        })
-        .await
-        .expect("user");
-    let team = NewTeam {
-        name: "Ops".into(),
-        limits: PlanLimits { plan: "pro".into(), max_sites: 10, min_cadence_seconds: 60 },
-        subscription_active: true,
-        defaults: MonitoringDefaults { cadence_seconds: 300, failure_threshold: 3, escalation_minutes: None },
-        created_at: Utc::now(),
-    };
-    let team = store.create_team(team, &person.id).await.expect("team").id;
+    let password = sitegpt_store::password::hash_password("correct horse");
+    let (person, team) = user_with_password_and_team(&store, "oauth@example.com", password).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let state = AppState::new(Arc::clone(&store), &base);
@@ -419,7 +412,7 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
     let refreshed = refreshed.await.expect("join").expect("refreshed");
     assert_ne!(refreshed.access_token().secret(), &access);
     assert!(refreshed.refresh_token().is_some_and(|r| r.secret().starts_with("sprt_")));
-    let apps = store.grants_of(&person.id).await.expect("apps");
+    let apps = store.grants_of(&person).await.expect("apps");
     assert_eq!(apps.iter().map(|g| g.client_name.as_str()).collect::<Vec<_>>(), ["Lib agent"]);
 
     // The code again: refused, and every token of the grant is revoked.
@@ -440,7 +433,7 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
         ().serve(StreamableHttpClientTransport::from_config(config)).await.is_err(),
         "the grant's tokens no longer work"
     );
-    assert!(store.grants_of(&person.id).await.expect("apps").is_empty());
+    assert!(store.grants_of(&person).await.expect("apps").is_empty());
 
     // Denying sends the client `access_denied`, with its state and our issuer.
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();

@@ -157,14 +157,21 @@ fn issue_for(grant: &Grant, client: &OAuthClient, scopes: ScopeSet) -> (GrantIss
     (GrantIssue { token, refresh_hash: refresh.hash() }, plain, refresh)
 }
 
-fn answer(record: &sitegpt_store::TokenRecord, plain: PlainToken, refresh: RefreshToken) -> Response {
+/// The token response (RFC 6749 §5.1): a bearer access token living
+/// `lifetime`, its scopes, and the next refresh token; never cached.
+pub fn token_answer(access_token: String, lifetime: Duration, scope: String, refresh_token: String) -> Response {
     json_no_store(OAuthTokenResponse {
-        access_token: plain.expose(),
+        access_token,
         token_type: "Bearer".into(),
-        expires_in: (record.expires_at - record.created_at).num_seconds(),
-        scope: record.scopes.to_space_separated(),
-        refresh_token: Some(refresh.expose()),
+        expires_in: lifetime.num_seconds(),
+        scope,
+        refresh_token: Some(refresh_token),
     })
+}
+
+fn answer(record: &sitegpt_store::TokenRecord, plain: PlainToken, refresh: RefreshToken) -> Response {
+    let lifetime = record.expires_at - record.created_at;
+    token_answer(plain.expose(), lifetime, record.scopes.to_space_separated(), refresh.expose())
 }
 
 /// `grant_type=authorization_code`.
