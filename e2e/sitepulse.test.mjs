@@ -160,28 +160,51 @@ for (const [device, viewport] of [['desktop', { width: 1280, height: 900 }], ['p
 
       ({ client, transport } = connect(provider));
       await client.connect(transport);
-      const names = (await client.listTools()).tools.map((t) => t.name).sort();
-      assert.deepEqual(names, ['sites_create', 'sites_get', 'sites_list', 'sites_update', 'teams_get', 'teams_list']);
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      for (const name of ['teams_list', 'sites_create', 'checks_run']) assert.ok(names.includes(name), name);
       const site = await client.callTool({ name: 'sites_create', arguments: { team: server.team.id, name: 'Shop', url: 'https://shop.example.com' } });
       assert.equal(site.isError, false, JSON.stringify(site));
-      const refused = await client.callTool({ name: 'checks_run', arguments: { site: site.structuredContent.id } });
-      assert.match(refused.content[0].text, /^HTTP 403: The token lacks the `checks:run` scope/);
+      // Step-up: a tool beyond the granted scopes sends the person back to
+      // consent for exactly one more scope; then the call runs.
+      await assert.rejects(
+        client.callTool({ name: 'checks_run', arguments: { site: site.structuredContent.id } }),
+        UnauthorizedError,
+      );
+      const stepUp = provider.authorizationUrls.at(-1);
+      assert.equal(stepUp.searchParams.get('scope'), 'teams:read sites:read sites:write checks:run');
+      await page.goto(stepUp.href);
+      await page.getByRole('heading', { name: 'Allow Pulse agent to access SitePulse?' }).waitFor();
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.getByRole('heading', { name: 'You can close this window' }).waitFor();
+      const stepUpCode = callback.received.at(-1).get('code');
+      await transport.finishAuth(stepUpCode);
+      assert.equal(provider.saved.scope, 'teams:read sites:read sites:write checks:run');
+      const queued = await client.callTool({ name: 'checks_run', arguments: { site: site.structuredContent.id } });
+      assert.equal(queued.isError, false, JSON.stringify(queued));
+      assert.equal(queued.structuredContent.status, 'queued');
       await client.close();
       const access = provider.saved.access_token;
       assert.equal(await api(server.base, access), 401, 'a token for /mcp is refused at /api/v1');
 
-      // Settings → MCP lists the app; disconnecting it ends its tokens.
+      // Settings → MCP lists each approval (the first, and the step-up's
+      // with checks:run); disconnecting them ends their tokens.
       await page.goto(`${server.base}/settings/mcp`);
-      assert.ok((await page.locator('table.tokens').textContent()).includes('Pulse agent'));
+      const rows = page.locator('table.tokens tbody tr');
+      assert.equal(await rows.count(), 2);
+      assert.ok((await rows.nth(0).textContent()).includes('checks:run'), 'newest first: the step-up');
+      assert.ok(!(await rows.nth(1).textContent()).includes('checks:run'));
       assert.ok(await fitsWidth(page));
       await screenshot(page, `sitepulse-mcp-apps-${device}`);
-      await page.getByRole('button', { name: 'Disconnect Pulse agent' }).click();
-      await page.waitForURL(/revoked=1/);
-      assert.ok((await page.locator('[role=status]').textContent()).includes('disconnected'));
+      for (const left of [1, 0]) {
+        await page.getByRole('button', { name: 'Disconnect Pulse agent' }).first().click();
+        await page.waitForURL(/revoked=1/);
+        assert.ok((await page.locator('[role=status]').textContent()).includes('disconnected'));
+        assert.equal(await rows.count(), left);
+      }
       ({ client, transport } = connect(provider));
       await assert.rejects(client.connect(transport), UnauthorizedError, 'the app must sign in again');
 
-      for (const secret of [code, access]) {
+      for (const secret of [code, stepUpCode, access]) {
         assert.ok(!server.logs().includes(secret.slice(5, 40)), 'no secret in the log');
       }
     } finally {

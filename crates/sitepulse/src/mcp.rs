@@ -1,10 +1,14 @@
 //! SitePulse's MCP endpoint at `/mcp` (Streamable HTTP, the official Rust
 //! SDK, stateless, answering JSON), whose tools are the API v1 routes:
 //! `teams_list`, `sites_create`, `checks_run`, … generated from the route
-//! table. A client authenticates with a personal access token as bearer
-//! (the scoped token fallback); each tool call is an in-process request to
-//! the API with that token, so a tool passes the same decision order,
-//! validation and store code as its route and both answer alike.
+//! table. A client authenticates with a token it got by signing in through
+//! OAuth (bound to `/mcp`; it sees every tool, and a call beyond its scopes
+//! is refused before it runs with `insufficient_scope`, so the client can
+//! ask the person for more) or with a personal access token as bearer (the
+//! scoped token fallback; it sees the tools of its scopes). Each tool call
+//! is an in-process request to the API with that token, so a tool passes
+//! the same decision order, validation and store code as its route and
+//! both answer alike.
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,7 +27,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
-use sitegpt_access::sitepulse::{PulseResource, PulseScopes};
+use sitegpt_access::sitepulse::{PulseDenial, PulseResource, PulseScope, PulseScopes};
 use tower::ServiceExt;
 
 use crate::api::openapi::request_bodies;
@@ -184,6 +188,8 @@ pub struct McpServer {
 struct McpCaller {
     authorization: HeaderValue,
     scopes: PulseScopes,
+    /// Signed in through OAuth: may ask for more scopes, so sees every tool.
+    can_step_up: bool,
 }
 
 fn caller(context: &RequestContext<RoleServer>) -> Result<&McpCaller, ErrorData> {
@@ -214,7 +220,10 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let caller = caller(&context)?;
-        let tools = catalog().iter().filter(|t| caller.scopes.contains(t.route.rule.scope)).map(|t| t.tool.clone());
+        let tools = catalog()
+            .iter()
+            .filter(|t| caller.can_step_up || caller.scopes.contains(t.route.rule.scope))
+            .map(|t| t.tool.clone());
         let mut result = ListToolsResult::with_all_items(tools.collect());
         result.cache_scope = Some(CacheScope::Private);
         Ok(result)
@@ -287,10 +296,45 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         Ok(facts) => facts,
         Err(error) => return unauthorized(&state, error),
     };
+    // A client that signed in through OAuth can ask the person for more
+    // scopes: it sees every tool, and a call beyond its scopes is refused
+    // before it runs with `insufficient_scope` and the scopes to ask for.
+    // A personal access token cannot grow; its call gets the API's refusal.
+    let can_step_up = matches!(&presented, api::Presented::Found(found) if found.token.audience.is_some());
+    let body = if can_step_up && parts.method == http::Method::POST {
+        let Ok(bytes) = axum::body::to_bytes(body, MESSAGE_LIMIT).await else {
+            let message = format!("The message is larger than {} KiB.", MESSAGE_LIMIT / 1024);
+            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(json!({ "message": message }))).into_response();
+        };
+        let needed = sitegpt_server::mcp::called_tool(&bytes).and_then(|name| find(&name)).map(|t| t.route.rule.scope);
+        if let Some(scope) = needed.filter(|scope| !facts.scopes.contains(*scope)) {
+            return insufficient_scope(&state, scope, facts.scopes);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
     let authorization = parts.headers.get(header::AUTHORIZATION).cloned().unwrap_or(HeaderValue::from_static(""));
     let mut request = Request::from_parts(parts, body);
-    request.extensions_mut().insert(McpCaller { authorization, scopes: facts.scopes });
+    request.extensions_mut().insert(McpCaller { authorization, scopes: facts.scopes, can_step_up });
     next.run(request).await
+}
+
+/// 403 before a call whose tool needs `scope`, naming the scopes to ask
+/// for (RFC 6750 §3.1), so the client can send the person back to consent.
+fn insufficient_scope(state: &AppState, scope: PulseScope, granted: PulseScopes) -> Response {
+    let mut wanted = granted;
+    wanted.insert(scope);
+    let challenge = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+        wanted.to_space_separated(),
+        state.public_url
+    );
+    let mut response = api::ApiError::Denied(PulseDenial::InsufficientScope(scope)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// `/mcp` with its guard.

@@ -378,13 +378,48 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
     // granted scopes, and a call.
     let config = StreamableHttpClientTransportConfig::with_uri(mcp_resource.clone()).auth_header(access.clone());
     let mcp = ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("the handshake");
-    let mut names: Vec<String> =
-        mcp.list_all_tools().await.expect("tools").iter().map(|t| t.name.to_string()).collect();
-    names.sort();
-    assert_eq!(names, ["sites_get", "sites_list", "teams_get", "teams_list"]);
+    let names: Vec<String> = mcp.list_all_tools().await.expect("tools").iter().map(|t| t.name.to_string()).collect();
+    for name in ["teams_list", "sites_list", "sites_create", "checks_run", "sites_delete"] {
+        assert!(names.contains(&name.to_owned()), "an OAuth client sees {name}, to ask for its scope: {names:?}");
+    }
     let teams = mcp.call_tool(CallToolRequestParams::new("teams_list")).await.expect("tools/call");
     assert_eq!(teams.structured_content.expect("structured")["data"][0]["id"], team.as_str());
     mcp.cancel().await.expect("close");
+
+    // A call beyond the granted scopes is refused before it runs, naming
+    // the scopes to ask the person for (step-up).
+    let beyond = tokio::task::spawn_blocking({
+        let (url, access, team) = (mcp_resource.clone(), access.clone(), team.clone());
+        move || {
+            let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "sites_create", "arguments": {"team": team, "name": "Shop", "url": "https://shop.example.com"}}});
+            match ureq::post(&url)
+                .set("authorization", &format!("Bearer {access}"))
+                .set("accept", "application/json, text/event-stream")
+                .set("mcp-protocol-version", "2025-11-25")
+                .send_json(call)
+            {
+                Err(ureq::Error::Status(status, response)) => (
+                    status,
+                    response.header("www-authenticate").unwrap_or_default().to_owned(),
+                    response.into_string().unwrap_or_default(),
+                ),
+                other => panic!("expected a refusal: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("join");
+    assert_eq!(beyond.0, 403);
+    assert_eq!(
+        beyond.1,
+        format!(
+            "Bearer error=\"insufficient_scope\", scope=\"teams:read sites:read sites:write\", \
+             resource_metadata=\"{base}/.well-known/oauth-protected-resource/mcp\""
+        )
+    );
+    assert!(beyond.2.contains("lacks the `sites:write` scope"), "{}", beyond.2);
+    assert!(store.sites_of(&team).await.expect("sites").is_empty(), "nothing was created");
 
     // Issued for /mcp, so refused at the API (RFC 8707).
     let at_api = tokio::task::spawn_blocking({

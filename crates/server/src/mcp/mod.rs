@@ -188,13 +188,19 @@ struct PeekParams {
     name: Option<String>,
 }
 
-/// The scope a message needs before it may run: a `tools/call`'s tool's.
-fn needed_scope(body: &[u8]) -> Option<Scope> {
+/// The tool a JSON-RPC message calls, if it is a `tools/call` (for any
+/// product's guard to check the tool's scope before the call runs).
+pub fn called_tool(body: &[u8]) -> Option<String> {
     let peek: Peek = serde_json::from_slice(body).ok()?;
     if peek.method.as_deref() != Some("tools/call") {
         return None;
     }
-    let tool = tools::catalog().get(peek.params?.name.as_deref()?)?;
+    peek.params?.name
+}
+
+/// The scope a message needs before it may run: a `tools/call`'s tool's.
+fn needed_scope(body: &[u8]) -> Option<Scope> {
+    let tool = tools::catalog().get(&called_tool(body)?)?;
     Some(tool.scope())
 }
 
