@@ -15,7 +15,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/oauth-protected-resource/api/v1", get(|s| protected_resource(s, PulseResource::ApiV1)))
         .route("/oauth/register", post(register))
         .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
 }
 
 fn scope_names() -> Vec<&'static str> {
@@ -56,6 +57,8 @@ async fn authorization_server(State(state): State<AppState>) -> Json<Value> {
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "registration_endpoint": format!("{issuer}/oauth/register"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -111,6 +114,34 @@ async fn token(State(state): State<AppState>, form: Form) -> Result<Response, OA
             format!("`{}` is not supported; use authorization_code or refresh_token", truncate(other, 80)),
         )),
     }
+}
+
+/// `POST /oauth/revoke` (RFC 7009): whoever holds a token may revoke it. A
+/// refresh token ends its whole grant (the app is disconnected); an access
+/// token is revoked alone, whether an app's or one made in the dashboard.
+/// Unknown and malformed tokens answer 200 as well, as the RFC requires.
+async fn revoke(State(state): State<AppState>, form: Form) -> Result<Response, OAuthError> {
+    if form.single("client_id")?.is_some() {
+        stored_client(&state, &form).await?;
+    }
+    let token = form.required("token")?;
+    form.single("token_type_hint")?;
+    let now = Utc::now();
+    if let Ok(refresh) = PulseRefreshToken::parse(token) {
+        if let Some(grant) = state.store.grant_by_refresh(refresh.hash()).await? {
+            match state.store.revoke_grant(&grant.user_id, &grant.id, now).await {
+                Ok(()) | Err(sitegpt_store::StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+            tracing::info!(grant_id = %grant.id, "grant revoked through OAuth revocation");
+        }
+    } else if let Ok(hash) = PulseAccessToken::hash_of(token)
+        && let Some(found) = state.store.token_for_auth(hash).await?
+    {
+        state.store.revoke_token(&found.token.user_id, &found.token.id, now).await?;
+        tracing::info!(token_id = %found.token.id, "token revoked through OAuth revocation");
+    }
+    Ok(sitegpt_server::routes::oauth::no_store(StatusCode::OK.into_response()))
 }
 
 /// The client named by `client_id`, which must be registered here.

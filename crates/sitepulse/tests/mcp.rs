@@ -180,10 +180,14 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_personal_access_token(
     server.abort();
 }
 
-/// The `oauth2` crate's HTTP hook, on a plain blocking HTTP client.
+/// The `oauth2` crate's HTTP hook, on a plain blocking HTTP client. The
+/// library sends revocations only to https URLs (RFC 7009 §2); the test
+/// server listens on plain loopback, so `https://127.0.0.1` is sent there.
 fn http_client(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
     use std::io::Read;
-    let mut call = ureq::request(request.method().as_str(), &request.uri().to_string());
+    let uri = request.uri().to_string();
+    let uri = uri.strip_prefix("https://127.0.0.1:").map_or(uri.clone(), |rest| format!("http://127.0.0.1:{rest}"));
+    let mut call = ureq::request(request.method().as_str(), &uri);
     for (name, value) in request.headers() {
         call = call.set(name.as_str(), value.to_str().map_err(std::io::Error::other)?);
     }
@@ -265,8 +269,8 @@ fn consent(base: &str, authorize_url: &str, decision: &str, keep: &[&str]) -> ur
 async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token() {
     use oauth2::basic::BasicClient;
     use oauth2::{
-        AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope,
-        TokenResponse, TokenUrl,
+        AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, RevocationUrl,
+        Scope, StandardRevocableToken, TokenResponse, TokenUrl,
     };
 
     let dir = tempfile::tempdir().expect("dir");
@@ -482,5 +486,66 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
     let pairs: std::collections::HashMap<String, String> = denied.query_pairs().into_owned().collect();
     assert_eq!(pairs.get("error").map(String::as_str), Some("access_denied"));
     assert_eq!(pairs.get("iss"), Some(&base));
+
+    // Revocation (RFC 7009) through the library: the access token alone,
+    // then the refresh token, which ends the grant.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("teams:read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let back = tokio::task::spawn_blocking({
+        let base = base.clone();
+        move || consent(&base, url.as_str(), "approve", &["teams:read"])
+    })
+    .await
+    .expect("join");
+    let code = back.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).expect("a code");
+    let https = base.replacen("http://", "https://", 1);
+    let revocable = client.set_revocation_url(RevocationUrl::new(format!("{https}/oauth/revoke")).expect("url"));
+    let outcome = tokio::task::spawn_blocking(move || {
+        let tokens = revocable
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request(&http_client)
+            .expect("exchanged");
+        let access = tokens.access_token().secret().clone();
+        let refresh = tokens.refresh_token().expect("refresh").clone();
+        let api_status = |token: &str| match ureq::get(&format!(
+            "{}/api/v1/teams",
+            revocable.auth_uri().url().origin().ascii_serialization()
+        ))
+        .set("authorization", &format!("Bearer {token}"))
+        .call()
+        {
+            Ok(response) => response.status(),
+            Err(ureq::Error::Status(status, _)) => status,
+            Err(e) => panic!("{e}"),
+        };
+        let before = api_status(&access);
+        revocable
+            .revoke_token(StandardRevocableToken::AccessToken(tokens.access_token().clone()))
+            .expect("revocable")
+            .request(&http_client)
+            .expect("revoked");
+        let after = api_status(&access);
+        let refreshed = revocable.exchange_refresh_token(&refresh).request(&http_client).expect("the grant lives on");
+        revocable
+            .revoke_token(StandardRevocableToken::RefreshToken(refreshed.refresh_token().expect("refresh").clone()))
+            .expect("revocable")
+            .request(&http_client)
+            .expect("revoked");
+        let ended = revocable.exchange_refresh_token(&refresh).request(&http_client);
+        let renewed = api_status(refreshed.access_token().secret());
+        (before, after, ended.is_err(), renewed)
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        outcome,
+        (200, 401, true, 401),
+        "(before, after revoking the access token, refresh ended, the grant's newer token)"
+    );
     server.abort();
 }
