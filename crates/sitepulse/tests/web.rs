@@ -243,3 +243,146 @@ async fn a_token_is_created_with_chosen_scopes_shown_once_works_and_is_revoked_a
         "the old cookie is worthless"
     );
 }
+
+impl Browser {
+    /// A raw request to the application: (status, `WWW-Authenticate` or
+    /// `Location`, body).
+    async fn raw(&self, method: &str, path: &str, content_type: &str, body: &str) -> (StatusCode, String, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_owned()))
+            .expect("request");
+        let response = app(self.state.clone()).oneshot(request).await.expect("answer");
+        let status = response.status();
+        let header = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .or(response.headers().get(header::LOCATION))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        (status, header, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
+    }
+
+    async fn register(&self, metadata: &str) -> (StatusCode, serde_json::Value) {
+        let (status, _, body) = self.raw("POST", "/oauth/register", "application/json", metadata).await;
+        (status, serde_json::from_str(&body).expect("JSON"))
+    }
+}
+
+#[tokio::test]
+async fn wrong_oauth_requests_get_clear_refusals_and_never_a_redirect_to_an_unregistered_address() {
+    let mut browser = Browser::new().await;
+    // Registration: JSON only, public clients, safe redirect URIs.
+    let (status, _, body) = browser.raw("POST", "/oauth/register", "text/plain", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("invalid_client_metadata"), "{body}");
+    let (status, error) = browser.register(r#"{"redirect_uris":["http://evil.example.com/cb"]}"#).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_redirect_uri")));
+    let (status, error) = browser
+        .register(r#"{"redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#)
+        .await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client_metadata")));
+    let (status, client) =
+        browser.register(r#"{"client_name":"Agent","redirect_uris":["http://127.0.0.1:9/cb"]}"#).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let client_id = client["client_id"].as_str().expect("client_id").to_owned();
+
+    // The client and its redirect URI are checked first, on a page here.
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let authorize = |extra: &str| {
+        format!(
+            "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s1{extra}"
+        )
+    };
+    let unknown =
+        browser.get("/oauth/authorize?response_type=code&client_id=oc_nope&redirect_uri=http://127.0.0.1:9/cb").await;
+    assert_eq!((unknown.status, unknown.location.as_deref()), (StatusCode::BAD_REQUEST, None));
+    assert!(unknown.body.contains("Unknown application"));
+    let elsewhere = browser
+        .get(&format!(
+            "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http://127.0.0.1:9/other"
+        ))
+        .await;
+    assert_eq!((elsewhere.status, elsewhere.location.as_deref()), (StatusCode::BAD_REQUEST, None));
+    assert!(elsewhere.body.contains("did not register"));
+
+    // Then the rest goes back to the client, with its state and our issuer.
+    for (extra, error) in [
+        ("", "invalid_request"),
+        ("&code_challenge_method=plain&code_challenge=x", "invalid_request"),
+        (&format!("&code_challenge_method=S256&code_challenge={challenge}&scope=sites:fly") as &str, "invalid_scope"),
+        (
+            &format!("&code_challenge_method=S256&code_challenge={challenge}&resource=http://other.example/mcp"),
+            "invalid_target",
+        ),
+    ] {
+        let page = browser.get(&authorize(extra)).await;
+        let location = page.location.unwrap_or_default();
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{extra}");
+        assert!(location.starts_with("http://127.0.0.1:9/cb?error="), "{location}");
+        let query: HashMap<String, String> =
+            url::Url::parse(&location).expect("a URL").query_pairs().into_owned().collect();
+        assert_eq!(query.get("error").map(String::as_str), Some(error), "{extra}");
+        assert_eq!((query["state"].as_str(), query["iss"].as_str()), ("s1", "http://127.0.0.1:8090"));
+    }
+
+    // A valid request waits for the person to sign in; the consent form
+    // refuses a scope that was not asked for, and one without any.
+    let valid = authorize(&format!("&code_challenge_method=S256&code_challenge={challenge}&scope=sites:read"));
+    let page = browser.get(&valid).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location.as_deref().is_some_and(|l| l.starts_with("/login?next=%2Foauth%2Fauthorize")));
+    browser.sign_in("ada@example.com").await;
+    let consent = browser.get(&valid).await;
+    assert_eq!(consent.status, StatusCode::OK);
+    assert!(consent.body.contains("Allow Agent to access SitePulse?"));
+    let query: Vec<(String, String)> =
+        url::Url::parse(&format!("http://x{valid}")).expect("url").query_pairs().into_owned().collect();
+    let mut fields: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    fields.push(("decision", "approve"));
+    let mut beyond = fields.clone();
+    beyond.push(("grant_scope", "sites:delete"));
+    let refused = browser.post("/oauth/authorize", &beyond).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("`sites:delete` was not asked for."));
+    let none = browser.post("/oauth/authorize", &fields).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.body.contains("Tick at least one permission"));
+    assert_eq!((refused.location, none.location), (None, None), "no code goes back to the client");
+
+    // The token endpoint: form bodies, known grant types and clients, live codes.
+    for (content_type, body, status, error) in [
+        ("application/json", "{}", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("application/x-www-form-urlencoded", "", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("application/x-www-form-urlencoded", "grant_type=password", StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        (
+            "application/x-www-form-urlencoded",
+            "grant_type=authorization_code&client_id=oc_nope&code=x&redirect_uri=x&code_verifier=x",
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            &format!(
+                "grant_type=authorization_code&client_id={client_id}&code=abc&redirect_uri=http://127.0.0.1:9/cb&code_verifier={}",
+                "v".repeat(43)
+            ) as &str,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            &format!("grant_type=refresh_token&client_id={client_id}&refresh_token=sprt_nope") as &str,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+    ] {
+        let (got, _, answer) = browser.raw("POST", "/oauth/token", content_type, body).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&answer).expect("JSON")["error"], error, "{body}");
+    }
+}
