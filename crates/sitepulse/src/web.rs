@@ -213,9 +213,18 @@ pub async fn home() -> Response {
 }
 
 /// Where to go after signing in: a path of this server, else the tokens page.
+/// Only printable ASCII, so nothing a browser drops from a URL (a tab, a
+/// newline) can turn `/\t/host` into `//host`, another site.
 fn after_sign_in(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            path
+        }
         _ => "/settings/tokens",
     }
 }
@@ -692,5 +701,32 @@ pub async fn disconnect(
             not_found(&user, &csrf_token)
         }
         Err(e) => server_error("could not disconnect an app", &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_sign_in;
+
+    #[test]
+    fn after_signing_in_only_paths_of_this_server_are_followed() {
+        assert_eq!(
+            after_sign_in(Some("/oauth/authorize?client_id=oc_1&scope=a%20b")),
+            "/oauth/authorize?client_id=oc_1&scope=a%20b"
+        );
+        assert_eq!(after_sign_in(Some("/settings/mcp")), "/settings/mcp");
+        for elsewhere in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "evil",
+            "/ x",
+            "",
+        ] {
+            assert_eq!(after_sign_in(Some(elsewhere)), "/settings/tokens", "{elsewhere:?}");
+        }
+        assert_eq!(after_sign_in(None), "/settings/tokens");
     }
 }
