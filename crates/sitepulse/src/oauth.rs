@@ -87,10 +87,7 @@ async fn protected_resource(State(state): State<AppState>, resource: PulseResour
 
 /// `POST /oauth/register`: a public client, which proves itself with PKCE.
 async fn register(State(state): State<AppState>, request: Request) -> Result<Response, OAuthError> {
-    let address = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let address = sitegpt_server::conn::client_addr(request.extensions());
     let registration = Registration::read(request, &state).await?;
     // Each registration stores a row: counted once the request is valid.
     if let Some(wait) = state.registrations.blocked(&address) {

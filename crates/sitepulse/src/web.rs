@@ -159,12 +159,6 @@ pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<O
         .map_err(|e| server_error("could not read a session", &e))
 }
 
-/// Who is signing in, for the limit on failures: the TCP peer's address.
-fn client_key(extensions: &axum::http::Extensions) -> String {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
 
 fn sign_in_first() -> Response {
     see_other("/login", Vec::new())
@@ -281,7 +275,7 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
     let password = form.get("password").unwrap_or_default();
     let next = form.get("next");
-    let key = format!("{}|{email}", client_key(&parts.extensions));
+    let key = format!("{}|{email}", sitegpt_server::conn::client_addr(&parts.extensions));
     if state.sign_in_failures.blocked(&key).is_some() {
         let body = login_form(&token, &email, next, Some("Too many failed attempts. Wait ten minutes, then retry."));
         return page(StatusCode::TOO_MANY_REQUESTS, body, Vec::new());
