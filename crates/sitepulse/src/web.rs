@@ -159,7 +159,6 @@ pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<O
         .map_err(|e| server_error("could not read a session", &e))
 }
 
-
 fn sign_in_first() -> Response {
     see_other("/login", Vec::new())
 }
