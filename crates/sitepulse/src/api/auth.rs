@@ -73,6 +73,15 @@ impl Caller {
         authorize_team(self.rule, standing)?;
         found.ok_or(ApiError::Denied(PulseDenial::NotFound))
     }
+
+    /// A record the route names (a site, a check run, an issue) with its
+    /// team, once the caller passed steps 4–6 in that team; a record that
+    /// does not exist answers as one of a team the caller is not in.
+    pub async fn record_in_team<T>(&self, record: Option<T>, team_of: fn(&T) -> &str) -> Result<(T, Team), ApiError> {
+        let (team, _) = self.in_team(record.as_ref().map(team_of)).await?;
+        let record = record.ok_or(ApiError::Denied(PulseDenial::NotFound))?;
+        Ok((record, team))
+    }
 }
 
 /// What a request presents as its bearer token, looked up.

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use sitegpt_store::pulse::{MonitoringDefaults, NewSite, SitePatch};
+use sitegpt_store::pulse::{CheckRun, Issue, MonitoringDefaults, NewSite, Site, SitePatch, Team};
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -85,15 +85,8 @@ pub async fn create_site(
 }
 
 /// The site and its team, once the caller passed steps 4–6 in that team.
-async fn site_in_team(
-    state: &AppState,
-    caller: &Caller,
-    site_id: &str,
-) -> Result<(sitegpt_store::pulse::Site, sitegpt_store::pulse::Team), ApiError> {
-    let site = state.store.site(site_id).await?;
-    let (team, _) = caller.in_team(site.as_ref().map(|s| s.team_id.as_str())).await?;
-    let site = site.ok_or(ApiError::Denied(sitegpt_access::sitepulse::PulseDenial::NotFound))?;
-    Ok((site, team))
+async fn site_in_team(state: &AppState, caller: &Caller, site_id: &str) -> Result<(Site, Team), ApiError> {
+    caller.record_in_team(state.store.site(site_id).await?, |s: &Site| &s.team_id).await
 }
 
 pub async fn site(
@@ -159,9 +152,7 @@ pub async fn check(
     caller: Caller,
     Path(run_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let run = state.store.check_run(&run_id).await?;
-    caller.in_team(run.as_ref().map(|r| r.team_id.as_str())).await?;
-    let run = run.ok_or(ApiError::Denied(sitegpt_access::sitepulse::PulseDenial::NotFound))?;
+    let (run, _) = caller.record_in_team(state.store.check_run(&run_id).await?, |r: &CheckRun| &r.team_id).await?;
     Ok(data(CheckView::from(run)))
 }
 
@@ -170,9 +161,8 @@ pub async fn delete_check(
     caller: Caller,
     Path(run_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let run = state.store.check_run(&run_id).await?;
-    caller.in_team(run.as_ref().map(|r| r.team_id.as_str())).await?;
-    state.store.delete_run(&run_id).await?;
+    let (run, _) = caller.record_in_team(state.store.check_run(&run_id).await?, |r: &CheckRun| &r.team_id).await?;
+    state.store.delete_run(&run.id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -200,8 +190,6 @@ pub async fn issue(
     caller: Caller,
     Path(issue_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let issue = state.store.issue(&issue_id).await?;
-    caller.in_team(issue.as_ref().map(|i| i.team_id.as_str())).await?;
-    let issue = issue.ok_or(ApiError::Denied(sitegpt_access::sitepulse::PulseDenial::NotFound))?;
+    let (issue, _) = caller.record_in_team(state.store.issue(&issue_id).await?, |i: &Issue| &i.team_id).await?;
     Ok(data(IssueView::from(issue)))
 }
