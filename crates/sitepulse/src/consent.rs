@@ -21,9 +21,7 @@ use sitegpt_store::OAuthClient;
 use sitegpt_store::pulse::{NewPulseGrant, PulseUser};
 
 use crate::api::AppState;
-use crate::web::{
-    Form, csrf, frame, page, page_posting_to, refused_form, scope_choices, see_other, sign_in_then, signed_in,
-};
+use crate::web::{csrf, frame, page, page_posting_to, posted, scope_choices, viewer};
 
 /// A checked authorization request.
 #[derive(Debug)]
@@ -140,9 +138,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
         Ok(auth) => auth,
         Err(refusal) => return refused(&state, refusal),
     };
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_then(&format!("/oauth/authorize?{query}")),
+    let user = match viewer(&state, &headers, Some(&format!("/oauth/authorize?{query}"))).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     let (csrf_token, cookies) = csrf(&state, &headers);
@@ -155,13 +152,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
 
 /// `POST /oauth/authorize`: the person's decision.
 pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    if !form.csrf_ok(&headers) {
-        return refused_form();
-    }
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return see_other("/login", Vec::new()),
+    let (form, user) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let (csrf_token, _) = csrf(&state, &headers);

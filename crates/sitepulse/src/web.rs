@@ -159,6 +159,32 @@ pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<O
         .map_err(|e| server_error("could not read a session", &e))
 }
 
+/// The signed-in person, or the answer that sends them to sign in first
+/// (coming back to `back_to`, if given).
+pub(crate) async fn viewer(
+    state: &AppState,
+    headers: &HeaderMap,
+    back_to: Option<&str>,
+) -> Result<PulseUser, Response> {
+    match signed_in(state, headers).await? {
+        Some(user) => Ok(user),
+        None => Err(back_to.map_or_else(sign_in_first, sign_in_then)),
+    }
+}
+
+/// A form posted by the signed-in person: its fields, once its CSRF token
+/// is this browser's; otherwise the refusal, or the way to sign in.
+pub(crate) async fn posted(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Form, PulseUser), Response> {
+    let form = Form::parse(body);
+    if !form.csrf_ok(headers) {
+        return Err(refused_form());
+    }
+    match signed_in(state, headers).await? {
+        Some(user) => Ok((form, user)),
+        None => Err(sign_in_first()),
+    }
+}
+
 fn sign_in_first() -> Response {
     see_other("/login", Vec::new())
 }
@@ -432,9 +458,8 @@ async fn list(state: &AppState, user: &PulseUser) -> Result<Vec<PulseTokenRecord
 }
 
 pub async fn tokens(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+    let user = match viewer(&state, &headers, None).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     let tokens = match list(&state, &user).await {
@@ -457,13 +482,8 @@ pub async fn tokens(State(state): State<AppState>, headers: HeaderMap, RawQuery(
 }
 
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    if !form.csrf_ok(&headers) {
-        return refused_form();
-    }
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+    let (form, user) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let (csrf_token, _) = csrf(&state, &headers);
@@ -532,9 +552,8 @@ async fn own_token(state: &AppState, user: &PulseUser, id: &str) -> Result<Optio
 }
 
 pub async fn confirm_revoke(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+    let user = match viewer(&state, &headers, None).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     let token = match own_token(&state, &user, &id).await {
@@ -566,12 +585,8 @@ pub async fn revoke(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if !Form::parse(&body).csrf_ok(&headers) {
-        return refused_form();
-    }
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+    let (_, user) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     match state.store.revoke_token(&user.id, &id, Utc::now()).await {
@@ -595,9 +610,8 @@ fn not_found(user: &PulseUser, csrf: &str) -> Response {
 /// Settings → MCP: how AI clients connect to SitePulse's MCP endpoint, and
 /// the apps connected through OAuth, each revocable.
 pub async fn mcp(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_then("/settings/mcp"),
+    let user = match viewer(&state, &headers, Some("/settings/mcp")).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     let apps = match state.store.grants_of(&user.id).await {
@@ -676,12 +690,8 @@ pub async fn disconnect(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if !Form::parse(&body).csrf_ok(&headers) {
-        return refused_form();
-    }
-    let user = match signed_in(&state, &headers).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return sign_in_first(),
+    let (_, user) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     match state.store.revoke_grant(&user.id, &id, Utc::now()).await {
