@@ -10,11 +10,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use sitegpt_api_types::{FieldError, PathSegment};
 
-pub use crate::context::{RequestContext, request_id};
+pub use crate::context::{RequestContext, RequestId, request_id};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,30 +21,6 @@ use crate::state::AppState;
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// What a request id is made of: none of it needs escaping in JSON.
-pub fn request_id_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
-}
-
-fn acceptable_request_id(value: &HeaderValue) -> Option<&str> {
-    let s = value.to_str().ok()?;
-    let ok = (1..=128).contains(&s.len()) && s.bytes().all(request_id_byte);
-    ok.then_some(s)
-}
-
-/// A fresh id: 96 random bits from the thread's CSPRNG, in hex. Request ids
-/// are not secrets; they only need to be unique.
-fn new_request_id() -> Arc<str> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let value: u128 = rand::thread_rng().r#gen::<u128>() >> 32;
-    // `req_` and 24 hex digits, written in place: one allocation, the Arc's.
-    let mut id = *b"req_000000000000000000000000";
-    for (i, digit) in id[4..].iter_mut().enumerate() {
-        *digit = HEX[((value >> (4 * (23 - i))) & 0xf) as usize];
-    }
-    Arc::from(std::str::from_utf8(&id).unwrap_or("req_unknown"))
-}
 
 /// Middleware: assigns the request id, makes it and the resource metadata
 /// URL available to error rendering, sets `X-Request-Id`, and writes one
@@ -61,9 +36,9 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
         crate::conn::resolve_client(&mut parts.extensions, &parts.headers, &state.trusted_proxies.0);
         Request::from_parts(parts, body)
     };
-    let request_id: Arc<str> = match request.headers().get(&REQUEST_ID_HEADER).and_then(acceptable_request_id) {
-        Some(id) => id.into(),
-        None => new_request_id(),
+    let request_id = match request.headers().get(&REQUEST_ID_HEADER).and_then(RequestId::from_client) {
+        Some(id) => id,
+        None => RequestId::generate(),
     };
     let method = request.method().clone();
     // Answers to a credential are for that client alone: no shared cache
@@ -77,13 +52,13 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
     // router's own shared string, not copied.
     let route = request.extensions().get::<MatchedPath>().cloned();
     let context = RequestContext {
-        request_id: Arc::clone(&request_id),
+        request_id: request_id.clone(),
         resource_metadata: Arc::clone(&state.resource_metadata),
         client: crate::conn::client_ip(request.extensions()),
         user_agent: request.headers().get(header::USER_AGENT).cloned(),
     };
     let mut response = context.scope(next.run(request)).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(value) = request_id.header_value() {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     if credentialed && !response.headers().contains_key(header::CACHE_CONTROL) {
@@ -335,17 +310,23 @@ mod tests {
 
     #[test]
     fn request_ids_from_clients_are_checked() {
-        assert_eq!(acceptable_request_id(&HeaderValue::from_static("abc-123_x.y:z")), Some("abc-123_x.y:z"));
-        assert_eq!(acceptable_request_id(&HeaderValue::from_static("has space")), None);
-        assert_eq!(acceptable_request_id(&HeaderValue::from_static("")), None);
-        let long = "a".repeat(129);
-        assert_eq!(acceptable_request_id(&HeaderValue::from_str(&long).expect("ascii")), None);
-        let id = new_request_id();
-        assert!(id.starts_with("req_") && id.len() == 28, "{id}");
-        assert!(id[4..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{id}");
-        assert_ne!(new_request_id(), id, "fresh each time");
-        // And one the server would accept back from a client.
-        assert!(acceptable_request_id(&HeaderValue::from_str(&id).expect("ascii")).is_some());
+        let from = |value: &[u8]| {
+            RequestId::from_client(&HeaderValue::from_bytes(value).expect("a header value")).map(|id| id.to_string())
+        };
+        assert_eq!(from(b"abc-123_x.y:z").as_deref(), Some("abc-123_x.y:z"));
+        assert_eq!(from(&[b'a'; 128]).map(|id| id.len()), Some(128));
+        // Bytes a header value may hold but a request id may not.
+        for refused in [&b"has space"[..], b"", &[b'a'; 129], b"a\"b", b"a\\b", b"caf\xc3\xa9", b"a\tb", b"a/b"] {
+            assert_eq!(from(refused), None, "{refused:?}");
+        }
+        let id = RequestId::generate();
+        let text = id.as_str();
+        assert!(text.starts_with("req_") && text.len() == 28, "{id}");
+        assert!(text[4..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{id}");
+        assert_ne!(RequestId::generate(), id, "fresh each time");
+        // And one the server would accept back from a client, as the same header.
+        let header = id.header_value().expect("a header value");
+        assert_eq!((header.to_str().ok(), RequestId::from_client(&header)), (Some(text), Some(id.clone())));
     }
 
     #[test]

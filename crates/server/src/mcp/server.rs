@@ -3,8 +3,6 @@
 //! the same authorization, validation and store code as its route and both
 //! always answer alike.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{self, HeaderValue, header};
@@ -237,7 +235,7 @@ impl McpServer {
     /// name and outcome (never its arguments).
     pub async fn run(&self, tool: &ToolRoute, arguments: JsonObject, parts: &http::request::Parts) -> ToolAnswer {
         let api_context = parts.extensions.get::<ApiContext>().cloned().unwrap_or_else(ApiContext::current);
-        let request_id = Arc::clone(&api_context.request_id);
+        let request_id = api_context.request_id.clone();
         let answer = api_context.scope(self.call(tool, arguments, parts)).await;
         let outcome = answer.outcome();
         tracing::info!(target: "sitegpt::mcp", request_id = %request_id, tool = tool.name(), outcome = %outcome, "tool call");

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::request::request_id;
+use crate::request::{RequestId, request_id};
 
 /// `200 {"ok": true, "data": …, "meta": {"requestId": …}}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
@@ -35,7 +35,7 @@ pub fn created<T: Serialize>(data: T) -> Response {
 /// The success envelope with any status.
 pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
     let request_id = request_id();
-    let body = Envelope { ok: true, data, meta: MetaRef { request_id: &request_id } };
+    let body = Envelope { ok: true, data, meta: MetaRef { request_id: request_id.as_str() } };
     // One buffer, sized for most answers, moved into the body without a copy.
     let mut buf = Vec::with_capacity(ENVELOPE_CAPACITY);
     match serde_json::to_writer(&mut buf, &body) {
@@ -56,32 +56,24 @@ fn json(status: StatusCode, buf: Vec<u8>) -> Response {
 /// `200` with `data` already serialized: the envelope's text around it,
 /// byte for byte what [`ok`] writes, without serializing `data` again.
 pub fn ok_raw(data: &serde_json::value::RawValue) -> Response {
-    match raw_envelope(data.get(), &request_id()) {
-        Ok(buf) => json(StatusCode::OK, buf),
-        Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
-    }
+    json(StatusCode::OK, raw_envelope(data.get(), &request_id()))
 }
 
-/// The envelope around `data`, in a buffer of exactly its length when the
-/// request id needs no escaping (as generated ids never do), so the body
-/// takes it over without another allocation.
-fn raw_envelope(data: &str, request_id: &str) -> serde_json::Result<Vec<u8>> {
+/// The envelope around `data`, in a buffer of exactly its length, so the
+/// body takes it over without another allocation. A request id's bytes
+/// need no escaping in JSON ([`RequestId`]), so they are copied as they are.
+fn raw_envelope(data: &str, request_id: &RequestId) -> Vec<u8> {
     const HEAD: &[u8] = br#"{"ok":true,"data":"#;
-    const META: &[u8] = br#","meta":{"requestId":"#;
-    let mut buf = Vec::with_capacity(HEAD.len() + data.len() + META.len() + request_id.len() + 4);
+    const META: &[u8] = br#","meta":{"requestId":""#;
+    const TAIL: &[u8] = br#""}}"#;
+    let id = request_id.as_str().as_bytes();
+    let mut buf = Vec::with_capacity(HEAD.len() + data.len() + META.len() + id.len() + TAIL.len());
     buf.extend_from_slice(HEAD);
     buf.extend_from_slice(data.as_bytes());
     buf.extend_from_slice(META);
-    // A request id needs no escaping; anything else goes through the serializer.
-    if request_id.bytes().all(crate::request::request_id_byte) {
-        buf.push(b'"');
-        buf.extend_from_slice(request_id.as_bytes());
-        buf.push(b'"');
-    } else {
-        serde_json::to_writer(&mut buf, request_id)?;
-    }
-    buf.extend_from_slice(b"}}");
-    Ok(buf)
+    buf.extend_from_slice(id);
+    buf.extend_from_slice(TAIL);
+    buf
 }
 
 /// The first allocation for an answer's JSON: the account, a token or a
@@ -111,16 +103,19 @@ mod tests {
     use sitegpt_api_types::Success;
 
     use super::*;
-    use crate::context::RequestContext;
+    use crate::context::{RequestContext, request_id_byte};
+
+    fn id(text: &'static str) -> RequestId {
+        RequestId::from_client(&HeaderValue::from_static(text)).expect("an acceptable request id")
+    }
+
+    fn context(request_id: &'static str) -> RequestContext {
+        RequestContext { request_id: id(request_id), resource_metadata: Arc::from(""), client: None, user_agent: None }
+    }
 
     #[tokio::test]
     async fn the_envelope_is_what_clients_read_as_success() {
-        let context = RequestContext {
-            request_id: Arc::from("req_0123"),
-            resource_metadata: Arc::from(""),
-            client: None,
-            user_agent: None,
-        };
+        let context = context("req_0123");
         let data = serde_json::json!({"name": "a \"quoted\" name", "items": (0..200).collect::<Vec<_>>()});
         let response = context.scope(async { created(&data) }).await;
         assert_eq!(response.status(), StatusCode::CREATED);
@@ -134,12 +129,7 @@ mod tests {
 
     #[tokio::test]
     async fn raw_data_gets_the_same_envelope_byte_for_byte() {
-        let context = RequestContext {
-            request_id: Arc::from("req_\"quoted\""),
-            resource_metadata: Arc::from(""),
-            client: None,
-            user_agent: None,
-        };
+        let context = context("req_AZaz09-_.:");
         let data = serde_json::json!({"user": {"id": "usr_1", "name": "Ünïcode \u{1F600}"}, "scopes": ["a", "b"]});
         let raw = serde_json::value::to_raw_value(&data).expect("raw");
         let (slow, fast) = context.scope(async { (ok(&data), ok_raw(&raw)) }).await;
@@ -149,23 +139,33 @@ mod tests {
         let fast = to_bytes(fast.into_body(), usize::MAX).await.expect("body");
         assert_eq!(fast, slow);
         let parsed: Success<serde_json::Value> = serde_json::from_slice(&fast).expect("a success envelope");
-        assert_eq!((parsed.data, parsed.meta.request_id.as_str()), (data, "req_\"quoted\""));
+        assert_eq!((parsed.data, parsed.meta.request_id.as_str()), (data, "req_AZaz09-_.:"));
     }
 
     #[test]
     fn a_raw_envelope_fills_its_buffer_exactly() {
-        let buf = raw_envelope(r#"{"a":1}"#, "req_0123abcd").expect("written");
+        let buf = raw_envelope(r#"{"a":1}"#, &id("req_0123abcd"));
         assert_eq!(buf, br#"{"ok":true,"data":{"a":1},"meta":{"requestId":"req_0123abcd"}}"#);
         assert_eq!(buf.len(), buf.capacity());
         // Every character a request id may hold, written as JSON would.
-        let id = "AZaz09-_.:req";
-        let buf = raw_envelope("1", id).expect("written");
+        let all = "AZaz09-_.:req";
+        let buf = raw_envelope("1", &id(all));
         let parsed: Success<u8> = serde_json::from_slice(&buf).expect("a success envelope");
-        assert_eq!(parsed.meta.request_id, id);
+        assert_eq!(parsed.meta.request_id, all);
         assert_eq!(
             buf,
-            serde_json::to_vec(&Envelope { ok: true, data: 1, meta: MetaRef { request_id: id } }).expect("json")
+            serde_json::to_vec(&Envelope { ok: true, data: 1, meta: MetaRef { request_id: all } }).expect("json")
         );
+    }
+
+    #[test]
+    fn no_byte_a_request_id_may_hold_is_escaped_in_json() {
+        let allowed: Vec<u8> = (0..=u8::MAX).filter(|&b| request_id_byte(b)).collect();
+        assert_eq!(allowed.len(), 26 + 26 + 10 + 4);
+        for b in allowed {
+            let text = char::from(b).to_string();
+            assert_eq!(serde_json::to_string(&text).expect("json"), format!("\"{text}\""));
+        }
     }
 
     #[tokio::test]
