@@ -31,8 +31,9 @@ pub struct Verified {
     /// it depends only on what is cached here.
     pub account_data: OnceLock<Box<RawValue>>,
     /// When this node last had `lastUsedAt` written for the token
-    /// (milliseconds since the Unix epoch; 0: not yet).
-    used_at: AtomicI64,
+    /// (milliseconds since the Unix epoch; 0: not yet), shared by every
+    /// thread's copy of the entry.
+    used_at: Arc<AtomicI64>,
 }
 
 impl Verified {
@@ -48,7 +49,20 @@ impl Verified {
             audience: auth.token.audience,
             allowed_ips: auth.token.allowed_ips.clone(),
         };
-        Verified { auth, facts, account_data: OnceLock::new(), used_at: AtomicI64::new(0) }
+        Verified { auth, facts, account_data: OnceLock::new(), used_at: Arc::new(AtomicI64::new(0)) }
+    }
+
+    /// A copy of this entry for one thread's front cache: requests on that
+    /// thread then count references to their own copy, and no two threads
+    /// write to one reference count on every request. Only the record of
+    /// the token's last use stays shared.
+    fn copy_for_thread(&self) -> Verified {
+        Verified {
+            auth: self.auth.clone(),
+            facts: self.facts.clone(),
+            account_data: self.account_data.clone(),
+            used_at: Arc::clone(&self.used_at),
+        }
     }
 }
 
@@ -251,7 +265,8 @@ mod front {
             if front.is_empty() {
                 front.resize_with(SLOTS, || None);
             }
-            front[slot(&hash)] = Some(Entry { verifier, generation, hash, epoch, verified: Arc::clone(verified) });
+            let verified = Arc::new(verified.copy_for_thread());
+            front[slot(&hash)] = Some(Entry { verifier, generation, hash, epoch, verified });
         });
     }
 }
@@ -425,14 +440,36 @@ mod tests {
         let mut other = [7; 32];
         other[31] = 8;
         let other = TokenHash(other);
+        token.account_data.set(RawValue::from_string("{}".into()).expect("json")).expect("unset");
         front::put(1, 0, hash, 5, &token);
-        assert!(front::get(1, 0, &hash, 5).is_some_and(|v| Arc::ptr_eq(&v, &token)));
+        let front = front::get(1, 0, &hash, 5).expect("served from the thread's front");
+        // The thread's own copy (no reference count shared across threads)…
+        assert!(!Arc::ptr_eq(&front, &token));
+        assert_eq!((&front.auth, &front.facts), (&token.auth, &token.facts));
+        assert_eq!(front.account_data.get().map(|d| d.get()), Some("{}"));
+        assert!(Arc::ptr_eq(&front::get(1, 0, &hash, 5).expect("again"), &front), "one copy per thread");
         assert!(front::get(2, 0, &hash, 5).is_none(), "another verifier (another store)");
         assert!(front::get(1, 1, &hash, 5).is_none(), "cleared since");
         assert!(front::get(1, 0, &hash, 6).is_none(), "the epoch moved");
         assert!(front::get(1, 0, &other, 5).is_none(), "another token in the same slot");
         let elsewhere = std::thread::spawn(move || front::get(1, 0, &hash, 5).is_none());
         assert!(elsewhere.join().expect("thread"), "each thread has its own");
+    }
+
+    #[tokio::test]
+    async fn a_threads_copy_shares_the_record_of_the_last_use() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> =
+            Arc::new(sitegpt_store::sqlite::SqliteStore::open(&dir.path().join("db")).expect("store"));
+        let recorder = UsageRecorder::new(store);
+        let shared = verified(1);
+        let copy = shared.copy_for_thread();
+        let now = Utc::now();
+        recorder.record(&copy, now, || None, || None);
+        recorder.record(&shared, now + chrono::Duration::seconds(1), || None, || None);
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 1, "once a minute, whichever copy was used");
+        recorder.record(&shared, now + chrono::Duration::seconds(61), || None, || None);
+        assert_eq!(recorder.pending.lock().expect("lock").len(), 2);
     }
 
     #[tokio::test]
