@@ -456,12 +456,18 @@ mod tests {
         assert!(elsewhere.join().expect("thread"), "each thread has its own");
     }
 
-    #[tokio::test]
-    async fn a_threads_copy_shares_the_record_of_the_last_use() {
+    /// A recorder writing to a SQLite file in a directory of its own (kept
+    /// while the directory is).
+    fn recorder() -> (tempfile::TempDir, UsageRecorder) {
         let dir = tempfile::tempdir().expect("dir");
         let store: Arc<dyn Store> =
             Arc::new(sitegpt_store::sqlite::SqliteStore::open(&dir.path().join("db")).expect("store"));
-        let recorder = UsageRecorder::new(store);
+        (dir, UsageRecorder::new(store))
+    }
+
+    #[tokio::test]
+    async fn a_threads_copy_shares_the_record_of_the_last_use() {
+        let (_dir, recorder) = recorder();
         let shared = verified(1);
         let copy = shared.copy_for_thread();
         let now = Utc::now();
@@ -474,10 +480,7 @@ mod tests {
 
     #[tokio::test]
     async fn uses_are_recorded_once_a_minute_and_the_buffer_is_bounded() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store: Arc<dyn Store> =
-            Arc::new(sitegpt_store::sqlite::SqliteStore::open(&dir.path().join("db")).expect("store"));
-        let recorder = UsageRecorder::new(store);
+        let (_dir, recorder) = recorder();
         let now = Utc::now();
         let one = verified(0);
         let agent = axum::http::HeaderValue::from_static("curl/8.5.0\tok");
