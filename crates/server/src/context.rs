@@ -100,7 +100,13 @@ impl RequestContext {
 
 /// The request id of the request being served.
 pub fn request_id() -> RequestId {
-    CONTEXT.try_with(|context| context.request_id.clone()).unwrap_or_else(|_| RequestId::unknown())
+    with_request_id(RequestId::clone)
+}
+
+/// `f` of the request id of the request being served, borrowed (no
+/// reference count taken).
+pub fn with_request_id<T>(f: impl Fn(&RequestId) -> T) -> T {
+    CONTEXT.try_with(|context| f(&context.request_id)).unwrap_or_else(|_| f(&RequestId::unknown()))
 }
 
 /// The longest `User-Agent` kept.

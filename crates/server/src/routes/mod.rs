@@ -19,8 +19,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::context::with_request_id;
 use crate::error::ApiError;
-use crate::request::{RequestId, request_id};
+use crate::request::RequestId;
 
 /// `200 {"ok": true, "data": …, "meta": {"requestId": …}}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
@@ -34,12 +35,14 @@ pub fn created<T: Serialize>(data: T) -> Response {
 
 /// The success envelope with any status.
 pub fn envelope<T: Serialize>(status: StatusCode, data: T) -> Response {
-    let request_id = request_id();
-    let body = Envelope { ok: true, data, meta: MetaRef { request_id: request_id.as_str() } };
     // One buffer, sized for most answers, moved into the body without a copy.
-    let mut buf = Vec::with_capacity(ENVELOPE_CAPACITY);
-    match serde_json::to_writer(&mut buf, &body) {
-        Ok(()) => json(status, buf),
+    let written = with_request_id(|request_id| {
+        let body = Envelope { ok: true, data: &data, meta: MetaRef { request_id: request_id.as_str() } };
+        let mut buf = Vec::with_capacity(ENVELOPE_CAPACITY);
+        serde_json::to_writer(&mut buf, &body).map(|()| buf)
+    });
+    match written {
+        Ok(buf) => json(status, buf),
         Err(e) => ApiError::Internal(format!("could not serialize the answer: {e}")).into_response(),
     }
 }
@@ -56,7 +59,7 @@ fn json(status: StatusCode, buf: Vec<u8>) -> Response {
 /// `200` with `data` already serialized: the envelope's text around it,
 /// byte for byte what [`ok`] writes, without serializing `data` again.
 pub fn ok_raw(data: &serde_json::value::RawValue) -> Response {
-    json(StatusCode::OK, raw_envelope(data.get(), &request_id()))
+    json(StatusCode::OK, with_request_id(|request_id| raw_envelope(data.get(), request_id)))
 }
 
 /// The envelope around `data`, in a buffer of exactly its length, so the
