@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for Caller {
         let rule = route
             .and_then(|route| crate::rules::rule_for(&parts.method, route))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
-        let now = Utc::now();
+        let now = crate::clock::now();
         let client = || crate::conn::client_ip(&parts.extensions);
         if let Some(Preverified(verified)) = parts.extensions.get::<Preverified>() {
             let rule = rule.on(Resource::Mcp);

@@ -20,6 +20,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod context;
