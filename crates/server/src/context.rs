@@ -36,8 +36,10 @@ impl RequestId {
     /// The id a client sent, if it is one the server accepts.
     pub fn from_client(value: &HeaderValue) -> Option<RequestId> {
         let bytes = value.as_bytes();
-        let ok = (1..=128).contains(&bytes.len()) && bytes.iter().all(|&b| request_id_byte(b));
-        ok.then(|| std::str::from_utf8(bytes).ok().map(|s| RequestId(Arc::from(s))))?
+        if !(1..=128).contains(&bytes.len()) || !bytes.iter().all(|&b| request_id_byte(b)) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok().map(|id| RequestId(Arc::from(id)))
     }
 
     /// Outside a request.
