@@ -180,30 +180,6 @@ async fn the_rust_sdk_client_lists_and_calls_tools_with_a_personal_access_token(
     server.abort();
 }
 
-/// The `oauth2` crate's HTTP hook, on a plain blocking HTTP client. The
-/// library sends revocations only to https URLs (RFC 7009 §2); the test
-/// server listens on plain loopback, so `https://127.0.0.1` is sent there.
-fn http_client(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
-    use std::io::Read;
-    let uri = request.uri().to_string();
-    let uri = uri.strip_prefix("https://127.0.0.1:").map_or(uri.clone(), |rest| format!("http://127.0.0.1:{rest}"));
-    let mut call = ureq::request(request.method().as_str(), &uri);
-    for (name, value) in request.headers() {
-        call = call.set(name.as_str(), value.to_str().map_err(std::io::Error::other)?);
-    }
-    let response = match call.send_bytes(request.body()) {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => return Err(std::io::Error::other(e)),
-    };
-    let mut builder = axum::http::Response::builder().status(response.status());
-    if let Some(content_type) = response.header("content-type") {
-        builder = builder.header("content-type", content_type);
-    }
-    let mut body = Vec::new();
-    response.into_reader().read_to_end(&mut body)?;
-    builder.body(body).map_err(std::io::Error::other)
-}
-
 /// A person in a browser: signs in, opens the authorization URL and
 /// decides; returns where the server sent the browser back to.
 fn consent(base: &str, authorize_url: &str, decision: &str, keep: &[&str]) -> url::Url {
@@ -366,7 +342,7 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
                 .exchange_code(AuthorizationCode::new(code))
                 .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier))
                 .add_extra_param("resource", resource)
-                .request(&http_client)
+                .request(&sitegpt_testkit::oauth2_http)
         })
     };
     let tokens = exchange.await.expect("join").expect("the code exchanged");
@@ -446,7 +422,9 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
     // The refresh token rotates; the new access token works.
     let refreshed = {
         let client = client.clone();
-        tokio::task::spawn_blocking(move || client.exchange_refresh_token(&refresh).request(&http_client))
+        tokio::task::spawn_blocking(move || {
+            client.exchange_refresh_token(&refresh).request(&sitegpt_testkit::oauth2_http)
+        })
     };
     let refreshed = refreshed.await.expect("join").expect("refreshed");
     assert_ne!(refreshed.access_token().secret(), &access);
@@ -461,7 +439,7 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
             client
                 .exchange_code(AuthorizationCode::new(code))
                 .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier))
-                .request(&http_client)
+                .request(&sitegpt_testkit::oauth2_http)
         })
     };
     let refused = replay.await.expect("join").expect_err("a used code");
@@ -508,7 +486,7 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
         let tokens = revocable
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .request(&http_client)
+            .request(&sitegpt_testkit::oauth2_http)
             .expect("exchanged");
         let access = tokens.access_token().secret().clone();
         let refresh = tokens.refresh_token().expect("refresh").clone();
@@ -527,16 +505,19 @@ async fn an_mcp_client_signs_in_through_oauth_with_pkce_and_refreshes_its_token(
         revocable
             .revoke_token(StandardRevocableToken::AccessToken(tokens.access_token().clone()))
             .expect("revocable")
-            .request(&http_client)
+            .request(&sitegpt_testkit::oauth2_http)
             .expect("revoked");
         let after = api_status(&access);
-        let refreshed = revocable.exchange_refresh_token(&refresh).request(&http_client).expect("the grant lives on");
+        let refreshed = revocable
+            .exchange_refresh_token(&refresh)
+            .request(&sitegpt_testkit::oauth2_http)
+            .expect("the grant lives on");
         revocable
             .revoke_token(StandardRevocableToken::RefreshToken(refreshed.refresh_token().expect("refresh").clone()))
             .expect("revocable")
-            .request(&http_client)
+            .request(&sitegpt_testkit::oauth2_http)
             .expect("revoked");
-        let ended = revocable.exchange_refresh_token(&refresh).request(&http_client);
+        let ended = revocable.exchange_refresh_token(&refresh).request(&sitegpt_testkit::oauth2_http);
         let renewed = api_status(refreshed.access_token().secret());
         (before, after, ended.is_err(), renewed)
     })

@@ -1,6 +1,7 @@
 //! What the test suites of several crates share: the real `sitegpt-server`
 //! binary, started on a free loopback port with its log in a file, found
-//! ready by its "is listening" log line, and stopped with its test.
+//! ready by its "is listening" log line, and stopped with its test; and
+//! the `oauth2` crate's HTTP hook ([`oauth2_http`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -83,6 +84,30 @@ fn listening_address(log: &str) -> Option<String> {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .find(|v| v["message"] == "sitegpt-server is listening")
         .and_then(|v| v["listen"].as_str().map(str::to_owned))
+}
+
+/// The `oauth2` crate's HTTP hook, on a plain blocking HTTP client. The
+/// library sends revocations only to https URLs (RFC 7009 §2); test
+/// servers listen on plain loopback, so `https://127.0.0.1` is sent there.
+pub fn oauth2_http(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
+    use std::io::Read;
+    let uri = request.uri().to_string();
+    let uri = uri.strip_prefix("https://127.0.0.1:").map_or(uri.clone(), |rest| format!("http://127.0.0.1:{rest}"));
+    let mut call = ureq::request(request.method().as_str(), &uri);
+    for (name, value) in request.headers() {
+        call = call.set(name.as_str(), value.to_str().map_err(std::io::Error::other)?);
+    }
+    let response = match call.send_bytes(request.body()) {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    let mut builder = oauth2::http::Response::builder().status(response.status());
+    if let Some(content_type) = response.header("content-type") {
+        builder = builder.header("content-type", content_type);
+    }
+    let mut body = Vec::new();
+    response.into_reader().read_to_end(&mut body)?;
+    builder.body(body).map_err(std::io::Error::other)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The device flow completed by an independent OAuth client library (the
 //! `oauth2` crate), against the real server on a TCP port.
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use oauth2::basic::BasicClient;
@@ -12,25 +11,6 @@ use sitegpt_access::device::UserCode;
 use sitegpt_store::{DeviceDecision, NewMembership, NewUser};
 
 use crate::helpers::TcpServer;
-
-/// The library's HTTP hook, implemented with a plain HTTP client.
-fn http_client(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
-    let mut call = ureq::request(request.method().as_str(), &request.uri().to_string());
-    for (name, value) in request.headers() {
-        call = call.set(name.as_str(), value.to_str().map_err(std::io::Error::other)?);
-    }
-    let response = match call.send_bytes(request.body()) {
-        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => return Err(std::io::Error::other(e)),
-    };
-    let mut builder = axum::http::Response::builder().status(response.status());
-    if let Some(content_type) = response.header("content-type") {
-        builder = builder.header("content-type", content_type);
-    }
-    let mut body = Vec::new();
-    response.into_reader().read_to_end(&mut body)?;
-    builder.body(body).map_err(std::io::Error::other)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oauth2_crate_completes_a_device_login() {
@@ -63,7 +43,7 @@ async fn the_oauth2_crate_completes_a_device_login() {
                 .exchange_device_code()
                 .add_scope(Scope::new("account:read".into()))
                 .add_scope(Scope::new("tokens:read".into()))
-                .request::<_, oauth2::EmptyExtraDeviceAuthorizationFields>(&http_client)
+                .request::<_, oauth2::EmptyExtraDeviceAuthorizationFields>(&sitegpt_testkit::oauth2_http)
         })
         .await
         .expect("join")
@@ -78,7 +58,11 @@ async fn the_oauth2_crate_completes_a_device_login() {
         let (client, details) = (client.clone(), details.clone());
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let token = client.exchange_device_access_token(&details).request(&http_client, std::thread::sleep, None);
+            let token = client.exchange_device_access_token(&details).request(
+                &sitegpt_testkit::oauth2_http,
+                std::thread::sleep,
+                None,
+            );
             (token, started.elapsed())
         })
     };
@@ -236,12 +220,12 @@ async fn the_oauth2_crate_completes_an_authorization_code_login_with_pkce_and_re
                 .exchange_code(AuthorizationCode::new(code))
                 .set_pkce_verifier(verifier)
                 .add_extra_param("resource", &resource)
-                .request(&http_client)
+                .request(&sitegpt_testkit::oauth2_http)
                 .expect("the library redeems the code");
             let refresh = token.refresh_token().expect("a refresh token").clone();
             let refreshed = client
                 .exchange_refresh_token(&LibRefresh::new(refresh.secret().clone()))
-                .request(&http_client)
+                .request(&sitegpt_testkit::oauth2_http)
                 .expect("the library refreshes");
             (token, refreshed)
         })
