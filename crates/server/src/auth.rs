@@ -126,15 +126,16 @@ impl Presented {
 ///
 /// The token's hash is looked up in the cache first: a hit is a token the
 /// store knew, so its shape needs no check; the shape and checksum are
-/// checked before anything else reads it.
-pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiError> {
+/// checked before anything else reads it. `unix_nanos` is the request's
+/// reading of the clock ([`crate::clock::read`]).
+pub async fn present(parts: &Parts, state: &AppState, unix_nanos: u64) -> Result<Presented, ApiError> {
     let token = match bearer(parts) {
         Ok(None) => return Ok(Presented::Missing),
         Err(NotBearer) => return Ok(Presented::Malformed),
         Ok(Some(token)) => token,
     };
     let hash = PlainToken::hash_unchecked(token);
-    let epoch = match state.verifier.cached(&hash)? {
+    let epoch = match state.verifier.cached(&hash, unix_nanos)? {
         Cached::Hit(verified) => return Ok(Presented::Found(verified)),
         Cached::Miss { epoch } => epoch,
     };
@@ -150,20 +151,20 @@ pub async fn present(parts: &Parts, state: &AppState) -> Result<Presented, ApiEr
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    #[tracing::instrument(name = "authenticate", level = "debug", skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let route = parts.extensions.get::<axum::extract::MatchedPath>().map(axum::extract::MatchedPath::as_str);
         let rule = route
             .and_then(|route| crate::rules::rule_for(&parts.method, route))
             .ok_or_else(|| ApiError::Internal("route has no authorization rule".into()))?;
-        let now = crate::clock::now();
+        let clock = crate::clock::read();
+        let now = clock.at;
         let client = || crate::conn::client_ip(&parts.extensions);
         if let Some(Preverified(verified)) = parts.extensions.get::<Preverified>() {
             let rule = rule.on(Resource::Mcp);
             admit_from(Credential::Found(&verified.facts), rule, now, client())?;
             return Ok(Caller { verified: Arc::clone(verified), rule });
         }
-        let verified = match present(parts, state).await? {
+        let verified = match present(parts, state, clock.unix_nanos).await? {
             Presented::Found(verified) => verified,
             other => return Err(refuse(other.credential(), rule, now)),
         };

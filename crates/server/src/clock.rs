@@ -12,12 +12,29 @@ thread_local! {
     static TODAY: Cell<Option<(u64, NaiveDate)>> = const { Cell::new(None) };
 }
 
+/// One reading of the wall clock, in the two forms the authenticated path
+/// uses: the instant (expiry, last use) and nanoseconds since the Unix epoch
+/// (the store's auth epoch check), so that the path reads the clock once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub at: DateTime<Utc>,
+    pub unix_nanos: u64,
+}
+
 /// `Utc::now()`, with the calendar date worked out once a day per thread
 /// rather than at every call: every authenticated request asks.
 pub fn now() -> DateTime<Utc> {
+    read().at
+}
+
+/// The clock, read once.
+pub fn read() -> Reading {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(since) => at(since.as_secs(), since.subsec_nanos()).unwrap_or_else(Utc::now),
-        Err(_) => Utc::now(),
+        Ok(since) => {
+            let at = at(since.as_secs(), since.subsec_nanos()).unwrap_or_else(Utc::now);
+            Reading { at, unix_nanos: u64::try_from(since.as_nanos()).unwrap_or(u64::MAX) }
+        }
+        Err(_) => Reading { at: Utc::now(), unix_nanos: 0 },
     }
 }
 
@@ -56,5 +73,17 @@ mod tests {
         }
         let (before, now, after) = (Utc::now(), now(), Utc::now());
         assert!(before <= now && now <= after);
+    }
+
+    #[test]
+    fn a_reading_gives_one_instant_in_both_forms() {
+        for _ in 0..1000 {
+            let before = Utc::now();
+            let reading = read();
+            let after = Utc::now();
+            assert!(before <= reading.at && reading.at <= after);
+            let nanos = i64::try_from(reading.unix_nanos).expect("fits until 2262");
+            assert_eq!(DateTime::from_timestamp_nanos(nanos), reading.at);
+        }
     }
 }

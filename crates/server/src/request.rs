@@ -61,8 +61,8 @@ pub async fn context(State(state): State<AppState>, request: Request, next: Next
     if let Some(value) = request_id.header_value() {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
-    if credentialed && !response.headers().contains_key(header::CACHE_CONTROL) {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    if credentialed {
+        response.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("private"));
     }
     tracing::info!(
         target: "sitegpt::access",

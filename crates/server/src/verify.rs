@@ -128,16 +128,17 @@ impl Verifier {
         hash: TokenHash,
         peer: impl FnOnce() -> String,
     ) -> Result<Option<Arc<Verified>>, ApiError> {
-        match self.cached(&hash)? {
+        match self.cached(&hash, crate::clock::read().unix_nanos)? {
             Cached::Hit(verified) => Ok(Some(verified)),
             Cached::Miss { epoch } => self.look_up(hash, epoch, peer).await,
         }
     }
 
     /// The token with this hash if the cache holds it (only a token the
-    /// store knew can be there, so a hit needs no other check).
-    pub fn cached(&self, hash: &TokenHash) -> Result<Cached, ApiError> {
-        let epoch = self.store.auth_epoch()?;
+    /// store knew can be there, so a hit needs no other check). `unix_nanos`
+    /// is the request's reading of the clock ([`crate::clock::read`]).
+    pub fn cached(&self, hash: &TokenHash, unix_nanos: u64) -> Result<Cached, ApiError> {
+        let epoch = self.store.auth_epoch_at(unix_nanos)?;
         if let Some(entries) = &self.entries {
             // A plain load first: the hot path writes nothing shared.
             if self.epoch.load(Ordering::Acquire) != epoch && self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
@@ -159,6 +160,7 @@ impl Verifier {
 
     /// After a miss at `epoch`: the token from the store, remembered, or
     /// `None` (remembered as unknown, and counted against `peer`).
+    #[tracing::instrument(name = "token_lookup", level = "debug", skip_all)]
     pub async fn look_up(
         &self,
         hash: TokenHash,

@@ -60,6 +60,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// authorization decision. Must be cheap: it is called on every request.
     fn auth_epoch(&self) -> StoreResult<u64>;
 
+    /// [`Store::auth_epoch`] for a caller that has just read the wall clock
+    /// (`unix_nanos`: nanoseconds since the Unix epoch), so that an engine
+    /// which bounds its answer's age by the clock need not read it again.
+    fn auth_epoch_at(&self, unix_nanos: u64) -> StoreResult<u64> {
+        let _ = unix_nanos;
+        self.auth_epoch()
+    }
+
     /// Checks that the store answers.
     async fn ping(&self) -> StoreResult<()>;
 

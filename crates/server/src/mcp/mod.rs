@@ -213,7 +213,7 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
     }
     let (mut parts, body) = request.into_parts();
     let now = Utc::now();
-    let presented = match present(&parts, &state).await {
+    let presented = match present(&parts, &state, crate::clock::read().unix_nanos).await {
         Ok(presented) => presented,
         Err(error) => return error.into_response(),
     };

@@ -158,6 +158,10 @@ impl Store for SqliteStore {
         self.epoch.current()
     }
 
+    fn auth_epoch_at(&self, unix_nanos: u64) -> StoreResult<u64> {
+        self.epoch.current_at(unix_nanos)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.pool.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
