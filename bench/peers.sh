@@ -14,6 +14,10 @@
 # fast as it can: this server answers `slow_down` (and records the longer
 # interval, as RFC 8628 asks), oidc-provider `authorization_pending`.
 #
+# Five interleaved rounds (ROUNDS) by default: one round's ratio of two
+# runs seconds apart varies by a few percent on a shared machine, and the
+# median of five settles where three does not.
+#
 # wrk runs one thread with 64 connections (CONNECTIONS), as in the
 # measurements these ratios were first set against: enough requests in
 # flight that writes queue for the SQLite writer and commit in groups, as
@@ -21,10 +25,10 @@
 # at 32 or 64.
 #
 #   bash bench/peers.sh
-#   DURATION=3 ROUNDS=2 ENGINES=sqlite bash bench/peers.sh
+#   DURATION=3 ROUNDS=3 ENGINES=sqlite bash bench/peers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 ENGINES=${ENGINES:-"sqlite postgres"}
 . bench/lib.sh
