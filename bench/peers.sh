@@ -34,7 +34,8 @@ ENGINES=${ENGINES:-"sqlite postgres"}
 . bench/lib.sh
 if [[ " $ENGINES " == *" postgres "* ]]; then
     . scripts/postgres.sh
-    pg_start >/dev/null
+    # As deployed: every commit synced (fsync, synchronous_commit on).
+    PG_DURABLE=1 pg_start >/dev/null
 fi
 trap cleanup EXIT
 
