@@ -180,7 +180,7 @@ fn within(now: u64, then: u64, limit: u64) -> bool {
 }
 
 /// The wall clock in nanoseconds since the Unix epoch (0 before it).
-pub(crate) fn unix_nanos() -> u64 {
+fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
