@@ -5,7 +5,13 @@
 #   device authorization, a pending token poll, introspection;
 # - a bare axum server that SHA-256-hashes the bearer token and looks it up
 #   in a hash map (bench/bare-lookup): the floor for an authenticated GET;
-# - this server's own GET /healthz.
+# - this server's own GET /healthz;
+# - a length control: the bare server answering ready-made bodies as long
+#   as this server's account read and /healthz, and doing nothing else.
+#   The account read's answer is twelve times /healthz's, and on loopback
+#   every byte costs the kernel a copy into the socket and the client a
+#   read; the control's ratio is that cost alone, in the same run, so the
+#   account/healthz ratio can be read against it.
 #
 # On SQLite, then on PostgreSQL (started by the script). Device
 # authorizations come from a different forwarded address each (the server
@@ -56,12 +62,17 @@ OIDC_PORT=$(free_port)
 OIDC="http://127.0.0.1:$OIDC_PORT"
 node bench/peers/oidc-provider.mjs "$OIDC_PORT" >"$WORK/oidc.log" 2>&1 &
 SERVER_PIDS+=("$!")
-BARE_PORT=$(free_port)
-bench/bare-lookup/target/release/bare-lookup "$BARE_PORT" 1000 >"$WORK/bare.token" &
-SERVER_PIDS+=("$!")
 wait_for "$OIDC/.well-known/openid-configuration"
-wait_for "http://127.0.0.1:$BARE_PORT/account"
-BARE_TOKEN=$(head -1 "$WORK/bare.token")
+# The bare lookup starts beside the first engine's server, once the lengths
+# of that server's answers are known (its length control mirrors them).
+BARE_PORT=
+start_bare() {
+    BARE_PORT=$(free_port)
+    bench/bare-lookup/target/release/bare-lookup "$BARE_PORT" 1000 "$1" "$2" >"$WORK/bare.token" &
+    SERVER_PIDS+=("$!")
+    wait_for "http://127.0.0.1:$BARE_PORT/account"
+    BARE_TOKEN=$(head -1 "$WORK/bare.token")
+}
 
 OIDC_DEVICE=$(curl -fsS -d client_id=bench-device -d scope=openid "$OIDC/device/auth" | json_field device_code)
 OIDC_TOKEN=$(curl -fsS -u bench-rs:bench-introspection-secret -d grant_type=client_credentials -d scope=api \
@@ -105,6 +116,11 @@ for engine in $ENGINES; do
     device=$(curl -fsS -d client_id=sitegpt-cli "$BASE/oauth/device_authorization" | json_field device_code)
     post_script "$WORK/poll.lua" \
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=sitegpt-cli&device_code=$device"
+    if [ -z "$BARE_PORT" ]; then
+        body_length() { curl -fsS -o /dev/null -w '%{size_download}' "$@"; }
+        start_bare "$(body_length "$BASE/healthz")" \
+            "$(body_length -H "Authorization: Bearer $token" "$BASE/api/v2/account")"
+    fi
     post_script "$WORK/introspect.lua" "token=$token"
     echo 'wrk.headers["Authorization"] = "Basic '"$(printf bench-rs:bench-introspection-secret | base64)"'"' \
         >>"$WORK/introspect.lua"
@@ -116,13 +132,16 @@ for engine in $ENGINES; do
         h=$(run_wrk "$BASE/healthz")
         a=$(run_wrk "$BASE/api/v2/account" -H "Authorization: Bearer $token")
         b=$(run_wrk "http://127.0.0.1:$BARE_PORT/account" -H "Authorization: Bearer $BARE_TOKEN")
+        # The same request to each, so only the answer's length differs.
+        s=$(run_wrk "http://127.0.0.1:$BARE_PORT/short" -H "Authorization: Bearer $BARE_TOKEN")
+        l=$(run_wrk "http://127.0.0.1:$BARE_PORT/long" -H "Authorization: Bearer $BARE_TOKEN")
         d=$(run_wrk "$BASE/oauth/device_authorization" -s "$WORK/device.lua")
         od=$(run_wrk "$OIDC/device/auth" -s "$WORK/oidc-device.lua")
         p=$(run_wrk "$BASE/oauth/token" -s "$WORK/poll.lua")
         op=$(run_wrk "$OIDC/token" -s "$WORK/oidc-poll.lua")
         i=$(run_wrk "$BASE/oauth/introspect" -s "$WORK/introspect.lua")
         oi=$(run_wrk "$OIDC/token/introspection" -s "$WORK/oidc-introspect.lua")
-        echo "$engine $round $h $a $b $d $od $p $op $i $oi" >>"$RESULTS"
+        echo "$engine $round $h $a $b $d $od $p $op $i $oi $s $l" >>"$RESULTS"
         echo "$engine round $round: healthz ${h% *}, account ${a% *}, bare ${b% *}, device ${d% *} (oidc ${od% *})," \
             "poll ${p% *} (oidc ${op% *}), introspect ${i% *} (oidc ${oi% *}) req/s" >&2
     done
@@ -137,7 +156,8 @@ rows = {}
 for line in open(path):
     engine, _, *values = line.split()
     rows.setdefault(engine, []).append(list(map(float, values)))
-names = ["healthz", "account", "bare", "device", "oidc device", "poll", "oidc poll", "introspect", "oidc introspect"]
+names = ["healthz", "account", "bare", "device", "oidc device", "poll", "oidc poll", "introspect", "oidc introspect",
+         "short", "long"]
 print(f"wrk: 1 thread, {connections} connections, {duration}s per measurement, {rounds} interleaved rounds;"
       " each ratio from one round, median of the rounds, then every round")
 print(f"{'engine':<9}{'measurement':<44}{'req/s':>9}{'p99 ms':>9}{'ratio':>8}  target  (rounds)")
@@ -155,8 +175,11 @@ for engine, runs in rows.items():
     line("GET /healthz", "healthz")
     line("GET /api/v2/account / healthz", "account", "healthz", ">= 0.95")
     line("GET /api/v2/account / bare axum lookup", "account", "bare", ">= 0.8")
+    line("length control: account's / healthz's", "long", "short", "context")
     line("POST /oauth/device_authorization", "device", "oidc device", ">= 5")
     line("POST /oauth/token, pending poll", "poll", "oidc poll", ">= 10")
     line("POST /oauth/introspect", "introspect", "oidc introspect", "holds")
 print("(the ratio's divisor: this server's /healthz, the bare lookup, or oidc-provider's same endpoint)")
+print("(length control: the bare server answering ready-made bodies as long as this server's account read and")
+print(" /healthz, with no other work: what the longer answer alone costs here, in the kernel and the client)")
 PY
