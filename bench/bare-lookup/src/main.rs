@@ -34,7 +34,7 @@ async fn account(State(tokens): State<Tokens>, headers: HeaderMap) -> Response {
     }
 }
 
-/// A JSON document of exactly `len` bytes (at least 12): `{"pad":"xx…"}`.
+/// A JSON document of exactly `len` bytes (at least 10): `{"pad":"xx…"}`.
 fn document(len: usize) -> Bytes {
     let pad = len.checked_sub(br#"{"pad":""}"#.len()).expect("a length of at least 10 bytes");
     Bytes::from(format!(r#"{{"pad":"{}"}}"#, "x".repeat(pad)))
