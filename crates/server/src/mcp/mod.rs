@@ -25,7 +25,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::Deserialize;
@@ -212,8 +211,9 @@ async fn guard(State(Guarded { state, server }): State<Guarded>, request: Reques
         return (StatusCode::FORBIDDEN, "Forbidden: this Origin may not call the MCP endpoint.").into_response();
     }
     let (mut parts, body) = request.into_parts();
-    let now = Utc::now();
-    let presented = match present(&parts, &state, crate::clock::read().unix_nanos).await {
+    let clock = crate::clock::read();
+    let now = clock.at;
+    let presented = match present(&parts, &state, clock.unix_nanos).await {
         Ok(presented) => presented,
         Err(error) => return error.into_response(),
     };
