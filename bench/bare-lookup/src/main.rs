@@ -51,7 +51,7 @@ fn ready_made(body: Bytes, private: bool) -> Response {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let port: u16 = args.next().and_then(|p| p.parse().ok()).expect("usage: bare-lookup PORT TOKENS");
+    let port: u16 = args.next().and_then(|p| p.parse().ok()).expect("usage: bare-lookup PORT TOKENS [SHORT LONG]");
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1_000);
     let short = document(args.next().and_then(|n| n.parse().ok()).unwrap_or(33));
     let long = document(args.next().and_then(|n| n.parse().ok()).unwrap_or(400));
