@@ -4,7 +4,7 @@
 //! per token, sign-ins, and the janitor's retention purge.
 
 use axum::http::Method;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sitegpt_access::{Role, Scope};
 use sitegpt_store::AuditQuery;
@@ -28,6 +28,9 @@ async fn changes_made_with_tokens_are_logged_with_who_and_from_where() {
     let app = TestApp::behind_proxies("10.0.0.0/8").await;
     let owner = app.owner().await;
     let (manager_id, manager) = app.raw_token(&owner, full(), &[], Utc::now() + Duration::days(30)).await;
+    // Times are kept to the millisecond: the fixture's creation is at least
+    // one older than the rest, so `until` below has an earlier event to find.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let via_proxy = [("x-forwarded-for", "203.0.113.7"), ("user-agent", "curl/8.5.0")];
     let body = json!({"name": "deploy", "scopes": ["account:read"]});
     let created =
@@ -64,13 +67,19 @@ async fn changes_made_with_tokens_are_logged_with_who_and_from_where() {
     assert_eq!(actions(&log(&app, &manager, "?action=token.revoked").await), ["token.revoked"]);
     assert_eq!(log(&app, &manager, "?action=token").await.len(), 4);
     assert_eq!(actions(&log(&app, &manager, "?action=member").await), ["member.invited"]);
-    let today = Utc::now().format("%Y-%m-%d").to_string();
-    assert_eq!(log(&app, &manager, &format!("?since={today}&until={today}")).await.len(), 5);
+    let at = |e: &Value| e["occurredAt"].as_str().expect("time").parse::<DateTime<Utc>>().expect("RFC 3339");
+    let ids = |events: &[Value]| events.iter().map(|e| e["id"].clone()).collect::<Vec<_>>();
+    // Dates are whole days, `until`'s included (the events may straddle midnight).
+    let (first_day, last_day) = (at(&items[4]).format("%Y-%m-%d"), at(&items[0]).format("%Y-%m-%d"));
+    assert_eq!(log(&app, &manager, &format!("?since={first_day}&until={last_day}")).await.len(), 5);
     let tomorrow = (Utc::now() + Duration::days(1)).format("%Y-%m-%d").to_string();
     assert!(log(&app, &manager, &format!("?since={tomorrow}")).await.is_empty());
+    // A time is exact and `until`'s is left out: the events before the newest.
     let newest = items[0]["occurredAt"].as_str().expect("time");
     let before = log(&app, &manager, &format!("?until={}", newest.replace('+', "%2B"))).await;
-    assert!(!before.is_empty() && before.iter().all(|e| e["occurredAt"].as_str() < Some(newest)));
+    let older: Vec<Value> = items.iter().filter(|e| at(e) < at(&items[0])).cloned().collect();
+    assert!(!older.is_empty(), "the fixture's creation is older: {items:?}");
+    assert_eq!(ids(&before), ids(&older));
 
     // Paging, two at a time, gives every event once in the same order.
     let mut seen = Vec::new();
@@ -84,7 +93,7 @@ async fn changes_made_with_tokens_are_logged_with_who_and_from_where() {
             None => break,
         }
     }
-    assert_eq!(seen, items.iter().map(|e| e["id"].clone()).collect::<Vec<_>>());
+    assert_eq!(seen, ids(&items));
 
     // Bad filters are named.
     for (query, field) in [
