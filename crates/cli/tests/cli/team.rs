@@ -171,8 +171,11 @@ fn the_audit_log_lists_events_with_filters_human_and_json() {
     assert_eq!(revoked["items"].as_array().map(Vec::len), Some(1));
     let of_token = cli.run(&["audit", "list", "--token", &id, "--json"]).ok().json();
     assert_eq!(of_token["items"].as_array().map(Vec::len), Some(2));
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let dated = cli.run(&["audit", "list", "--since", &today, "--until", &today, "--action", "token", "--json"]).ok();
+    // Whole days, `--until`'s included, taken from the events (they may straddle midnight).
+    let day = |e: &serde_json::Value| e["occurredAt"].as_str().expect("time")[..10].to_owned();
+    let (first_day, last_day) = (day(&all["items"][2]), day(&all["items"][0]));
+    let dated =
+        cli.run(&["audit", "list", "--since", &first_day, "--until", &last_day, "--action", "token", "--json"]).ok();
     assert_eq!(dated.json()["items"].as_array().map(Vec::len), Some(3));
     let paged = cli.run(&["audit", "list", "--limit", "1"]).ok().stdout;
     assert!(paged.contains("More: --cursor"), "{paged}");
