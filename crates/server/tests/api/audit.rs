@@ -77,9 +77,9 @@ async fn changes_made_with_tokens_are_logged_with_who_and_from_where() {
     // A time is exact and `until`'s is left out: the events before the newest.
     let newest = items[0]["occurredAt"].as_str().expect("time");
     let before = log(&app, &manager, &format!("?until={}", newest.replace('+', "%2B"))).await;
-    let older: Vec<Value> = items.iter().filter(|e| at(e) < at(&items[0])).cloned().collect();
+    let older: Vec<Value> = items.iter().filter(|e| at(e) < at(&items[0])).map(|e| e["id"].clone()).collect();
     assert!(!older.is_empty(), "the fixture's creation is older: {items:?}");
-    assert_eq!(ids(&before), ids(&older));
+    assert_eq!(ids(&before), older);
 
     // Paging, two at a time, gives every event once in the same order.
     let mut seen = Vec::new();
